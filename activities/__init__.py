@@ -1,0 +1,1 @@
+"""Activities, one module per domain: the only place where side effects happen."""

@@ -1,0 +1,69 @@
+"""Campaign activities: persist the campaign read model."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from models.campaigns import (
+    Brief,
+    Campaign,
+    CampaignRecord,
+    Deliverable,
+    insert_campaign_if_absent,
+    set_campaign_stage,
+)
+from models.db import session_scope
+from models.enums import CampaignStage
+from workflows.contracts.campaign import CampaignDraft, StageChange
+
+
+def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
+    brief = draft.brief
+    return CampaignRecord(
+        campaign=Campaign(
+            id=draft.campaign_id,
+            workspace_id=draft.workspace_id,
+            brand_id=draft.brand_id,
+            title=draft.title,
+            stage=CampaignStage.DRAFT,
+            currency=draft.budget.currency,
+            budget_minor=draft.budget.amount_minor,
+            created_by=draft.created_by,
+            created_at=draft.created_at,
+            updated_at=draft.created_at,
+        ),
+        brief=Brief(
+            campaign_id=draft.campaign_id,
+            workspace_id=draft.workspace_id,
+            **brief.model_dump(),
+        ),
+        deliverables=[
+            Deliverable(
+                campaign_id=draft.campaign_id, workspace_id=draft.workspace_id, **d.model_dump()
+            )
+            for d in draft.deliverables
+        ],
+    )
+
+
+class CampaignActivities:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    @activity.defn(name="campaigns.create_record")
+    def create_record(self, draft: CampaignDraft) -> None:
+        # Idempotent: a retried or replayed attempt finds the row and does nothing.
+        with session_scope(self._engine) as session:
+            insert_campaign_if_absent(session, _record_from_draft(draft))
+
+    @activity.defn(name="campaigns.record_stage")
+    def record_stage(self, change: StageChange) -> None:
+        with session_scope(self._engine) as session:
+            if not set_campaign_stage(session, change.campaign_id, change.stage):
+                raise ApplicationError(
+                    f"campaign {change.campaign_id} is not stored",
+                    type="CampaignMissing",
+                    non_retryable=True,
+                )

@@ -1,0 +1,1 @@
+"""FastAPI layer: starts workflows, sends them updates, reads their state and the read model."""

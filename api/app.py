@@ -1,0 +1,60 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy import Engine
+from temporalio.client import Client
+
+from api import problems
+from api.middleware import BodySizeLimit, RequestSpan
+from api.routers import api_keys, auth, brands, campaigns, health
+from api.services import Database, TemporalGateway
+from models.db import make_engine
+from nexus.settings import Settings
+from nexus.telemetry import configure_tracing
+
+
+def create_app(
+    settings: Settings, *, engine: Engine | None = None, temporal: Client | None = None
+) -> FastAPI:
+    """Build the app. Tests pass their own engine and client; otherwise they come from settings."""
+    configure_tracing(settings.telemetry)
+    owned_engine = engine is None
+    db_engine = engine or make_engine(settings.database)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        if owned_engine:
+            db_engine.dispose()
+
+    app = FastAPI(
+        title="NEXUS API",
+        version="0.1.0",
+        description="UGC campaign platform: campaigns, briefs, deliveries, licensing, payouts.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.database = Database(db_engine)
+    app.state.temporal = TemporalGateway(settings.temporal, temporal)
+
+    problems.install(app)
+    for router in (health.router, auth.router, api_keys.router, brands.router, campaigns.router):
+        app.include_router(router)
+
+    # Outermost first: the span covers everything, the size limit runs before parsing.
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    if settings.api.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.api.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
+        )
+    app.add_middleware(RequestSpan)
+    return app

@@ -1,0 +1,126 @@
+"""Annotated dependencies: settings, database, Temporal, and the authenticated principal."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
+
+from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
+from api.services import Database, TemporalGateway
+from models import workspaces
+from models.enums import Role
+from nexus.errors import Forbidden, Unauthenticated
+from nexus.settings import Settings
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def _database(request: Request) -> Database:
+    db: Database = request.app.state.database
+    return db
+
+
+def _temporal(request: Request) -> TemporalGateway:
+    gateway: TemporalGateway = request.app.state.temporal
+    return gateway
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+DatabaseDep = Annotated[Database, Depends(_database)]
+TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling, in which workspace, with which role (and scopes, for API keys)."""
+
+    workspace_id: uuid.UUID
+    role: Role
+    user_id: uuid.UUID | None = None
+    api_key_id: uuid.UUID | None = None
+    scopes: frozenset[str] = frozenset()
+
+    @property
+    def actor_id(self) -> uuid.UUID:
+        actor = self.user_id or self.api_key_id
+        assert actor is not None
+        return actor
+
+
+_bearer = HTTPBearer(auto_error=False, description="JWT access token or partner API key")
+
+
+def _principal_from_api_key(session: Session, presented: str) -> Principal:
+    prefix, secret = split_api_key(presented)
+    key = workspaces.find_api_key(session, prefix)
+    if key is None or not api_key_matches(key.secret_hash, secret):
+        raise Unauthenticated("API key unknown")
+    if key.revoked_at is not None:
+        raise Unauthenticated("API key revoked")
+    return Principal(
+        workspace_id=key.workspace_id,
+        role=Role.PARTNER,
+        api_key_id=key.id,
+        scopes=frozenset(key.scopes),
+    )
+
+
+def _check_membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Role:
+    # Checked on every request: removing a member takes effect before the token expires.
+    member = workspaces.membership(session, user_id, workspace_id)
+    if member is None:
+        raise Unauthenticated("no longer a member of this workspace")
+    return member.role
+
+
+async def _principal(
+    settings: SettingsDep,
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise Unauthenticated("a bearer token or API key is required")
+    token = credentials.credentials
+    if token.startswith(API_KEY_PREFIX):
+        return await db.run(_principal_from_api_key, token)
+    claims = decode_access_token(settings.auth, token)
+    role = await db.run(_check_membership, claims.user_id, claims.workspace_id)
+    return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
+
+
+PrincipalDep = Annotated[Principal, Depends(_principal)]
+
+
+def allow(
+    *roles: Role, scope: str | None = None
+) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
+    """Dependency admitting the given user roles, and partner keys holding `scope`."""
+
+    async def check(principal: PrincipalDep) -> Principal:
+        if principal.role == Role.PARTNER:
+            if scope is not None and scope in principal.scopes:
+                return principal
+            raise Forbidden(f"API key lacks the scope {scope}" if scope else "not for API keys")
+        if principal.role not in roles:
+            raise Forbidden(f"role {principal.role.value} may not do this")
+        return principal
+
+    return check
+
+
+def user_only(principal: PrincipalDep) -> Principal:
+    if principal.user_id is None:
+        raise Forbidden("only signed-in users may do this")
+    return principal
+
+
+UserDep = Annotated[Principal, Depends(user_only)]

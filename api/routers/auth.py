@@ -1,0 +1,96 @@
+"""Sign-in, workspace switching and the caller's identity."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter
+from sqlmodel import Session
+
+from api.deps import DatabaseDep, PrincipalDep, SettingsDep, UserDep
+from api.schemas import (
+    LoginRequest,
+    MeResponse,
+    SwitchWorkspace,
+    TokenResponse,
+    WorkspaceMembership,
+)
+from api.security import AccessClaims, issue_access_token, verify_password
+from models import workspaces
+from models.workspaces import User
+from nexus.errors import Forbidden, Unauthenticated
+from nexus.settings import Settings
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+def _memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembership]:
+    return [
+        WorkspaceMembership(workspace_id=w.id, name=w.name, kind=w.kind, role=m.role)
+        for m, w in workspaces.memberships_of(session, user_id)
+    ]
+
+
+def _token_for(
+    settings: Settings,
+    user_id: uuid.UUID,
+    options: list[WorkspaceMembership],
+    wanted: uuid.UUID | None,
+) -> TokenResponse:
+    chosen = next((m for m in options if wanted in (None, m.workspace_id)), None)
+    if chosen is None:
+        raise Forbidden("not a member of that workspace" if wanted else "no workspace membership")
+    token, ttl = issue_access_token(
+        settings.auth, AccessClaims(user_id, chosen.workspace_id, chosen.role)
+    )
+    return TokenResponse(
+        access_token=token, expires_in=ttl, workspace_id=chosen.workspace_id, role=chosen.role
+    )
+
+
+def _login(
+    session: Session, email: str, password: str
+) -> tuple[uuid.UUID, list[WorkspaceMembership]]:
+    user = workspaces.find_user_by_email(session, email)
+    if not verify_password(user.password_hash if user else None, password) or user is None:
+        raise Unauthenticated("e-mail or password is wrong")
+    return user.id, _memberships(session, user.id)
+
+
+@router.post("/login")
+async def login(body: LoginRequest, settings: SettingsDep, db: DatabaseDep) -> TokenResponse:
+    """Exchange e-mail and password for a short-lived access token for one workspace."""
+    user_id, options = await db.run(_login, body.email, body.password)
+    return _token_for(settings, user_id, options, body.workspace_id)
+
+
+@router.post("/switch")
+async def switch_workspace(
+    body: SwitchWorkspace, principal: UserDep, settings: SettingsDep, db: DatabaseDep
+) -> TokenResponse:
+    """A new token for another workspace the user belongs to."""
+    assert principal.user_id is not None
+    options = await db.run(_memberships, principal.user_id)
+    return _token_for(settings, principal.user_id, options, body.workspace_id)
+
+
+def _me(
+    session: Session, user_id: uuid.UUID | None
+) -> tuple[User | None, list[WorkspaceMembership]]:
+    if user_id is None:
+        return None, []
+    return session.get(User, user_id), _memberships(session, user_id)
+
+
+@router.get("/me")
+async def me(principal: PrincipalDep, db: DatabaseDep) -> MeResponse:
+    user, memberships = await db.run(_me, principal.user_id)
+    return MeResponse(
+        user_id=principal.user_id,
+        api_key_id=principal.api_key_id,
+        email=user.email if user else None,
+        name=user.name if user else None,
+        workspace_id=principal.workspace_id,
+        role=principal.role,
+        memberships=memberships,
+    )

@@ -1,0 +1,240 @@
+"""Campaigns: the API starts and drives CampaignWorkflow; lists come from the read model."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from temporalio.client import (
+    WithStartWorkflowOperation,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError
+
+from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep, allow
+from api.schemas import (
+    BriefPublic,
+    CampaignCancel,
+    CampaignCreate,
+    CampaignPublic,
+    CampaignSummary,
+    DeliverablePublic,
+    LiveState,
+    Page,
+)
+from models import brands, campaigns
+from models.campaigns import Campaign, CampaignRecord
+from models.enums import CampaignStage, Role
+from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
+from workflows import search_attributes as sa
+from workflows.campaign import CLOSED_STAGES, CampaignWorkflow, workflow_id
+from workflows.contracts.campaign import (
+    CampaignDraft,
+    CampaignStatus,
+    CancelCampaign,
+    DeliverableSpec,
+    Money,
+)
+from workflows.task_queues import cpu_queue
+
+router = APIRouter(prefix="/campaigns", tags=["campaigns"])
+
+Reader = Annotated[
+    Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="campaigns:read"))
+]
+Writer = Annotated[
+    Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="campaigns:write"))
+]
+
+# Idempotency keys map to campaign IDs inside this namespace, per workspace.
+_IDEMPOTENCY_NS = uuid.UUID("6f1d3c1e-2b8a-4f7e-9a51-0c5e8d7b4a10")
+
+
+def _summary(campaign: Campaign) -> CampaignSummary:
+    return CampaignSummary(
+        id=campaign.id,
+        brand_id=campaign.brand_id,
+        title=campaign.title,
+        stage=campaign.stage,
+        budget=Money(amount_minor=campaign.budget_minor, currency=campaign.currency),
+        created_at=campaign.created_at,
+        updated_at=campaign.updated_at,
+    )
+
+
+def _public(record: CampaignRecord, live: CampaignStatus | None) -> CampaignPublic:
+    return CampaignPublic(
+        **_summary(record.campaign).model_dump(),
+        brief=BriefPublic.model_validate(record.brief, from_attributes=True),
+        deliverables=[
+            DeliverablePublic.model_validate(d, from_attributes=True) for d in record.deliverables
+        ],
+        live=None
+        if live is None
+        else LiveState(
+            stage=live.stage,
+            workflow_id=workflow_id(record.campaign.id),
+            cancel_reason=live.cancel_reason,
+        ),
+    )
+
+
+def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
+    problems = []
+    total = sum(d.price_minor * d.quantity for d in body.deliverables)
+    if total > body.budget.amount_minor:
+        problems.append(
+            FieldProblem(
+                "body.deliverables",
+                f"deliverables cost {total} minor units, over the budget of "
+                f"{body.budget.amount_minor}",
+            )
+        )
+    for name in ("application_deadline", "delivery_deadline"):
+        deadline = getattr(body.brief, name)
+        if deadline is not None and deadline <= now:
+            problems.append(FieldProblem(f"body.brief.{name}", "must be in the future"))
+    return problems
+
+
+async def _record(db: DatabaseDep, principal: Principal, campaign_id: uuid.UUID) -> CampaignRecord:
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        raise NotFound("no such campaign in this workspace")
+    return record
+
+
+@router.post("", status_code=201)
+async def create_campaign(
+    body: CampaignCreate,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> CampaignPublic:
+    """Create a draft campaign and start its workflow. Repeating a request with the same
+    `Idempotency-Key` returns the campaign the first one created."""
+    now = datetime.now(UTC)
+    problems = _check_create(body, now)
+    if await db.run(brands.get_brand, writer.workspace_id, body.brand_id) is None:
+        problems.append(FieldProblem("body.brand_id", "no such brand in this workspace"))
+    if problems:
+        raise ValidationFailed("the campaign cannot be created as given", errors=problems)
+
+    if idempotency_key:
+        campaign_id = uuid.uuid5(_IDEMPOTENCY_NS, f"{writer.workspace_id}:{idempotency_key}")
+        policy = WorkflowIDConflictPolicy.USE_EXISTING
+    else:
+        campaign_id, policy = uuid.uuid4(), WorkflowIDConflictPolicy.FAIL
+    draft = CampaignDraft(
+        campaign_id=campaign_id,
+        workspace_id=writer.workspace_id,
+        brand_id=body.brand_id,
+        created_by=writer.actor_id,
+        title=body.title,
+        budget=body.budget,
+        brief=body.brief,
+        deliverables=[
+            DeliverableSpec(id=uuid.uuid4(), **d.model_dump()) for d in body.deliverables
+        ],
+        created_at=now,
+    )
+    start = WithStartWorkflowOperation(
+        CampaignWorkflow.run,
+        draft,
+        id=workflow_id(campaign_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        id_conflict_policy=policy,
+        search_attributes=TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.CAMPAIGN_ID, str(campaign_id)),
+                SearchAttributePair(sa.BRAND_ID, str(body.brand_id)),
+                SearchAttributePair(sa.WORKSPACE_ID, str(writer.workspace_id)),
+                SearchAttributePair(sa.STAGE, CampaignStage.DRAFT.value),
+            ]
+        ),
+    )
+    client = await temporal.client()
+    try:
+        live = await client.execute_update_with_start_workflow(
+            CampaignWorkflow.wait_recorded,
+            start_workflow_operation=start,
+            rpc_timeout=timedelta(seconds=settings.api.workflow_rpc_timeout_s),
+        )
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise ServiceUnavailable(
+            f"campaign {campaign_id} was accepted but is not recorded yet; repeat the request "
+            "with the same Idempotency-Key to pick it up"
+        ) from exc
+    except RPCError as exc:
+        raise ServiceUnavailable("the workflow engine did not accept the campaign") from exc
+    record = await _record(db, writer, campaign_id)
+    response.headers["Location"] = f"/campaigns/{campaign_id}"
+    return _public(record, live)
+
+
+@router.get("")
+async def list_campaigns(
+    reader: Reader,
+    db: DatabaseDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> Page:
+    rows = await db.run(
+        lambda s: campaigns.list_campaigns(s, reader.workspace_id, limit=limit, offset=offset)
+    )
+    return Page(limit=limit, offset=offset, items=[_summary(c) for c in rows])
+
+
+@router.get("/{campaign_id}")
+async def get_campaign(
+    campaign_id: uuid.UUID, reader: Reader, db: DatabaseDep, temporal: TemporalDep
+) -> CampaignPublic:
+    """The stored campaign plus the live stage its workflow reports (null if it cannot
+    answer right now)."""
+    record = await _record(db, reader, campaign_id)
+    live: CampaignStatus | None
+    try:
+        client = await temporal.client()
+        live = await client.get_workflow_handle(workflow_id(campaign_id)).query(
+            CampaignWorkflow.status, rpc_timeout=timedelta(seconds=2)
+        )
+    except (RPCError, WorkflowQueryFailedError, ServiceUnavailable):
+        live = None
+    return _public(record, live)
+
+
+@router.post("/{campaign_id}/cancel")
+async def cancel_campaign(
+    campaign_id: uuid.UUID,
+    body: CampaignCancel,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> CampaignPublic:
+    record = await _record(db, writer, campaign_id)
+    if record.campaign.stage in CLOSED_STAGES:
+        raise Conflict(f"campaign is already {record.campaign.stage}")
+    client = await temporal.client()
+    try:
+        live = await client.get_workflow_handle(workflow_id(campaign_id)).execute_update(
+            CampaignWorkflow.cancel,
+            CancelCampaign(reason=body.reason),
+            rpc_timeout=timedelta(seconds=settings.api.workflow_rpc_timeout_s),
+        )
+    except WorkflowUpdateFailedError as exc:
+        if isinstance(exc.cause, ApplicationError):
+            raise Conflict(exc.cause.message) from exc
+        raise
+    except RPCError as exc:
+        raise ServiceUnavailable("the workflow engine did not accept the cancellation") from exc
+    return _public(await _record(db, writer, campaign_id), live)

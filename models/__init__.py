@@ -1,0 +1,1 @@
+"""SQLModel tables, enums and repositories: all SQL of the platform lives in this package."""

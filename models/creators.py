@@ -1,0 +1,26 @@
+"""Creator profiles: one per creator user, owned by the creator's own workspace."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, SQLModel
+
+from models.base import created_at_field, id_field
+
+
+class CreatorProfile(SQLModel, table=True):
+    __tablename__ = "creator_profiles"
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(foreign_key="users.id", unique=True)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    handle: str = Field(max_length=100, unique=True)
+    display_name: str = Field(max_length=200)
+    bio: str = Field(default="", max_length=2000)
+    country: str = Field(max_length=2)
+    niches: list[str] = Field(default_factory=list, sa_type=JSONB)
+    platforms: list[str] = Field(default_factory=list, sa_type=JSONB)
+    created_at: datetime = created_at_field()

@@ -1,0 +1,105 @@
+"""Tenancy and identity: workspaces, users, memberships with roles, partner API keys."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import UniqueConstraint, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
+from models.enums import Role, WorkspaceKind
+
+
+class Workspace(SQLModel, table=True):
+    __tablename__ = "workspaces"
+
+    id: uuid.UUID = id_field()
+    name: str = Field(max_length=200)
+    kind: WorkspaceKind = Field(sa_type=str_enum(WorkspaceKind))
+    created_at: datetime = created_at_field()
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+
+    id: uuid.UUID = id_field()
+    email: str = Field(max_length=320, unique=True, index=True)
+    name: str = Field(max_length=200)
+    password_hash: str
+    created_at: datetime = created_at_field()
+
+
+class Membership(SQLModel, table=True):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("user_id", "workspace_id"),)
+
+    id: uuid.UUID = id_field()
+    user_id: uuid.UUID = Field(foreign_key="users.id", index=True)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    role: Role = Field(sa_type=str_enum(Role))
+    created_at: datetime = created_at_field()
+
+
+class ApiKey(SQLModel, table=True):
+    """A partner key: only a SHA-256 of its secret is stored; the prefix finds the row."""
+
+    __tablename__ = "api_keys"
+
+    id: uuid.UUID = id_field()
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    name: str = Field(max_length=200)
+    prefix: str = Field(max_length=32, unique=True, index=True)
+    secret_hash: str = Field(max_length=64)
+    scopes: list[str] = Field(default_factory=list, sa_type=JSONB)
+    created_by: uuid.UUID = Field(foreign_key="users.id")
+    created_at: datetime = created_at_field()
+    revoked_at: datetime | None = aware_datetime_field()
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(func.lower(User.email) == email.lower())).first()
+
+
+def memberships_of(session: Session, user_id: uuid.UUID) -> list[tuple[Membership, Workspace]]:
+    rows = session.exec(
+        select(Membership, Workspace)
+        .join(Workspace, col(Workspace.id) == col(Membership.workspace_id))
+        .where(Membership.user_id == user_id)
+        .order_by(col(Membership.created_at))
+    )
+    return list(rows.all())
+
+
+def membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Membership | None:
+    return session.exec(
+        select(Membership).where(
+            Membership.user_id == user_id, Membership.workspace_id == workspace_id
+        )
+    ).first()
+
+
+def find_api_key(session: Session, prefix: str) -> ApiKey | None:
+    return session.exec(select(ApiKey).where(ApiKey.prefix == prefix)).first()
+
+
+def list_api_keys(session: Session, workspace_id: uuid.UUID) -> list[ApiKey]:
+    return list(
+        session.exec(
+            select(ApiKey)
+            .where(ApiKey.workspace_id == workspace_id)
+            .order_by(col(ApiKey.created_at))
+        ).all()
+    )
+
+
+def revoke_api_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID) -> ApiKey | None:
+    key = session.exec(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.workspace_id == workspace_id)
+    ).first()
+    if key is not None and key.revoked_at is None:
+        key.revoked_at = utcnow()
+        session.add(key)
+    return key

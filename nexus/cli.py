@@ -1,0 +1,113 @@
+"""`nexus` command line: the dev stack, the API, the workers, migrations, health checks."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+
+from pydantic import ValidationError
+
+from nexus.health import COMPONENTS
+from nexus.settings import Settings
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nexus", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    up = sub.add_parser("up", help="run the embedded dev stack until Ctrl-C")
+    up.add_argument("--check", action="store_true", help="report the running stack's health")
+    check = sub.add_parser("check", help="report each component's health (exit 1 if any fails)")
+    check.add_argument("components", nargs="*", choices=[*COMPONENTS, []], metavar="COMPONENT")
+    sub.add_parser("api", help="serve the HTTP API")
+    worker = sub.add_parser("worker", help="run a worker pool")
+    worker.add_argument("pool", choices=["cpu", "gpu"])
+    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("seed", help="create the demo workspace if missing")
+    return parser
+
+
+def _check(settings: Settings, names: Sequence[str]) -> int:
+    from nexus.devstack import report
+
+    code = report(settings, tuple(names) or COMPONENTS)
+    sys.stdout.flush()
+    # A client-only process may abort while the SDK runtime shuts down (sdk-python#300);
+    # the report is complete, so leave without interpreter teardown.
+    os._exit(code)
+
+
+def _serve_api(settings: Settings) -> int:
+    import uvicorn
+
+    from api.app import create_app
+
+    uvicorn.run(
+        create_app(settings),
+        host=settings.api.host,
+        port=settings.api.port,
+        log_level="info",
+        proxy_headers=True,
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def _worker(settings: Settings, pool: str) -> int:
+    if pool == "cpu":
+        from workers.cpu.main import main as run_worker
+    else:
+        from workers.gpu.main import main as run_worker
+    asyncio.run(run_worker(settings))
+    return 0
+
+
+def _seed(settings: Settings) -> int:
+    from sqlalchemy import create_engine
+    from sqlmodel import Session
+
+    from api.security import hash_password
+    from models.seed import seed_demo
+
+    engine = create_engine(settings.database.url.get_secret_value())
+    with Session(engine) as session:
+        for login in seed_demo(session, hash_password):
+            print(f"{login.email} {login.role.value}")
+        session.commit()
+    engine.dispose()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        print(
+            f"nexus: invalid settings: {first['msg']} ({'.'.join(map(str, first['loc']))})",
+            file=sys.stderr,
+        )
+        return 2
+    if args.command == "up":
+        if args.check:
+            return _check(settings, ())
+        from nexus.devstack import up
+
+        return up(settings)
+    if args.command == "check":
+        return _check(settings, args.components)
+    if args.command == "api":
+        return _serve_api(settings)
+    if args.command == "worker":
+        return _worker(settings, args.pool)
+    if args.command == "migrate":
+        from models.migrate import upgrade_to_head
+
+        upgrade_to_head(settings.database.url.get_secret_value())
+        return 0
+    return _seed(settings)

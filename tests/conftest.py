@@ -1,0 +1,179 @@
+"""Test harness: real PostgreSQL, the real Temporal dev server and time-skipping server
+(both from the wheels' binaries, custom search attributes registered), an in-process worker
+per test on its own task queue, and an httpx client over the ASGI app."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+import tempfile
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import psycopg
+import pytest
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from psycopg import sql
+from sqlalchemy import Engine, create_engine
+from temporalio.api.enums.v1 import IndexedValueType
+from temporalio.api.operatorservice.v1 import AddSearchAttributesRequest
+from temporalio.client import Client
+from temporalio.contrib.opentelemetry import TracingInterceptor
+from temporalio.contrib.pydantic import pydantic_data_converter
+from temporalio.testing import WorkflowEnvironment
+from temporalio.worker import Worker
+
+from api.app import create_app
+from models.migrate import upgrade_to_head
+from nexus.postgres import LocalPostgres
+from nexus.settings import Settings
+from tests.support import free_port
+from workers.cpu.main import build_worker as build_cpu_worker
+from workers.gpu.main import build_worker as build_gpu_worker
+from workflows import search_attributes
+
+BIN = Path(sys.prefix) / "bin"
+TEMPLATE_DB = "nexus_template"
+
+# One process-wide provider (OpenTelemetry allows one); tests read finished spans from it.
+SPANS = InMemorySpanExporter()
+_provider = TracerProvider()
+_provider.add_span_processor(SimpleSpanProcessor(SPANS))
+trace.set_tracer_provider(_provider)
+
+
+# --- PostgreSQL ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    # Not under pytest's 0700 tmp dir: as root the server runs as `postgres`, which must reach it.
+    root = Path(tempfile.mkdtemp(prefix="nexus-test-pg-"))
+    root.chmod(0o755)
+    cluster = LocalPostgres(root / "data", free_port(), durable=False)
+    cluster.init()
+    cluster.start()
+    cluster.ensure_database(TEMPLATE_DB, "nexus", "nexus")
+    upgrade_to_head(f"postgresql+psycopg://nexus:nexus@127.0.0.1:{cluster.port}/{TEMPLATE_DB}")
+    yield cluster
+    cluster.stop()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture
+def database_url(postgres: LocalPostgres) -> Iterator[str]:
+    """A fresh database per test, cloned from the migrated template (tens of ms)."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("CREATE DATABASE {} TEMPLATE {} OWNER nexus").format(
+                sql.Identifier(name), sql.Identifier(TEMPLATE_DB)
+            )
+        )
+    yield f"postgresql+psycopg://nexus:nexus@127.0.0.1:{postgres.port}/{name}"
+    with psycopg.connect(postgres.admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+@pytest.fixture
+def engine(database_url: str) -> Iterator[Engine]:
+    db = create_engine(database_url, pool_size=5)
+    yield db
+    db.dispose()
+
+
+# --- Temporal -----------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+async def temporal_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(BIN / "temporal"),
+        search_attributes=search_attributes.ALL,
+        data_converter=pydantic_data_converter,
+        interceptors=[TracingInterceptor()],
+        dev_server_extra_args=[
+            "--dynamic-config-value",
+            'history.workflowIdReuseMinimalInterval="0s"',
+        ],
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server"),
+        data_converter=pydantic_data_converter,
+    )
+    # The time-skipping server knows no custom attributes until they are added.
+    await env.client.operator_service.add_search_attributes(
+        AddSearchAttributesRequest(
+            namespace=env.client.namespace,
+            search_attributes={
+                key.name: IndexedValueType.INDEXED_VALUE_TYPE_KEYWORD
+                for key in search_attributes.ALL
+            },
+        )
+    )
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture
+def client(temporal_env: WorkflowEnvironment) -> Client:
+    return temporal_env.client
+
+
+@pytest.fixture
+def settings(database_url: str, client: Client) -> Settings:
+    """Settings of one test: its own database and its own task queues."""
+    return Settings(
+        env="test",
+        database={"url": database_url, "pool_size": 5},
+        temporal={
+            "address": client.service_client.config.target_host,
+            "namespace": client.namespace,
+            "task_queue": f"test-{uuid.uuid4().hex[:12]}",
+        },
+        api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 10},
+        auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
+    )
+
+
+@pytest.fixture
+async def workers(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[list[Worker]]:
+    """Both pools, in process, polling this test's task queues."""
+    pools = [build_cpu_worker(client, settings, engine), build_gpu_worker(client, settings, "cpu")]
+    for worker in pools:
+        await worker.__aenter__()
+    yield pools
+    for worker in reversed(pools):
+        await worker.__aexit__(None, None, None)
+
+
+@pytest.fixture
+async def http(
+    settings: Settings, engine: Engine, client: Client, workers: list[Worker]
+) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings, engine=engine, temporal=client)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http_client:
+        yield http_client
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    SPANS.clear()
+    yield SPANS
+    SPANS.clear()
+
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -1,0 +1,100 @@
+"""Helpers shared by tests: ports, tenants, campaign bodies."""
+
+from __future__ import annotations
+
+import socket
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.security import hash_password
+from models.brands import Brand
+from models.db import session_scope
+from models.enums import Role, WorkspaceKind
+from models.workspaces import Membership, User, Workspace
+
+PASSWORD = "correct horse battery staple"
+# Hashing with argon2 is deliberately slow; hash the shared test password once.
+_PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass(frozen=True)
+class Tenant:
+    """A brand workspace with one brand and one user of the given role."""
+
+    workspace_id: uuid.UUID
+    brand_id: uuid.UUID
+    user_id: uuid.UUID
+    email: str
+    role: Role
+
+
+def make_tenant(engine: Engine, role: Role = Role.BRAND_ADMIN) -> Tenant:
+    tag = uuid.uuid4().hex[:8]
+    kind = WorkspaceKind.CREATOR if role == Role.CREATOR else WorkspaceKind.BRAND
+    with session_scope(engine) as session:
+        workspace = Workspace(name=f"Workspace {tag}", kind=kind)
+        user = User(email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH)
+        session.add_all([workspace, user])
+        session.flush()
+        brand = Brand(workspace_id=workspace.id, name=f"Brand {tag}")
+        session.add_all([brand, Membership(user_id=user.id, workspace_id=workspace.id, role=role)])
+        session.flush()
+        return Tenant(workspace.id, brand.id, user.id, user.email, role)
+
+
+def add_member(engine: Engine, tenant: Tenant, role: Role) -> Tenant:
+    """Another user in the same workspace."""
+    tag = uuid.uuid4().hex[:8]
+    with session_scope(engine) as session:
+        user = User(email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH)
+        session.add(user)
+        session.flush()
+        session.add(Membership(user_id=user.id, workspace_id=tenant.workspace_id, role=role))
+        return Tenant(tenant.workspace_id, tenant.brand_id, user.id, user.email, role)
+
+
+async def login(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
+    response = await http.post(
+        "/auth/login",
+        json={"email": tenant.email, "password": PASSWORD, "workspace_id": str(tenant.workspace_id)},
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def campaign_body(brand_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "brand_id": str(brand_id),
+        "title": "Spring glow launch",
+        "budget": {"amount_minor": 500_000, "currency": "USD"},
+        "brief": {
+            "product": "Glow serum 30 ml",
+            "objective": "Awareness among 18-34 skincare buyers",
+            "mandatory_mentions": ["Glow serum"],
+            "revision_rounds": 2,
+        },
+        "deliverables": [
+            {"format": "video_9x16", "duration_s": 30, "quantity": 2, "price_minor": 100_000}
+        ],
+    }
+    body.update(overrides)
+    return body
+
+
+def count_rows(engine: Engine, table: str) -> int:
+    from sqlalchemy import text
+
+    with Session(engine) as session:
+        return int(session.exec(text(f"SELECT count(*) FROM {table}")).one()[0])  # type: ignore[call-overload]

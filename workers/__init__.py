@@ -1,0 +1,1 @@
+"""Worker entrypoints for the CPU and GPU pools."""

@@ -1,0 +1,47 @@
+"""CPU pool: every workflow, plus activities that use the DB, ffmpeg, rules and integrations."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from activities.campaigns import CampaignActivities
+from activities.health import CpuProbe
+from models.db import make_engine
+from nexus.settings import Settings
+from nexus.telemetry import configure_tracing
+from nexus.temporal import connect, run_until_signalled
+from workflows.campaign import CampaignWorkflow
+from workflows.health import HealthCheckWorkflow
+from workflows.task_queues import cpu_queue
+
+MAX_CONCURRENT_ACTIVITIES = 16
+
+
+def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
+    campaigns = CampaignActivities(engine)
+    probe = CpuProbe(engine)
+    return Worker(
+        client,
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        workflows=[CampaignWorkflow, HealthCheckWorkflow],
+        activities=[campaigns.create_record, campaigns.record_stage, probe.probe_cpu],
+        # Sync activities (SQLAlchemy sessions) run on threads.
+        activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
+        max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
+        graceful_shutdown_timeout=timedelta(seconds=30),
+    )
+
+
+async def main(settings: Settings) -> None:
+    configure_tracing(settings.telemetry)
+    engine = make_engine(settings.database)
+    try:
+        client = await connect(settings.temporal)
+        await run_until_signalled(build_worker(client, settings, engine))
+    finally:
+        engine.dispose()

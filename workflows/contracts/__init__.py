@@ -1,0 +1,1 @@
+"""Pydantic inputs and outputs of workflows and activities: no DB or SDK imports here."""
