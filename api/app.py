@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import problems
-from api.middleware import BodySizeLimit, RequestSpan
+from api.middleware import BodySizeLimit
 from api.routers import api_keys, auth, brands, campaigns, health
 from api.services import Database, TemporalGateway
 from models.db import make_engine
@@ -38,17 +38,19 @@ def create_app(
         version="0.1.0",
         description="UGC campaign platform: campaigns, briefs, deliveries, licensing, payouts.",
         lifespan=lifespan,
+        # FastAPI's native OpenTelemetry server spans; Temporal's interceptor continues them
+        # into the workflows and activities a request starts.
+        telemetry={"tracing": True, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.database = Database(db_engine)
     app.state.temporal = TemporalGateway(settings.temporal, temporal)
 
     problems.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     for router in (health.router, auth.router, api_keys.router, brands.router, campaigns.router):
         app.include_router(router)
 
-    # Outermost first: the span covers everything, the size limit runs before parsing.
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
     if settings.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -56,5 +58,4 @@ def create_app(
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"],
         )
-    app.add_middleware(RequestSpan)
     return app

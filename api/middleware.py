@@ -1,16 +1,13 @@
-"""Pure ASGI middleware: request body limit and one server span per request."""
+"""Request body limit as pure ASGI middleware: it answers 413 in problem+json before any
+parsing (Starlette's own limit answers in plain text)."""
 
 from __future__ import annotations
 
 import json
 
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind, Status, StatusCode
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.problems import MEDIA_TYPE
-
-_tracer = trace.get_tracer("nexus.api")
 
 
 class _BodyTooLarge(Exception):
@@ -82,28 +79,3 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
-
-
-class RequestSpan:
-    """A server span around each request; workflow calls made inside it join its trace."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        name = f"{scope['method']} {scope['path']}"
-        with _tracer.start_as_current_span(name, kind=SpanKind.SERVER) as span:
-            span.set_attribute("http.request.method", scope["method"])
-            span.set_attribute("url.path", scope["path"])
-
-            async def send_with_status(message: Message) -> None:
-                if message["type"] == "http.response.start":
-                    span.set_attribute("http.response.status_code", message["status"])
-                    if message["status"] >= 500:
-                        span.set_status(Status(StatusCode.ERROR))
-                await send(message)
-
-            await self.app(scope, receive, send_with_status)

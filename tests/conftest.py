@@ -149,7 +149,9 @@ def settings(database_url: str, client: Client) -> Settings:
 
 
 @pytest.fixture
-async def workers(client: Client, settings: Settings, engine: Engine) -> AsyncIterator[list[Worker]]:
+async def workers(
+    client: Client, settings: Settings, engine: Engine
+) -> AsyncIterator[list[Worker]]:
     """Both pools, in process, polling this test's task queues."""
     pools = [build_cpu_worker(client, settings, engine), build_gpu_worker(client, settings, "cpu")]
     for worker in pools:

@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
-from sqlmodel import Session
+from sqlalchemy import Engine, Table, func, select
 
 from api.security import hash_password
 from models.brands import Brand
 from models.db import session_scope
 from models.enums import Role, WorkspaceKind
+from models.tables import metadata
 from models.workspaces import Membership, User, Workspace
 
 PASSWORD = "correct horse battery staple"
@@ -45,7 +45,9 @@ def make_tenant(engine: Engine, role: Role = Role.BRAND_ADMIN) -> Tenant:
     kind = WorkspaceKind.CREATOR if role == Role.CREATOR else WorkspaceKind.BRAND
     with session_scope(engine) as session:
         workspace = Workspace(name=f"Workspace {tag}", kind=kind)
-        user = User(email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH)
+        user = User(
+            email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH
+        )
         session.add_all([workspace, user])
         session.flush()
         brand = Brand(workspace_id=workspace.id, name=f"Brand {tag}")
@@ -58,7 +60,9 @@ def add_member(engine: Engine, tenant: Tenant, role: Role) -> Tenant:
     """Another user in the same workspace."""
     tag = uuid.uuid4().hex[:8]
     with session_scope(engine) as session:
-        user = User(email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH)
+        user = User(
+            email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH
+        )
         session.add(user)
         session.flush()
         session.add(Membership(user_id=user.id, workspace_id=tenant.workspace_id, role=role))
@@ -68,7 +72,11 @@ def add_member(engine: Engine, tenant: Tenant, role: Role) -> Tenant:
 async def login(http: httpx.AsyncClient, tenant: Tenant) -> dict[str, str]:
     response = await http.post(
         "/auth/login",
-        json={"email": tenant.email, "password": PASSWORD, "workspace_id": str(tenant.workspace_id)},
+        json={
+            "email": tenant.email,
+            "password": PASSWORD,
+            "workspace_id": str(tenant.workspace_id),
+        },
     )
     assert response.status_code == 200, response.text
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
@@ -94,7 +102,9 @@ def campaign_body(brand_id: uuid.UUID, **overrides: Any) -> dict[str, Any]:
 
 
 def count_rows(engine: Engine, table: str) -> int:
-    from sqlalchemy import text
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(table_named(table))).scalar_one())
 
-    with Session(engine) as session:
-        return int(session.exec(text(f"SELECT count(*) FROM {table}")).one()[0])  # type: ignore[call-overload]
+
+def table_named(name: str) -> Table:
+    return metadata.tables[name]

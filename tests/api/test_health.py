@@ -23,9 +23,13 @@ async def _readyz(app_settings: Settings, engine: Engine, client: Client | None)
         return await http.get("/readyz")
 
 
-async def test_readyz_is_503_when_temporal_does_not_answer(settings: Settings, engine: Engine) -> None:
+async def test_readyz_is_503_when_temporal_does_not_answer(
+    settings: Settings, engine: Engine
+) -> None:
     unreachable = settings.model_copy(
-        update={"temporal": settings.temporal.model_copy(update={"address": f"127.0.0.1:{free_port()}"})}
+        update={
+            "temporal": settings.temporal.model_copy(update={"address": f"127.0.0.1:{free_port()}"})
+        }
     )
     response = await _readyz(unreachable, engine, None)
     assert response.status_code == 503
@@ -33,7 +37,9 @@ async def test_readyz_is_503_when_temporal_does_not_answer(settings: Settings, e
     assert [e["field"] for e in response.json()["errors"]] == ["temporal"]
 
 
-async def test_readyz_is_503_when_postgres_does_not_answer(settings: Settings, client: Client) -> None:
+async def test_readyz_is_503_when_postgres_does_not_answer(
+    settings: Settings, client: Client
+) -> None:
     dead = create_engine(f"postgresql+psycopg://nexus:nexus@127.0.0.1:{free_port()}/nexus")
     try:
         response = await _readyz(settings, dead, client)
