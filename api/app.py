@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api import problems
+from api import portal, problems
 from api.middleware import BodySizeLimit
 from api.routers import api_keys, auth, brands, campaigns, health
 from api.services import Database, TemporalGateway
@@ -48,8 +51,20 @@ def create_app(
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
-    for router in (health.router, auth.router, api_keys.router, brands.router, campaigns.router):
+    for router in (
+        health.router,
+        auth.router,
+        api_keys.router,
+        brands.router,
+        campaigns.router,
+        portal.router,
+    ):
         app.include_router(router)
+    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> RedirectResponse:
+        return RedirectResponse("/portal")
 
     if settings.api.cors_origins:
         app.add_middleware(

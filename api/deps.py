@@ -74,7 +74,7 @@ def _principal_from_api_key(session: Session, presented: str) -> Principal:
     )
 
 
-def _check_membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Role:
+def check_membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Role:
     # Checked on every request: removing a member takes effect before the token expires.
     member = workspaces.membership(session, user_id, workspace_id)
     if member is None:
@@ -93,7 +93,7 @@ async def _principal(
     if token.startswith(API_KEY_PREFIX):
         return await db.run(_principal_from_api_key, token)
     claims = decode_access_token(settings.auth, token)
-    role = await db.run(_check_membership, claims.user_id, claims.workspace_id)
+    role = await db.run(check_membership, claims.user_id, claims.workspace_id)
     return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
 
 

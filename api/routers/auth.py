@@ -31,7 +31,7 @@ def _memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembersh
     ]
 
 
-def _token_for(
+def token_for(
     settings: Settings,
     user_id: uuid.UUID,
     options: list[WorkspaceMembership],
@@ -48,7 +48,7 @@ def _token_for(
     )
 
 
-def _login(
+def authenticate(
     session: Session, email: str, password: str
 ) -> tuple[uuid.UUID, list[WorkspaceMembership]]:
     user = workspaces.find_user_by_email(session, email)
@@ -60,8 +60,8 @@ def _login(
 @router.post("/login")
 async def login(body: LoginRequest, settings: SettingsDep, db: DatabaseDep) -> TokenResponse:
     """Exchange e-mail and password for a short-lived access token for one workspace."""
-    user_id, options = await db.run(_login, body.email, body.password)
-    return _token_for(settings, user_id, options, body.workspace_id)
+    user_id, options = await db.run(authenticate, body.email, body.password)
+    return token_for(settings, user_id, options, body.workspace_id)
 
 
 @router.post("/switch")
@@ -71,7 +71,7 @@ async def switch_workspace(
     """A new token for another workspace the user belongs to."""
     assert principal.user_id is not None
     options = await db.run(_memberships, principal.user_id)
-    return _token_for(settings, principal.user_id, options, body.workspace_id)
+    return token_for(settings, principal.user_id, options, body.workspace_id)
 
 
 def _me(

@@ -28,6 +28,7 @@ from api.schemas import (
     LiveState,
     Page,
 )
+from api.services import TemporalGateway
 from models import brands, campaigns
 from models.campaigns import Campaign, CampaignRecord
 from models.enums import CampaignStage, Role
@@ -83,6 +84,17 @@ def _public(record: CampaignRecord, live: CampaignStatus | None) -> CampaignPubl
             cancel_reason=live.cancel_reason,
         ),
     )
+
+
+async def live_status(temporal: TemporalGateway, campaign_id: uuid.UUID) -> CampaignStatus | None:
+    """The workflow's own answer, or None when it cannot answer right now (worker down)."""
+    try:
+        client = await temporal.client()
+        return await client.get_workflow_handle(workflow_id(campaign_id)).query(
+            CampaignWorkflow.status, rpc_timeout=timedelta(seconds=2)
+        )
+    except (RPCError, WorkflowQueryFailedError, ServiceUnavailable):
+        return None
 
 
 def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
@@ -201,14 +213,7 @@ async def get_campaign(
     """The stored campaign plus the live stage its workflow reports (null if it cannot
     answer right now)."""
     record = await _record(db, reader, campaign_id)
-    live: CampaignStatus | None
-    try:
-        client = await temporal.client()
-        live = await client.get_workflow_handle(workflow_id(campaign_id)).query(
-            CampaignWorkflow.status, rpc_timeout=timedelta(seconds=2)
-        )
-    except (RPCError, WorkflowQueryFailedError, ServiceUnavailable):
-        live = None
+    live = await live_status(temporal, campaign_id)
     return _public(record, live)
 
 

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import re
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.support import PASSWORD, Tenant, campaign_body, login, make_tenant
+
+
+def csrf_from(page: httpx.Response) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', page.text)
+    assert match, page.text
+    return match.group(1)
+
+
+async def sign_in(
+    http: httpx.AsyncClient, tenant: Tenant, password: str = PASSWORD
+) -> httpx.Response:
+    page = await http.get("/portal/login")
+    return await http.post(
+        "/portal/login",
+        data={"email": tenant.email, "password": password, "csrf_token": csrf_from(page)},
+    )
+
+
+async def test_signed_out_visitors_are_sent_to_sign_in(http: httpx.AsyncClient) -> None:
+    response = await http.get("/portal")
+    assert response.status_code == 303
+    assert response.headers["location"] == "/portal/login"
+    assert (await http.get("/")).headers["location"] == "/portal"
+
+
+async def test_sign_in_sets_an_httponly_session_and_lists_campaigns_escaped(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    headers = await login(http, tenant)
+    title = "<script>alert('x')</script> Glow"
+    created = await http.post(
+        "/campaigns", json=campaign_body(tenant.brand_id, title=title), headers=headers
+    )
+    assert created.status_code == 201
+
+    response = await sign_in(http, tenant)
+    assert response.status_code == 303
+    cookie = response.headers["set-cookie"]
+    assert "nexus_session=" in cookie
+    assert "HttpOnly" in cookie
+    assert "SameSite=lax" in cookie
+
+    page = await http.get("/portal")
+    assert page.status_code == 200
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Glow" in page.text
+    assert "<script>alert" not in page.text
+    assert "5,000.00 USD" in page.text
+
+    detail = await http.get(f"/portal/campaigns/{created.json()['id']}")
+    assert detail.status_code == 200
+    assert 'class="stage stage-draft"' in detail.text
+    assert "Glow serum 30 ml" in detail.text
+
+
+async def test_wrong_password_is_shown_next_to_the_field(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    response = await sign_in(http, tenant, password="nope")
+    assert response.status_code == 400
+    assert 'id="password-error"' in response.text
+    assert "e-mail or password is wrong" in response.text
+    assert "nexus_session" not in response.headers.get("set-cookie", "")
+    assert f'value="{tenant.email}"' in response.text  # what the user typed is kept
+
+
+async def test_forms_without_the_csrf_token_are_refused(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    await http.get("/portal/login")
+    response = await http.post(
+        "/portal/login", data={"email": tenant.email, "password": PASSWORD, "csrf_token": "forged"}
+    )
+    assert response.status_code == 400
+    assert "session expired" in response.text
+    assert "nexus_session" not in response.headers.get("set-cookie", "")
+
+
+async def test_another_workspaces_campaign_is_not_found_in_the_portal(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    owner, other = make_tenant(engine), make_tenant(engine)
+    created = await http.post(
+        "/campaigns", json=campaign_body(owner.brand_id), headers=await login(http, owner)
+    )
+    await sign_in(http, other)
+    page = await http.get(f"/portal/campaigns/{created.json()['id']}")
+    assert page.status_code == 404
+    assert "Spring glow launch" not in page.text
+    assert "Spring glow launch" not in (await http.get("/portal")).text
+
+
+async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine) -> None:
+    tenant = make_tenant(engine)
+    await sign_in(http, tenant)
+    page = await http.get("/portal")
+    response = await http.post("/portal/logout", data={"csrf_token": csrf_from(page)})
+    assert response.status_code == 303
+    assert (await http.get("/portal")).status_code == 303
