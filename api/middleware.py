@@ -10,12 +10,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api.problems import MEDIA_TYPE
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 class BodySizeLimit:
-    """Refuses bodies over `max_bytes` with 413, by Content-Length or while streaming."""
+    """Refuses bodies over `max_bytes` with 413: at once by Content-Length, otherwise after
+    reading at most `max_bytes + 1` bytes of a streamed body, before the app parses it."""
 
     def __init__(self, app: ASGIApp, max_bytes: int) -> None:
         self.app = app
@@ -25,38 +22,32 @@ class BodySizeLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        for name, value in scope["headers"]:
-            if name == b"content-length":
-                try:
-                    too_large = int(value) > self.max_bytes
-                except ValueError:
-                    too_large = False
-                if too_large:
-                    await self._reject(scope, send)
-                    return
-
-        received = 0
-        started = False
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, limited_receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None:
+            if declared.isdigit() and int(declared) > self.max_bytes:
                 await self._reject(scope, send)
+                return
+            await self.app(scope, receive, send)
+            return
+
+        # Streamed (chunked) body: buffer it within the limit, then hand it on whole.
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                await self.app(scope, _replay([message], receive), send)
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_bytes:
+                await self._reject(scope, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        whole: Message = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+        await self.app(scope, _replay([whole], receive), send)
 
     async def _reject(self, scope: Scope, send: Send) -> None:
         body = json.dumps(
@@ -79,3 +70,13 @@ class BodySizeLimit:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _replay(messages: list[Message], receive: Receive) -> Receive:
+    """Serve buffered messages first, then the live channel (for disconnects)."""
+    pending = list(messages)
+
+    async def replaying_receive() -> Message:
+        return pending.pop(0) if pending else await receive()
+
+    return replaying_receive

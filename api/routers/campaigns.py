@@ -13,7 +13,12 @@ from temporalio.client import (
     WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
-from temporalio.common import SearchAttributePair, TypedSearchAttributes, WorkflowIDConflictPolicy
+from temporalio.common import (
+    SearchAttributePair,
+    TypedSearchAttributes,
+    WorkflowIDConflictPolicy,
+    WorkflowIDReusePolicy,
+)
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
@@ -115,6 +120,18 @@ def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
     return problems
 
 
+def _check_replay(record: CampaignRecord, body: CampaignCreate) -> None:
+    campaign = record.campaign
+    same = (
+        campaign.brand_id == body.brand_id
+        and campaign.title == body.title
+        and campaign.budget_minor == body.budget.amount_minor
+        and campaign.currency == body.budget.currency
+    )
+    if not same:
+        raise Conflict("this Idempotency-Key was used for a different campaign request")
+
+
 async def _record(db: DatabaseDep, principal: Principal, campaign_id: uuid.UUID) -> CampaignRecord:
     record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
     if record is None:
@@ -144,6 +161,12 @@ async def create_campaign(
     if idempotency_key:
         campaign_id = uuid.uuid5(_IDEMPOTENCY_NS, f"{writer.workspace_id}:{idempotency_key}")
         policy = WorkflowIDConflictPolicy.USE_EXISTING
+        existing = await db.run(campaigns.get_campaign, writer.workspace_id, campaign_id)
+        if existing is not None:
+            # A replay: answer with what the first request created, even once it has closed.
+            _check_replay(existing, body)
+            response.headers["Location"] = f"/campaigns/{campaign_id}"
+            return _public(existing, await live_status(temporal, campaign_id))
     else:
         campaign_id, policy = uuid.uuid4(), WorkflowIDConflictPolicy.FAIL
     draft = CampaignDraft(
@@ -165,6 +188,8 @@ async def create_campaign(
         id=workflow_id(campaign_id),
         task_queue=cpu_queue(settings.temporal.task_queue),
         id_conflict_policy=policy,
+        # A campaign's ID names one process forever: never start a second run of it.
+        id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
         search_attributes=TypedSearchAttributes(
             [
                 SearchAttributePair(sa.CAMPAIGN_ID, str(campaign_id)),
@@ -189,6 +214,8 @@ async def create_campaign(
     except RPCError as exc:
         raise ServiceUnavailable("the workflow engine did not accept the campaign") from exc
     record = await _record(db, writer, campaign_id)
+    if idempotency_key:
+        _check_replay(record, body)  # a concurrent first request with another body won
     response.headers["Location"] = f"/campaigns/{campaign_id}"
     return _public(record, live)
 

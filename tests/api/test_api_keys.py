@@ -61,7 +61,10 @@ async def test_a_brand_admin_creates_a_key_shown_once_and_listed_without_secret(
     response = await http.post(
         "/api-keys",
         headers=headers,
-        json={"name": "Agency sync", "scopes": ["campaigns:write", "campaigns:read", "campaigns:read"]},
+        json={
+            "name": "Agency sync",
+            "scopes": ["campaigns:write", "campaigns:read", "campaigns:read"],
+        },
     )
 
     assert response.status_code == 201, response.text
@@ -236,9 +239,7 @@ async def test_revoking_an_unknown_key_is_not_found(
     ["nxk_short", "nxk_", "nxk_0123456789ab", "nxk_0123456789ab_"],
     ids=["short", "bare-prefix", "no-secret", "empty-secret"],
 )
-async def test_a_malformed_key_is_unauthenticated(
-    http: httpx.AsyncClient, presented: str
-) -> None:
+async def test_a_malformed_key_is_unauthenticated(http: httpx.AsyncClient, presented: str) -> None:
     response = await http.get("/campaigns", headers=bearer(presented))
 
     body = assert_problem(response, 401, "unauthenticated")

@@ -367,7 +367,10 @@ async def test_login_with_unknown_fields_is_rejected_naming_them(
     [
         ({"email": 42, "password": PASSWORD}, "body.email"),
         ({"email": "a@b.example", "password": ["x"]}, "body.password"),
-        ({"email": "a@b.example", "password": PASSWORD, "workspace_id": "nope"}, "body.workspace_id"),
+        (
+            {"email": "a@b.example", "password": PASSWORD, "workspace_id": "nope"},
+            "body.workspace_id",
+        ),
         ({"email": "a@b.example"}, "body.password"),
         ({"email": "a@b.example", "password": ""}, "body.password"),
     ],
