@@ -216,6 +216,11 @@ class DevStack:
             f"  API docs    {api}/docs",
             f"  Temporal UI http://127.0.0.1:{self.settings.stack.temporal_ui_port}",
             f"  PostgreSQL  {self.db_url.render_as_string(hide_password=True)}",
+            *(
+                [f"              data in {self.postgres.data_dir}"]
+                if self.postgres and not self.postgres.data_dir.is_relative_to(self.state_dir)
+                else []
+            ),
             f"  State       {self.state_dir} (logs in {self.logs_dir})",
             f"  Demo logins (password {DEMO_PASSWORD}):",
             *(f"    {login.email:<22} {login.role.value}" for login in logins),
