@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from models.applications import Application, upsert_application
 from models.campaigns import (
     Brief,
     Campaign,
@@ -16,7 +17,7 @@ from models.campaigns import (
 )
 from models.db import session_scope
 from models.enums import CampaignStage
-from workflows.contracts.campaign import CampaignDraft, StageChange
+from workflows.contracts.campaign import ApplicationChange, CampaignDraft, StageChange
 
 
 def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
@@ -27,6 +28,7 @@ def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
             workspace_id=draft.workspace_id,
             brand_id=draft.brand_id,
             title=draft.title,
+            visibility=draft.visibility,
             stage=CampaignStage.DRAFT,
             currency=draft.budget.currency,
             budget_minor=draft.budget.amount_minor,
@@ -37,7 +39,8 @@ def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
         brief=Brief(
             campaign_id=draft.campaign_id,
             workspace_id=draft.workspace_id,
-            **brief.model_dump(),
+            **brief.model_dump(exclude={"usage_rights"}),
+            usage_rights=brief.usage_rights.model_dump(),
         ),
         deliverables=[
             Deliverable(
@@ -67,3 +70,24 @@ class CampaignActivities:
                     type="CampaignMissing",
                     non_retryable=True,
                 )
+
+    @activity.defn(name="campaigns.record_application")
+    def record_application(self, change: ApplicationChange) -> None:
+        a = change.application
+        with session_scope(self._engine) as session:
+            upsert_application(
+                session,
+                Application(
+                    id=a.id,
+                    campaign_id=change.campaign_id,
+                    workspace_id=change.workspace_id,
+                    deliverable_id=a.deliverable_id,
+                    creator_id=a.creator_id,
+                    origin=a.origin,
+                    status=a.status,
+                    pitch=a.pitch,
+                    price_minor=a.price_minor,
+                    counter_price_minor=a.counter_price_minor,
+                    delivery_id=a.delivery_id,
+                ),
+            )

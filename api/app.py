@@ -15,7 +15,17 @@ from temporalio.client import Client
 
 from api import portal, problems
 from api.middleware import BodySizeLimit
-from api.routers import api_keys, auth, brands, campaigns, health
+from api.routers import (
+    api_keys,
+    auth,
+    brands,
+    campaigns,
+    creators,
+    deliveries,
+    health,
+    marketplace,
+    notifications,
+)
 from api.services import Database, TemporalGateway
 from models.db import make_engine
 from nexus.settings import Settings
@@ -57,6 +67,10 @@ def create_app(
         api_keys.router,
         brands.router,
         campaigns.router,
+        creators.router,
+        marketplace.router,
+        deliveries.router,
+        notifications.router,
         portal.router,
     ):
         app.include_router(router)

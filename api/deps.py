@@ -13,7 +13,7 @@ from sqlmodel import Session
 
 from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
 from api.services import Database, TemporalGateway
-from models import workspaces
+from models import creators, workspaces
 from models.enums import Role
 from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
@@ -124,3 +124,22 @@ def user_only(principal: PrincipalDep) -> Principal:
 
 
 UserDep = Annotated[Principal, Depends(user_only)]
+
+
+@dataclass(frozen=True)
+class CreatorPrincipal:
+    principal: Principal
+    creator_id: uuid.UUID
+    user_id: uuid.UUID
+
+
+async def _creator(principal: PrincipalDep, db: DatabaseDep) -> CreatorPrincipal:
+    if principal.role != Role.CREATOR or principal.user_id is None:
+        raise Forbidden("only creators may do this")
+    profile = await db.run(creators.profile_of_user, principal.user_id)
+    if profile is None:
+        raise Forbidden("complete your creator profile first")
+    return CreatorPrincipal(principal, profile.id, principal.user_id)
+
+
+CreatorDep = Annotated[CreatorPrincipal, Depends(_creator)]

@@ -8,8 +8,18 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from models.enums import CampaignStage, DeliverableFormat, Role, WorkspaceKind
-from workflows.contracts.campaign import BriefSpec, Money
+from models.enums import (
+    ApplicationOrigin,
+    ApplicationStatus,
+    CampaignStage,
+    CampaignVisibility,
+    DeliverableFormat,
+    DeliveryStage,
+    Role,
+    WorkspaceKind,
+)
+from workflows.contracts.campaign import BriefSpec, Money, UsageRightsSpec
+from workflows.contracts.delivery import DeliveryStatus, Finding
 
 
 class Request(BaseModel):
@@ -100,8 +110,14 @@ class MoneyIn(Money):
     model_config = ConfigDict(extra="forbid")
 
 
+class UsageRightsIn(UsageRightsSpec):
+    model_config = ConfigDict(extra="forbid")
+
+
 class BriefIn(BriefSpec):
     model_config = ConfigDict(extra="forbid")
+
+    usage_rights: UsageRightsIn = Field(default_factory=UsageRightsIn)
 
     @model_validator(mode="after")
     def _deadlines_in_order(self) -> BriefIn:
@@ -124,6 +140,7 @@ class DeliverableIn(Request):
 class CampaignCreate(Request):
     brand_id: uuid.UUID
     title: str = Field(min_length=1, max_length=200)
+    visibility: CampaignVisibility = CampaignVisibility.OPEN
     budget: MoneyIn
     brief: BriefIn
     deliverables: list[DeliverableIn] = Field(min_length=1, max_length=50)
@@ -151,6 +168,10 @@ class LiveState(BaseModel):
     stage: CampaignStage
     workflow_id: str
     cancel_reason: str | None
+    committed_minor: int
+    owed_minor: int
+    open_slots: dict[str, int]
+    open_deliveries: int
 
 
 class CampaignSummary(BaseModel):
@@ -158,6 +179,7 @@ class CampaignSummary(BaseModel):
     brand_id: uuid.UUID
     title: str
     stage: CampaignStage
+    visibility: CampaignVisibility
     budget: Money
     created_at: AwareDatetime
     updated_at: AwareDatetime
@@ -173,3 +195,143 @@ class Page(BaseModel):
     limit: int
     offset: int
     items: list[CampaignSummary]
+
+
+# --- applications, invitations, marketplace -------------------------------------------------
+
+
+class ApplicationCreate(Request):
+    deliverable_id: uuid.UUID
+    pitch: str = Field(min_length=1, max_length=4000)
+    price_minor: int = Field(gt=0, le=10**12, description="Proposed price, in minor units")
+
+
+class InvitationCreate(Request):
+    creator_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    price_minor: int = Field(gt=0, le=10**12)
+    message: str = Field(default="", max_length=4000)
+
+
+class DecisionCreate(Request):
+    action: Literal["accept", "reject", "counter"]
+    counter_price_minor: int | None = Field(default=None, gt=0, le=10**12)
+
+
+class ResponseCreate(Request):
+    accept: bool
+
+
+class ApplicationPublic(BaseModel):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    creator_id: uuid.UUID
+    origin: ApplicationOrigin
+    status: ApplicationStatus
+    pitch: str
+    price_minor: int
+    counter_price_minor: int | None
+    delivery_id: uuid.UUID | None
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
+class CreatorPublic(BaseModel):
+    id: uuid.UUID
+    handle: str
+    display_name: str
+    country: str
+    niches: list[str]
+    platforms: list[str]
+
+
+class MarketplaceCampaign(BaseModel):
+    """What a creator sees of an open campaign."""
+
+    id: uuid.UUID
+    title: str
+    stage: CampaignStage
+    currency: str
+    brief: BriefPublic
+    deliverables: list[DeliverablePublic]
+
+
+# --- deliveries -----------------------------------------------------------------------------
+
+
+class ScriptCreate(Request):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class DraftCreate(Request):
+    media_key: str = Field(min_length=1, max_length=1024, description="Object key of the upload")
+    caption: str = Field(default="", max_length=2200)
+
+
+class FinalCreate(Request):
+    media_key: str = Field(min_length=1, max_length=1024)
+
+
+class ReviewCreate(Request):
+    decision: Literal["approve", "revise"]
+    notes: str = Field(default="", max_length=4000)
+
+
+class ExtraRevisionCreate(Request):
+    notes: str = Field(min_length=1, max_length=4000)
+
+
+class DeadlineCreate(Request):
+    due_at: AwareDatetime
+
+
+class ReassignCreate(Request):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class SubmissionPublic(BaseModel):
+    id: uuid.UUID
+    number: int
+    kind: str
+    media_key: str | None
+    text: str
+    checks_passed: bool | None
+    findings: list[Finding]
+    review: str | None
+    review_notes: str
+    submitted_at: AwareDatetime
+
+
+class DeliverySummary(BaseModel):
+    id: uuid.UUID
+    campaign_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    creator_id: uuid.UUID
+    stage: DeliveryStage
+    price_minor: int
+    currency: str
+    due_at: AwareDatetime | None
+    review_due_at: AwareDatetime | None
+    late: bool
+    revisions_used: int
+    approved_at: AwareDatetime | None
+    handoffs: dict[str, str]
+    updated_at: AwareDatetime
+
+
+class DeliveryPublic(DeliverySummary):
+    submissions: list[SubmissionPublic]
+    live: DeliveryStatus | None = Field(
+        description="Guided tasks and what is due next, from the running process"
+    )
+
+
+class NotificationPublic(BaseModel):
+    id: uuid.UUID
+    kind: str
+    title: str
+    body: str
+    link: str
+    created_at: AwareDatetime
+    read_at: AwareDatetime | None

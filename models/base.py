@@ -40,7 +40,7 @@ def str_enum(enum_cls: type[StrEnum]) -> SAEnum:
     return SAEnum(
         enum_cls,
         native_enum=False,
-        length=20,
+        length=32,
         values_callable=lambda members: [m.value for m in members],
         validate_strings=True,
     )

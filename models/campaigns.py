@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy import BigInteger, CheckConstraint, String, cast, func, or_
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
-from models.enums import CampaignStage, DeliverableFormat
+from models.enums import CampaignStage, CampaignVisibility, DeliverableFormat
 
 
 class Campaign(SQLModel, table=True):
@@ -24,6 +25,9 @@ class Campaign(SQLModel, table=True):
     brand_id: uuid.UUID = Field(foreign_key="brands.id", index=True)
     title: str = Field(max_length=200)
     stage: CampaignStage = Field(sa_type=str_enum(CampaignStage), index=True)
+    visibility: CampaignVisibility = Field(
+        default=CampaignVisibility.OPEN, sa_type=str_enum(CampaignVisibility)
+    )
     currency: str = Field(max_length=3)
     budget_minor: int = Field(sa_type=BigInteger)
     created_by: uuid.UUID
@@ -46,6 +50,11 @@ class Brief(SQLModel, table=True):
     disclosure_required: bool = True
     revision_rounds: int = 2
     ships_product: bool = False
+    script_required: bool = False
+    review_window_days: int = 3
+    target_niches: list[str] = Field(default_factory=list, sa_type=JSONB)
+    target_countries: list[str] = Field(default_factory=list, sa_type=JSONB)
+    usage_rights: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     application_deadline: datetime | None = aware_datetime_field()
     delivery_deadline: datetime | None = aware_datetime_field()
 
@@ -62,6 +71,7 @@ class Deliverable(SQLModel, table=True):
     workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
     format: DeliverableFormat = Field(sa_type=str_enum(DeliverableFormat))
     duration_s: int | None = None
+    # Creator slots: each accepted creator fills one and delivers one piece.
     quantity: int = 1
     price_minor: int = Field(sa_type=BigInteger)
 
@@ -125,3 +135,41 @@ def list_campaigns(
             .offset(offset)
         ).all()
     )
+
+
+def list_open_campaigns(
+    session: Session, *, now: datetime, niches: list[str], country: str, limit: int, offset: int
+) -> list[tuple[Campaign, Brief]]:
+    """Open campaigns still recruiting that fit a creator: no targeting, or an overlap with
+    the creator's niches and country."""
+    niche_fit = or_(
+        func.jsonb_array_length(col(Brief.target_niches)) == 0,
+        col(Brief.target_niches).op("?|")(cast(niches, ARRAY(String))),
+    )
+    country_fit = or_(
+        func.jsonb_array_length(col(Brief.target_countries)) == 0,
+        col(Brief.target_countries).contains([country]),
+    )
+    rows = session.exec(
+        select(Campaign, Brief)
+        .join(Brief, col(Brief.campaign_id) == col(Campaign.id))
+        .where(
+            Campaign.visibility == CampaignVisibility.OPEN,
+            col(Campaign.stage).in_([CampaignStage.PUBLISHED, CampaignStage.RECRUITING]),
+            col(Brief.application_deadline) > now,
+            niche_fit,
+            country_fit,
+        )
+        .order_by(col(Brief.application_deadline), col(Campaign.id))
+        .limit(limit)
+        .offset(offset)
+    )
+    return list(rows.all())
+
+
+def get_public_campaign(session: Session, campaign_id: uuid.UUID) -> CampaignRecord | None:
+    """A campaign as creators see it in the marketplace (any workspace, if published)."""
+    campaign = session.get(Campaign, campaign_id)
+    if campaign is None or campaign.stage == CampaignStage.DRAFT:
+        return None
+    return get_campaign(session, campaign.workspace_id, campaign_id)

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.base import created_at_field, id_field
 
@@ -24,3 +24,23 @@ class CreatorProfile(SQLModel, table=True):
     niches: list[str] = Field(default_factory=list, sa_type=JSONB)
     platforms: list[str] = Field(default_factory=list, sa_type=JSONB)
     created_at: datetime = created_at_field()
+
+
+def get_profile(session: Session, creator_id: uuid.UUID) -> CreatorProfile | None:
+    return session.get(CreatorProfile, creator_id)
+
+
+def profile_of_user(session: Session, user_id: uuid.UUID) -> CreatorProfile | None:
+    return session.exec(select(CreatorProfile).where(CreatorProfile.user_id == user_id)).first()
+
+
+def search_profiles(
+    session: Session, *, niche: str | None, country: str | None, limit: int, offset: int
+) -> list[CreatorProfile]:
+    query = select(CreatorProfile)
+    if niche:
+        query = query.where(col(CreatorProfile.niches).contains([niche]))
+    if country:
+        query = query.where(CreatorProfile.country == country)
+    query = query.order_by(col(CreatorProfile.handle)).limit(limit).offset(offset)
+    return list(session.exec(query).all())

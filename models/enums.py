@@ -34,3 +34,37 @@ class DeliverableFormat(StrEnum):
     VIDEO_16_9 = "video_16x9"
     VIDEO_1_1 = "video_1x1"
     PHOTO = "photo"
+
+
+class CampaignVisibility(StrEnum):
+    OPEN = "open"  # listed in the marketplace; creators apply
+    INVITE_ONLY = "invite_only"  # only invited creators take part
+
+
+class ApplicationOrigin(StrEnum):
+    APPLICATION = "application"  # the creator applied
+    INVITATION = "invitation"  # the brand invited
+
+
+class ApplicationStatus(StrEnum):
+    PENDING = "pending"  # waiting for the brand (application) or the creator (invitation)
+    COUNTERED = "countered"  # the brand proposed another price; waiting for the creator
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+    DECLINED = "declined"
+    EXPIRED = "expired"  # recruiting closed or the campaign was cancelled first
+
+
+class DeliveryStage(StrEnum):
+    AWAITING_BRIEF_ACCEPTANCE = "awaiting_brief_acceptance"
+    AWAITING_PRODUCT = "awaiting_product"
+    AWAITING_SCRIPT = "awaiting_script"
+    AWAITING_DRAFT = "awaiting_draft"
+    CHECKING = "checking"
+    FIXING = "fixing"
+    IN_REVIEW = "in_review"
+    REVISING = "revising"
+    AWAITING_FINAL = "awaiting_final"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+    REASSIGNED = "reassigned"

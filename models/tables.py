@@ -2,8 +2,27 @@
 
 from sqlmodel import SQLModel
 
-from models import assets, brands, campaigns, creators, workspaces
+from models import (
+    applications,
+    assets,
+    brands,
+    campaigns,
+    creators,
+    deliveries,
+    notifications,
+    workspaces,
+)
 
 metadata = SQLModel.metadata
 
-__all__ = ["assets", "brands", "campaigns", "creators", "metadata", "workspaces"]
+__all__ = [
+    "applications",
+    "assets",
+    "brands",
+    "campaigns",
+    "creators",
+    "deliveries",
+    "metadata",
+    "notifications",
+    "workspaces",
+]

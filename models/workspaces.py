@@ -103,3 +103,19 @@ def revoke_api_key(session: Session, workspace_id: uuid.UUID, key_id: uuid.UUID)
         key.revoked_at = utcnow()
         session.add(key)
     return key
+
+
+def users_by_ids(session: Session, user_ids: list[uuid.UUID]) -> list[User]:
+    if not user_ids:
+        return []
+    return list(session.exec(select(User).where(col(User.id).in_(user_ids))).all())
+
+
+def users_in_roles(session: Session, workspace_id: uuid.UUID, roles: list[str]) -> list[User]:
+    return list(
+        session.exec(
+            select(User)
+            .join(Membership, col(Membership.user_id) == col(User.id))
+            .where(Membership.workspace_id == workspace_id, col(Membership.role).in_(roles))
+        ).all()
+    )

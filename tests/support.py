@@ -12,6 +12,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from api.security import hash_password
 from models.brands import Brand
+from models.creators import CreatorProfile
 from models.db import session_scope
 from models.enums import Role, WorkspaceKind
 from models.tables import metadata
@@ -108,3 +109,45 @@ def count_rows(engine: Engine, table: str) -> int:
 
 def table_named(name: str) -> Table:
     return metadata.tables[name]
+
+
+@dataclass(frozen=True)
+class CreatorAccount:
+    """A creator: a user in their own creator workspace, with a profile."""
+
+    workspace_id: uuid.UUID
+    user_id: uuid.UUID
+    creator_id: uuid.UUID
+    email: str
+
+    @property
+    def tenant(self) -> Tenant:
+        # Signing in only needs the e-mail and workspace; creators have no brand.
+        return Tenant(self.workspace_id, uuid.UUID(int=0), self.user_id, self.email, Role.CREATOR)
+
+
+def make_creator(
+    engine: Engine, *, niches: list[str] | None = None, country: str = "US"
+) -> CreatorAccount:
+    tag = uuid.uuid4().hex[:8]
+    with session_scope(engine) as session:
+        workspace = Workspace(name=f"Creator {tag}", kind=WorkspaceKind.CREATOR)
+        user = User(
+            email=f"creator-{tag}@example.com", name=f"Creator {tag}", password_hash=_PASSWORD_HASH
+        )
+        session.add_all([workspace, user])
+        session.flush()
+        profile = CreatorProfile(
+            user_id=user.id,
+            workspace_id=workspace.id,
+            handle=f"creator{tag}",
+            display_name=f"Creator {tag}",
+            country=country,
+            niches=niches if niches is not None else ["beauty"],
+            platforms=["tiktok"],
+        )
+        session.add_all(
+            [profile, Membership(user_id=user.id, workspace_id=workspace.id, role=Role.CREATOR)]
+        )
+        session.flush()
+        return CreatorAccount(workspace.id, user.id, profile.id, user.email)

@@ -1,57 +1,198 @@
-"""CampaignWorkflow (`campaign-<id>`): the life of one campaign, from draft on."""
+"""CampaignWorkflow (`campaign-<id>`): draft -> published -> recruiting -> in production ->
+completed, or cancelled.
+
+Applications, invitations, decisions and counter-offers are Updates validated against the
+remaining budget and creator slots; each accepted creator starts a DeliveryWorkflow child that
+outlives continue-as-new (parent-close policy ABANDON) and reports back by signal.
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+import uuid
+from datetime import datetime, timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities
-    from models.enums import CampaignStage
+    from activities.notifications import NotificationActivities
+    from models.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from workflows import search_attributes as sa
     from workflows.contracts.campaign import (
+        ApplicationChange,
+        ApplicationState,
+        Apply,
+        CampaignCarry,
         CampaignDraft,
         CampaignStatus,
         CancelCampaign,
+        Decide,
+        DeliveryOutcome,
+        Invite,
+        Respond,
         StageChange,
     )
+    from workflows.contracts.delivery import DeliveryStart, DeliveryTerms
+    from workflows.contracts.notifications import Notify
+    from workflows.delivery import DeliveryWorkflow
+    from workflows.delivery import workflow_id as delivery_workflow_id
+    from workflows.options import DB_RETRY, DB_TIMEOUT
 
-DB_TIMEOUT = timedelta(seconds=30)
-DB_RETRY = RetryPolicy(maximum_interval=timedelta(seconds=10))
-
-CLOSED_STAGES = frozenset({CampaignStage.COMPLETED, CampaignStage.CANCELLED})
+C = CampaignStage
+CLOSED_STAGES = frozenset({C.COMPLETED, C.CANCELLED})
+RECRUITING_STAGES = frozenset({C.PUBLISHED, C.RECRUITING})
+# Delivery states that hold a slot and its budget.
+HOLDING = frozenset({"open", "approved", "completed"})
+OWED = frozenset({"approved", "completed"})
+WAITING_ON_CREATOR = frozenset({ApplicationStatus.PENDING, ApplicationStatus.COUNTERED})
+BRAND_ROLES = ["brand_admin", "brand_member"]
 
 
 def workflow_id(campaign_id: object) -> str:
     return f"campaign-{campaign_id}"
 
 
+def _reject(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidStep", non_retryable=True)
+
+
 @workflow.defn
 class CampaignWorkflow:
     @workflow.init
     def __init__(self, draft: CampaignDraft) -> None:
+        carry = draft.carry or CampaignCarry(
+            slots={str(d.id): d.quantity for d in draft.deliverables}
+        )
+        self._draft = draft
         self._campaign_id = draft.campaign_id
-        self._stage = CampaignStage.DRAFT
-        self._recorded = False
-        self._cancel_reason: str | None = None
+        self._stage = carry.stage
+        self._recorded = carry.recorded
+        self._cancel_reason = carry.cancel_reason
+        self._apps = {a.id: a for a in carry.applications}
+        self._deliveries = dict(carry.deliveries)
+        self._slots = dict(carry.slots)
+        self._events = carry.events
+        self._max_events = carry.max_history_events
         self._stage_recorded = True
+        self._wake = False
+
+    # -- main loop ------------------------------------------------------------------------
 
     @workflow.run
     async def run(self, draft: CampaignDraft) -> CampaignStatus:
-        await workflow.execute_activity_method(
-            CampaignActivities.create_record,
-            draft,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-        self._recorded = True
-        await workflow.wait_condition(lambda: self._cancel_reason is not None)
-        await self._enter(CampaignStage.CANCELLED)
+        if not self._recorded:
+            await workflow.execute_activity_method(
+                CampaignActivities.create_record,
+                draft,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            self._recorded = True
+        while self._stage not in CLOSED_STAGES:
+            if self._cancel_reason is not None:
+                await self._close_cancelled()
+                break
+            deadline = self._draft.brief.application_deadline
+            if self._stage in RECRUITING_STAGES and deadline and workflow.now() >= deadline:
+                await self._close_recruiting()
+                continue
+            if self._stage == C.IN_PRODUCTION and self._finished():
+                await self._enter(C.COMPLETED)
+                await self._notify_brand(
+                    "campaign_completed", "Campaign completed", self._draft.title
+                )
+                break
+            if self._should_continue_as_new():
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                workflow.continue_as_new(self._draft.model_copy(update={"carry": self._carry()}))
+            await self._sleep(deadline if self._stage in RECRUITING_STAGES else None)
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    async def _sleep(self, until: datetime | None) -> None:
+        self._wake = False
+        wake = lambda: self._wake or self._cancel_reason is not None  # noqa: E731
+        if until is None:
+            await workflow.wait_condition(wake)
+            return
+        with contextlib.suppress(TimeoutError):
+            await workflow.wait_condition(wake, timeout=max(until - workflow.now(), timedelta(0)))
+
+    def _should_continue_as_new(self) -> bool:
+        info = workflow.info()
+        return (
+            info.is_continue_as_new_suggested()
+            or info.get_current_history_length() > self._max_events
+        )
+
+    def _carry(self) -> CampaignCarry:
+        return CampaignCarry(
+            stage=self._stage,
+            recorded=self._recorded,
+            cancel_reason=self._cancel_reason,
+            applications=list(self._apps.values()),
+            deliveries=self._deliveries,
+            slots=self._slots,
+            events=self._events,
+            max_history_events=self._max_events,
+        )
+
+    # -- derived state --------------------------------------------------------------------
+
+    def _filled(self, deliverable_id: str) -> int:
+        return sum(
+            1
+            for a in self._apps.values()
+            if str(a.deliverable_id) == deliverable_id
+            and a.delivery_id is not None
+            and self._deliveries.get(str(a.delivery_id)) in HOLDING
+        )
+
+    def _open_slots(self) -> dict[str, int]:
+        return {d: max(cap - self._filled(d), 0) for d, cap in self._slots.items()}
+
+    def _committed(self) -> int:
+        return sum(
+            a.agreed_price
+            for a in self._apps.values()
+            if a.delivery_id is not None and self._deliveries.get(str(a.delivery_id)) in HOLDING
+        )
+
+    def _owed(self) -> int:
+        return sum(
+            a.agreed_price
+            for a in self._apps.values()
+            if a.delivery_id is not None and self._deliveries.get(str(a.delivery_id)) in OWED
+        )
+
+    def _finished(self) -> bool:
+        return (
+            not any(s in ("open", "approved") for s in self._deliveries.values())
+            and not any(a.status in WAITING_ON_CREATOR for a in self._apps.values())
+            and not any(self._open_slots().values())
+        )
+
+    @workflow.query
+    def status(self) -> CampaignStatus:
+        return CampaignStatus(
+            campaign_id=self._campaign_id,
+            stage=self._stage,
+            recorded=self._recorded,
+            cancel_reason=self._cancel_reason,
+            budget_minor=self._draft.budget.amount_minor,
+            committed_minor=self._committed(),
+            owed_minor=self._owed(),
+            open_slots=self._open_slots(),
+            applications=len(self._apps),
+            open_deliveries=sum(1 for s in self._deliveries.values() if s in ("open", "approved")),
+            recruiting_closes_at=self._draft.brief.application_deadline,
+        )
+
+    # -- transitions ----------------------------------------------------------------------
 
     async def _enter(self, stage: CampaignStage) -> None:
         self._stage, self._stage_recorded = stage, False
@@ -64,14 +205,171 @@ class CampaignWorkflow:
         )
         self._stage_recorded = True
 
-    @workflow.query
-    def status(self) -> CampaignStatus:
-        return CampaignStatus(
-            campaign_id=self._campaign_id,
-            stage=self._stage,
-            recorded=self._recorded,
-            cancel_reason=self._cancel_reason,
+    async def _expire_waiting(self) -> None:
+        for app in list(self._apps.values()):
+            if app.status in WAITING_ON_CREATOR:
+                await self._save(app.model_copy(update={"status": ApplicationStatus.EXPIRED}))
+
+    async def _close_recruiting(self) -> None:
+        await self._expire_waiting()
+        # Unfilled slots lapse; a reassigned delivery later reopens its own slot.
+        self._slots = {d: self._filled(d) for d in self._slots}
+        if any(s in HOLDING for s in self._deliveries.values()):
+            await self._enter(C.IN_PRODUCTION)
+        else:
+            self._cancel_reason = "recruiting closed without an accepted creator"
+            await self._enter(C.CANCELLED)
+            await self._notify_brand(
+                "recruiting_closed_empty", "Recruiting closed with no creators", self._draft.title
+            )
+
+    async def _close_cancelled(self) -> None:
+        await self._expire_waiting()
+        reason = self._cancel_reason or "cancelled"
+        for delivery_id, state in self._deliveries.items():
+            if state == "open":
+                handle = workflow.get_external_workflow_handle(delivery_workflow_id(delivery_id))
+                await handle.signal(DeliveryWorkflow.campaign_cancelled, reason)
+                self._deliveries[delivery_id] = "cancelled"
+        await self._enter(C.CANCELLED)
+
+    async def _save(self, app: ApplicationState) -> ApplicationState:
+        self._apps[app.id] = app
+        await workflow.execute_activity_method(
+            CampaignActivities.record_application,
+            ApplicationChange(
+                campaign_id=self._campaign_id,
+                workspace_id=self._draft.workspace_id,
+                application=app,
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
         )
+        return app
+
+    async def _accept(self, app: ApplicationState) -> ApplicationState:
+        delivery_id = workflow.uuid4()
+        app = await self._save(
+            app.model_copy(
+                update={"status": ApplicationStatus.ACCEPTED, "delivery_id": delivery_id}
+            )
+        )
+        self._deliveries[str(delivery_id)] = "open"
+        await workflow.start_child_workflow(
+            DeliveryWorkflow.run,
+            self._delivery_start(app, delivery_id),
+            id=delivery_workflow_id(delivery_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CAMPAIGN_ID, str(self._campaign_id)),
+                    SearchAttributePair(sa.BRAND_ID, str(self._draft.brand_id)),
+                    SearchAttributePair(sa.WORKSPACE_ID, str(self._draft.workspace_id)),
+                    SearchAttributePair(sa.CREATOR_ID, str(app.creator_id)),
+                    SearchAttributePair(sa.DELIVERY_ID, str(delivery_id)),
+                    SearchAttributePair(sa.STAGE, "awaiting_brief_acceptance"),
+                ]
+            ),
+        )
+        if self._stage == C.PUBLISHED:
+            await self._enter(C.RECRUITING)
+        return app
+
+    def _delivery_start(self, app: ApplicationState, delivery_id: uuid.UUID) -> DeliveryStart:
+        draft, brief = self._draft, self._draft.brief
+        deliverable = next(d for d in draft.deliverables if d.id == app.deliverable_id)
+        return DeliveryStart(
+            delivery_id=delivery_id,
+            campaign_id=draft.campaign_id,
+            workspace_id=draft.workspace_id,
+            brand_id=draft.brand_id,
+            creator_id=app.creator_id,
+            creator_user_id=app.creator_user_id,
+            application_id=app.id,
+            deliverable_id=deliverable.id,
+            format=deliverable.format,
+            duration_s=deliverable.duration_s,
+            price_minor=app.agreed_price,
+            currency=draft.budget.currency,
+            terms=DeliveryTerms(
+                ships_product=brief.ships_product,
+                script_required=brief.script_required,
+                revision_rounds=brief.revision_rounds,
+                review_window_days=brief.review_window_days,
+                disclosure_required=brief.disclosure_required,
+                mandatory_mentions=brief.mandatory_mentions,
+                due_at=brief.delivery_deadline,
+            ),
+        )
+
+    # -- notifications --------------------------------------------------------------------
+
+    def _event_key(self, kind: str) -> str:
+        self._events += 1
+        return f"{workflow_id(self._campaign_id)}:{self._events}:{kind}"
+
+    async def _notify(self, notify: Notify) -> None:
+        await workflow.execute_activity_method(
+            NotificationActivities.notify,
+            notify,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _notify_brand(self, kind: str, title: str, body: str) -> None:
+        await self._notify(
+            Notify(
+                event_key=self._event_key(kind),
+                kind=kind,
+                title=title,
+                body=body,
+                link=f"/campaigns/{self._campaign_id}",
+                workspace_id=self._draft.workspace_id,
+                roles=BRAND_ROLES,
+            )
+        )
+
+    async def _notify_creator(
+        self, app: ApplicationState, kind: str, title: str, body: str
+    ) -> None:
+        await self._notify(
+            Notify(
+                event_key=self._event_key(kind),
+                kind=kind,
+                title=title,
+                body=body,
+                link=f"/creator/applications/{app.id}",
+                user_ids=[app.creator_user_id],
+            )
+        )
+
+    # -- validation helpers ---------------------------------------------------------------
+
+    def _require_slot_and_budget(self, deliverable_id: uuid.UUID, price: int) -> None:
+        if str(deliverable_id) not in self._slots:
+            raise _reject("no such deliverable in this campaign")
+        if self._open_slots()[str(deliverable_id)] <= 0:
+            raise _reject("every creator slot of this deliverable is taken")
+        remaining = self._draft.budget.amount_minor - self._committed()
+        if price > remaining:
+            raise _reject(f"the price {price} is over the remaining budget of {remaining}")
+
+    def _require_new(self, creator_id: uuid.UUID, deliverable_id: uuid.UUID) -> None:
+        for app in self._apps.values():
+            if app.creator_id == creator_id and app.deliverable_id == deliverable_id:
+                raise _reject(f"this creator already has an {app.origin.value} for it")
+
+    def _app(self, application_id: uuid.UUID) -> ApplicationState:
+        app = self._apps.get(application_id)
+        if app is None:
+            raise _reject("no such application in this campaign")
+        return app
+
+    def _require_open(self) -> None:
+        if self._stage in CLOSED_STAGES or self._cancel_reason is not None:
+            raise _reject(f"the campaign is {self._stage.value}")
+
+    # -- brand updates --------------------------------------------------------------------
 
     @workflow.update
     async def wait_recorded(self) -> CampaignStatus:
@@ -80,15 +378,173 @@ class CampaignWorkflow:
         return self.status()
 
     @workflow.update
+    async def publish(self) -> CampaignStatus:
+        await self._enter(C.PUBLISHED)
+        self._wake = True
+        return self.status()
+
+    @publish.validator
+    def _check_publish(self) -> None:
+        if self._stage != C.DRAFT or self._cancel_reason is not None:
+            raise _reject(f"only a draft can be published; the campaign is {self._stage.value}")
+        deadline = self._draft.brief.application_deadline
+        if deadline is None or deadline <= workflow.now():
+            raise _reject("set an application deadline in the future before publishing")
+
+    @workflow.update
+    async def invite(self, invite: Invite) -> ApplicationState:
+        app = await self._save(
+            ApplicationState(
+                id=invite.application_id,
+                creator_id=invite.creator_id,
+                creator_user_id=invite.creator_user_id,
+                deliverable_id=invite.deliverable_id,
+                origin=ApplicationOrigin.INVITATION,
+                status=ApplicationStatus.PENDING,
+                pitch=invite.message,
+                price_minor=invite.price_minor,
+            )
+        )
+        if self._stage == C.PUBLISHED:
+            await self._enter(C.RECRUITING)
+        await self._notify_creator(
+            app, "invitation", f"You're invited to {self._draft.title}", invite.message
+        )
+        return app
+
+    @invite.validator
+    def _check_invite(self, invite: Invite) -> None:
+        self._require_open()
+        if self._stage == C.DRAFT:
+            raise _reject("publish the campaign before inviting creators")
+        self._require_new(invite.creator_id, invite.deliverable_id)
+        self._require_slot_and_budget(invite.deliverable_id, invite.price_minor)
+
+    @workflow.update
+    async def decide(self, decision: Decide) -> ApplicationState:
+        app = self._apps[decision.application_id]
+        if decision.action == "accept":
+            app = await self._accept(app)
+        elif decision.action == "reject":
+            app = await self._save(app.model_copy(update={"status": ApplicationStatus.REJECTED}))
+            await self._notify_creator(
+                app, "application_rejected", "Your application was not accepted", self._draft.title
+            )
+        else:
+            app = await self._save(
+                app.model_copy(
+                    update={
+                        "status": ApplicationStatus.COUNTERED,
+                        "counter_price_minor": decision.counter_price_minor,
+                    }
+                )
+            )
+            await self._notify_creator(
+                app,
+                "counter_offer",
+                "The brand made a counter-offer",
+                f"{decision.counter_price_minor} minor units for {self._draft.title}",
+            )
+        self._wake = True
+        return app
+
+    @decide.validator
+    def _check_decide(self, decision: Decide) -> None:
+        self._require_open()
+        app = self._app(decision.application_id)
+        if app.origin != ApplicationOrigin.APPLICATION or app.status != ApplicationStatus.PENDING:
+            raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting the brand")
+        if decision.action == "accept":
+            self._require_slot_and_budget(app.deliverable_id, app.price_minor)
+        if decision.action == "counter":
+            if decision.counter_price_minor is None:
+                raise _reject("a counter-offer needs counter_price_minor")
+            self._require_slot_and_budget(app.deliverable_id, decision.counter_price_minor)
+
+    @workflow.update
     async def cancel(self, request: CancelCampaign) -> CampaignStatus:
         self._cancel_reason = request.reason
         # Answer once the read model shows it too, so a following read agrees.
-        await workflow.wait_condition(
-            lambda: self._stage == CampaignStage.CANCELLED and self._stage_recorded
-        )
+        await workflow.wait_condition(lambda: self._stage == C.CANCELLED and self._stage_recorded)
         return self.status()
 
     @cancel.validator
     def _validate_cancel(self, request: CancelCampaign) -> None:
         if self._stage in CLOSED_STAGES or self._cancel_reason is not None:
             raise ApplicationError(f"campaign is already {self._stage}", type="InvalidStage")
+
+    # -- creator updates ------------------------------------------------------------------
+
+    @workflow.update
+    async def apply(self, application: Apply) -> ApplicationState:
+        app = await self._save(
+            ApplicationState(
+                id=application.application_id,
+                creator_id=application.creator_id,
+                creator_user_id=application.creator_user_id,
+                deliverable_id=application.deliverable_id,
+                origin=ApplicationOrigin.APPLICATION,
+                status=ApplicationStatus.PENDING,
+                pitch=application.pitch,
+                price_minor=application.price_minor,
+            )
+        )
+        if self._stage == C.PUBLISHED:
+            await self._enter(C.RECRUITING)
+        await self._notify_brand(
+            "application", "New application", f"{self._draft.title}: {application.pitch[:200]}"
+        )
+        self._wake = True
+        return app
+
+    @apply.validator
+    def _check_apply(self, application: Apply) -> None:
+        self._require_open()
+        if self._stage not in RECRUITING_STAGES:
+            raise _reject("the campaign is not taking applications")
+        if self._draft.visibility != CampaignVisibility.OPEN:
+            raise _reject("this campaign is by invitation only")
+        deadline = self._draft.brief.application_deadline
+        if deadline is not None and workflow.now() >= deadline:
+            raise _reject("the application deadline has passed")
+        self._require_new(application.creator_id, application.deliverable_id)
+        if str(application.deliverable_id) not in self._slots:
+            raise _reject("no such deliverable in this campaign")
+        if self._open_slots()[str(application.deliverable_id)] <= 0:
+            raise _reject("every creator slot of this deliverable is taken")
+
+    @workflow.update
+    async def respond(self, response: Respond) -> ApplicationState:
+        app = self._apps[response.application_id]
+        if response.accept:
+            app = await self._accept(app)
+        else:
+            app = await self._save(app.model_copy(update={"status": ApplicationStatus.DECLINED}))
+            await self._notify_brand(
+                "declined", "A creator declined", f"{self._draft.title}: {app.origin.value}"
+            )
+        self._wake = True
+        return app
+
+    @respond.validator
+    def _check_respond(self, response: Respond) -> None:
+        self._require_open()
+        app = self._app(response.application_id)
+        if app.creator_id != response.creator_id:
+            raise _reject("no such application in this campaign")
+        awaiting_creator = app.status == ApplicationStatus.COUNTERED or (
+            app.status == ApplicationStatus.PENDING and app.origin == ApplicationOrigin.INVITATION
+        )
+        if not awaiting_creator:
+            raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting you")
+        if response.accept:
+            self._require_slot_and_budget(app.deliverable_id, app.agreed_price)
+
+    # -- signals --------------------------------------------------------------------------
+
+    @workflow.signal
+    def delivery_outcome(self, outcome: DeliveryOutcome) -> None:
+        key = str(outcome.delivery_id)
+        if key in self._deliveries:
+            self._deliveries[key] = outcome.outcome
+            self._wake = True

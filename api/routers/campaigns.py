@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
     WorkflowUpdateRPCTimeoutOrCancelledError,
 )
 from temporalio.common import (
@@ -19,32 +18,38 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError
 
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.schemas import (
+    ApplicationPublic,
     BriefPublic,
     CampaignCancel,
     CampaignCreate,
     CampaignPublic,
     CampaignSummary,
+    DecisionCreate,
     DeliverablePublic,
+    InvitationCreate,
     LiveState,
     Page,
 )
 from api.services import TemporalGateway
-from models import brands, campaigns
+from api.workflow_calls import execute_update
+from models import applications, brands, campaigns, creators
 from models.campaigns import Campaign, CampaignRecord
 from models.enums import CampaignStage, Role
 from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from workflows import search_attributes as sa
 from workflows.campaign import CLOSED_STAGES, CampaignWorkflow, workflow_id
 from workflows.contracts.campaign import (
+    ApplicationState,
     CampaignDraft,
     CampaignStatus,
     CancelCampaign,
+    Decide,
     DeliverableSpec,
+    Invite,
     Money,
 )
 from workflows.task_queues import cpu_queue
@@ -68,6 +73,7 @@ def _summary(campaign: Campaign) -> CampaignSummary:
         brand_id=campaign.brand_id,
         title=campaign.title,
         stage=campaign.stage,
+        visibility=campaign.visibility,
         budget=Money(amount_minor=campaign.budget_minor, currency=campaign.currency),
         created_at=campaign.created_at,
         updated_at=campaign.updated_at,
@@ -87,6 +93,10 @@ def _public(record: CampaignRecord, live: CampaignStatus | None) -> CampaignPubl
             stage=live.stage,
             workflow_id=workflow_id(record.campaign.id),
             cancel_reason=live.cancel_reason,
+            committed_minor=live.committed_minor,
+            owed_minor=live.owed_minor,
+            open_slots=live.open_slots,
+            open_deliveries=live.open_deliveries,
         ),
     )
 
@@ -175,6 +185,7 @@ async def create_campaign(
         brand_id=body.brand_id,
         created_by=writer.actor_id,
         title=body.title,
+        visibility=body.visibility,
         budget=body.budget,
         brief=body.brief,
         deliverables=[
@@ -253,20 +264,109 @@ async def cancel_campaign(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> CampaignPublic:
+    """Cancel the campaign: open deliveries stop, approved work stays owed."""
     record = await _record(db, writer, campaign_id)
     if record.campaign.stage in CLOSED_STAGES:
         raise Conflict(f"campaign is already {record.campaign.stage}")
-    client = await temporal.client()
-    try:
-        live = await client.get_workflow_handle(workflow_id(campaign_id)).execute_update(
-            CampaignWorkflow.cancel,
-            CancelCampaign(reason=body.reason),
-            rpc_timeout=timedelta(seconds=settings.api.workflow_rpc_timeout_s),
-        )
-    except WorkflowUpdateFailedError as exc:
-        if isinstance(exc.cause, ApplicationError):
-            raise Conflict(exc.cause.message) from exc
-        raise
-    except RPCError as exc:
-        raise ServiceUnavailable("the workflow engine did not accept the cancellation") from exc
+    live = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.cancel,
+        CancelCampaign(reason=body.reason),
+        result_type=CampaignStatus,
+    )
     return _public(await _record(db, writer, campaign_id), live)
+
+
+@router.post("/{campaign_id}/publish")
+async def publish_campaign(
+    campaign_id: uuid.UUID,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> CampaignPublic:
+    """Publish a draft: open campaigns appear in the marketplace until the application
+    deadline; invite-only ones take invitations."""
+    await _record(db, writer, campaign_id)
+    live = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.publish,
+        result_type=CampaignStatus,
+    )
+    return _public(await _record(db, writer, campaign_id), live)
+
+
+@router.get("/{campaign_id}/applications")
+async def list_applications(
+    campaign_id: uuid.UUID, reader: Reader, db: DatabaseDep
+) -> list[ApplicationPublic]:
+    """Applications and invitations with pitch and proposed price."""
+    await _record(db, reader, campaign_id)
+    rows = await db.run(applications.list_for_campaign, campaign_id)
+    return [ApplicationPublic.model_validate(a, from_attributes=True) for a in rows]
+
+
+@router.post("/{campaign_id}/invitations", status_code=201)
+async def invite_creator(
+    campaign_id: uuid.UUID,
+    body: InvitationCreate,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> ApplicationPublic:
+    await _record(db, writer, campaign_id)
+    profile = await db.run(creators.get_profile, body.creator_id)
+    if profile is None:
+        raise ValidationFailed(
+            "no such creator", errors=[FieldProblem("body.creator_id", "no such creator")]
+        )
+    state = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.invite,
+        Invite(
+            application_id=uuid.uuid4(),
+            creator_id=profile.id,
+            creator_user_id=profile.user_id,
+            deliverable_id=body.deliverable_id,
+            price_minor=body.price_minor,
+            message=body.message,
+        ),
+        result_type=ApplicationState,
+    )
+    return await application_public(db, state.id)
+
+
+@router.post("/{campaign_id}/applications/{application_id}/decision")
+async def decide_application(
+    campaign_id: uuid.UUID,
+    application_id: uuid.UUID,
+    body: DecisionCreate,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> ApplicationPublic:
+    """Accept (starts the creator's delivery), reject, or counter with another price."""
+    await _record(db, writer, campaign_id)
+    state = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.decide,
+        Decide(application_id=application_id, **body.model_dump()),
+        result_type=ApplicationState,
+    )
+    return await application_public(db, state.id)
+
+
+async def application_public(db: DatabaseDep, application_id: uuid.UUID) -> ApplicationPublic:
+    row = await db.run(applications.get_application, application_id)
+    assert row is not None, "the update records the application before it answers"
+    return ApplicationPublic.model_validate(row, from_attributes=True)

@@ -10,8 +10,7 @@ from temporalio.client import WorkflowHistory
 from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.worker import Replayer
 
-from workflows.campaign import CampaignWorkflow
-from workflows.health import HealthCheckWorkflow
+from workers.cpu.main import WORKFLOWS
 
 HISTORIES = {
     path.stem: path.read_text()
@@ -22,9 +21,7 @@ HISTORIES = {
 @pytest.mark.parametrize("name", HISTORIES)
 async def test_recorded_history_replays(name: str) -> None:
     history = WorkflowHistory.from_json(name, HISTORIES[name])
-    replayer = Replayer(
-        workflows=[CampaignWorkflow, HealthCheckWorkflow], data_converter=pydantic_data_converter
-    )
+    replayer = Replayer(workflows=WORKFLOWS, data_converter=pydantic_data_converter)
     await replayer.replay_workflow(history)
 
 

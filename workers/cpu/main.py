@@ -10,26 +10,44 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaigns import CampaignActivities
+from activities.checks.activities import caption_check
+from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
+from activities.notifications import NotificationActivities
+from integrations.notifications import InAppInbox
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
 from nexus.temporal import connect, run_until_signalled
 from workflows.campaign import CampaignWorkflow
+from workflows.checks import AutomatedChecksWorkflow
+from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
 from workflows.task_queues import cpu_queue
 
 MAX_CONCURRENT_ACTIVITIES = 16
+WORKFLOWS = [CampaignWorkflow, DeliveryWorkflow, AutomatedChecksWorkflow, HealthCheckWorkflow]
 
 
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     campaigns = CampaignActivities(engine)
+    deliveries = DeliveryActivities(engine)
+    notifications = NotificationActivities(engine, InAppInbox(engine))
     probe = CpuProbe(engine)
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
-        workflows=[CampaignWorkflow, HealthCheckWorkflow],
-        activities=[campaigns.create_record, campaigns.record_stage, probe.probe_cpu],
+        workflows=WORKFLOWS,
+        activities=[
+            campaigns.create_record,
+            campaigns.record_stage,
+            campaigns.record_application,
+            deliveries.record,
+            deliveries.record_submission,
+            notifications.notify,
+            caption_check,
+            probe.probe_cpu,
+        ],
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,

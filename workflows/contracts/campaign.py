@@ -4,15 +4,46 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from models.enums import CampaignStage, DeliverableFormat
+from models.enums import (
+    ApplicationOrigin,
+    ApplicationStatus,
+    CampaignStage,
+    CampaignVisibility,
+    DeliverableFormat,
+)
+
+Channel = Literal[
+    "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh"
+]  # fmt: skip
 
 
 class Money(BaseModel):
     amount_minor: int = Field(gt=0, le=10**13)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
+
+
+def _organic_only() -> list[Channel]:
+    return ["organic_social"]
+
+
+class UsageRightsSpec(BaseModel):
+    """The rights a brand requests with the brief; the creator accepts them with the brief."""
+
+    channels: list[Channel] = Field(default_factory=_organic_only, min_length=1)
+    territories: list[str] = Field(default_factory=lambda: ["WW"], min_length=1, max_length=250)
+    term_days: int | None = Field(default=365, ge=1, le=3650)
+    perpetual: bool = False
+    exclusivity_days: int = Field(default=0, ge=0, le=3650)
+
+    @model_validator(mode="after")
+    def _term_or_perpetual(self) -> UsageRightsSpec:
+        if self.perpetual == (self.term_days is not None):
+            raise ValueError("give either term_days or perpetual=true, not both")
+        return self
 
 
 class BriefSpec(BaseModel):
@@ -26,6 +57,11 @@ class BriefSpec(BaseModel):
     disclosure_required: bool = True
     revision_rounds: int = Field(default=2, ge=0, le=10)
     ships_product: bool = False
+    script_required: bool = False
+    review_window_days: int = Field(default=3, ge=1, le=15)
+    target_niches: list[str] = Field(default_factory=list, max_length=20)
+    target_countries: list[str] = Field(default_factory=list, max_length=250)
+    usage_rights: UsageRightsSpec = Field(default_factory=UsageRightsSpec)
     application_deadline: AwareDatetime | None = None
     delivery_deadline: AwareDatetime | None = None
 
@@ -46,10 +82,47 @@ class CampaignDraft(BaseModel):
     brand_id: uuid.UUID
     created_by: uuid.UUID
     title: str = Field(min_length=1, max_length=200)
+    visibility: CampaignVisibility = CampaignVisibility.OPEN
     budget: Money
     brief: BriefSpec
     deliverables: list[DeliverableSpec] = Field(min_length=1, max_length=50)
     created_at: datetime
+    # Present only on a run continued-as-new: the state the previous run handed over.
+    carry: CampaignCarry | None = None
+
+
+class ApplicationState(BaseModel):
+    """An application or invitation as the campaign process tracks it."""
+
+    id: uuid.UUID
+    creator_id: uuid.UUID
+    creator_user_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    origin: ApplicationOrigin
+    status: ApplicationStatus
+    pitch: str = ""
+    price_minor: int
+    counter_price_minor: int | None = None
+    delivery_id: uuid.UUID | None = None
+
+    @property
+    def agreed_price(self) -> int:
+        return (
+            self.counter_price_minor if self.counter_price_minor is not None else self.price_minor
+        )
+
+
+class ApplicationChange(BaseModel):
+    campaign_id: uuid.UUID
+    workspace_id: uuid.UUID
+    application: ApplicationState
+
+
+class DeliveryOutcome(BaseModel):
+    """Sent by a delivery to its campaign when it is approved or ends."""
+
+    delivery_id: uuid.UUID
+    outcome: Literal["approved", "completed", "reassigned", "cancelled"]
 
 
 class CampaignStatus(BaseModel):
@@ -59,6 +132,63 @@ class CampaignStatus(BaseModel):
     stage: CampaignStage
     recorded: bool
     cancel_reason: str | None = None
+    budget_minor: int = 0
+    committed_minor: int = 0
+    owed_minor: int = 0
+    open_slots: dict[str, int] = Field(default_factory=dict)
+    applications: int = 0
+    open_deliveries: int = 0
+    recruiting_closes_at: datetime | None = None
+
+
+class CampaignCarry(BaseModel):
+    """State carried across continue-as-new (a campaign may take thousands of applications)."""
+
+    stage: CampaignStage = CampaignStage.DRAFT
+    recorded: bool = False
+    cancel_reason: str | None = None
+    applications: list[ApplicationState] = Field(default_factory=list)
+    # delivery id -> "open" | "approved" | "completed" | "reassigned" | "cancelled"
+    deliveries: dict[str, str] = Field(default_factory=dict)
+    # deliverable id -> creator slots; fixed to the filled count when recruiting closes
+    slots: dict[str, int] = Field(default_factory=dict)
+    events: int = 0
+    # Continue-as-new after this many history events (the server may suggest it sooner).
+    max_history_events: int = Field(default=10_000, ge=50)
+
+
+class Apply(BaseModel):
+    application_id: uuid.UUID
+    creator_id: uuid.UUID
+    creator_user_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    pitch: str = Field(min_length=1, max_length=4000)
+    price_minor: int = Field(gt=0, le=10**12)
+
+
+class Invite(BaseModel):
+    application_id: uuid.UUID
+    creator_id: uuid.UUID
+    creator_user_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    price_minor: int = Field(gt=0, le=10**12)
+    message: str = Field(default="", max_length=4000)
+
+
+class Decide(BaseModel):
+    """The brand's answer to an application."""
+
+    application_id: uuid.UUID
+    action: Literal["accept", "reject", "counter"]
+    counter_price_minor: int | None = Field(default=None, gt=0, le=10**12)
+
+
+class Respond(BaseModel):
+    """The creator's answer to an invitation or a counter-offer."""
+
+    application_id: uuid.UUID
+    creator_id: uuid.UUID
+    accept: bool
 
 
 class StageChange(BaseModel):
@@ -68,3 +198,6 @@ class StageChange(BaseModel):
 
 class CancelCampaign(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
+
+
+CampaignDraft.model_rebuild()

@@ -1,0 +1,1 @@
+"""Automated checks on submitted content."""

@@ -1,0 +1,117 @@
+"""Deliveries (one creator, one deliverable of a campaign) and their submissions."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import BigInteger, UniqueConstraint
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
+from models.enums import DeliveryStage
+
+
+class Delivery(SQLModel, table=True):
+    __tablename__ = "deliveries"
+
+    id: uuid.UUID = Field(primary_key=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    deliverable_id: uuid.UUID = Field(foreign_key="deliverables.id")
+    creator_id: uuid.UUID = Field(foreign_key="creator_profiles.id", index=True)
+    application_id: uuid.UUID = Field(foreign_key="applications.id", unique=True)
+    stage: DeliveryStage = Field(sa_type=str_enum(DeliveryStage), index=True)
+    price_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    due_at: datetime | None = aware_datetime_field()
+    review_due_at: datetime | None = aware_datetime_field()
+    late: bool = False
+    revisions_used: int = 0
+    approved_at: datetime | None = aware_datetime_field()
+    # Work handed to later processes (licensing, payout) and their state.
+    handoffs: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class Submission(SQLModel, table=True):
+    """One draft or final upload and what happened to it."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (UniqueConstraint("delivery_id", "number"),)
+
+    id: uuid.UUID = Field(primary_key=True)
+    delivery_id: uuid.UUID = Field(foreign_key="deliveries.id", index=True)
+    number: int
+    kind: str = Field(max_length=20)  # script, draft, final
+    media_key: str | None = Field(default=None, max_length=1024)
+    text: str = Field(default="", max_length=10_000)
+    checks_passed: bool | None = None
+    findings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONB)
+    review: str | None = Field(default=None, max_length=30)
+    review_notes: str = Field(default="", max_length=4000)
+    submitted_at: datetime = created_at_field()
+
+
+_MUTABLE = ("stage", "due_at", "review_due_at", "late", "revisions_used", "approved_at", "handoffs")
+
+
+def upsert_delivery(session: Session, row: Delivery) -> None:
+    existing = session.get(Delivery, row.id)
+    if existing is None:
+        session.add(row)
+        return
+    for name in _MUTABLE:
+        setattr(existing, name, getattr(row, name))
+    existing.updated_at = utcnow()
+    session.add(existing)
+
+
+def upsert_submission(session: Session, row: Submission) -> None:
+    existing = session.get(Submission, row.id)
+    if existing is None:
+        session.add(row)
+        return
+    for name in ("checks_passed", "findings", "review", "review_notes"):
+        setattr(existing, name, getattr(row, name))
+    session.add(existing)
+
+
+def get_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
+    return session.get(Delivery, delivery_id)
+
+
+def list_deliveries(
+    session: Session,
+    *,
+    workspace_id: uuid.UUID | None = None,
+    creator_id: uuid.UUID | None = None,
+    campaign_id: uuid.UUID | None = None,
+    stage: DeliveryStage | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[Delivery]:
+    query = select(Delivery)
+    if workspace_id is not None:
+        query = query.where(Delivery.workspace_id == workspace_id)
+    if creator_id is not None:
+        query = query.where(Delivery.creator_id == creator_id)
+    if campaign_id is not None:
+        query = query.where(Delivery.campaign_id == campaign_id)
+    if stage is not None:
+        query = query.where(Delivery.stage == stage)
+    query = query.order_by(col(Delivery.updated_at).desc(), col(Delivery.id))
+    return list(session.exec(query.limit(limit).offset(offset)).all())
+
+
+def list_submissions(session: Session, delivery_id: uuid.UUID) -> list[Submission]:
+    return list(
+        session.exec(
+            select(Submission)
+            .where(Submission.delivery_id == delivery_id)
+            .order_by(col(Submission.number))
+        ).all()
+    )

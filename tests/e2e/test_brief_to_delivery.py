@@ -1,0 +1,153 @@
+"""The core marketplace process over HTTP on the real dev server: brief -> publish -> apply
+-> accept -> guided tasks -> draft -> checks -> revision -> approval -> final delivery."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.support import campaign_body, login, make_creator, make_tenant
+
+GOOD_CAPTION = "#ad Paid partnership with Glow: my morning routine with Glow serum 30 ml"
+
+
+async def until(check: Any, *, timeout_s: float = 15) -> Any:
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    while True:
+        value = await check()
+        if value:
+            return value
+        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
+        await asyncio.sleep(0.2)
+
+
+async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engine) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine, niches=["beauty"])
+    b = await login(http, brand)
+    c = await login(http, creator.tenant)
+    now = datetime.now(UTC)
+    body = campaign_body(brand.brand_id)
+    body["brief"] |= {
+        "application_deadline": (now + timedelta(seconds=4)).isoformat(),
+        "delivery_deadline": (now + timedelta(days=14)).isoformat(),
+        "revision_rounds": 1,
+        "target_niches": ["beauty"],
+    }
+    body["deliverables"][0]["quantity"] = 1
+    campaign = (await http.post("/campaigns", json=body, headers=b)).json()
+    cid = campaign["id"]
+    published = await http.post(f"/campaigns/{cid}/publish", headers=b)
+    assert published.status_code == 200, published.text
+    assert published.json()["stage"] == "published"
+
+    listing = (await http.get("/marketplace/campaigns", headers=c)).json()
+    assert [x["id"] for x in listing] == [cid]
+    deliverable_id = listing[0]["deliverables"][0]["id"]
+    applied = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": deliverable_id, "pitch": "I love serums", "price_minor": 90_000},
+        headers=c,
+    )
+    assert applied.status_code == 201, applied.text
+    again = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": deliverable_id, "pitch": "again", "price_minor": 90_000},
+        headers=c,
+    )
+    assert again.status_code == 409
+
+    apps = (await http.get(f"/campaigns/{cid}/applications", headers=b)).json()
+    assert [a["pitch"] for a in apps] == ["I love serums"]
+    accepted = await http.post(
+        f"/campaigns/{cid}/applications/{apps[0]['id']}/decision",
+        json={"action": "accept"},
+        headers=b,
+    )
+    assert accepted.status_code == 200, accepted.text
+    delivery_id = accepted.json()["delivery_id"]
+
+    async def delivery() -> dict[str, Any]:
+        response = await http.get(f"/deliveries/{delivery_id}", headers=c)
+        return response.json() if response.status_code == 200 else {}
+
+    d = await until(delivery)
+    assert d["live"]["next_task"] == "accept_brief"
+    step = await http.post(f"/deliveries/{delivery_id}/brief-acceptance", headers=c)
+    assert step.json()["live"]["next_task"] == "upload_draft"
+
+    bad = await http.post(
+        f"/deliveries/{delivery_id}/drafts",
+        json={"media_key": "uploads/d1.mp4", "caption": "Loving this serum #spon"},
+        headers=c,
+    )
+    assert bad.status_code == 200
+
+    async def stage(expected: str) -> dict[str, Any]:
+        current = await delivery()
+        return current if current and current["stage"] == expected else {}
+
+    fixing = await until(lambda: stage("fixing"))
+    codes = {f["code"] for f in fixing["live"]["findings"]}
+    assert codes == {"disclosure_insufficient", "mandatory_mention_missing"}
+
+    await http.post(
+        f"/deliveries/{delivery_id}/drafts",
+        json={"media_key": "uploads/d2.mp4", "caption": GOOD_CAPTION},
+        headers=c,
+    )
+    await until(lambda: stage("in_review"))
+    queue = (await http.get("/deliveries?stage=in_review", headers=b)).json()
+    assert [q["id"] for q in queue] == [delivery_id]
+
+    revise = await http.post(
+        f"/deliveries/{delivery_id}/review",
+        json={"decision": "revise", "notes": "Show the texture closer"},
+        headers=b,
+    )
+    assert revise.json()["stage"] == "revising"
+    await http.post(
+        f"/deliveries/{delivery_id}/drafts",
+        json={"media_key": "uploads/d3.mp4", "caption": GOOD_CAPTION},
+        headers=c,
+    )
+    await until(lambda: stage("in_review"))
+    over_cap = await http.post(
+        f"/deliveries/{delivery_id}/review",
+        json={"decision": "revise", "notes": "One more"},
+        headers=b,
+    )
+    assert over_cap.status_code == 409
+    assert "revision rounds are used" in over_cap.json()["detail"]
+
+    approved = await http.post(
+        f"/deliveries/{delivery_id}/review", json={"decision": "approve"}, headers=b
+    )
+    assert approved.json()["stage"] == "awaiting_final"
+    assert approved.json()["handoffs"] == {"licensing": "pending", "payout": "pending"}
+    final = await http.post(
+        f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
+    )
+    assert final.json()["stage"] == "completed"
+    tasks = final.json()["live"]["tasks"]
+    assert [t["key"] for t in tasks] == [
+        "accept_brief", "upload_draft", "fix_issues", "address_revisions", "final_delivery",
+    ]  # fmt: skip
+    assert {t["status"] for t in tasks} == {"done"}
+
+    async def campaign_stage() -> str:
+        return str((await http.get(f"/campaigns/{cid}", headers=b)).json()["stage"])
+
+    await until(lambda: _eq(campaign_stage(), "completed"))
+    inbox = (await http.get("/notifications", headers=c)).json()
+    assert {"delivery_started", "checks_failed", "revision_requested", "approved"} <= {
+        n["kind"] for n in inbox
+    }
+
+
+async def _eq(value: Any, expected: str) -> bool:
+    return bool(await value == expected)

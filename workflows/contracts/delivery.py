@@ -1,0 +1,160 @@
+"""Contracts of the delivery process and its automated checks."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import AwareDatetime, BaseModel, Field
+
+from models.enums import DeliverableFormat, DeliveryStage
+
+
+class DeliveryTerms(BaseModel):
+    ships_product: bool
+    script_required: bool
+    revision_rounds: int
+    review_window_days: int
+    disclosure_required: bool
+    mandatory_mentions: list[str]
+    due_at: datetime | None
+
+
+class ReminderPolicy(BaseModel):
+    creator_hours_before_due: list[int] = Field(default_factory=lambda: [48, 24])
+    brand_business_days_before_review_due: int = 1
+    # Creator time for later phases (fixes, revisions, final files), in business days.
+    phase_business_days: int = 3
+
+
+class DeliveryStart(BaseModel):
+    delivery_id: uuid.UUID
+    campaign_id: uuid.UUID
+    workspace_id: uuid.UUID
+    brand_id: uuid.UUID
+    creator_id: uuid.UUID
+    creator_user_id: uuid.UUID
+    application_id: uuid.UUID
+    deliverable_id: uuid.UUID
+    format: DeliverableFormat
+    duration_s: int | None
+    price_minor: int
+    currency: str
+    terms: DeliveryTerms
+    reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
+
+
+class Finding(BaseModel):
+    code: str
+    severity: Literal["block", "warn"]
+    message: str
+    span: tuple[int, int] | None = None  # characters of the caption it refers to
+
+
+class CheckRequest(BaseModel):
+    delivery_id: uuid.UUID
+    submission_id: uuid.UUID
+    caption: str
+    disclosure_required: bool
+    mandatory_mentions: list[str]
+
+
+class CheckReport(BaseModel):
+    passed: bool
+    findings: list[Finding]
+
+
+TaskKey = Literal[
+    "accept_brief", "confirm_product", "submit_script", "upload_draft", "fix_issues",
+    "address_revisions", "final_delivery",
+]  # fmt: skip
+TaskStatus = Literal["done", "current", "upcoming", "waiting"]
+
+
+class Task(BaseModel):
+    key: TaskKey
+    title: str
+    status: TaskStatus
+    due_at: datetime | None = None
+
+
+class DeliveryStatus(BaseModel):
+    delivery_id: uuid.UUID
+    stage: DeliveryStage
+    tasks: list[Task]
+    next_task: TaskKey | None
+    due_at: datetime | None
+    late: bool
+    review_due_at: datetime | None
+    revisions_used: int
+    revision_cap: int
+    extra_revision_pending: bool
+    findings: list[Finding]
+    last_review_notes: str
+    cancel_reason: str | None
+
+
+class CreatorAct(BaseModel):
+    creator_id: uuid.UUID
+
+
+class SubmitScript(CreatorAct):
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+class SubmitDraft(CreatorAct):
+    media_key: str = Field(min_length=1, max_length=1024)
+    caption: str = Field(default="", max_length=2200)
+
+
+class SubmitFinal(CreatorAct):
+    media_key: str = Field(min_length=1, max_length=1024)
+
+
+class Review(BaseModel):
+    decision: Literal["approve", "revise"]
+    notes: str = Field(default="", max_length=4000)
+
+
+class ExtraRevisionRequest(BaseModel):
+    notes: str = Field(min_length=1, max_length=4000)
+
+
+class ExtraRevisionAnswer(CreatorAct):
+    accept: bool
+
+
+class ExtendDeadline(BaseModel):
+    due_at: AwareDatetime
+
+
+class Reassign(BaseModel):
+    reason: str = Field(min_length=1, max_length=1000)
+
+
+class DeliveryRecord(BaseModel):
+    """The read-model row an activity writes for a delivery."""
+
+    start: DeliveryStart
+    stage: DeliveryStage
+    due_at: datetime | None
+    review_due_at: datetime | None
+    late: bool
+    revisions_used: int
+    approved_at: datetime | None
+    handoffs: dict[str, str]
+
+
+class SubmissionRecord(BaseModel):
+    id: uuid.UUID
+    delivery_id: uuid.UUID
+    number: int
+    kind: Literal["script", "draft", "final"]
+    media_key: str | None = None
+    text: str = ""
+    checks_passed: bool | None = None
+    findings: list[Finding] = Field(default_factory=list)
+    review: str | None = None
+    review_notes: str = ""
+    submitted_at: datetime

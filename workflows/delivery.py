@@ -1,0 +1,676 @@
+"""DeliveryWorkflow (`delivery-<id>`): one creator delivering one deliverable, step by step.
+
+Guided tasks: accept the brief, confirm the product arrived (when the brief ships one), submit
+a script (when asked), upload a draft, fix what the automated checks found, address revision
+notes, deliver the final files. Drafts go through AutomatedChecksWorkflow, then to the brand.
+Durable timers send reminders, mark the creator late at the deadline, and auto-approve when the
+brand does not review within its window (business days).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+from temporalio import workflow
+from temporalio.exceptions import ApplicationError, FailureError
+
+with workflow.unsafe.imports_passed_through():
+    from activities.deliveries import DeliveryActivities
+    from activities.notifications import NotificationActivities
+    from models.enums import DeliveryStage
+    from workflows import search_attributes as sa
+    from workflows.calendar import add_business_days
+    from workflows.checks import AutomatedChecksWorkflow
+    from workflows.checks import workflow_id as checks_workflow_id
+    from workflows.contracts.campaign import DeliveryOutcome
+    from workflows.contracts.delivery import (
+        CheckReport,
+        CheckRequest,
+        CreatorAct,
+        DeliveryRecord,
+        DeliveryStart,
+        DeliveryStatus,
+        ExtendDeadline,
+        ExtraRevisionAnswer,
+        ExtraRevisionRequest,
+        Finding,
+        Reassign,
+        Review,
+        SubmissionRecord,
+        SubmitDraft,
+        SubmitFinal,
+        SubmitScript,
+        Task,
+        TaskKey,
+    )
+    from workflows.contracts.notifications import Notify
+    from workflows.options import DB_RETRY, DB_TIMEOUT
+
+S = DeliveryStage
+TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REASSIGNED})
+# Stages where the next move is the creator's, with a deadline.
+CREATOR_STAGES = frozenset(
+    {
+        S.AWAITING_BRIEF_ACCEPTANCE,
+        S.AWAITING_PRODUCT,
+        S.AWAITING_SCRIPT,
+        S.AWAITING_DRAFT,
+        S.FIXING,
+        S.REVISING,
+        S.AWAITING_FINAL,
+    }
+)
+DRAFT_STAGES = frozenset({S.AWAITING_DRAFT, S.FIXING, S.REVISING})
+TASK_OF_STAGE: dict[DeliveryStage, TaskKey] = {
+    S.AWAITING_BRIEF_ACCEPTANCE: "accept_brief",
+    S.AWAITING_PRODUCT: "confirm_product",
+    S.AWAITING_SCRIPT: "submit_script",
+    S.AWAITING_DRAFT: "upload_draft",
+    S.FIXING: "fix_issues",
+    S.REVISING: "address_revisions",
+    S.AWAITING_FINAL: "final_delivery",
+}
+TASK_TITLES: dict[TaskKey, str] = {
+    "accept_brief": "Accept the brief and its usage rights",
+    "confirm_product": "Confirm the product arrived",
+    "submit_script": "Submit your script or concept",
+    "upload_draft": "Upload your draft",
+    "fix_issues": "Fix what the automated checks found",
+    "address_revisions": "Address the brand's revision notes",
+    "final_delivery": "Deliver the final files",
+}
+BRAND_ROLES = ["brand_admin", "brand_member"]
+
+
+def workflow_id(delivery_id: object) -> str:
+    return f"delivery-{delivery_id}"
+
+
+@dataclass(frozen=True)
+class _Timer:
+    when: datetime
+    key: str
+    fire: Callable[[], Coroutine[Any, Any, None]]
+
+
+def _reject(message: str) -> ApplicationError:
+    return ApplicationError(message, type="InvalidStep", non_retryable=True)
+
+
+@workflow.defn
+class DeliveryWorkflow:
+    @workflow.init
+    def __init__(self, start: DeliveryStart) -> None:
+        self._start = start
+        self._stage = S.AWAITING_BRIEF_ACCEPTANCE
+        self._done: set[TaskKey] = set()
+        self._due_at = start.terms.due_at
+        self._due_set_at: datetime | None = None
+        self._late = False
+        self._review_started_at: datetime | None = None
+        self._review_due_at: datetime | None = None
+        self._revisions_used = 0
+        self._extra_granted = 0
+        self._extra_pending = False
+        self._findings: list[Finding] = []
+        self._notes = ""
+        self._cancel_reason: str | None = None
+        self._submissions = 0
+        self._pending_check: CheckRequest | None = None
+        self._stage_before_check = S.AWAITING_DRAFT
+        self._last_draft: SubmissionRecord | None = None
+        self._approved_at: datetime | None = None
+        self._fired: set[str] = set()
+        self._events = 0
+        self._wake = False
+
+    # -- main loop ------------------------------------------------------------------------
+
+    @workflow.run
+    async def run(self, start: DeliveryStart) -> DeliveryStatus:
+        self._due_set_at = workflow.now()
+        await self._record()
+        await self._notify_creator(
+            "delivery_started",
+            "You're in: accept the brief to start",
+            "Your next step is to accept the brief.",
+        )
+        while self._stage not in TERMINAL:
+            await self._sleep_until_next_timer()
+            await self._fire_due_timers()
+            if self._pending_check is not None:
+                await self._run_checks(self._pending_check)
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self.status()
+
+    def _timers(self) -> list[_Timer]:
+        timers: list[_Timer] = []
+        reminders = self._start.reminders
+        if self._stage in CREATOR_STAGES and self._due_at is not None and not self._late:
+            due = self._due_at
+            for hours in reminders.creator_hours_before_due:
+                when = due - timedelta(hours=hours)
+                if self._due_set_at is not None and when > self._due_set_at:
+                    timers.append(
+                        _Timer(when, f"remind:{due.isoformat()}:{hours}", self._remind_creator)
+                    )
+            timers.append(_Timer(due, f"late:{due.isoformat()}", self._mark_late))
+        if self._stage == S.IN_REVIEW and self._review_due_at and self._review_started_at:
+            window = self._start.terms.review_window_days
+            before = reminders.brand_business_days_before_review_due
+            if window > before:
+                when = add_business_days(self._review_started_at, window - before)
+                timers.append(
+                    _Timer(when, f"review-remind:{self._submissions}", self._remind_brand)
+                )
+            timers.append(
+                _Timer(self._review_due_at, f"auto-approve:{self._submissions}", self._auto_approve)
+            )
+        return [t for t in timers if t.key not in self._fired]
+
+    async def _sleep_until_next_timer(self) -> None:
+        self._wake = False
+        if self._pending_check is not None:
+            return
+        upcoming = sorted(self._timers(), key=lambda t: t.when)
+        if not upcoming:
+            await workflow.wait_condition(lambda: self._wake)
+            return
+        delay = upcoming[0].when - workflow.now()
+        if delay > timedelta(0):
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._wake, timeout=delay)
+
+    async def _fire_due_timers(self) -> None:
+        now = workflow.now()
+        for timer in sorted(self._timers(), key=lambda t: t.when):
+            if timer.when <= now and timer.key not in self._fired and self._stage not in TERMINAL:
+                self._fired.add(timer.key)
+                await timer.fire()
+
+    # -- timer actions --------------------------------------------------------------------
+
+    async def _remind_creator(self) -> None:
+        task = TASK_OF_STAGE.get(self._stage)
+        if task is None or self._due_at is None:
+            return
+        await self._notify_creator(
+            "reminder", f"Reminder: {TASK_TITLES[task]}", f"Due {self._due_at:%Y-%m-%d %H:%M} UTC."
+        )
+
+    async def _mark_late(self) -> None:
+        self._late = True
+        await self._record()
+        await self._notify_creator(
+            "late",
+            "Your delivery is late",
+            "The deadline passed; the brand may extend it or reassign.",
+        )
+        await self._notify_brand(
+            "creator_late",
+            "A creator missed a deadline",
+            "Extend the deadline or reassign the delivery.",
+        )
+
+    async def _remind_brand(self) -> None:
+        await self._notify_brand(
+            "review_reminder",
+            "A draft is waiting for your review",
+            f"It is approved automatically at {self._review_due_at:%Y-%m-%d %H:%M} UTC.",
+        )
+
+    async def _auto_approve(self) -> None:
+        await self._approve(auto=True)
+
+    # -- steps ----------------------------------------------------------------------------
+
+    async def _enter(self, stage: DeliveryStage, *, due_at: datetime | None = None) -> None:
+        self._stage = stage
+        if due_at is not None:
+            self._due_at, self._due_set_at, self._late = due_at, workflow.now(), False
+        workflow.upsert_search_attributes([sa.STAGE.value_set(stage.value)])
+        await self._record()
+
+    def _phase_due(self) -> datetime:
+        days = self._start.reminders.phase_business_days
+        fresh = add_business_days(workflow.now(), days)
+        return max(fresh, self._due_at) if self._due_at else fresh
+
+    async def _advance_from_brief(self) -> None:
+        terms = self._start.terms
+        if terms.ships_product and "confirm_product" not in self._done:
+            await self._enter(S.AWAITING_PRODUCT)
+        elif terms.script_required and "submit_script" not in self._done:
+            await self._enter(S.AWAITING_SCRIPT)
+        else:
+            await self._enter(S.AWAITING_DRAFT)
+
+    async def _run_checks(self, request: CheckRequest) -> None:
+        report: CheckReport = await workflow.execute_child_workflow(
+            AutomatedChecksWorkflow.run,
+            request,
+            id=checks_workflow_id(request.submission_id),
+            execution_timeout=timedelta(hours=2),
+        )
+        self._pending_check = None
+        self._findings = report.findings
+        assert self._last_draft is not None
+        self._last_draft = self._last_draft.model_copy(
+            update={"checks_passed": report.passed, "findings": report.findings}
+        )
+        await self._record_submission(self._last_draft)
+        if not report.passed:
+            await self._enter(S.FIXING, due_at=self._phase_due())
+            await self._notify_creator(
+                "checks_failed",
+                "Your draft needs fixes before review",
+                "; ".join(f.message for f in report.findings if f.severity == "block"),
+            )
+            return
+        previous = self._stage_before_check
+        self._done.add("upload_draft")
+        if previous == S.FIXING:
+            self._done.add("fix_issues")
+        if previous == S.REVISING:
+            self._done.add("address_revisions")
+        now = workflow.now()
+        self._review_started_at = now
+        self._review_due_at = add_business_days(now, self._start.terms.review_window_days)
+        await self._enter(S.IN_REVIEW)
+        await self._notify_brand(
+            "draft_ready", "A draft is ready for your review", "Approve it or request a revision."
+        )
+
+    async def _approve(self, *, auto: bool) -> None:
+        self._approved_at = workflow.now()
+        self._review_due_at = None
+        if self._last_draft is not None:
+            self._last_draft = self._last_draft.model_copy(
+                update={"review": "auto_approved" if auto else "approved"}
+            )
+            await self._record_submission(self._last_draft)
+        await self._enter(
+            S.AWAITING_FINAL,
+            due_at=add_business_days(workflow.now(), self._start.reminders.phase_business_days),
+        )
+        await self._tell_campaign("approved")
+        await self._notify_creator(
+            "approved",
+            "Your draft was approved" + (" (review window passed)" if auto else ""),
+            "Deliver the final files to complete the delivery.",
+        )
+        if auto:
+            await self._notify_brand(
+                "auto_approved",
+                "A draft was approved automatically",
+                "The review window passed without a decision.",
+            )
+
+    async def _tell_campaign(self, outcome: Literal["approved", "completed", "reassigned"]) -> None:
+        parent = workflow.get_external_workflow_handle(f"campaign-{self._start.campaign_id}")
+        try:
+            await parent.signal(
+                "delivery_outcome",
+                DeliveryOutcome(delivery_id=self._start.delivery_id, outcome=outcome),
+            )
+        except FailureError:
+            workflow.logger.info("campaign closed before delivery outcome %s", outcome)
+
+    # -- read model and notifications -----------------------------------------------------
+
+    def _handoffs(self) -> dict[str, str]:
+        # Licensing and payout processes take these over; until then they are pending.
+        return {"licensing": "pending", "payout": "pending"} if self._approved_at else {}
+
+    async def _record(self) -> None:
+        await workflow.execute_activity_method(
+            DeliveryActivities.record,
+            DeliveryRecord(
+                start=self._start,
+                stage=self._stage,
+                due_at=self._due_at,
+                review_due_at=self._review_due_at,
+                late=self._late,
+                revisions_used=self._revisions_used,
+                approved_at=self._approved_at,
+                handoffs=self._handoffs(),
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _record_submission(self, record: SubmissionRecord) -> None:
+        await workflow.execute_activity_method(
+            DeliveryActivities.record_submission,
+            record,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    async def _notify(self, notify: Notify) -> None:
+        await workflow.execute_activity_method(
+            NotificationActivities.notify,
+            notify,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
+    def _event_key(self, kind: str) -> str:
+        self._events += 1
+        return f"{workflow.info().workflow_id}:{self._events}:{kind}"
+
+    def _link(self) -> str:
+        return f"/deliveries/{self._start.delivery_id}"
+
+    async def _notify_creator(self, kind: str, title: str, body: str) -> None:
+        await self._notify(
+            Notify(
+                event_key=self._event_key(kind),
+                kind=kind,
+                title=title,
+                body=body,
+                link=self._link(),
+                user_ids=[self._start.creator_user_id],
+            )
+        )
+
+    async def _notify_brand(self, kind: str, title: str, body: str) -> None:
+        await self._notify(
+            Notify(
+                event_key=self._event_key(kind),
+                kind=kind,
+                title=title,
+                body=body,
+                link=self._link(),
+                workspace_id=self._start.workspace_id,
+                roles=BRAND_ROLES,
+            )
+        )
+
+    # -- queries --------------------------------------------------------------------------
+
+    def _tasks(self) -> list[Task]:
+        terms = self._start.terms
+        keys: list[TaskKey] = ["accept_brief"]
+        if terms.ships_product:
+            keys.append("confirm_product")
+        if terms.script_required:
+            keys.append("submit_script")
+        keys.append("upload_draft")
+        if self._stage == S.FIXING or "fix_issues" in self._done:
+            keys.append("fix_issues")
+        if self._stage == S.REVISING or "address_revisions" in self._done:
+            keys.append("address_revisions")
+        keys.append("final_delivery")
+        current = TASK_OF_STAGE.get(self._stage) if self._stage not in TERMINAL else None
+        tasks = []
+        for key in keys:
+            if key in self._done:
+                status = "done"
+            elif key == current:
+                status = "current"
+            elif self._stage in (S.CHECKING, S.IN_REVIEW) and key == "final_delivery":
+                status = "waiting"
+            else:
+                status = "upcoming"
+            due = self._due_at if key == current else None
+            tasks.append(Task(key=key, title=TASK_TITLES[key], status=status, due_at=due))
+        return tasks
+
+    @workflow.query
+    def status(self) -> DeliveryStatus:
+        current = TASK_OF_STAGE.get(self._stage) if self._stage not in TERMINAL else None
+        return DeliveryStatus(
+            delivery_id=self._start.delivery_id,
+            stage=self._stage,
+            tasks=self._tasks(),
+            next_task=current,
+            due_at=self._due_at,
+            late=self._late,
+            review_due_at=self._review_due_at,
+            revisions_used=self._revisions_used,
+            revision_cap=self._start.terms.revision_rounds + self._extra_granted,
+            extra_revision_pending=self._extra_pending,
+            findings=self._findings,
+            last_review_notes=self._notes,
+            cancel_reason=self._cancel_reason,
+        )
+
+    # -- creator updates ------------------------------------------------------------------
+
+    def _require_creator(self, act: CreatorAct, *stages: DeliveryStage) -> None:
+        if act.creator_id != self._start.creator_id:
+            raise _reject("this delivery belongs to another creator")
+        if self._stage not in stages:
+            raise _reject(f"not possible while the delivery is {self._stage.value}")
+
+    @workflow.update
+    async def accept_brief(self, act: CreatorAct) -> DeliveryStatus:
+        self._done.add("accept_brief")
+        await self._advance_from_brief()
+        return self.status()
+
+    @accept_brief.validator
+    def _check_accept_brief(self, act: CreatorAct) -> None:
+        self._require_creator(act, S.AWAITING_BRIEF_ACCEPTANCE)
+
+    @workflow.update
+    async def confirm_product(self, act: CreatorAct) -> DeliveryStatus:
+        self._done.add("confirm_product")
+        await self._advance_from_brief()
+        return self.status()
+
+    @confirm_product.validator
+    def _check_confirm_product(self, act: CreatorAct) -> None:
+        self._require_creator(act, S.AWAITING_PRODUCT)
+
+    @workflow.update
+    async def submit_script(self, script: SubmitScript) -> DeliveryStatus:
+        self._submissions += 1
+        await self._record_submission(
+            SubmissionRecord(
+                id=workflow.uuid4(),
+                delivery_id=self._start.delivery_id,
+                number=self._submissions,
+                kind="script",
+                text=script.text,
+                submitted_at=workflow.now(),
+            )
+        )
+        self._done.add("submit_script")
+        await self._advance_from_brief()
+        await self._notify_brand(
+            "script_submitted", "A creator submitted a script", script.text[:200]
+        )
+        return self.status()
+
+    @submit_script.validator
+    def _check_submit_script(self, script: SubmitScript) -> None:
+        self._require_creator(script, S.AWAITING_SCRIPT)
+
+    @workflow.update
+    async def submit_draft(self, draft: SubmitDraft) -> DeliveryStatus:
+        self._submissions += 1
+        self._stage_before_check = self._stage
+        self._last_draft = SubmissionRecord(
+            id=workflow.uuid4(),
+            delivery_id=self._start.delivery_id,
+            number=self._submissions,
+            kind="draft",
+            media_key=draft.media_key,
+            text=draft.caption,
+            submitted_at=workflow.now(),
+        )
+        await self._record_submission(self._last_draft)
+        self._pending_check = CheckRequest(
+            delivery_id=self._start.delivery_id,
+            submission_id=self._last_draft.id,
+            caption=draft.caption,
+            disclosure_required=self._start.terms.disclosure_required,
+            mandatory_mentions=self._start.terms.mandatory_mentions,
+        )
+        self._findings = []
+        await self._enter(S.CHECKING)
+        self._wake = True
+        return self.status()
+
+    @submit_draft.validator
+    def _check_submit_draft(self, draft: SubmitDraft) -> None:
+        self._require_creator(draft, *DRAFT_STAGES)
+        if self._late:
+            raise _reject("the deadline passed; ask the brand to extend it before uploading")
+
+    @workflow.update
+    async def submit_final(self, final: SubmitFinal) -> DeliveryStatus:
+        self._submissions += 1
+        await self._record_submission(
+            SubmissionRecord(
+                id=workflow.uuid4(),
+                delivery_id=self._start.delivery_id,
+                number=self._submissions,
+                kind="final",
+                media_key=final.media_key,
+                submitted_at=workflow.now(),
+            )
+        )
+        self._done.add("final_delivery")
+        await self._enter(S.COMPLETED)
+        await self._tell_campaign("completed")
+        await self._notify_brand("delivered", "Final files delivered", "The delivery is complete.")
+        self._wake = True
+        return self.status()
+
+    @submit_final.validator
+    def _check_submit_final(self, final: SubmitFinal) -> None:
+        self._require_creator(final, S.AWAITING_FINAL)
+
+    @workflow.update
+    async def answer_extra_revision(self, answer: ExtraRevisionAnswer) -> DeliveryStatus:
+        self._extra_pending = False
+        if answer.accept:
+            self._extra_granted += 1
+            await self._start_revision()
+        else:
+            await self._notify_brand(
+                "extra_revision_declined",
+                "The creator declined an extra revision",
+                "Approve the draft, or it is approved when the review window ends.",
+            )
+        self._wake = True
+        return self.status()
+
+    @answer_extra_revision.validator
+    def _check_answer_extra_revision(self, answer: ExtraRevisionAnswer) -> None:
+        self._require_creator(answer, S.IN_REVIEW)
+        if not self._extra_pending:
+            raise _reject("no extra revision was requested")
+
+    # -- brand updates --------------------------------------------------------------------
+
+    @workflow.update
+    async def review(self, review: Review) -> DeliveryStatus:
+        self._notes = review.notes
+        if review.decision == "approve":
+            await self._approve(auto=False)
+        else:
+            if self._last_draft is not None:
+                self._last_draft = self._last_draft.model_copy(
+                    update={"review": "revision_requested", "review_notes": review.notes}
+                )
+                await self._record_submission(self._last_draft)
+            await self._start_revision()
+        self._wake = True
+        return self.status()
+
+    @review.validator
+    def _check_review(self, review: Review) -> None:
+        if self._stage != S.IN_REVIEW:
+            raise _reject(f"there is no draft in review (the delivery is {self._stage.value})")
+        if review.decision == "revise":
+            if not review.notes.strip():
+                raise _reject("a revision request needs notes for the creator")
+            cap = self._start.terms.revision_rounds + self._extra_granted
+            if self._revisions_used >= cap:
+                raise _reject(
+                    f"all {cap} revision rounds are used; request an extra revision, which "
+                    "needs the creator's consent"
+                )
+
+    async def _start_revision(self) -> None:
+        self._revisions_used += 1
+        self._review_due_at = None
+        await self._enter(S.REVISING, due_at=self._phase_due())
+        await self._notify_creator(
+            "revision_requested", "The brand asked for a revision", self._notes
+        )
+
+    @workflow.update
+    async def request_extra_revision(self, request: ExtraRevisionRequest) -> DeliveryStatus:
+        self._extra_pending = True
+        self._notes = request.notes
+        await self._notify_creator(
+            "extra_revision_requested",
+            "The brand asks for an extra revision round",
+            f"Your brief's revision rounds are used; accept or decline. Notes: {request.notes}",
+        )
+        return self.status()
+
+    @request_extra_revision.validator
+    def _check_request_extra_revision(self, request: ExtraRevisionRequest) -> None:
+        if self._stage != S.IN_REVIEW:
+            raise _reject("there is no draft in review")
+        if self._revisions_used < self._start.terms.revision_rounds + self._extra_granted:
+            raise _reject("revision rounds are still available; request a revision")
+        if self._extra_pending:
+            raise _reject("an extra revision is already waiting for the creator")
+
+    @workflow.update
+    async def extend_deadline(self, extension: ExtendDeadline) -> DeliveryStatus:
+        await self._enter(self._stage, due_at=extension.due_at)
+        await self._notify_creator(
+            "deadline_extended",
+            "Your deadline was extended",
+            f"New deadline {extension.due_at:%Y-%m-%d %H:%M} UTC.",
+        )
+        self._wake = True
+        return self.status()
+
+    @extend_deadline.validator
+    def _check_extend_deadline(self, extension: ExtendDeadline) -> None:
+        if self._stage not in CREATOR_STAGES:
+            raise _reject(f"no creator deadline while the delivery is {self._stage.value}")
+        if extension.due_at <= workflow.now():
+            raise _reject("the new deadline must be in the future")
+
+    @workflow.update
+    async def reassign(self, request: Reassign) -> DeliveryStatus:
+        self._cancel_reason = request.reason
+        await self._enter(S.REASSIGNED)
+        await self._tell_campaign("reassigned")
+        await self._notify_creator(
+            "reassigned", "The brand reassigned this delivery", request.reason
+        )
+        self._wake = True
+        return self.status()
+
+    @reassign.validator
+    def _check_reassign(self, request: Reassign) -> None:
+        if not self._late or self._stage not in CREATOR_STAGES - {S.AWAITING_FINAL}:
+            raise _reject("only a late delivery that is not approved can be reassigned")
+
+    # -- campaign signal ------------------------------------------------------------------
+
+    @workflow.signal
+    async def campaign_cancelled(self, reason: str) -> None:
+        # Approved work is bought: it still completes; everything else stops.
+        if self._stage in TERMINAL or self._approved_at is not None:
+            return
+        self._cancel_reason = reason
+        self._pending_check = None
+        await self._enter(S.CANCELLED)
+        await self._notify_creator("campaign_cancelled", "The campaign was cancelled", reason)
+        self._wake = True
