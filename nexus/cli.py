@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from pydantic import ValidationError
 
@@ -30,14 +31,19 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _exit_now(code: int) -> NoReturn:
+    """Leave without interpreter teardown: the Temporal SDK runtime may abort while Python
+    finalizes it (sdk-python#300), after all work is done."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    logging.shutdown()
+    os._exit(code)
+
+
 def _check(settings: Settings, names: Sequence[str]) -> int:
     from nexus.devstack import report
 
-    code = report(settings, tuple(names) or COMPONENTS)
-    sys.stdout.flush()
-    # A client-only process may abort while the SDK runtime shuts down (sdk-python#300);
-    # the report is complete, so leave without interpreter teardown.
-    os._exit(code)
+    _exit_now(report(settings, tuple(names) or COMPONENTS))
 
 
 def _serve_api(settings: Settings) -> int:
@@ -62,7 +68,7 @@ def _worker(settings: Settings, pool: str) -> int:
     else:
         from workers.gpu.main import main as run_worker
     asyncio.run(run_worker(settings))
-    return 0
+    _exit_now(0)  # the worker has drained
 
 
 def _seed(settings: Settings) -> int:

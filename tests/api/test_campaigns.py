@@ -104,10 +104,15 @@ async def test_a_brand_member_creates_a_draft_campaign(
     campaign_id = uuid.UUID(created["id"])
     assert response.headers["location"] == f"/campaigns/{campaign_id}"
     assert created["stage"] == "draft"
+    deliverable_id = created["deliverables"][0]["id"]
     assert created["live"] == {
         "stage": "draft",
         "workflow_id": f"campaign-{campaign_id}",
         "cancel_reason": None,
+        "committed_minor": 0,
+        "owed_minor": 0,
+        "open_slots": {deliverable_id: created["deliverables"][0]["quantity"]},
+        "open_deliveries": 0,
     }
     assert created["brand_id"] == str(member.brand_id)
     assert created["title"] == "Spring glow launch"
@@ -283,11 +288,10 @@ async def test_cancelling_a_campaign_closes_it_and_a_second_cancel_conflicts(
     assert response.status_code == 200, response.text
     cancelled = response.json()
     assert cancelled["stage"] == "cancelled"
-    assert cancelled["live"] == {
-        "stage": "cancelled",
-        "workflow_id": workflow_id,
-        "cancel_reason": "Budget moved",
-    }
+    assert cancelled["live"]["stage"] == "cancelled"
+    assert cancelled["live"]["workflow_id"] == workflow_id
+    assert cancelled["live"]["cancel_reason"] == "Budget moved"
+    assert cancelled["live"]["owed_minor"] == 0
     fetched = (await http.get(f"/campaigns/{created['id']}", headers=headers)).json()
     assert fetched["stage"] == "cancelled"
     listed = (await http.get("/campaigns", headers=headers)).json()
