@@ -58,6 +58,18 @@ class GpuSettings(BaseModel):
     max_concurrent_activities: int = Field(default=2, ge=1)
 
 
+class NotificationSettings(BaseModel):
+    """The in-app inbox is always on; e-mail goes out too when an SMTP host is set."""
+
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_starttls: bool = True
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    sender: str = "NEXUS <no-reply@nexus.example>"
+    portal_url: str = "http://127.0.0.1:8000"
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -82,6 +94,7 @@ class Settings(BaseSettings):
     auth: AuthSettings = AuthSettings()
     telemetry: TelemetrySettings = TelemetrySettings()
     gpu: GpuSettings = GpuSettings()
+    notifications: NotificationSettings = NotificationSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")

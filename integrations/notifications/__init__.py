@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 
 from models.db import session_scope
 from models.notifications import Notification, add_once
+from nexus.settings import NotificationSettings
 
 
 @dataclass(frozen=True)
@@ -30,15 +31,20 @@ class Notifier(Protocol):
 
 
 class InAppInbox:
-    """Writes messages to the users' inboxes in PostgreSQL (GET /notifications)."""
+    """Writes messages to the users' inboxes in PostgreSQL (GET /notifications), and hands
+    the ones not seen before to `forward` (e-mail) inside the same transaction: a failed send
+    rolls the inbox rows back so a retry sends again, and a retry after success sends nothing."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, forward: Notifier | None = None) -> None:
         self._engine = engine
+        self._forward = forward
 
     def deliver(self, messages: Sequence[Message]) -> None:
         with session_scope(self._engine) as session:
-            for m in messages:
-                add_once(
+            new = [
+                m
+                for m in messages
+                if add_once(
                     session,
                     Notification(
                         event_key=m.event_key,
@@ -49,3 +55,15 @@ class InAppInbox:
                         link=m.link,
                     ),
                 )
+            ]
+            session.flush()
+            if new and self._forward is not None:
+                self._forward.deliver(new)
+
+
+def notifier_from_settings(engine: Engine, settings: NotificationSettings) -> Notifier:
+    if settings.smtp_host is None:
+        return InAppInbox(engine)
+    from integrations.notifications.smtp import SmtpEmail
+
+    return InAppInbox(engine, forward=SmtpEmail(settings))

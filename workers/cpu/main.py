@@ -14,7 +14,7 @@ from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
 from activities.notifications import NotificationActivities
-from integrations.notifications import InAppInbox
+from integrations.notifications import notifier_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -32,7 +32,9 @@ WORKFLOWS = [CampaignWorkflow, DeliveryWorkflow, AutomatedChecksWorkflow, Health
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     campaigns = CampaignActivities(engine)
     deliveries = DeliveryActivities(engine)
-    notifications = NotificationActivities(engine, InAppInbox(engine))
+    notifications = NotificationActivities(
+        engine, notifier_from_settings(engine, settings.notifications)
+    )
     probe = CpuProbe(engine)
     return Worker(
         client,
