@@ -85,7 +85,7 @@ class CampaignWorkflow:
     @workflow.run
     async def run(self, draft: CampaignDraft) -> CampaignStatus:
         if not self._recorded:
-            await workflow.execute_activity_method(
+            await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
                 draft,
                 start_to_close_timeout=DB_TIMEOUT,
@@ -197,7 +197,7 @@ class CampaignWorkflow:
     async def _enter(self, stage: CampaignStage) -> None:
         self._stage, self._stage_recorded = stage, False
         workflow.upsert_search_attributes([sa.STAGE.value_set(stage.value)])
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             CampaignActivities.record_stage,
             StageChange(campaign_id=self._campaign_id, stage=stage),
             start_to_close_timeout=DB_TIMEOUT,
@@ -235,7 +235,7 @@ class CampaignWorkflow:
 
     async def _save(self, app: ApplicationState) -> ApplicationState:
         self._apps[app.id] = app
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             CampaignActivities.record_application,
             ApplicationChange(
                 campaign_id=self._campaign_id,
@@ -309,7 +309,7 @@ class CampaignWorkflow:
         return f"{workflow_id(self._campaign_id)}:{self._events}:{kind}"
 
     async def _notify(self, notify: Notify) -> None:
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             NotificationActivities.notify,
             notify,
             start_to_close_timeout=DB_TIMEOUT,

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from temporalio import workflow
+from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
@@ -255,6 +256,13 @@ class DeliveryWorkflow:
             request,
             id=checks_workflow_id(request.submission_id),
             execution_timeout=timedelta(hours=2),
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CAMPAIGN_ID, str(self._start.campaign_id)),
+                    SearchAttributePair(sa.DELIVERY_ID, str(self._start.delivery_id)),
+                    SearchAttributePair(sa.CREATOR_ID, str(self._start.creator_id)),
+                ]
+            ),
         )
         self._pending_check = None
         self._findings = report.findings
@@ -327,7 +335,7 @@ class DeliveryWorkflow:
         return {"licensing": "pending", "payout": "pending"} if self._approved_at else {}
 
     async def _record(self) -> None:
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             DeliveryActivities.record,
             DeliveryRecord(
                 start=self._start,
@@ -344,7 +352,7 @@ class DeliveryWorkflow:
         )
 
     async def _record_submission(self, record: SubmissionRecord) -> None:
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             DeliveryActivities.record_submission,
             record,
             start_to_close_timeout=DB_TIMEOUT,
@@ -352,7 +360,7 @@ class DeliveryWorkflow:
         )
 
     async def _notify(self, notify: Notify) -> None:
-        await workflow.execute_activity_method(
+        await workflow.execute_local_activity_method(
             NotificationActivities.notify,
             notify,
             start_to_close_timeout=DB_TIMEOUT,
