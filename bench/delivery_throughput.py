@@ -424,6 +424,12 @@ async def read_tree(client: Client, root_id: str, stats: HistoryStats) -> dict[s
                 name = event.activity_task_scheduled_event_attributes.activity_type.name
                 scheduled[event.event_id] = (name, at)
                 counts[name] += 1
+            elif kind == EventType.EVENT_TYPE_MARKER_RECORDED:
+                # Local activities (the read-model writes, notifications) leave a marker.
+                marker = event.marker_recorded_event_attributes
+                if marker.marker_name == "core_local_activity":
+                    data = json.loads(marker.details["data"].payloads[0].data)
+                    counts[f"local:{data.get('activity_type', '?')}"] += 1
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED:
                 started[event.event_id] = at
             elif kind == EventType.EVENT_TYPE_ACTIVITY_TASK_COMPLETED:
@@ -488,7 +494,8 @@ async def trace_update(client: Client, workflow_id: str, update_name: str) -> Up
                     done.event_time.ToMicroseconds() - events[first].event_time.ToMicroseconds()
                 )
                 / 1e6,
-                activities=span.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED),
+                activities=span.count(EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED)
+                + span.count(EventType.EVENT_TYPE_MARKER_RECORDED),
                 workflow_tasks=span.count(EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED),
                 signals=span.count(
                     EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED
