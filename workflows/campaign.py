@@ -249,12 +249,13 @@ class CampaignWorkflow:
 
     async def _accept(self, app: ApplicationState) -> ApplicationState:
         delivery_id = workflow.uuid4()
+        # Hold the slot and budget before awaiting anything, so a concurrent accept sees them.
+        self._deliveries[str(delivery_id)] = "open"
         app = await self._save(
             app.model_copy(
                 update={"status": ApplicationStatus.ACCEPTED, "delivery_id": delivery_id}
             )
         )
-        self._deliveries[str(delivery_id)] = "open"
         await workflow.start_child_workflow(
             DeliveryWorkflow.run,
             self._delivery_start(app, delivery_id),
@@ -379,6 +380,8 @@ class CampaignWorkflow:
 
     @workflow.update
     async def publish(self) -> CampaignStatus:
+        # Validators of updates delivered together all run before any handler; check again.
+        self._check_publish()
         await self._enter(C.PUBLISHED)
         self._wake = True
         return self.status()
@@ -393,6 +396,7 @@ class CampaignWorkflow:
 
     @workflow.update
     async def invite(self, invite: Invite) -> ApplicationState:
+        self._check_invite(invite)
         app = await self._save(
             ApplicationState(
                 id=invite.application_id,
@@ -422,6 +426,7 @@ class CampaignWorkflow:
 
     @workflow.update
     async def decide(self, decision: Decide) -> ApplicationState:
+        self._check_decide(decision)
         app = self._apps[decision.application_id]
         if decision.action == "accept":
             app = await self._accept(app)
@@ -477,6 +482,7 @@ class CampaignWorkflow:
 
     @workflow.update
     async def apply(self, application: Apply) -> ApplicationState:
+        self._check_apply(application)
         app = await self._save(
             ApplicationState(
                 id=application.application_id,
@@ -515,6 +521,7 @@ class CampaignWorkflow:
 
     @workflow.update
     async def respond(self, response: Respond) -> ApplicationState:
+        self._check_respond(response)
         app = self._apps[response.application_id]
         if response.accept:
             app = await self._accept(app)

@@ -265,6 +265,8 @@ class DeliveryWorkflow:
             ),
         )
         self._pending_check = None
+        if self._stage in TERMINAL:
+            return  # cancelled while the checks ran
         self._findings = report.findings
         assert self._last_draft is not None
         self._last_draft = self._last_draft.model_copy(
@@ -296,6 +298,7 @@ class DeliveryWorkflow:
     async def _approve(self, *, auto: bool) -> None:
         self._approved_at = workflow.now()
         self._review_due_at = None
+        self._extra_pending = False
         if self._last_draft is not None:
             self._last_draft = self._last_draft.model_copy(
                 update={"review": "auto_approved" if auto else "approved"}
@@ -585,11 +588,6 @@ class DeliveryWorkflow:
         if review.decision == "approve":
             await self._approve(auto=False)
         else:
-            if self._last_draft is not None:
-                self._last_draft = self._last_draft.model_copy(
-                    update={"review": "revision_requested", "review_notes": review.notes}
-                )
-                await self._record_submission(self._last_draft)
             await self._start_revision()
         self._wake = True
         return self.status()
@@ -609,6 +607,11 @@ class DeliveryWorkflow:
                 )
 
     async def _start_revision(self) -> None:
+        if self._last_draft is not None:
+            self._last_draft = self._last_draft.model_copy(
+                update={"review": "revision_requested", "review_notes": self._notes}
+            )
+            await self._record_submission(self._last_draft)
         self._revisions_used += 1
         self._review_due_at = None
         await self._enter(S.REVISING, due_at=self._phase_due())
