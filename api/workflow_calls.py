@@ -40,7 +40,10 @@ async def execute_update(
             raise Conflict(exc.cause.message) from exc
         raise
     except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
-        raise ServiceUnavailable("the process did not answer in time; try again") from exc
+        raise ServiceUnavailable(
+            "the process did not answer in time; the step may still be applied, so check its "
+            "state before repeating it"
+        ) from exc
     except RPCError as exc:
         if exc.status == RPCStatusCode.NOT_FOUND:
             raise Conflict("this process has already finished") from exc

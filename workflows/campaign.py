@@ -8,6 +8,7 @@ outlives continue-as-new (parent-close policy ABANDON) and reports back by signa
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from datetime import datetime, timedelta
@@ -40,7 +41,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.notifications import Notify
     from workflows.delivery import DeliveryWorkflow
     from workflows.delivery import workflow_id as delivery_workflow_id
-    from workflows.options import DB_RETRY, DB_TIMEOUT
+    from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
 
 C = CampaignStage
 CLOSED_STAGES = frozenset({C.COMPLETED, C.CANCELLED})
@@ -79,6 +80,7 @@ class CampaignWorkflow:
         self._max_events = carry.max_history_events
         self._stage_recorded = True
         self._wake = False
+        self._lock = asyncio.Lock()
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -379,9 +381,8 @@ class CampaignWorkflow:
         return self.status()
 
     @workflow.update
+    @one_at_a_time
     async def publish(self) -> CampaignStatus:
-        # Validators of updates delivered together all run before any handler; check again.
-        self._check_publish()
         await self._enter(C.PUBLISHED)
         self._wake = True
         return self.status()
@@ -395,8 +396,8 @@ class CampaignWorkflow:
             raise _reject("set an application deadline in the future before publishing")
 
     @workflow.update
+    @one_at_a_time
     async def invite(self, invite: Invite) -> ApplicationState:
-        self._check_invite(invite)
         app = await self._save(
             ApplicationState(
                 id=invite.application_id,
@@ -425,8 +426,8 @@ class CampaignWorkflow:
         self._require_slot_and_budget(invite.deliverable_id, invite.price_minor)
 
     @workflow.update
+    @one_at_a_time
     async def decide(self, decision: Decide) -> ApplicationState:
-        self._check_decide(decision)
         app = self._apps[decision.application_id]
         if decision.action == "accept":
             app = await self._accept(app)
@@ -481,8 +482,8 @@ class CampaignWorkflow:
     # -- creator updates ------------------------------------------------------------------
 
     @workflow.update
+    @one_at_a_time
     async def apply(self, application: Apply) -> ApplicationState:
-        self._check_apply(application)
         app = await self._save(
             ApplicationState(
                 id=application.application_id,
@@ -520,8 +521,8 @@ class CampaignWorkflow:
             raise _reject("every creator slot of this deliverable is taken")
 
     @workflow.update
+    @one_at_a_time
     async def respond(self, response: Respond) -> ApplicationState:
-        self._check_respond(response)
         app = self._apps[response.application_id]
         if response.accept:
             app = await self._accept(app)

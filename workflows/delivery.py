@@ -9,6 +9,7 @@ brand does not review within its window (business days).
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ with workflow.unsafe.imports_passed_through():
         TaskKey,
     )
     from workflows.contracts.notifications import Notify
-    from workflows.options import DB_RETRY, DB_TIMEOUT
+    from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
 
 S = DeliveryStage
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REASSIGNED})
@@ -128,6 +129,7 @@ class DeliveryWorkflow:
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
+        self._lock = asyncio.Lock()
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -142,7 +144,8 @@ class DeliveryWorkflow:
         )
         while self._stage not in TERMINAL:
             await self._sleep_until_next_timer()
-            await self._fire_due_timers()
+            async with self._lock:
+                await self._fire_due_timers()
             if self._pending_check is not None:
                 await self._run_checks(self._pending_check)
         await workflow.wait_condition(workflow.all_handlers_finished)
@@ -264,6 +267,10 @@ class DeliveryWorkflow:
                 ]
             ),
         )
+        async with self._lock:
+            await self._after_checks(report)
+
+    async def _after_checks(self, report: CheckReport) -> None:
         self._pending_check = None
         if self._stage in TERMINAL:
             return  # cancelled while the checks ran
@@ -460,6 +467,7 @@ class DeliveryWorkflow:
             raise _reject(f"not possible while the delivery is {self._stage.value}")
 
     @workflow.update
+    @one_at_a_time
     async def accept_brief(self, act: CreatorAct) -> DeliveryStatus:
         self._done.add("accept_brief")
         await self._advance_from_brief()
@@ -470,6 +478,7 @@ class DeliveryWorkflow:
         self._require_creator(act, S.AWAITING_BRIEF_ACCEPTANCE)
 
     @workflow.update
+    @one_at_a_time
     async def confirm_product(self, act: CreatorAct) -> DeliveryStatus:
         self._done.add("confirm_product")
         await self._advance_from_brief()
@@ -480,6 +489,7 @@ class DeliveryWorkflow:
         self._require_creator(act, S.AWAITING_PRODUCT)
 
     @workflow.update
+    @one_at_a_time
     async def submit_script(self, script: SubmitScript) -> DeliveryStatus:
         self._submissions += 1
         await self._record_submission(
@@ -504,6 +514,7 @@ class DeliveryWorkflow:
         self._require_creator(script, S.AWAITING_SCRIPT)
 
     @workflow.update
+    @one_at_a_time
     async def submit_draft(self, draft: SubmitDraft) -> DeliveryStatus:
         self._submissions += 1
         self._stage_before_check = self._stage
@@ -536,6 +547,7 @@ class DeliveryWorkflow:
             raise _reject("the deadline passed; ask the brand to extend it before uploading")
 
     @workflow.update
+    @one_at_a_time
     async def submit_final(self, final: SubmitFinal) -> DeliveryStatus:
         self._submissions += 1
         await self._record_submission(
@@ -560,6 +572,7 @@ class DeliveryWorkflow:
         self._require_creator(final, S.AWAITING_FINAL)
 
     @workflow.update
+    @one_at_a_time
     async def answer_extra_revision(self, answer: ExtraRevisionAnswer) -> DeliveryStatus:
         self._extra_pending = False
         if answer.accept:
@@ -583,6 +596,7 @@ class DeliveryWorkflow:
     # -- brand updates --------------------------------------------------------------------
 
     @workflow.update
+    @one_at_a_time
     async def review(self, review: Review) -> DeliveryStatus:
         self._notes = review.notes
         if review.decision == "approve":
@@ -620,6 +634,7 @@ class DeliveryWorkflow:
         )
 
     @workflow.update
+    @one_at_a_time
     async def request_extra_revision(self, request: ExtraRevisionRequest) -> DeliveryStatus:
         self._extra_pending = True
         self._notes = request.notes
@@ -640,6 +655,7 @@ class DeliveryWorkflow:
             raise _reject("an extra revision is already waiting for the creator")
 
     @workflow.update
+    @one_at_a_time
     async def extend_deadline(self, extension: ExtendDeadline) -> DeliveryStatus:
         await self._enter(self._stage, due_at=extension.due_at)
         await self._notify_creator(
@@ -658,6 +674,7 @@ class DeliveryWorkflow:
             raise _reject("the new deadline must be in the future")
 
     @workflow.update
+    @one_at_a_time
     async def reassign(self, request: Reassign) -> DeliveryStatus:
         self._cancel_reason = request.reason
         await self._enter(S.REASSIGNED)
@@ -677,6 +694,10 @@ class DeliveryWorkflow:
 
     @workflow.signal
     async def campaign_cancelled(self, reason: str) -> None:
+        async with self._lock:
+            await self._stop_for_campaign(reason)
+
+    async def _stop_for_campaign(self, reason: str) -> None:
         # Approved work is bought: it still completes; everything else stops.
         if self._stage in TERMINAL or self._approved_at is not None:
             return
