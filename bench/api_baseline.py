@@ -26,7 +26,6 @@ import json
 import math
 import os
 import shutil
-import socket
 import sys
 import tempfile
 import time
@@ -37,7 +36,7 @@ from typing import Any
 import httpx
 
 from models.seed import DEMO_PASSWORD
-from nexus.devstack import DevStack, StackError
+from nexus.devstack import DevStack, StackError, isolated_environment
 from nexus.settings import Settings
 
 ADMIN_EMAIL = "admin@glow.demo"
@@ -50,39 +49,6 @@ NOTE = (
 
 def log(message: str) -> None:
     print(f"[api_baseline] {message}", file=sys.stderr, flush=True)
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct free ports on 127.0.0.1 (all held open together so none repeats)."""
-    sockets: list[socket.socket] = []
-    try:
-        for _ in range(count):
-            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            sock.bind((HOST, 0))
-            sockets.append(sock)
-        return [int(sock.getsockname()[1]) for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
-
-
-def configure_environment(state_dir: Path) -> None:
-    """The stack's children (`python -m nexus ...`) read their settings from the environment."""
-    pg, temporal, ui, http, metrics, api = free_ports(6)
-    os.environ.update(
-        {
-            "NEXUS_ENV": "development",
-            "NEXUS_DATABASE__URL": f"postgresql+psycopg://nexus:nexus@{HOST}:{pg}/nexus",
-            "NEXUS_TEMPORAL__ADDRESS": f"{HOST}:{temporal}",
-            "NEXUS_API__HOST": HOST,
-            "NEXUS_API__PORT": str(api),
-            "NEXUS_API__PUBLIC_URL": f"http://{HOST}:{api}",
-            "NEXUS_STACK__STATE_DIR": str(state_dir),
-            "NEXUS_STACK__TEMPORAL_UI_PORT": str(ui),
-            "NEXUS_STACK__TEMPORAL_HTTP_PORT": str(http),
-            "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(metrics),
-        }
-    )
 
 
 # -- load generation ----------------------------------------------------------------------
@@ -297,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     # As root PostgreSQL runs as the `postgres` OS user, which must reach the directory.
     state_dir.chmod(0o755)
-    configure_environment(state_dir)
+    os.environ.update(isolated_environment(state_dir))
     settings = Settings()
     stack = DevStack(settings)
     ok = False

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import IO
 
 from sqlalchemy import create_engine
@@ -287,3 +288,35 @@ def report(settings: Settings, names: tuple[str, ...]) -> int:
     for r in results:
         print(f"{'ok  ' if r.ok else 'FAIL'} {r.name:<9} {r.detail}")
     return 0 if all(r.ok for r in results) else 1
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct free ports on 127.0.0.1 (held open together so none repeats)."""
+    sockets: list[socket.socket] = []
+    try:
+        for _ in range(count):
+            sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind(("127.0.0.1", 0))
+            sockets.append(sock)
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def isolated_environment(state_dir: Path) -> dict[str, str]:
+    """NEXUS_* variables for a second stack beside any other: its own state directory and free
+    ports. The stack's children read their settings from the environment, so set these there."""
+    pg, temporal, ui, http, metrics, api = free_ports(6)
+    return {
+        "NEXUS_ENV": "development",
+        "NEXUS_DATABASE__URL": f"postgresql+psycopg://nexus:nexus@127.0.0.1:{pg}/nexus",
+        "NEXUS_TEMPORAL__ADDRESS": f"127.0.0.1:{temporal}",
+        "NEXUS_API__HOST": "127.0.0.1",
+        "NEXUS_API__PORT": str(api),
+        "NEXUS_API__PUBLIC_URL": f"http://127.0.0.1:{api}",
+        "NEXUS_STACK__STATE_DIR": str(state_dir),
+        "NEXUS_STACK__TEMPORAL_UI_PORT": str(ui),
+        "NEXUS_STACK__TEMPORAL_HTTP_PORT": str(http),
+        "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(metrics),
+    }

@@ -17,7 +17,8 @@ import httpx
 import pytest
 
 from models.seed import DEMO_PASSWORD
-from tests.support import campaign_body, free_port
+from nexus.devstack import isolated_environment
+from tests.support import campaign_body
 
 BIN = Path(sys.prefix) / "bin"
 READY_LINE = "Press Ctrl-C to stop."
@@ -27,18 +28,7 @@ READY_LINE = "Press Ctrl-C to stop."
 def stack_env() -> Iterator[dict[str, str]]:
     state = Path(tempfile.mkdtemp(prefix="nexus-stack-"))
     state.chmod(0o755)  # as root, PostgreSQL runs as `postgres` and must reach it
-    api_port, temporal_port = free_port(), free_port()
-    env = {
-        **os.environ,
-        "NEXUS_STACK__STATE_DIR": str(state / "state"),
-        "NEXUS_DATABASE__URL": f"postgresql+psycopg://nexus:nexus@127.0.0.1:{free_port()}/nexus",
-        "NEXUS_TEMPORAL__ADDRESS": f"127.0.0.1:{temporal_port}",
-        "NEXUS_API__PORT": str(api_port),
-        "NEXUS_API__PUBLIC_URL": f"http://127.0.0.1:{api_port}",
-        "NEXUS_STACK__TEMPORAL_UI_PORT": str(free_port()),
-        "NEXUS_STACK__TEMPORAL_HTTP_PORT": str(free_port()),
-        "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(free_port()),
-    }
+    env = {**os.environ, **isolated_environment(state / "state")}
     yield env
     shutil.rmtree(state, ignore_errors=True)
 

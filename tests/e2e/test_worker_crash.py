@@ -33,8 +33,8 @@ from tests.support import (
     make_tenant,
     table_named,
 )
-from workflows.checks import AutomatedChecksWorkflow
 from workflows.checks import workflow_id as checks_workflow_id
+from workflows.contracts.delivery import CheckReport
 
 T = TypeVar("T")
 Headers = dict[str, str]
@@ -299,8 +299,8 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
         (1, "draft", True, "approved"),
         (2, "final", None, None),
     ]
-    checks = client.get_workflow_handle_for(
-        AutomatedChecksWorkflow.run, checks_workflow_id(submissions[0]["id"])
+    checks = client.get_workflow_handle(
+        checks_workflow_id(submissions[0]["id"]), result_type=CheckReport
     )
     assert (await checks.result()).passed
 
