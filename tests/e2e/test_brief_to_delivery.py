@@ -3,26 +3,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
+from tests.e2e.support import GOOD_CAPTION, until
 from tests.support import campaign_body, login, make_creator, make_tenant
-
-GOOD_CAPTION = "#ad Paid partnership with Glow: my morning routine with Glow serum 30 ml"
-
-
-async def until(check: Any, *, timeout_s: float = 15) -> Any:
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.2)
 
 
 async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engine) -> None:

@@ -4,7 +4,7 @@ and cancelling a campaign while its creators are in production."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -24,6 +24,7 @@ from api.app import create_app
 from integrations.notifications import InAppInbox
 from models.enums import Role
 from nexus.settings import Settings
+from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -38,27 +39,9 @@ from workflows.contracts.delivery import CheckReport, CheckRequest
 from workflows.task_queues import cpu_queue
 
 T = TypeVar("T")
-Headers = dict[str, str]
-GOOD_CAPTION = "#ad Paid partnership with Glow: my morning routine with Glow serum 30 ml"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-
-async def until(check: Callable[[], Awaitable[T]], *, timeout_s: float = 15) -> T:
-    """Poll `check` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.1)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 async def published_campaign(

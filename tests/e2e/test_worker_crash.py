@@ -10,7 +10,7 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -23,6 +23,7 @@ from temporalio.client import Client
 
 from api.app import create_app
 from nexus.settings import Settings
+from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -37,24 +38,6 @@ from workflows.checks import workflow_id as checks_workflow_id
 from workflows.contracts.delivery import CheckReport
 
 T = TypeVar("T")
-Headers = dict[str, str]
-GOOD_CAPTION = "#ad Paid partnership with Glow: my morning routine with Glow serum 30 ml"
-
-
-async def until(check: Callable[[], Awaitable[T]], *, timeout_s: float = 15) -> T:
-    """Poll `check` until it returns something truthy."""
-    deadline = asyncio.get_running_loop().time() + timeout_s
-    while True:
-        value = await check()
-        if value:
-            return value
-        assert asyncio.get_running_loop().time() < deadline, "condition not reached in time"
-        await asyncio.sleep(0.2)
-
-
-def ok(response: httpx.Response, status: int = 200) -> Any:
-    assert response.status_code == status, response.text
-    return response.json()
 
 
 @dataclass
