@@ -12,12 +12,12 @@ import models.tables  # noqa: F401 - every table in the metadata before the firs
 from nexus.settings import DatabaseSettings
 
 
-def make_engine(settings: DatabaseSettings) -> Engine:
+def make_engine(settings: DatabaseSettings, *, pre_ping: bool = True) -> Engine:
     return create_engine(
         settings.url.get_secret_value(),
         pool_size=settings.pool_size,
         max_overflow=settings.max_overflow,
-        pool_pre_ping=True,
+        pool_pre_ping=pre_ping,
     )
 
 

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import UniqueConstraint
+from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
@@ -27,16 +28,18 @@ class Notification(SQLModel, table=True):
     read_at: datetime | None = aware_datetime_field()
 
 
-def add_once(session: Session, row: Notification) -> bool:
-    exists = session.exec(
-        select(Notification.id).where(
-            Notification.event_key == row.event_key, Notification.user_id == row.user_id
-        )
-    ).first()
-    if exists is not None:
-        return False
-    session.add(row)
-    return True
+def add_new(session: Session, rows: list[Notification]) -> set[uuid.UUID]:
+    """Insert the rows whose (event_key, user_id) is not stored yet, in one statement;
+    return the user ids that got a new row."""
+    if not rows:
+        return set()
+    statement = (
+        insert(Notification)
+        .values([r.model_dump() for r in rows])
+        .on_conflict_do_nothing(index_elements=["event_key", "user_id"])
+        .returning(col(Notification.user_id))
+    )
+    return set(session.exec(statement).scalars())
 
 
 def inbox(

@@ -10,7 +10,7 @@ from typing import Protocol
 from sqlalchemy import Engine
 
 from models.db import session_scope
-from models.notifications import Notification, add_once
+from models.notifications import Notification, add_new
 from nexus.settings import NotificationSettings
 
 
@@ -41,11 +41,9 @@ class InAppInbox:
 
     def deliver(self, messages: Sequence[Message]) -> None:
         with session_scope(self._engine) as session:
-            new = [
-                m
-                for m in messages
-                if add_once(
-                    session,
+            added = add_new(
+                session,
+                [
                     Notification(
                         event_key=m.event_key,
                         user_id=m.user_id,
@@ -53,10 +51,11 @@ class InAppInbox:
                         title=m.title,
                         body=m.body,
                         link=m.link,
-                    ),
-                )
-            ]
-            session.flush()
+                    )
+                    for m in messages
+                ],
+            )
+            new = [m for m in messages if m.user_id in added]
             if new and self._forward is not None:
                 self._forward.deliver(new)
 
