@@ -1,4 +1,4 @@
-"""Delivery activities: write the delivery read model and its submissions."""
+"""Delivery activity: writes the delivery read model and its changed submissions at once."""
 
 from __future__ import annotations
 
@@ -38,23 +38,21 @@ class DeliveryActivities:
                     handoffs=record.handoffs,
                 ),
             )
+            for submission in record.submissions:
+                upsert_submission(session, _submission_row(submission))
 
-    @activity.defn(name="deliveries.record_submission")
-    def record_submission(self, record: SubmissionRecord) -> None:
-        with session_scope(self._engine) as session:
-            upsert_submission(
-                session,
-                Submission(
-                    id=record.id,
-                    delivery_id=record.delivery_id,
-                    number=record.number,
-                    kind=record.kind,
-                    media_key=record.media_key,
-                    text=record.text,
-                    checks_passed=record.checks_passed,
-                    findings=[f.model_dump() for f in record.findings],
-                    review=record.review,
-                    review_notes=record.review_notes,
-                    submitted_at=record.submitted_at,
-                ),
-            )
+
+def _submission_row(record: SubmissionRecord) -> Submission:
+    return Submission(
+        id=record.id,
+        delivery_id=record.delivery_id,
+        number=record.number,
+        kind=record.kind,
+        media_key=record.media_key,
+        text=record.text,
+        checks_passed=record.checks_passed,
+        findings=[f.model_dump() for f in record.findings],
+        review=record.review,
+        review_notes=record.review_notes,
+        submitted_at=record.submitted_at,
+    )

@@ -125,6 +125,7 @@ class DeliveryWorkflow:
         self._pending_check: CheckRequest | None = None
         self._stage_before_check = S.AWAITING_DRAFT
         self._last_draft: SubmissionRecord | None = None
+        self._unsaved_submissions: list[SubmissionRecord] = []
         self._approved_at: datetime | None = None
         self._fired: set[str] = set()
         self._events = 0
@@ -279,7 +280,7 @@ class DeliveryWorkflow:
         self._last_draft = self._last_draft.model_copy(
             update={"checks_passed": report.passed, "findings": report.findings}
         )
-        await self._record_submission(self._last_draft)
+        self._save_with_next_record(self._last_draft)
         if not report.passed:
             await self._enter(S.FIXING, due_at=self._phase_due())
             await self._notify_creator(
@@ -310,7 +311,7 @@ class DeliveryWorkflow:
             self._last_draft = self._last_draft.model_copy(
                 update={"review": "auto_approved" if auto else "approved"}
             )
-            await self._record_submission(self._last_draft)
+            self._save_with_next_record(self._last_draft)
         await self._enter(
             S.AWAITING_FINAL,
             due_at=add_business_days(workflow.now(), self._start.reminders.phase_business_days),
@@ -356,18 +357,16 @@ class DeliveryWorkflow:
                 revisions_used=self._revisions_used,
                 approved_at=self._approved_at,
                 handoffs=self._handoffs(),
+                submissions=self._unsaved_submissions,
             ),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
+        self._unsaved_submissions = []
 
-    async def _record_submission(self, record: SubmissionRecord) -> None:
-        await workflow.execute_local_activity_method(
-            DeliveryActivities.record_submission,
-            record,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
+    def _save_with_next_record(self, record: SubmissionRecord) -> None:
+        # Every step that changes a submission also changes the delivery: one write for both.
+        self._unsaved_submissions.append(record)
 
     async def _notify(self, notify: Notify) -> None:
         await workflow.execute_local_activity_method(
@@ -492,7 +491,7 @@ class DeliveryWorkflow:
     @one_at_a_time
     async def submit_script(self, script: SubmitScript) -> DeliveryStatus:
         self._submissions += 1
-        await self._record_submission(
+        self._save_with_next_record(
             SubmissionRecord(
                 id=workflow.uuid4(),
                 delivery_id=self._start.delivery_id,
@@ -527,7 +526,7 @@ class DeliveryWorkflow:
             text=draft.caption,
             submitted_at=workflow.now(),
         )
-        await self._record_submission(self._last_draft)
+        self._save_with_next_record(self._last_draft)
         self._pending_check = CheckRequest(
             delivery_id=self._start.delivery_id,
             submission_id=self._last_draft.id,
@@ -550,7 +549,7 @@ class DeliveryWorkflow:
     @one_at_a_time
     async def submit_final(self, final: SubmitFinal) -> DeliveryStatus:
         self._submissions += 1
-        await self._record_submission(
+        self._save_with_next_record(
             SubmissionRecord(
                 id=workflow.uuid4(),
                 delivery_id=self._start.delivery_id,
@@ -625,7 +624,7 @@ class DeliveryWorkflow:
             self._last_draft = self._last_draft.model_copy(
                 update={"review": "revision_requested", "review_notes": self._notes}
             )
-            await self._record_submission(self._last_draft)
+            self._save_with_next_record(self._last_draft)
         self._revisions_used += 1
         self._review_due_at = None
         await self._enter(S.REVISING, due_at=self._phase_due())

@@ -337,7 +337,6 @@ class HeldActivities:
             self.campaigns.record_stage,
             self.record_application,
             self.record_delivery,
-            self.deliveries.record_submission,
             self.notifications.notify,
             caption_check,
         ]

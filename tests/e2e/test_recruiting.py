@@ -426,7 +426,6 @@ async def gated(
             campaigns.record_stage,
             campaigns.record_application,
             deliveries.record,
-            deliveries.record_submission,
             notifications.notify,
             checks.caption,
         ],

@@ -62,7 +62,6 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             campaigns.record_stage,
             campaigns.record_application,
             deliveries.record,
-            deliveries.record_submission,
             notifications.notify,
             caption_check,
             probe.probe_cpu,

@@ -133,19 +133,6 @@ class Reassign(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
-class DeliveryRecord(BaseModel):
-    """The read-model row an activity writes for a delivery."""
-
-    start: DeliveryStart
-    stage: DeliveryStage
-    due_at: datetime | None
-    review_due_at: datetime | None
-    late: bool
-    revisions_used: int
-    approved_at: datetime | None
-    handoffs: dict[str, str]
-
-
 class SubmissionRecord(BaseModel):
     id: uuid.UUID
     delivery_id: uuid.UUID
@@ -158,3 +145,17 @@ class SubmissionRecord(BaseModel):
     review: str | None = None
     review_notes: str = ""
     submitted_at: datetime
+
+
+class DeliveryRecord(BaseModel):
+    """The read-model row an activity writes for a delivery."""
+
+    start: DeliveryStart
+    stage: DeliveryStage
+    due_at: datetime | None
+    review_due_at: datetime | None
+    late: bool
+    revisions_used: int
+    approved_at: datetime | None
+    handoffs: dict[str, str]
+    submissions: list[SubmissionRecord] = Field(default_factory=list)
