@@ -20,8 +20,8 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities
-    from activities.notifications import NotificationActivities
     from models.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
+    from workflows import notify
     from workflows import search_attributes as sa
     from workflows.contracts.campaign import (
         ApplicationChange,
@@ -50,7 +50,6 @@ RECRUITING_STAGES = frozenset({C.PUBLISHED, C.RECRUITING})
 HOLDING = frozenset({"open", "approved", "completed"})
 OWED = frozenset({"approved", "completed"})
 WAITING_ON_CREATOR = frozenset({ApplicationStatus.PENDING, ApplicationStatus.COUNTERED})
-BRAND_ROLES = ["brand_admin", "brand_member"]
 
 
 def workflow_id(campaign_id: object) -> str:
@@ -311,16 +310,8 @@ class CampaignWorkflow:
         self._events += 1
         return f"{workflow_id(self._campaign_id)}:{self._events}:{kind}"
 
-    async def _notify(self, notify: Notify) -> None:
-        await workflow.execute_local_activity_method(
-            NotificationActivities.notify,
-            notify,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-
     async def _notify_brand(self, kind: str, title: str, body: str) -> None:
-        await self._notify(
+        await notify.send(
             Notify(
                 event_key=self._event_key(kind),
                 kind=kind,
@@ -328,14 +319,14 @@ class CampaignWorkflow:
                 body=body,
                 link=f"/campaigns/{self._campaign_id}",
                 workspace_id=self._draft.workspace_id,
-                roles=BRAND_ROLES,
+                roles=notify.BRAND_ROLES,
             )
         )
 
     async def _notify_creator(
         self, app: ApplicationState, kind: str, title: str, body: str
     ) -> None:
-        await self._notify(
+        await notify.send(
             Notify(
                 event_key=self._event_key(kind),
                 kind=kind,

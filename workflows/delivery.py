@@ -22,8 +22,8 @@ from temporalio.exceptions import ApplicationError, FailureError
 
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
-    from activities.notifications import NotificationActivities
     from models.enums import DeliveryStage
+    from workflows import notify
     from workflows import search_attributes as sa
     from workflows.calendar import add_business_days
     from workflows.checks import AutomatedChecksWorkflow
@@ -85,7 +85,6 @@ TASK_TITLES: dict[TaskKey, str] = {
     "address_revisions": "Address the brand's revision notes",
     "final_delivery": "Deliver the final files",
 }
-BRAND_ROLES = ["brand_admin", "brand_member"]
 
 
 def workflow_id(delivery_id: object) -> str:
@@ -368,14 +367,6 @@ class DeliveryWorkflow:
         # Every step that changes a submission also changes the delivery: one write for both.
         self._unsaved_submissions.append(record)
 
-    async def _notify(self, notify: Notify) -> None:
-        await workflow.execute_local_activity_method(
-            NotificationActivities.notify,
-            notify,
-            start_to_close_timeout=DB_TIMEOUT,
-            retry_policy=DB_RETRY,
-        )
-
     def _event_key(self, kind: str) -> str:
         self._events += 1
         return f"{workflow.info().workflow_id}:{self._events}:{kind}"
@@ -384,7 +375,7 @@ class DeliveryWorkflow:
         return f"/deliveries/{self._start.delivery_id}"
 
     async def _notify_creator(self, kind: str, title: str, body: str) -> None:
-        await self._notify(
+        await notify.send(
             Notify(
                 event_key=self._event_key(kind),
                 kind=kind,
@@ -396,7 +387,7 @@ class DeliveryWorkflow:
         )
 
     async def _notify_brand(self, kind: str, title: str, body: str) -> None:
-        await self._notify(
+        await notify.send(
             Notify(
                 event_key=self._event_key(kind),
                 kind=kind,
@@ -404,7 +395,7 @@ class DeliveryWorkflow:
                 body=body,
                 link=self._link(),
                 workspace_id=self._start.workspace_id,
-                roles=BRAND_ROLES,
+                roles=notify.BRAND_ROLES,
             )
         )
 
