@@ -68,3 +68,15 @@ class DeliveryStage(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REASSIGNED = "reassigned"
+
+
+class LicenseStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"  # under dispute: no use until ops resolve it
+    EXPIRED = "expired"
+    TERMINATED = "terminated"
+
+
+class PublicationStatus(StrEnum):
+    LIVE = "live"
+    WITHDRAWN = "withdrawn"

@@ -9,6 +9,7 @@ from models import (
     campaigns,
     creators,
     deliveries,
+    licenses,
     notifications,
     workspaces,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "campaigns",
     "creators",
     "deliveries",
+    "licenses",
     "metadata",
     "notifications",
     "workspaces",

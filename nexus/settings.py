@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = frozenset({"dev-insecure-jwt-secret-change-me", "nexus", "changeme", ""})
@@ -70,6 +70,31 @@ class NotificationSettings(BaseModel):
     portal_url: str = "http://127.0.0.1:8000"
 
 
+# Development signing key of the rights ledger (32-byte Ed25519 seed, hex); refused in production.
+DEV_LEDGER_KEY = "6e657875732d6465762d6c65646765722d6b65792d6e6f742d666f722d70726f"
+
+
+class LicensingSettings(BaseModel):
+    reminder_days_before_expiry: list[int] = Field(default_factory=lambda: [30, 7])
+    # A signed Merkle checkpoint after every this many ledger entries.
+    checkpoint_every: int = Field(default=1000, ge=1)
+    ledger_signing_key: SecretStr = SecretStr(DEV_LEDGER_KEY)
+
+    @field_validator("ledger_signing_key")
+    @classmethod
+    def _ed25519_seed(cls, key: SecretStr) -> SecretStr:
+        try:
+            ok = len(bytes.fromhex(key.get_secret_value())) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError("must be a 32-byte Ed25519 seed in hex (64 hex digits)")
+        return key
+
+    def signing_seed(self) -> bytes:
+        return bytes.fromhex(self.ledger_signing_key.get_secret_value())
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -95,6 +120,7 @@ class Settings(BaseSettings):
     telemetry: TelemetrySettings = TelemetrySettings()
     gpu: GpuSettings = GpuSettings()
     notifications: NotificationSettings = NotificationSettings()
+    licensing: LicensingSettings = LicensingSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")
@@ -112,6 +138,8 @@ class Settings(BaseSettings):
         password = make_url(self.database.url.get_secret_value()).password
         if password is None or password in PLACEHOLDER_SECRETS:
             problems.append("NEXUS_DATABASE__URL must carry a real password")
+        if self.licensing.ledger_signing_key.get_secret_value() == DEV_LEDGER_KEY:
+            problems.append("NEXUS_LICENSING__LEDGER_SIGNING_KEY must be a real Ed25519 seed")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -301,6 +301,7 @@ class CampaignWorkflow:
                 disclosure_required=brief.disclosure_required,
                 mandatory_mentions=brief.mandatory_mentions,
                 due_at=brief.delivery_deadline,
+                usage_rights=brief.usage_rights,
             ),
         )
 

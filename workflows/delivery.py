@@ -10,26 +10,26 @@ brand does not review within its window (business days).
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Callable, Coroutine
-from dataclasses import dataclass
+import uuid
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Literal
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
     from models.enums import DeliveryStage
-    from workflows import notify
+    from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.calendar import add_business_days
     from workflows.checks import AutomatedChecksWorkflow
     from workflows.checks import workflow_id as checks_workflow_id
     from workflows.contracts.campaign import DeliveryOutcome
     from workflows.contracts.delivery import (
+        BriefAcceptance,
         CheckReport,
         CheckRequest,
         CreatorAct,
@@ -49,8 +49,12 @@ with workflow.unsafe.imports_passed_through():
         Task,
         TaskKey,
     )
+    from workflows.contracts.license import LicenseGrant, LicenseTerms
     from workflows.contracts.notifications import Notify
+    from workflows.license import LicenseWorkflow
+    from workflows.license import workflow_id as license_workflow_id
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
+    from workflows.timers import Timer
 
 S = DeliveryStage
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REASSIGNED})
@@ -91,13 +95,6 @@ def workflow_id(delivery_id: object) -> str:
     return f"delivery-{delivery_id}"
 
 
-@dataclass(frozen=True)
-class _Timer:
-    when: datetime
-    key: str
-    fire: Callable[[], Coroutine[Any, Any, None]]
-
-
 def _reject(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidStep", non_retryable=True)
 
@@ -126,6 +123,8 @@ class DeliveryWorkflow:
         self._last_draft: SubmissionRecord | None = None
         self._unsaved_submissions: list[SubmissionRecord] = []
         self._approved_at: datetime | None = None
+        self._perpetual_consent = False
+        self._license_id: uuid.UUID | None = None
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
@@ -151,50 +150,38 @@ class DeliveryWorkflow:
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
-    def _timers(self) -> list[_Timer]:
-        timers: list[_Timer] = []
+    def _timers(self) -> list[Timer]:
+        moments: list[Timer] = []
         reminders = self._start.reminders
         if self._stage in CREATOR_STAGES and self._due_at is not None and not self._late:
             due = self._due_at
             for hours in reminders.creator_hours_before_due:
                 when = due - timedelta(hours=hours)
                 if self._due_set_at is not None and when > self._due_set_at:
-                    timers.append(
-                        _Timer(when, f"remind:{due.isoformat()}:{hours}", self._remind_creator)
+                    moments.append(
+                        Timer(when, f"remind:{due.isoformat()}:{hours}", self._remind_creator)
                     )
-            timers.append(_Timer(due, f"late:{due.isoformat()}", self._mark_late))
+            moments.append(Timer(due, f"late:{due.isoformat()}", self._mark_late))
         if self._stage == S.IN_REVIEW and self._review_due_at and self._review_started_at:
             window = self._start.terms.review_window_days
             before = reminders.brand_business_days_before_review_due
             if window > before:
                 when = add_business_days(self._review_started_at, window - before)
-                timers.append(
-                    _Timer(when, f"review-remind:{self._submissions}", self._remind_brand)
+                moments.append(
+                    Timer(when, f"review-remind:{self._submissions}", self._remind_brand)
                 )
-            timers.append(
-                _Timer(self._review_due_at, f"auto-approve:{self._submissions}", self._auto_approve)
+            moments.append(
+                Timer(self._review_due_at, f"auto-approve:{self._submissions}", self._auto_approve)
             )
-        return [t for t in timers if t.key not in self._fired]
+        return [t for t in moments if t.key not in self._fired]
 
     async def _sleep_until_next_timer(self) -> None:
         self._wake = False
-        if self._pending_check is not None:
-            return
-        upcoming = sorted(self._timers(), key=lambda t: t.when)
-        if not upcoming:
-            await workflow.wait_condition(lambda: self._wake)
-            return
-        delay = upcoming[0].when - workflow.now()
-        if delay > timedelta(0):
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._wake, timeout=delay)
+        if self._pending_check is None:
+            await timers.sleep_until_next(self._timers(), lambda: self._wake)
 
     async def _fire_due_timers(self) -> None:
-        now = workflow.now()
-        for timer in sorted(self._timers(), key=lambda t: t.when):
-            if timer.when <= now and timer.key not in self._fired and self._stage not in TERMINAL:
-                self._fired.add(timer.key)
-                await timer.fire()
+        await timers.fire_due(self._timers(), self._fired, lambda: self._stage not in TERMINAL)
 
     # -- timer actions --------------------------------------------------------------------
 
@@ -315,6 +302,8 @@ class DeliveryWorkflow:
             S.AWAITING_FINAL,
             due_at=add_business_days(workflow.now(), self._start.reminders.phase_business_days),
         )
+        if workflow.patched("license-at-approval") and self._last_draft is not None:
+            await self._grant_license(self._last_draft)
         await self._tell_campaign("approved")
         await self._notify_creator(
             "approved",
@@ -327,6 +316,43 @@ class DeliveryWorkflow:
                 "A draft was approved automatically",
                 "The review window passed without a decision.",
             )
+
+    async def _grant_license(self, draft: SubmissionRecord) -> None:
+        """Hand the approved draft to its LicenseWorkflow, which outlives this delivery."""
+        start = self._start
+        self._license_id = workflow.uuid4()
+        grant = LicenseGrant(
+            license_id=self._license_id,
+            workspace_id=start.workspace_id,
+            brand_id=start.brand_id,
+            creator_id=start.creator_id,
+            creator_user_id=start.creator_user_id,
+            campaign_id=start.campaign_id,
+            delivery_id=start.delivery_id,
+            asset_id=draft.id,
+            asset_key=draft.media_key,
+            terms=LicenseTerms.from_brief(
+                start.terms.usage_rights,
+                starts_at=workflow.now(),
+                currency=start.currency,
+                consent=self._perpetual_consent,
+            ),
+        )
+        await workflow.start_child_workflow(
+            LicenseWorkflow.run,
+            grant,
+            id=license_workflow_id(self._license_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CAMPAIGN_ID, str(start.campaign_id)),
+                    SearchAttributePair(sa.BRAND_ID, str(start.brand_id)),
+                    SearchAttributePair(sa.CREATOR_ID, str(start.creator_id)),
+                    SearchAttributePair(sa.DELIVERY_ID, str(start.delivery_id)),
+                    SearchAttributePair(sa.WORKSPACE_ID, str(start.workspace_id)),
+                ]
+            ),
+        )
 
     async def _tell_campaign(self, outcome: Literal["approved", "completed", "reassigned"]) -> None:
         parent = workflow.get_external_workflow_handle(f"campaign-{self._start.campaign_id}")
@@ -341,8 +367,11 @@ class DeliveryWorkflow:
     # -- read model and notifications -----------------------------------------------------
 
     def _handoffs(self) -> dict[str, str]:
-        # Licensing and payout processes take these over; until then they are pending.
-        return {"licensing": "pending", "payout": "pending"} if self._approved_at else {}
+        # The processes that took over after approval; payout is pending until it has one.
+        if self._approved_at is None:
+            return {}
+        licensing = license_workflow_id(self._license_id) if self._license_id else "pending"
+        return {"licensing": licensing, "payout": "pending"}
 
     async def _record(self) -> None:
         await workflow.execute_local_activity_method(
@@ -446,6 +475,7 @@ class DeliveryWorkflow:
             findings=self._findings,
             last_review_notes=self._notes,
             cancel_reason=self._cancel_reason,
+            license_id=self._license_id,
         )
 
     # -- creator updates ------------------------------------------------------------------
@@ -458,14 +488,20 @@ class DeliveryWorkflow:
 
     @workflow.update
     @one_at_a_time
-    async def accept_brief(self, act: CreatorAct) -> DeliveryStatus:
+    async def accept_brief(self, act: BriefAcceptance) -> DeliveryStatus:
+        self._perpetual_consent = act.accept_perpetual_rights
         self._done.add("accept_brief")
         await self._advance_from_brief()
         return self.status()
 
     @accept_brief.validator
-    def _check_accept_brief(self, act: CreatorAct) -> None:
+    def _check_accept_brief(self, act: BriefAcceptance) -> None:
         self._require_creator(act, S.AWAITING_BRIEF_ACCEPTANCE)
+        if self._start.terms.usage_rights.perpetual and not act.accept_perpetual_rights:
+            raise _reject(
+                "the brief asks for perpetual usage rights: accept them explicitly "
+                "(accept_perpetual_rights: true) or decline the brief"
+            )
 
     @workflow.update
     @one_at_a_time

@@ -223,7 +223,7 @@ async def test_a_token_from_another_issuer_or_unsigned_is_unauthenticated(
     tenant = make_tenant(engine)
     foreign = mint(settings, tenant, iss="someone-else")
     claims = jwt.decode(mint(settings, tenant), options={"verify_signature": False})
-    unsigned = jwt.encode(claims, None, algorithm="none")
+    unsigned = jwt.encode(claims, "", algorithm="none")
 
     assert_unauthenticated(await http.get("/auth/me", headers=bearer(foreign)))
     assert_unauthenticated(await http.get("/auth/me", headers=bearer(unsigned)))

@@ -63,7 +63,7 @@ from workflows.contracts.campaign import (
     Money,
 )
 from workflows.contracts.delivery import (
-    CreatorAct,
+    BriefAcceptance,
     DeliveryStatus,
     ExtendDeadline,
     ExtraRevisionAnswer,
@@ -518,7 +518,7 @@ async def test_recruiting_without_an_accepted_creator_cancels_the_campaign(
 
 async def brief_accepted(d: Accepted) -> DeliveryStatus:
     status = await d.delivery.execute_update(
-        DeliveryWorkflow.accept_brief, CreatorAct(creator_id=d.creator.creator_id)
+        DeliveryWorkflow.accept_brief, BriefAcceptance(creator_id=d.creator.creator_id)
     )
     assert status.stage == DeliveryStage.AWAITING_DRAFT
     return status

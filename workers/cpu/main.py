@@ -14,6 +14,7 @@ from activities.campaigns import CampaignActivities
 from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
+from activities.licensing.activities import LicensingActivities
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
 from models.db import make_engine
@@ -24,6 +25,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
+from workflows.license import LicenseWorkflow
 from workflows.task_queues import cpu_queue
 
 MAX_CONCURRENT_ACTIVITIES = 16
@@ -42,7 +44,13 @@ SANDBOX = SandboxedWorkflowRunner(
         "sqlmodel",
     )
 )
-WORKFLOWS = [CampaignWorkflow, DeliveryWorkflow, AutomatedChecksWorkflow, HealthCheckWorkflow]
+WORKFLOWS = [
+    CampaignWorkflow,
+    DeliveryWorkflow,
+    AutomatedChecksWorkflow,
+    LicenseWorkflow,
+    HealthCheckWorkflow,
+]
 
 
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
@@ -52,6 +60,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         engine, notifier_from_settings(engine, settings.notifications)
     )
     probe = CpuProbe(engine)
+    licensing = LicensingActivities(engine, settings.licensing)
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -62,6 +71,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             campaigns.record_stage,
             campaigns.record_application,
             deliveries.record,
+            licensing.record,
             notifications.notify,
             caption_check,
             probe.probe_cpu,

@@ -6,8 +6,9 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
 
+from activities.licensing.terms import TermError, normalize_territories
 from models.enums import (
     ApplicationOrigin,
     ApplicationStatus,
@@ -19,6 +20,7 @@ from models.enums import (
 Channel = Literal[
     "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh"
 ]  # fmt: skip
+Modification = Literal["none", "edit", "derivative"]
 
 
 class Money(BaseModel):
@@ -31,18 +33,42 @@ def _organic_only() -> list[Channel]:
 
 
 class UsageRightsSpec(BaseModel):
-    """The rights a brand requests with the brief; the creator accepts them with the brief."""
+    """The rights a brand requests with the brief; the creator accepts them with the brief.
+
+    The license granted at approval runs `term_days` from approval (or forever when
+    `perpetual`, which the creator must accept explicitly)."""
 
     channels: list[Channel] = Field(default_factory=_organic_only, min_length=1)
+    platforms: list[str] = Field(default_factory=list, max_length=20)  # empty: any platform
     territories: list[str] = Field(default_factory=lambda: ["WW"], min_length=1, max_length=250)
     term_days: int | None = Field(default=365, ge=1, le=3650)
     perpetual: bool = False
     exclusivity_days: int = Field(default=0, ge=0, le=3650)
+    exclusivity_category: str | None = Field(default=None, min_length=1, max_length=100)
+    modification: Modification = "edit"
+    attribution: bool = False
+    # Paid for the license on top of the deliverable's price; 0 when the price includes it.
+    fee_minor: int = Field(default=0, ge=0, le=10**12)
+
+    @field_validator("territories")
+    @classmethod
+    def _known_territories(cls, codes: list[str]) -> list[str]:
+        try:
+            return sorted(normalize_territories(codes))
+        except TermError as exc:
+            raise ValueError(str(exc)) from exc
+
+    @field_validator("platforms")
+    @classmethod
+    def _lowercase_platforms(cls, platforms: list[str]) -> list[str]:
+        return sorted({p.strip().lower() for p in platforms if p.strip()})
 
     @model_validator(mode="after")
     def _term_or_perpetual(self) -> UsageRightsSpec:
         if self.perpetual == (self.term_days is not None):
             raise ValueError("give either term_days or perpetual=true, not both")
+        if (self.exclusivity_days > 0) != (self.exclusivity_category is not None):
+            raise ValueError("exclusivity needs both exclusivity_days and exclusivity_category")
         return self
 
 

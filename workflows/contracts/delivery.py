@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import AwareDatetime, BaseModel, Field
 
 from models.enums import DeliverableFormat, DeliveryStage
+from workflows.contracts.campaign import UsageRightsSpec
 
 
 class DeliveryTerms(BaseModel):
@@ -19,6 +20,8 @@ class DeliveryTerms(BaseModel):
     disclosure_required: bool
     mandatory_mentions: list[str]
     due_at: datetime | None
+    # The rights the license at approval grants (absent in processes started before licensing).
+    usage_rights: UsageRightsSpec = Field(default_factory=UsageRightsSpec)
 
 
 class ReminderPolicy(BaseModel):
@@ -93,10 +96,16 @@ class DeliveryStatus(BaseModel):
     findings: list[Finding]
     last_review_notes: str
     cancel_reason: str | None
+    license_id: uuid.UUID | None = None
 
 
 class CreatorAct(BaseModel):
     creator_id: uuid.UUID
+
+
+class BriefAcceptance(CreatorAct):
+    # Perpetual usage rights need the creator's explicit consent.
+    accept_perpetual_rights: bool = False
 
 
 class SubmitScript(CreatorAct):

@@ -1,0 +1,28 @@
+"""Licensing activity: one ledger entry and the license row it leaves, in one transaction."""
+
+from __future__ import annotations
+
+from sqlalchemy import Engine
+from temporalio import activity
+
+from activities.licensing.ledger import Signer
+from models.db import session_scope
+from models.licenses import record_event
+from nexus.settings import LicensingSettings
+from workflows.contracts.license import GrantOutcome, LicenseEvent
+
+
+class LicensingActivities:
+    def __init__(self, engine: Engine, settings: LicensingSettings) -> None:
+        self._engine = engine
+        self._settings = settings
+        self._signer = Signer(settings.signing_seed())
+
+    @activity.defn(name="licensing.record")
+    def record(self, event: LicenseEvent) -> GrantOutcome:
+        with session_scope(self._engine) as session:
+            outcome = record_event(session, event, self._signer, self._settings.checkpoint_every)
+        # Reminder days come from settings; answering them here makes them part of history.
+        return outcome.model_copy(
+            update={"reminder_days": self._settings.reminder_days_before_expiry}
+        )
