@@ -23,6 +23,8 @@ from api.routers import (
     creators,
     deliveries,
     health,
+    ledger,
+    licenses,
     marketplace,
     notifications,
 )
@@ -70,6 +72,8 @@ def create_app(
         creators.router,
         marketplace.router,
         deliveries.router,
+        licenses.router,
+        ledger.router,
         notifications.router,
         portal.router,
     ):

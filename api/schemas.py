@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
@@ -15,11 +15,14 @@ from models.enums import (
     CampaignVisibility,
     DeliverableFormat,
     DeliveryStage,
+    LicenseStatus,
+    PublicationStatus,
     Role,
     WorkspaceKind,
 )
-from workflows.contracts.campaign import BriefSpec, Money, UsageRightsSpec
+from workflows.contracts.campaign import BriefSpec, Channel, Money, UsageRightsSpec
 from workflows.contracts.delivery import DeliveryStatus, Finding
+from workflows.contracts.license import LicenseState, LicenseTerms, TermsChangeFields
 
 
 class Request(BaseModel):
@@ -335,3 +338,129 @@ class NotificationPublic(BaseModel):
     link: str
     created_at: AwareDatetime
     read_at: AwareDatetime | None
+
+
+# --- licensing ------------------------------------------------------------------------------
+
+
+class BriefAcceptanceCreate(Request):
+    accept_perpetual_rights: bool = Field(
+        default=False, description="Required when the brief asks for perpetual usage rights"
+    )
+
+
+class LicenseChangeCreate(Request, TermsChangeFields):
+    """Proposed terms; the other party accepts or declines them."""
+
+
+class ChangeAnswerCreate(Request):
+    accept: bool
+    note: str = Field(default="", max_length=2000)
+
+
+class TerminationCreate(Request):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DisputeCreate(Request):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DisputeResolutionCreate(Request):
+    outcome: Literal["reinstate", "terminate"]
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class LicenseSummary(BaseModel):
+    id: uuid.UUID
+    workspace_id: uuid.UUID
+    brand_id: uuid.UUID
+    creator_id: uuid.UUID
+    campaign_id: uuid.UUID
+    delivery_id: uuid.UUID
+    asset_id: uuid.UUID
+    status: LicenseStatus
+    version: int
+    terms: LicenseTerms
+    end_reason: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class LicensePublic(LicenseSummary):
+    days_left: int | None = Field(description="Whole days until the term ends; None: perpetual")
+    live: LicenseState | None = Field(description="Live state of the license process")
+
+
+class UsageAnswerPublic(BaseModel):
+    allowed: bool
+    reason: str
+    license_id: uuid.UUID | None
+    ends_at: datetime | None
+
+
+class PublicationCreate(Request):
+    channel: Channel
+    platform: str | None = Field(default=None, max_length=50)
+    territory: str = Field(min_length=2, max_length=2)
+    target: str = Field(min_length=1, max_length=500, description="Ad id, gallery slot, ...")
+
+
+class PublicationPublic(BaseModel):
+    id: uuid.UUID
+    asset_id: uuid.UUID
+    license_id: uuid.UUID
+    channel: str
+    platform: str | None
+    territory: str
+    target: str
+    status: PublicationStatus
+    withdrawn_at: datetime | None
+    withdraw_reason: str | None
+    created_at: datetime
+
+
+class LedgerEntryPublic(BaseModel):
+    seq: int
+    kind: str
+    body: dict[str, Any] = Field(description="The hashed body, parsed")
+    body_raw: str = Field(description="Exactly the bytes that were hashed")
+    prev_hash: str
+    hash: str
+    problem: str | None = Field(description="What is wrong with this entry; None when sound")
+
+
+class ProofPublic(BaseModel):
+    checkpoint: dict[str, Any] = Field(description="The signed checkpoint statement")
+    checkpoint_hash: str
+    signature: str
+    leaf_index: int
+    tree_size: int
+    path: list[str]
+    valid: bool
+
+
+class LedgerEntryProof(LedgerEntryPublic):
+    proof: ProofPublic | None = Field(
+        description="Inclusion in a signed checkpoint; None until one covers the entry"
+    )
+
+
+class LicenseHistory(BaseModel):
+    license_id: uuid.UUID
+    entries: list[LedgerEntryPublic]
+    sound: bool
+
+
+class VerdictPublic(BaseModel):
+    ok: bool
+    checked: int
+    first_bad_seq: int | None
+    reason: str | None
+    head_hash: str
+
+
+class PublicKeyPublic(BaseModel):
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    key_id: str
+    public_key: str = Field(description="Raw 32-byte public key, hex")

@@ -489,14 +489,6 @@ def verify(session: Session, public_keys: dict[str, bytes]) -> ledger.Verdict:
     return ledger.verify_ledger(iter_entries(session), checkpoints(session), public_keys)
 
 
-def checkpoint_covering(session: Session, seq: int) -> LedgerCheckpoint | None:
-    return session.exec(
-        select(LedgerCheckpoint).where(
-            col(LedgerCheckpoint.from_seq) <= seq, col(LedgerCheckpoint.to_seq) >= seq
-        )
-    ).first()
-
-
 def checkpoint_hashes(session: Session, checkpoint: LedgerCheckpoint) -> list[bytes]:
     return [
         bytes(h)
@@ -509,3 +501,26 @@ def checkpoint_hashes(session: Session, checkpoint: LedgerCheckpoint) -> list[by
             .order_by(col(LedgerEntry.seq))
         )
     ]
+
+
+def proven_checkpoints(
+    session: Session, seqs: list[int]
+) -> list[tuple[ledger.StoredCheckpoint, list[tuple[int, list[bytes]]]]]:
+    """The checkpoints covering any of `seqs`, each with the audit paths of those entries."""
+    found: list[tuple[ledger.StoredCheckpoint, list[tuple[int, list[bytes]]]]] = []
+    for row in session.exec(
+        select(LedgerCheckpoint)
+        .where(col(LedgerCheckpoint.to_seq) >= min(seqs, default=0))
+        .order_by(col(LedgerCheckpoint.to_seq))
+    ):
+        covered = [s for s in seqs if row.from_seq <= s <= row.to_seq]
+        if not covered:
+            continue
+        leaves = [ledger.leaf_hash(h) for h in checkpoint_hashes(session, row)]
+        found.append(
+            (
+                stored_checkpoint(row),
+                [(s, ledger.inclusion_proof(leaves, s - row.from_seq)) for s in covered],
+            )
+        )
+    return found

@@ -12,6 +12,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
+from nexus import ledger_cli
 from nexus.health import COMPONENTS
 from nexus.settings import Settings
 
@@ -28,6 +29,7 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("pool", choices=["cpu", "gpu"])
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed", help="create the demo workspace if missing")
+    ledger_cli.add_parser(sub)
     return parser
 
 
@@ -90,7 +92,7 @@ def _seed(settings: Settings) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Services log their work; interactive commands print only what the user asked for.
-    quiet = args.command in ("up", "check", "migrate", "seed")
+    quiet = args.command in ("up", "check", "migrate", "seed", "ledger")
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -116,6 +118,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_api(settings)
     if args.command == "worker":
         return _worker(settings, args.pool)
+    if args.command == "ledger":
+        return ledger_cli.run(settings, args)
     if args.command == "migrate":
         from models.migrate import upgrade_to_head
 

@@ -11,10 +11,21 @@ import httpx
 from sqlalchemy import Engine, Table, func, select
 
 from api.security import hash_password
+from models.applications import Application
 from models.brands import Brand
+from models.campaigns import Brief, Campaign, Deliverable
 from models.creators import CreatorProfile
 from models.db import session_scope
-from models.enums import Role, WorkspaceKind
+from models.deliveries import Delivery, Submission
+from models.enums import (
+    ApplicationOrigin,
+    ApplicationStatus,
+    CampaignStage,
+    DeliverableFormat,
+    DeliveryStage,
+    Role,
+    WorkspaceKind,
+)
 from models.tables import metadata
 from models.workspaces import Membership, User, Workspace
 
@@ -151,3 +162,85 @@ def make_creator(
         )
         session.flush()
         return CreatorAccount(workspace.id, user.id, profile.id, user.email)
+
+
+@dataclass(frozen=True)
+class DeliveredAsset:
+    """An approved draft of a delivery in production: what a license is granted for."""
+
+    campaign_id: uuid.UUID
+    delivery_id: uuid.UUID
+    asset_id: uuid.UUID
+
+
+def make_delivered_asset(
+    engine: Engine, brand: Tenant, creator: CreatorAccount, *, price_minor: int = 80_000
+) -> DeliveredAsset:
+    """The rows a campaign process leaves for one approved delivery, written directly."""
+    campaign_id, deliverable_id, application_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    delivery_id, asset_id = uuid.uuid4(), uuid.uuid4()
+    ws = brand.workspace_id
+    with session_scope(engine) as session:
+        session.add(
+            Campaign(
+                id=campaign_id,
+                workspace_id=ws,
+                brand_id=brand.brand_id,
+                title="Licensed campaign",
+                stage=CampaignStage.IN_PRODUCTION,
+                currency="USD",
+                budget_minor=price_minor * 10,
+                created_by=brand.user_id,
+            )
+        )
+        session.flush()
+        session.add(Brief(campaign_id=campaign_id, workspace_id=ws, product="Glow", objective="x"))
+        session.add(
+            Deliverable(
+                id=deliverable_id,
+                campaign_id=campaign_id,
+                workspace_id=ws,
+                format=DeliverableFormat.VIDEO_9_16,
+                price_minor=price_minor,
+            )
+        )
+        session.flush()
+        session.add(
+            Application(
+                id=application_id,
+                campaign_id=campaign_id,
+                workspace_id=ws,
+                deliverable_id=deliverable_id,
+                creator_id=creator.creator_id,
+                origin=ApplicationOrigin.APPLICATION,
+                status=ApplicationStatus.ACCEPTED,
+                price_minor=price_minor,
+                delivery_id=delivery_id,
+            )
+        )
+        session.flush()
+        session.add(
+            Delivery(
+                id=delivery_id,
+                campaign_id=campaign_id,
+                workspace_id=ws,
+                deliverable_id=deliverable_id,
+                creator_id=creator.creator_id,
+                application_id=application_id,
+                stage=DeliveryStage.AWAITING_FINAL,
+                price_minor=price_minor,
+                currency="USD",
+            )
+        )
+        session.flush()
+        session.add(
+            Submission(
+                id=asset_id,
+                delivery_id=delivery_id,
+                number=1,
+                kind="draft",
+                media_key=f"uploads/{asset_id}.mp4",
+                review="approved",
+            )
+        )
+    return DeliveredAsset(campaign_id, delivery_id, asset_id)

@@ -12,9 +12,11 @@ from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel import Session
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from activities.licensing.terms import Exclusivity, Period
 from api.deps import (
     CreatorDep,
     DatabaseDep,
@@ -25,6 +27,7 @@ from api.deps import (
     allow,
 )
 from api.schemas import (
+    BriefAcceptanceCreate,
     DeadlineCreate,
     DeliveryPublic,
     DeliverySummary,
@@ -39,11 +42,14 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
-from models import creators, deliveries
+from models import campaigns, creators, deliveries, licenses
+from models.base import utcnow
 from models.deliveries import Delivery
 from models.enums import DeliveryStage, Role
-from nexus.errors import NotFound, ServiceUnavailable
+from nexus.errors import Conflict, NotFound, ServiceUnavailable
+from workflows.contracts.campaign import UsageRightsSpec
 from workflows.contracts.delivery import (
+    BriefAcceptance,
     CreatorAct,
     DeliveryStatus,
     ExtendDeadline,
@@ -160,11 +166,41 @@ async def accept_brief(
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    body: BriefAcceptanceCreate | None = None,
 ) -> DeliveryPublic:
-    """Accept the brief, including its requested usage rights."""
-    act = CreatorAct(creator_id=creator.creator_id)
+    """Accept the brief, including its requested usage rights (perpetual rights only with
+    `accept_perpetual_rights`; exclusivity only when no other brand holds the creator
+    exclusively in the same category)."""
+    row = await _visible(db, creator.principal, delivery_id)
+    conflict = await db.run(_exclusivity_conflict, row)
+    if conflict is not None:
+        raise Conflict(conflict)
+    act = BriefAcceptance(
+        creator_id=creator.creator_id,
+        accept_perpetual_rights=body.accept_perpetual_rights if body else False,
+    )
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.accept_brief, act
+    )
+
+
+def _exclusivity_conflict(session: Session, row: Delivery) -> str | None:
+    record = campaigns.get_campaign(session, row.workspace_id, row.campaign_id)
+    assert record is not None
+    rights = UsageRightsSpec.model_validate(record.brief.usage_rights)
+    if rights.exclusivity_category is None:
+        return None
+    now = utcnow()
+    wanted = Exclusivity(
+        rights.exclusivity_category, Period(now, now + timedelta(days=rights.exclusivity_days))
+    )
+    held = licenses.exclusivity_conflict(session, row.creator_id, record.campaign.brand_id, wanted)
+    if held is None:
+        return None
+    assert held.exclusivity_ends_at is not None
+    return (
+        f"you are exclusive to another brand in {rights.exclusivity_category!r} until "
+        f"{held.exclusivity_ends_at:%Y-%m-%d}; this brief's exclusivity overlaps it"
     )
 
 

@@ -116,7 +116,9 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
         f"/deliveries/{delivery_id}/review", json={"decision": "approve"}, headers=b
     )
     assert approved.json()["stage"] == "awaiting_final"
-    assert approved.json()["handoffs"] == {"licensing": "pending", "payout": "pending"}
+    handoffs = approved.json()["handoffs"]
+    license_id = approved.json()["live"]["license_id"]
+    assert handoffs == {"licensing": f"license-{license_id}", "payout": "pending"}
     final = await http.post(
         f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
     )

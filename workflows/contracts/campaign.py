@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
 from activities.licensing.terms import TermError, normalize_territories
 from models.enums import (
@@ -32,6 +32,25 @@ def _organic_only() -> list[Channel]:
     return ["organic_social"]
 
 
+def _territory_codes(codes: list[str]) -> list[str]:
+    try:
+        return sorted(normalize_territories(codes))
+    except TermError as exc:
+        raise ValueError(str(exc)) from exc
+
+
+def _platform_names(platforms: list[str]) -> list[str]:
+    return sorted({p.strip().lower() for p in platforms if p.strip()})
+
+
+# ISO 3166-1 alpha-2 codes or WW (worldwide), normalized; unknown codes are refused.
+TerritoryCodes = Annotated[
+    list[str], Field(min_length=1, max_length=250), AfterValidator(_territory_codes)
+]
+# Platform names within the channels (tiktok, instagram, ...); empty: any platform.
+PlatformNames = Annotated[list[str], Field(max_length=20), AfterValidator(_platform_names)]
+
+
 class UsageRightsSpec(BaseModel):
     """The rights a brand requests with the brief; the creator accepts them with the brief.
 
@@ -39,8 +58,8 @@ class UsageRightsSpec(BaseModel):
     `perpetual`, which the creator must accept explicitly)."""
 
     channels: list[Channel] = Field(default_factory=_organic_only, min_length=1)
-    platforms: list[str] = Field(default_factory=list, max_length=20)  # empty: any platform
-    territories: list[str] = Field(default_factory=lambda: ["WW"], min_length=1, max_length=250)
+    platforms: PlatformNames = Field(default_factory=list)
+    territories: TerritoryCodes = Field(default_factory=lambda: ["WW"])
     term_days: int | None = Field(default=365, ge=1, le=3650)
     perpetual: bool = False
     exclusivity_days: int = Field(default=0, ge=0, le=3650)
@@ -49,19 +68,6 @@ class UsageRightsSpec(BaseModel):
     attribution: bool = False
     # Paid for the license on top of the deliverable's price; 0 when the price includes it.
     fee_minor: int = Field(default=0, ge=0, le=10**12)
-
-    @field_validator("territories")
-    @classmethod
-    def _known_territories(cls, codes: list[str]) -> list[str]:
-        try:
-            return sorted(normalize_territories(codes))
-        except TermError as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("platforms")
-    @classmethod
-    def _lowercase_platforms(cls, platforms: list[str]) -> list[str]:
-        return sorted({p.strip().lower() for p in platforms if p.strip()})
 
     @model_validator(mode="after")
     def _term_or_perpetual(self) -> UsageRightsSpec:

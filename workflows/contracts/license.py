@@ -6,17 +6,22 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, Field, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from activities.licensing.terms import (
     Exclusivity,
     Grant,
     Period,
     TermError,
-    normalize_territories,
 )
 from models.enums import LicenseStatus
-from workflows.contracts.campaign import Channel, Modification, UsageRightsSpec
+from workflows.contracts.campaign import (
+    Channel,
+    Modification,
+    PlatformNames,
+    TerritoryCodes,
+    UsageRightsSpec,
+)
 
 Party = Literal["brand", "creator"]
 
@@ -30,8 +35,8 @@ class LicenseTerms(BaseModel):
     """Machine-readable usage rights of one asset."""
 
     channels: list[Channel] = Field(min_length=1)
-    platforms: list[str] = Field(default_factory=list, max_length=20)  # empty: any platform
-    territories: list[str] = Field(min_length=1, max_length=250)
+    platforms: PlatformNames = Field(default_factory=list)
+    territories: TerritoryCodes
     starts_at: AwareDatetime
     ends_at: AwareDatetime | None  # None: perpetual
     # Perpetual rights only with the creator's explicit consent.
@@ -41,19 +46,6 @@ class LicenseTerms(BaseModel):
     attribution: bool = False
     fee_minor: int = Field(default=0, ge=0, le=10**12)
     currency: str = Field(pattern=r"^[A-Z]{3}$")
-
-    @field_validator("territories")
-    @classmethod
-    def _known_territories(cls, codes: list[str]) -> list[str]:
-        try:
-            return sorted(normalize_territories(codes))
-        except TermError as exc:
-            raise ValueError(str(exc)) from exc
-
-    @field_validator("platforms")
-    @classmethod
-    def _lowercase_platforms(cls, platforms: list[str]) -> list[str]:
-        return sorted({p.strip().lower() for p in platforms if p.strip()})
 
     @model_validator(mode="after")
     def _consistent(self) -> LicenseTerms:
@@ -128,39 +120,34 @@ class LicenseGrant(BaseModel):
     terms: LicenseTerms
 
 
-class TermsChange(BaseModel):
-    """Proposed by one party, applied only when the other accepts. Absent fields keep their
-    value; a later `ends_at` is a renewal or extension, and `fee_minor` the extra fee for it."""
+class TermsChangeFields(BaseModel):
+    """Absent fields keep their value; a later `ends_at` is a renewal or extension, and
+    `fee_minor` the extra fee for it."""
 
-    by: Party
     ends_at: AwareDatetime | None = None
     perpetual: bool = False
     channels: list[Channel] | None = Field(default=None, min_length=1)
-    platforms: list[str] | None = None
-    territories: list[str] | None = Field(default=None, min_length=1, max_length=250)
+    platforms: PlatformNames | None = None
+    territories: TerritoryCodes | None = None
     modification: Modification | None = None
     attribution: bool | None = None
     fee_minor: int = Field(default=0, ge=0, le=10**12)
     note: str = Field(default="", max_length=2000)
 
-    @field_validator("territories")
-    @classmethod
-    def _known_territories(cls, codes: list[str] | None) -> list[str] | None:
-        if codes is None:
-            return None
-        try:
-            return sorted(normalize_territories(codes))
-        except TermError as exc:
-            raise ValueError(str(exc)) from exc
-
     @model_validator(mode="after")
-    def _something_changes(self) -> TermsChange:
+    def _something_changes(self) -> TermsChangeFields:
         if self.perpetual and self.ends_at is not None:
             raise ValueError("give either ends_at or perpetual=true, not both")
         fields = ("ends_at", "channels", "platforms", "territories", "modification", "attribution")
         if not self.perpetual and all(getattr(self, f) is None for f in fields):
             raise ValueError("the change changes nothing")
         return self
+
+
+class TermsChange(TermsChangeFields):
+    """Proposed by one party, applied only when the other accepts."""
+
+    by: Party
 
     def applied_to(self, terms: LicenseTerms, *, accepted_by: Party) -> LicenseTerms:
         """The terms after this change; raises ValueError when they are not valid."""

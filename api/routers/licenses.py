@@ -1,0 +1,441 @@
+"""Licenses: terms, live state, changes both parties agree to, termination, disputes, the
+usage check, publications, and certificates.
+
+A brand sees its workspace's licenses, a creator the licenses of their own work, ops all of
+them; anyone else gets 404. Changes go to the LicenseWorkflow as Updates: a refused one
+answers 409 with the reason and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Response
+from temporalio.client import WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from activities.licensing import certificate, ledger
+from activities.licensing.terms import TermError, Use, normalize_territories
+from api.deps import (
+    DatabaseDep,
+    Principal,
+    PrincipalDep,
+    SettingsDep,
+    TemporalDep,
+    allow,
+)
+from api.schemas import (
+    ChangeAnswerCreate,
+    DisputeCreate,
+    DisputeResolutionCreate,
+    LedgerEntryPublic,
+    LicenseChangeCreate,
+    LicenseHistory,
+    LicensePublic,
+    LicenseSummary,
+    PublicationCreate,
+    PublicationPublic,
+    TerminationCreate,
+    UsageAnswerPublic,
+)
+from api.services import TemporalGateway
+from api.workflow_calls import execute_update
+from models import creators, licenses
+from models.base import utcnow
+from models.enums import LicenseStatus, PublicationStatus, Role
+from models.licenses import License, Publication
+from nexus.errors import (
+    Conflict,
+    FieldProblem,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from workflows.contracts.campaign import Channel
+from workflows.contracts.license import (
+    ChangeAnswer,
+    DisputeOpen,
+    DisputeResolution,
+    LicenseState,
+    Party,
+    Termination,
+    TermsChange,
+)
+from workflows.license import LicenseWorkflow, workflow_id
+
+router = APIRouter(tags=["licenses"])
+
+BRAND_SIDE = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.PARTNER})
+BrandReader = Annotated[
+    Principal,
+    Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="licenses:read")),
+]
+BrandWriter = Annotated[
+    Principal,
+    Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="licenses:write")),
+]
+Ops = Annotated[Principal, Depends(allow(Role.OPS))]
+
+
+async def _creator_id(db: DatabaseDep, principal: Principal) -> uuid.UUID | None:
+    if principal.role != Role.CREATOR or principal.user_id is None:
+        return None
+    profile = await db.run(creators.profile_of_user, principal.user_id)
+    return profile.id if profile else None
+
+
+async def visible_license(db: DatabaseDep, principal: Principal, license_id: uuid.UUID) -> License:
+    row = await db.run(licenses.get_license, license_id)
+    if row is not None:
+        if principal.role == Role.OPS:
+            return row
+        if principal.role in BRAND_SIDE and row.workspace_id == principal.workspace_id:
+            return row
+        if row.creator_id == await _creator_id(db, principal):
+            return row
+    raise NotFound("no such license")
+
+
+def _party(principal: Principal) -> Party:
+    return "creator" if principal.role == Role.CREATOR else "brand"
+
+
+async def _live(temporal: TemporalGateway, license_id: uuid.UUID) -> LicenseState | None:
+    try:
+        client = await temporal.client()
+        return await client.get_workflow_handle(workflow_id(license_id)).query(
+            LicenseWorkflow.state, rpc_timeout=timedelta(seconds=2)
+        )
+    except (RPCError, WorkflowQueryFailedError, ServiceUnavailable):
+        return None
+
+
+def _days_left(row: License) -> int | None:
+    if row.ends_at is None:
+        return None
+    if row.status in licenses.NOT_IN_FORCE:
+        return 0
+    return max(0, math.ceil((row.ends_at - utcnow()) / timedelta(days=1)))
+
+
+async def _public(
+    db: DatabaseDep, temporal: TemporalGateway, license_id: uuid.UUID
+) -> LicensePublic:
+    row = await db.run(licenses.get_license, license_id)
+    assert row is not None
+    return LicensePublic(
+        **LicenseSummary.model_validate(row, from_attributes=True).model_dump(),
+        days_left=_days_left(row),
+        live=await _live(temporal, license_id),
+    )
+
+
+@router.get("/licenses")
+async def list_licenses(
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    status: LicenseStatus | None = None,
+    asset_id: uuid.UUID | None = None,
+    delivery_id: uuid.UUID | None = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[LicenseSummary]:
+    """Brand: the workspace's licenses. Creator: licenses of their work. Ops: all."""
+    filters: dict[str, Any] = {"status": status, "asset_id": asset_id, "delivery_id": delivery_id}
+    if principal.role in BRAND_SIDE:
+        filters["workspace_id"] = principal.workspace_id
+    elif principal.role != Role.OPS:
+        creator_id = await _creator_id(db, principal)
+        if creator_id is None:
+            return []
+        filters["creator_id"] = creator_id
+    rows = await db.run(licenses.list_licenses, filters, limit, offset)
+    return [LicenseSummary.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.get("/licenses/{license_id}")
+async def get_license(
+    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, temporal: TemporalDep
+) -> LicensePublic:
+    """The license's terms, days left and, while it runs, its live state (a pending change,
+    an open dispute, renewal fees handed to payouts)."""
+    await visible_license(db, principal, license_id)
+    return await _public(db, temporal, license_id)
+
+
+async def _update(
+    license_id: uuid.UUID,
+    principal: Principal,
+    db: DatabaseDep,
+    temporal: TemporalGateway,
+    settings: SettingsDep,
+    update: Any,
+    payload: object,
+) -> LicensePublic:
+    row = await visible_license(db, principal, license_id)
+    if row.status in licenses.NOT_IN_FORCE:
+        raise Conflict(f"the license is {row.status.value}: nothing about it can change")
+    await execute_update(
+        temporal, settings.api, workflow_id(license_id), update, payload,
+        result_type=LicenseState,
+    )  # fmt: skip
+    return await _public(db, temporal, license_id)
+
+
+@router.post("/licenses/{license_id}/changes")
+async def propose_change(
+    license_id: uuid.UUID,
+    body: LicenseChangeCreate,
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> LicensePublic:
+    """Propose new terms (a later `ends_at` renews or extends, with `fee_minor` the extra
+    fee); they apply when the other party accepts."""
+    _writer(principal)
+    change = TermsChange(by=_party(principal), **body.model_dump(exclude_unset=True))
+    return await _update(
+        license_id, principal, db, temporal, settings, LicenseWorkflow.propose_change, change
+    )
+
+
+@router.post("/licenses/{license_id}/changes/answer")
+async def answer_change(
+    license_id: uuid.UUID,
+    body: ChangeAnswerCreate,
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> LicensePublic:
+    """Accept or decline the change the other party proposed."""
+    _writer(principal)
+    answer = ChangeAnswer(by=_party(principal), accept=body.accept, note=body.note)
+    return await _update(
+        license_id, principal, db, temporal, settings, LicenseWorkflow.answer_change, answer
+    )
+
+
+@router.post("/licenses/{license_id}/termination")
+async def terminate(
+    license_id: uuid.UUID,
+    body: TerminationCreate,
+    principal: BrandWriter,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> LicensePublic:
+    """The brand ends the license early; the asset's publications are withdrawn."""
+    return await _update(
+        license_id, principal, db, temporal, settings, LicenseWorkflow.terminate,
+        Termination(reason=body.reason),
+    )  # fmt: skip
+
+
+@router.post("/licenses/{license_id}/disputes")
+async def open_dispute(
+    license_id: uuid.UUID,
+    body: DisputeCreate,
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> LicensePublic:
+    """Either party disputes the license: it is suspended until ops resolve it."""
+    _writer(principal)
+    dispute = DisputeOpen(by=_party(principal), reason=body.reason)
+    return await _update(
+        license_id, principal, db, temporal, settings, LicenseWorkflow.dispute, dispute
+    )
+
+
+@router.post("/licenses/{license_id}/dispute-resolution")
+async def resolve_dispute(
+    license_id: uuid.UUID,
+    body: DisputeResolutionCreate,
+    principal: Ops,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> LicensePublic:
+    """Ops reinstate or terminate a disputed license."""
+    resolution = DisputeResolution(outcome=body.outcome, reason=body.reason)
+    return await _update(
+        license_id, principal, db, temporal, settings, LicenseWorkflow.resolve_dispute, resolution
+    )
+
+
+def _writer(principal: Principal) -> None:
+    # Parties act for themselves: brand users, the creator, or a partner key with the scope.
+    if principal.role == Role.PARTNER and "licenses:write" not in principal.scopes:
+        raise Forbidden("API key lacks the scope licenses:write")
+    if principal.role == Role.OPS:
+        raise Forbidden("ops resolve disputes; the parties change terms")
+
+
+# -- history and certificates ----------------------------------------------------------------
+
+
+@router.get("/licenses/{license_id}/history")
+async def history(
+    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep
+) -> LicenseHistory:
+    """Every ledger entry of the license, each checked against its hash."""
+    await visible_license(db, principal, license_id)
+    entries = await db.run(licenses.license_entries, license_id)
+    public = [entry_public(e) for e in entries]
+    return LicenseHistory(
+        license_id=license_id,
+        entries=public,
+        sound=bool(public) and all(e.problem is None for e in public),
+    )
+
+
+def entry_public(entry: ledger.StoredEntry) -> LedgerEntryPublic:
+    try:
+        body = json.loads(entry.body)
+    except ValueError:
+        body = {}
+    return LedgerEntryPublic(
+        seq=entry.seq,
+        kind=entry.kind,
+        body=body if isinstance(body, dict) else {},
+        body_raw=entry.body.decode(errors="replace"),
+        prev_hash=entry.prev_hash.hex(),
+        hash=entry.hash.hex(),
+        problem=ledger.entry_problem(entry),
+    )
+
+
+def _certificate_of(session: Any, license_id: uuid.UUID, signer: ledger.Signer) -> dict[str, Any]:
+    entries = licenses.license_entries(session, license_id)
+    proven = [
+        certificate.ProvenCheckpoint(cp, [certificate.CoveredEntry(s, p) for s, p in paths])
+        for cp, paths in licenses.proven_checkpoints(session, [e.seq for e in entries])
+    ]
+    return certificate.build(
+        license_id=str(license_id),
+        entries=entries,
+        checkpoints=proven,
+        issued_at=utcnow().isoformat(),
+        signer=signer,
+    )
+
+
+@router.get("/licenses/{license_id}/certificate.json")
+async def certificate_json(
+    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, settings: SettingsDep
+) -> dict[str, Any]:
+    """The signed certificate: verify it offline with `nexus ledger verify-certificate`."""
+    await visible_license(db, principal, license_id)
+    signer = ledger.Signer(settings.licensing.signing_seed())
+    return await db.run(_certificate_of, license_id, signer)
+
+
+@router.get(
+    "/licenses/{license_id}/certificate.pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+async def certificate_pdf(
+    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, settings: SettingsDep
+) -> Response:
+    """The certificate as a PDF, with the signed JSON attached."""
+    await visible_license(db, principal, license_id)
+    signer = ledger.Signer(settings.licensing.signing_seed())
+    document = await db.run(_certificate_of, license_id, signer)
+    return Response(
+        certificate.render_pdf(document),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="license-{license_id}.pdf"'},
+    )
+
+
+# -- the usage check and publications ----------------------------------------------------------
+
+
+def _use(channel: Channel, territory: str, at: datetime | None, platform: str | None) -> Use:
+    try:
+        (code,) = normalize_territories([territory])
+        return Use(
+            channel=channel,
+            territory=code,
+            at=at or datetime.now(UTC),
+            platform=platform.strip().lower() if platform else None,
+        )
+    except TermError as exc:
+        raise ValidationFailed(str(exc), errors=[FieldProblem(exc.field, str(exc))]) from exc
+
+
+async def _answer(
+    db: DatabaseDep, principal: Principal, asset_id: uuid.UUID, brand_id: uuid.UUID | None, use: Use
+) -> licenses.UsageAnswer:
+    answer = await db.run(licenses.check_usage, asset_id, principal.workspace_id, brand_id, use)
+    if answer is not None:
+        return answer
+    if await db.run(licenses.asset_in_workspace, asset_id, principal.workspace_id):
+        return licenses.UsageAnswer(False, "the asset has no license")
+    raise NotFound("no such asset in this workspace")
+
+
+@router.get("/usage-check")
+async def usage_check(
+    principal: BrandReader,
+    db: DatabaseDep,
+    asset_id: uuid.UUID,
+    channel: Channel,
+    territory: Annotated[str, Query(min_length=2, max_length=2, description="ISO code or WW")],
+    at: Annotated[
+        datetime | None, Query(description="Aware time of use (any offset); default now")
+    ] = None,
+    platform: Annotated[str | None, Query(max_length=50)] = None,
+    brand_id: uuid.UUID | None = None,
+) -> UsageAnswerPublic:
+    """May this asset be used by the brand on the channel in the territory at that time?
+    Answers with the license that allows it, or the reason it may not."""
+    use = _use(channel, territory, at, platform)
+    answer = await _answer(db, principal, asset_id, brand_id, use)
+    return UsageAnswerPublic(
+        allowed=answer.allowed,
+        reason=answer.reason,
+        license_id=answer.license_id,
+        ends_at=answer.ends_at,
+    )
+
+
+@router.post("/assets/{asset_id}/publications", status_code=201)
+async def publish(
+    asset_id: uuid.UUID, body: PublicationCreate, principal: BrandWriter, db: DatabaseDep
+) -> PublicationPublic:
+    """Record where the asset goes live; only a use its license allows now. When the license
+    ends the publication is withdrawn."""
+    use = _use(body.channel, body.territory, None, body.platform)
+    answer = await _answer(db, principal, asset_id, None, use)
+    if not answer.allowed or answer.license_id is None:
+        raise Conflict(f"not licensed for this use: {answer.reason}")
+    row = Publication(
+        workspace_id=principal.workspace_id,
+        asset_id=asset_id,
+        license_id=answer.license_id,
+        channel=use.channel,
+        platform=use.platform,
+        territory=use.territory,
+        target=body.target,
+        status=PublicationStatus.LIVE,
+    )
+    saved = await db.run(licenses.add_publication, row)
+    return PublicationPublic.model_validate(saved, from_attributes=True)
+
+
+@router.get("/assets/{asset_id}/publications")
+async def publications(
+    asset_id: uuid.UUID, principal: BrandReader, db: DatabaseDep
+) -> list[PublicationPublic]:
+    rows = await db.run(licenses.list_publications, asset_id, principal.workspace_id)
+    return [PublicationPublic.model_validate(r, from_attributes=True) for r in rows]
