@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
         ChangeAnswer,
         DisputeOpen,
         DisputeResolution,
+        EventKind,
         FeeHandoff,
         GrantOutcome,
         LicenseEvent,
@@ -297,7 +298,7 @@ class LicenseWorkflow:
             end_reason=self._end_reason,
         )
 
-    async def _record(self, kind: Any, detail: dict[str, Any]) -> GrantOutcome:
+    async def _record(self, kind: EventKind, detail: dict[str, Any]) -> GrantOutcome:
         self._events += 1
         workflow.upsert_search_attributes([sa.STAGE.value_set(self._status.value)])
         return await workflow.execute_activity_method(

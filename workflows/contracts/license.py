@@ -211,14 +211,16 @@ class LicenseSnapshot(BaseModel):
     end_reason: str | None = None
 
 
+EventKind = Literal[
+    "grant", "change", "renewal", "termination", "expiry", "dispute_opened", "dispute_resolved"
+]  # fmt: skip
+
+
 class LicenseEvent(BaseModel):
     """One ledger entry and the license row it leaves behind, written in one transaction."""
 
     event_key: str
-    kind: Literal[
-        "grant", "change", "renewal", "termination", "expiry", "dispute_opened",
-        "dispute_resolved",
-    ]  # fmt: skip
+    kind: EventKind
     at: datetime
     license: LicenseSnapshot
     detail: dict[str, Any] = Field(default_factory=dict)
