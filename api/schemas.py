@@ -71,7 +71,7 @@ class MeResponse(BaseModel):
 
 # --- API keys -------------------------------------------------------------------------------
 
-Scope = Literal["campaigns:read", "campaigns:write"]
+Scope = Literal["campaigns:read", "campaigns:write", "licenses:read", "licenses:write"]
 
 
 class ApiKeyCreate(Request):

@@ -8,6 +8,7 @@ links to the one before it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -218,7 +219,7 @@ def _append(
         select(LedgerEntry.seq, LedgerEntry.hash).order_by(col(LedgerEntry.seq).desc()).limit(1)
     ).first()
     seq, prev = (head[0] + 1, head[1]) if head else (1, ledger.GENESIS)
-    body = ledger.entry_body(seq, str(license_id), kind, at.isoformat(), data)
+    body = ledger.entry_body(seq, str(license_id), kind, at.isoformat(), data, event_key)
     entry = LedgerEntry(
         seq=seq,
         event_key=event_key,
@@ -434,10 +435,12 @@ def _stored(row: Any) -> ledger.StoredEntry:
         body=bytes(row[3]),
         prev_hash=bytes(row[4]),
         hash=bytes(row[5]),
+        event_key=row[6],
+        recorded_at=row[7],
     )
 
 
-_ENTRY_COLUMNS = "seq, license_id, kind, body, prev_hash, hash"
+_ENTRY_COLUMNS = "seq, license_id, kind, body, prev_hash, hash, event_key, recorded_at"
 
 
 def iter_entries(session: Session, batch: int = 5000) -> Iterator[ledger.StoredEntry]:
@@ -486,7 +489,54 @@ def stored_checkpoint(row: LedgerCheckpoint) -> ledger.StoredCheckpoint:
 
 
 def verify(session: Session, public_keys: dict[str, bytes]) -> ledger.Verdict:
-    return ledger.verify_ledger(iter_entries(session), checkpoints(session), public_keys)
+    """The chain, its checkpoints, and every license row against its latest entry (the usage
+    check reads the rows, so an edited row must not go unnoticed)."""
+    verdict = ledger.verify_ledger(iter_entries(session), checkpoints(session), public_keys)
+    if not verdict.ok:
+        return verdict
+    stray = row_differing_from_ledger(session)
+    if stray is None:
+        return verdict
+    return ledger.Verdict(False, verdict.checked, stray[0], stray[1], verdict.head_hash)
+
+
+_ROWS_WITH_LATEST_ENTRY = """
+SELECT l.id, l.status, l.version, l.workspace_id, l.brand_id, l.creator_id, l.asset_id,
+       l.channels, l.platforms, l.territories, l.starts_at, l.ends_at, l.terms, e.seq, e.body
+FROM licenses l
+LEFT JOIN LATERAL (
+    SELECT seq, body FROM rights_ledger WHERE license_id = l.id ORDER BY seq DESC LIMIT 1
+) e ON true
+ORDER BY e.seq NULLS FIRST
+"""
+
+
+def row_differing_from_ledger(session: Session) -> tuple[int | None, str] | None:
+    """The first license row that says something its latest ledger entry does not."""
+    rows = session.connection().execution_options(stream_results=True, yield_per=5000)
+    for row in rows.execute(text(_ROWS_WITH_LATEST_ENTRY)):
+        license_id, seq = row[0], row[13]
+        if seq is None:
+            return None, f"license {license_id} has no ledger entry"
+        snap = json.loads(bytes(row[14]))["data"]["license"]
+        terms = snap["terms"]
+        expected = (
+            snap["status"], snap["version"], snap["workspace_id"], snap["brand_id"],
+            snap["creator_id"], snap["asset_id"], terms["channels"], terms["platforms"],
+            terms["territories"], _instant(terms["starts_at"]), _instant(terms["ends_at"]),
+            terms,
+        )  # fmt: skip
+        stored = (
+            row[1], row[2], str(row[3]), str(row[4]), str(row[5]), str(row[6]), row[7], row[8],
+            row[9], row[10], row[11], row[12],
+        )  # fmt: skip
+        if stored != expected:
+            return seq, f"license {license_id}: its stored row differs from ledger entry {seq}"
+    return None
+
+
+def _instant(iso: str | None) -> datetime | None:
+    return datetime.fromisoformat(iso) if iso is not None else None
 
 
 def checkpoint_hashes(session: Session, checkpoint: LedgerCheckpoint) -> list[bytes]:

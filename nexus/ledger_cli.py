@@ -24,14 +24,19 @@ def add_parser(sub: Any) -> None:
     actions.add_parser("checkpoint", help="sign a checkpoint over the entries not yet covered")
     cert = actions.add_parser("verify-certificate", help="verify a certificate JSON offline")
     cert.add_argument("file", type=Path)
-    cert.add_argument("--public-key", help="hex Ed25519 key to trust (GET /ledger/public-key)")
+    cert.add_argument(
+        "--public-key",
+        help="hex Ed25519 key to trust (GET /ledger/public-key); default: this deployment's key",
+    )
 
 
-def run(settings: Settings | None, args: argparse.Namespace) -> int:
-    if args.ledger_command == "verify-certificate":
-        return _verify_certificate(args.file, args.public_key)
-    assert settings is not None
+def run(settings: Settings, args: argparse.Namespace) -> int:
     from activities.licensing import ledger
+
+    if args.ledger_command == "verify-certificate":
+        # Pinned by default: a certificate re-signed with some other key must not pass.
+        default_key = ledger.Signer(settings.licensing.signing_seed()).public_key.hex()
+        return _verify_certificate(args.file, args.public_key or default_key)
     from models import licenses
     from models.db import make_engine, session_scope
 
@@ -76,12 +81,12 @@ def run(settings: Settings | None, args: argparse.Namespace) -> int:
         return _emit(verdict.as_dict(), ok=verdict.ok)
 
 
-def _verify_certificate(path: Path, public_key: str | None) -> int:
+def _verify_certificate(path: Path, public_key: str) -> int:
     from activities.licensing.certificate import verify_certificate
 
     try:
         document = json.loads(path.read_text())
-        trusted = bytes.fromhex(public_key) if public_key else None
+        trusted = bytes.fromhex(public_key)
     except (OSError, ValueError) as exc:
         print(f"nexus: cannot read the certificate: {exc}", file=sys.stderr)
         return 2

@@ -298,12 +298,12 @@ class DeliveryWorkflow:
                 update={"review": "auto_approved" if auto else "approved"}
             )
             self._save_with_next_record(self._last_draft)
+        if workflow.patched("license-at-approval") and self._last_draft is not None:
+            await self._grant_license(self._last_draft)
         await self._enter(
             S.AWAITING_FINAL,
             due_at=add_business_days(workflow.now(), self._start.reminders.phase_business_days),
         )
-        if workflow.patched("license-at-approval") and self._last_draft is not None:
-            await self._grant_license(self._last_draft)
         await self._tell_campaign("approved")
         await self._notify_creator(
             "approved",

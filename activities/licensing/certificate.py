@@ -139,9 +139,14 @@ def _checkpoint_problems(
         public_key, bytes.fromhex(item["signature"]), item["statement"].encode()
     ):
         return [f"{label}: its signature does not verify"]
+    problems = []
+    if ledger.checkpoint_hash(item["statement"].encode()).hex() != item["hash"]:
+        problems.append(f"{label}: its hash does not match its statement")
+    covered = {seq for seq in hashes if statement["from_seq"] <= seq <= statement["to_seq"]}
+    if covered != {proof["seq"] for proof in item["proofs"]}:
+        problems.append(f"{label}: the entries it covers and their proofs do not match")
     root = bytes.fromhex(statement["merkle_root"])
     size = statement["to_seq"] - statement["from_seq"] + 1
-    problems = []
     for proof in item["proofs"]:
         seq = proof["seq"]
         leaf = ledger.leaf_hash(hashes.get(seq, b""))

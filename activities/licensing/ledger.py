@@ -16,6 +16,7 @@ import hashlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
@@ -35,7 +36,12 @@ def canonical(document: Any) -> bytes:
 
 
 def entry_body(
-    seq: int, license_id: str, kind: str, recorded_at: str, data: dict[str, Any]
+    seq: int,
+    license_id: str,
+    kind: str,
+    recorded_at: str,
+    data: dict[str, Any],
+    event_key: str | None = None,
 ) -> bytes:
     return canonical(
         {
@@ -44,6 +50,7 @@ def entry_body(
             "license_id": license_id,
             "kind": kind,
             "recorded_at": recorded_at,
+            "event_key": event_key,
             "data": data,
         }
     )
@@ -63,6 +70,9 @@ class StoredEntry:
     body: bytes
     prev_hash: bytes
     hash: bytes
+    # Checked against the body when known (stored rows always know them).
+    event_key: str | None = None
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -91,13 +101,27 @@ def entry_problem(entry: StoredEntry) -> str | None:
         header = json.loads(entry.body)
     except ValueError:
         return "its body is not valid JSON (altered)"
+    moved = "its columns differ from what was hashed (altered or moved)"
     if not isinstance(header, dict) or (
         header.get("seq"),
         header.get("license_id"),
         header.get("kind"),
     ) != (entry.seq, entry.license_id, entry.kind):
-        return "its columns differ from what was hashed (altered or moved)"
+        return moved
+    if entry.event_key is not None and header.get("event_key") != entry.event_key:
+        return moved
+    if entry.recorded_at is not None and not _same_instant(
+        header.get("recorded_at"), entry.recorded_at
+    ):
+        return moved
     return None
+
+
+def _same_instant(iso: object, stored: datetime) -> bool:
+    try:
+        return isinstance(iso, str) and datetime.fromisoformat(iso) == stored
+    except ValueError:
+        return False
 
 
 def verify_chain(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import pycountry
 
@@ -50,9 +50,12 @@ def territories_overlap(a: frozenset[str], b: frozenset[str]) -> bool:
     return WORLDWIDE in a or WORLDWIDE in b or not a.isdisjoint(b)
 
 
-def _require_aware(field: str, value: datetime) -> None:
+def as_utc(field: str, value: datetime) -> datetime:
+    """The instant in UTC. Comparing in one fixed zone keeps named zones honest: two times in
+    the same ZoneInfo compare by wall clock, which is wrong across a daylight-saving fold."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise TermError(field, "give a time zone (for example 2027-01-31T00:00:00Z)")
+    return value.astimezone(UTC)
 
 
 @dataclass(frozen=True)
@@ -63,14 +66,14 @@ class Period:
     ends_at: datetime | None
 
     def __post_init__(self) -> None:
-        _require_aware("starts_at", self.starts_at)
+        object.__setattr__(self, "starts_at", as_utc("starts_at", self.starts_at))
         if self.ends_at is not None:
-            _require_aware("ends_at", self.ends_at)
+            object.__setattr__(self, "ends_at", as_utc("ends_at", self.ends_at))
             if self.ends_at <= self.starts_at:
                 raise TermError("ends_at", "the end must be after the start")
 
     def contains(self, at: datetime) -> bool:
-        _require_aware("at", at)
+        at = as_utc("at", at)
         return self.starts_at <= at and (self.ends_at is None or at < self.ends_at)
 
     def overlaps(self, other: Period) -> bool:
@@ -117,7 +120,7 @@ class Use:
     platform: str | None = None
 
     def __post_init__(self) -> None:
-        _require_aware("at", self.at)
+        object.__setattr__(self, "at", as_utc("at", self.at))
 
 
 def refusal(grant: Grant, use: Use) -> str | None:

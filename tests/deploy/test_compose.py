@@ -46,11 +46,12 @@ SEARCH_ATTRIBUTES = ("CampaignId", "BrandId", "CreatorId", "DeliveryId", "Worksp
 SAMPLE_VARIABLES = {
     "POSTGRES_PASSWORD": "Zq7-vN2kP9xR4tL8wB3m",
     "NEXUS_JWT_SECRET": "k3J9sQ2vX8pL5wN7rT4yB6mH1cF0dG2eA9uZ",
+    "NEXUS_LEDGER_KEY": "5f1c0d9a3b7e2c4f8a6d1e0b9c3f7a2d4e6b8c0a1f3d5e7b9c2a4f6d8e0b1c3a",
     "MINIO_ROOT_USER": "nexus-storage-admin",
     "MINIO_ROOT_PASSWORD": "Hx4-Tq8zWm2Rk7Jp",
 }
 
-SECRET_KEY_PATTERN = re.compile(r"(PASSWORD|PWD|SECRET|TOKEN|SECRET_KEY|ACCESS_KEY)$")
+SECRET_KEY_PATTERN = re.compile(r"(PASSWORD|PWD|SECRET|TOKEN|SECRET_KEY|ACCESS_KEY|SIGNING_KEY)$")
 REQUIRED_INTERPOLATION = re.compile(r"\$\{(?P<name>[A-Za-z_]\w*):?\?[^}]+\}")
 # `$$` is compose's escape for a literal `$`; `${NAME...}` and `$NAME` are interpolations.
 INTERPOLATION = re.compile(

@@ -9,14 +9,17 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pypdf
+import pytest
 from sqlalchemy import Engine
 
 from activities.licensing.certificate import verify_certificate
 from models.enums import Role
+from nexus import cli
 from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
 from tests.support import CreatorAccount, Tenant, campaign_body, login, make_creator, make_tenant
 
@@ -159,6 +162,20 @@ async def test_approval_grants_the_briefs_rights_and_the_usage_check_answers(
     assert (await usage(at=before_end))["allowed"] is True
     assert (await usage(at=at_end))["reason"].startswith("the license ended at")
 
+    key = ok(
+        await http.post(
+            "/api-keys", json={"name": "Ad server", "scopes": ["licenses:read"]}, headers=a.b
+        ),
+        201,
+    )
+    partner = {"Authorization": f"Bearer {key['key']}"}
+    by_key = ok(await http.get("/usage-check", params=_check(a), headers=partner))
+    assert by_key["allowed"] is True
+    unscoped = await http.post(
+        f"/licenses/{a.license_id}/termination", json={"reason": "x"}, headers=partner
+    )
+    assert unscoped.status_code == 403
+
     naive = await http.get("/usage-check", params=_check(a, at="2027-01-01T00:00:00"), headers=a.b)
     assert naive.status_code == 422
     unknown = await http.get("/usage-check", params=_check(a, territory="XX"), headers=a.b)
@@ -196,7 +213,10 @@ async def test_approval_grants_the_briefs_rights_and_the_usage_check_answers(
 
 
 async def test_history_certificate_and_ledger_verify(
-    http: httpx.AsyncClient, engine: Engine
+    http: httpx.AsyncClient,
+    engine: Engine,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     a = await approve_one(http, engine, RIGHTS)
     history = ok(await http.get(f"/licenses/{a.license_id}/history", headers=a.c))
@@ -220,6 +240,14 @@ async def test_history_certificate_and_ledger_verify(
     assert verify_certificate(document, trusted_public_key=bytes(32)) == [
         "signed with a key other than the trusted ledger key"
     ]
+    saved, tampered = tmp_path / "genuine.json", tmp_path / "forged.json"
+    saved.write_text(json.dumps(document))
+    tampered.write_text(json.dumps(forged))
+    assert cli.main(["ledger", "verify-certificate", str(saved)]) == 0
+    assert json.loads(capsys.readouterr().out)["problems"] == []
+    assert cli.main(["ledger", "verify-certificate", str(tampered)]) == 1
+    assert json.loads(capsys.readouterr().out)["ok"] is False
+
     pdf = await http.get(f"/licenses/{a.license_id}/certificate.pdf", headers=a.c)
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     reader = pypdf.PdfReader(io.BytesIO(pdf.content))

@@ -297,6 +297,8 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
             ("delivery_started", creator.user_id): 1,
             ("draft_ready", brand.user_id): 1,
             ("approved", creator.user_id): 1,
+            ("license_granted", brand.user_id): 1,
+            ("license_granted", creator.user_id): 1,
             ("delivered", brand.user_id): 1,
             ("campaign_completed", brand.user_id): 1,
         }

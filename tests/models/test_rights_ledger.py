@@ -220,6 +220,18 @@ def test_a_forged_checkpoint_signature_is_caught(tamper: Engine, signer: ledger.
     assert found.reason == "checkpoint 1..4: its signature does not verify"
 
 
+def test_a_license_row_edited_behind_the_ledgers_back_is_named(
+    engine: Engine, signer: ledger.Signer
+) -> None:
+    fill(engine, signer, 3)
+    run_sql(engine, "UPDATE licenses SET ends_at = ends_at + interval '1 year'")
+    found = verdict(engine, signer)
+    assert (found.ok, found.first_bad_seq) == (False, 3)
+    assert found.reason is not None and found.reason.endswith(
+        "its stored row differs from ledger entry 3"
+    )
+
+
 def test_a_grant_whose_exclusivity_collides_with_another_brands_drops_it(
     engine: Engine, signer: ledger.Signer
 ) -> None:

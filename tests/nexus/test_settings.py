@@ -33,6 +33,7 @@ def test_production_refuses_placeholder_secrets() -> None:
     message = str(excinfo.value)
     assert "NEXUS_AUTH__JWT_SECRET" in message
     assert "NEXUS_DATABASE__URL" in message
+    assert "NEXUS_LICENSING__LEDGER_SIGNING_KEY" in message
 
 
 def test_production_refuses_a_short_jwt_secret() -> None:
@@ -49,8 +50,15 @@ def test_production_accepts_real_secrets() -> None:
         env="production",
         auth={"jwt_secret": STRONG},
         database={"url": "postgresql+psycopg://app:Str0ng-pass@db:5432/nexus"},
+        licensing={"ledger_signing_key": "9e" * 32},
     )
     assert settings.env == "production"
+
+
+def test_the_ledger_signing_key_must_be_an_ed25519_seed() -> None:
+    for bad in ("not-hex", "ab" * 31):
+        with pytest.raises(ValidationError, match="32-byte Ed25519 seed"):
+            Settings(licensing={"ledger_signing_key": bad})
 
 
 def test_invalid_values_are_rejected() -> None:

@@ -193,12 +193,12 @@ async def licensed(
 
 
 async def rejection(call: Awaitable[object]) -> str:
-    try:
+    """The reason the workflow gave for refusing an Update."""
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
         await call
-    except WorkflowUpdateFailedError as err:
-        assert isinstance(err.cause, ApplicationError)
-        return err.cause.message
-    raise AssertionError("the update was accepted")
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    return cause.message
 
 
 async def test_a_year_ends_with_two_reminders_then_expiry_and_withdrawal(

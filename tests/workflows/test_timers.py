@@ -42,6 +42,7 @@ from models.applications import Application
 from models.campaigns import Campaign
 from models.deliveries import Delivery, Submission
 from models.enums import ApplicationStatus, CampaignStage, DeliverableFormat, DeliveryStage
+from models.licenses import License
 from models.notifications import Notification
 from nexus.settings import Settings
 from tests.support import CreatorAccount, Tenant, make_creator, make_tenant
@@ -75,6 +76,7 @@ from workflows.contracts.delivery import (
 )
 from workflows.delivery import DeliveryWorkflow
 from workflows.delivery import workflow_id as delivery_workflow_id
+from workflows.license import workflow_id as license_workflow_id
 from workflows.task_queues import cpu_queue
 
 GOOD_CAPTION = "#ad Paid partnership with Glow: Glow serum 30 ml"
@@ -137,10 +139,14 @@ _WORK_ENDS = frozenset(
 )
 
 
+# Children that live on their own (parent-close policy ABANDON): in flight until started.
+LONG_LIVED_CHILDREN = frozenset({"DeliveryWorkflow", "LicenseWorkflow"})
+
+
 async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the latest run has a workflow task (local activities run inside one), an
-    activity, a signal to another workflow or a short-lived child in flight. A delivery child
-    counts only until it has started: it lives on its own (parent-close policy ABANDON)."""
+    activity, a signal to another workflow or a short-lived child in flight. A delivery or
+    license child counts only until it has started."""
     task = False
     in_flight: set[int] = set()
     async for event in handle.fetch_history_events():
@@ -162,7 +168,7 @@ async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
                     or getattr(attributes, "initiated_event_id", 0)
                 )
             elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED and (
-                attributes is not None and attributes.workflow_type.name == "DeliveryWorkflow"
+                attributes is not None and attributes.workflow_type.name in LONG_LIVED_CHILDREN
             ):
                 in_flight.discard(attributes.initiated_event_id)
     # A failed or timed-out workflow task is retried: only a completed one leaves it at rest.
@@ -305,6 +311,11 @@ class World:
         worker any more would hold the time-skipping clock."""
         with suppress(AssertionError):
             await self.settle()
+        with Session(self.engine) as session:
+            granted = session.exec(
+                select(License.id).where(col(License.campaign_id) == self.draft.campaign_id)
+            ).all()
+        self.workflow_ids.extend(license_workflow_id(license_id) for license_id in granted)
         for workflow_id in self.workflow_ids:
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate("test over")

@@ -13,6 +13,7 @@ from activities.licensing.terms import (
     Grant,
     Period,
     TermError,
+    as_utc,
 )
 from models.enums import LicenseStatus
 from workflows.contracts.campaign import (
@@ -82,6 +83,7 @@ class LicenseTerms(BaseModel):
         cls, rights: UsageRightsSpec, *, starts_at: datetime, currency: str, consent: bool
     ) -> LicenseTerms:
         """The license a brief's requested rights become when its asset is approved."""
+        starts_at = as_utc("starts_at", starts_at)  # days are 24 h, whatever the zone
         exclusivity = None
         if rights.exclusivity_category is not None and rights.exclusivity_days > 0:
             exclusivity = ExclusivityTerm(
