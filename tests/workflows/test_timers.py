@@ -188,6 +188,11 @@ async def settle(client: Client, workflow_ids: list[str]) -> None:
     await until(at_rest, f"workflows at rest: {workflow_ids}")
 
 
+async def _licensed(engine: Engine, license_id: uuid.UUID) -> bool:
+    with Session(engine) as session:
+        return session.get(License, license_id) is not None
+
+
 # --- the world of one test ----------------------------------------------------------------
 
 
@@ -657,7 +662,14 @@ async def test_the_review_window_auto_approves_after_three_business_days(
         assert row.approved_at is not None
         assert due <= row.approved_at <= due + timedelta(minutes=1)
         assert row.review_due_at is None
-        assert row.handoffs == {"licensing": "pending", "payout": "pending"}
+        # The approved draft is licensed on the brief's terms from the moment of approval.
+        assert status.license_id is not None
+        license_id = status.license_id
+        assert row.handoffs == {
+            "licensing": license_workflow_id(license_id),
+            "payout": "pending",
+        }
+        await until(lambda: _licensed(w.engine, license_id), "the license is granted")
         # The creator now has three business days for the final files.
         final_due = add_business_days(row.approved_at, 3)
         assert status.due_at is not None
