@@ -392,6 +392,12 @@ class LicensePublic(LicenseSummary):
     live: LicenseState | None = Field(description="Live state of the license process")
 
 
+class AssetRights(BaseModel):
+    asset_id: uuid.UUID
+    in_rights: bool = Field(description="A license in force covers this moment")
+    licenses: list[LicenseSummary]
+
+
 class UsageAnswerPublic(BaseModel):
     allowed: bool
     reason: str

@@ -29,6 +29,7 @@ from api.deps import (
     allow,
 )
 from api.schemas import (
+    AssetRights,
     ChangeAnswerCreate,
     DisputeCreate,
     DisputeResolutionCreate,
@@ -406,6 +407,33 @@ async def usage_check(
         reason=answer.reason,
         license_id=answer.license_id,
         ends_at=answer.ends_at,
+    )
+
+
+@router.get("/assets/{asset_id}/rights")
+async def rights(asset_id: uuid.UUID, principal: BrandReader, db: DatabaseDep) -> AssetRights:
+    """Whether the asset is in rights now (a license in force covers this moment), and its
+    licenses; an asset whose licenses all ended is out of rights."""
+    rows = await db.run(
+        licenses.list_licenses,
+        {"workspace_id": principal.workspace_id, "asset_id": asset_id},
+        200,
+        0,
+    )
+    if not rows and not await db.run(licenses.asset_in_workspace, asset_id, principal.workspace_id):
+        raise NotFound("no such asset in this workspace")
+    now = utcnow()
+    in_force = [
+        r
+        for r in rows
+        if r.status == LicenseStatus.ACTIVE
+        and r.starts_at <= now
+        and (r.ends_at is None or now < r.ends_at)
+    ]
+    return AssetRights(
+        asset_id=asset_id,
+        in_rights=bool(in_force),
+        licenses=[LicenseSummary.model_validate(r, from_attributes=True) for r in rows],
     )
 
 

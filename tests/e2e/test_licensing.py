@@ -208,6 +208,7 @@ async def test_approval_grants_the_briefs_rights_and_the_usage_check_answers(
     )
     assert outside.status_code == 409
     assert "does not cover territory DE" in outside.json()["detail"]
+    assert ok(await http.get(f"/assets/{a.asset_id}/rights", headers=a.b))["in_rights"] is True
     listed = ok(await http.get(f"/assets/{a.asset_id}/publications", headers=a.b))
     assert [p["target"] for p in listed] == ["spark-ad-42"]
 
@@ -305,6 +306,8 @@ async def test_changes_need_both_parties_and_an_ended_license_changes_no_more(
         )
     )
     assert ended["status"] == "terminated" and ended["days_left"] == 0
+    out = ok(await http.get(f"/assets/{a.asset_id}/rights", headers=a.b))
+    assert out["in_rights"] is False and [x["status"] for x in out["licenses"]] == ["terminated"]
     again = await http.post(f"/licenses/{a.license_id}/changes", json=renewal, headers=a.b)
     assert again.status_code == 409
     assert again.json()["detail"] == "the license is terminated: nothing about it can change"
