@@ -11,6 +11,7 @@ renewal, dispute, termination and expiry is an entry in the rights ledger.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Coroutine
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -111,7 +112,7 @@ class LicenseWorkflow:
         moments.append(Timer(end, f"expire:{end.isoformat()}", self._expire))
         return [t for t in moments if t.key not in self._fired]
 
-    def _reminder(self, days: int) -> Any:
+    def _reminder(self, days: int) -> Callable[[], Coroutine[Any, Any, None]]:
         async def remind() -> None:
             end = self._terms.ends_at
             assert end is not None
