@@ -9,6 +9,7 @@ from models import (
     campaigns,
     creators,
     deliveries,
+    money,
     notifications,
     workspaces,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "creators",
     "deliveries",
     "metadata",
+    "money",
     "notifications",
     "workspaces",
 ]

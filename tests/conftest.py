@@ -33,7 +33,7 @@ from api.app import create_app
 from models.migrate import upgrade_to_head
 from nexus.postgres import LocalPostgres
 from nexus.settings import Settings
-from tests.support import free_port
+from tests.support import assert_ledger_balanced, free_port
 from workers.cpu.main import build_worker as build_cpu_worker
 from workers.gpu.main import build_worker as build_gpu_worker
 from workflows import search_attributes
@@ -85,6 +85,8 @@ def database_url(postgres: LocalPostgres) -> Iterator[str]:
 def engine(database_url: str) -> Iterator[Engine]:
     db = create_engine(database_url, pool_size=5)
     yield db
+    # Checked after every test that used a database: whatever moved money left it balanced.
+    assert_ledger_balanced(db)
     db.dispose()
 
 

@@ -10,7 +10,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, Table, func, select
 
+from activities.money import ledger
 from api.security import hash_password
+from models import money
 from models.brands import Brand
 from models.creators import CreatorProfile
 from models.db import session_scope
@@ -151,3 +153,10 @@ def make_creator(
         )
         session.flush()
         return CreatorAccount(workspace.id, user.id, profile.id, user.email)
+
+
+def assert_ledger_balanced(engine: Engine) -> None:
+    """The ledger invariant: every currency sums to zero, no money-holding account below 0."""
+    with session_scope(engine) as session:
+        problems = ledger.violations(money.all_postings(session))
+    assert problems == [], problems
