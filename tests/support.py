@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -23,6 +25,17 @@ from models.workspaces import Membership, User, Workspace
 PASSWORD = "correct horse battery staple"
 # Hashing with argon2 is deliberately slow; hash the shared test password once.
 _PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server on port {port} exited"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 def free_port() -> int:
