@@ -24,9 +24,12 @@ from api.routers import (
     deliveries,
     health,
     marketplace,
+    money,
     notifications,
 )
 from api.services import Database, TemporalGateway
+from integrations.payments import provider_from_settings
+from integrations.payments.manual import ManualPayments
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -58,6 +61,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = Database(db_engine)
     app.state.temporal = TemporalGateway(settings.temporal, temporal)
+    app.state.payments = provider_from_settings(db_engine, settings.payments)
+    # Bank transfers are confirmed by ops whichever provider takes cards.
+    app.state.manual_payments = ManualPayments(db_engine)
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
@@ -70,6 +76,7 @@ def create_app(
         creators.router,
         marketplace.router,
         deliveries.router,
+        money.router,
         notifications.router,
         portal.router,
     ):

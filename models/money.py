@@ -12,6 +12,8 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from activities.money import ledger
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
+from models.enums import Role
+from models.workspaces import Membership
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -131,7 +133,7 @@ class ProviderEvent(SQLModel, table=True):
 # -- ledger ----------------------------------------------------------------------------------
 
 
-def _lock(session: Session, names: list[str]) -> None:
+def lock_accounts(session: Session, names: list[str]) -> None:
     # Transaction-scoped locks in a fixed order: entries debiting the same account serialize,
     # so two reservations can never both spend the same escrow.
     for name in sorted(set(names)):
@@ -155,7 +157,7 @@ def post_entry(session: Session, entry: ledger.Entry) -> bool:
     """Append the entry unless its key is posted already; refuse it (LedgerError) if it would
     take a money-holding account below zero. Commits with the caller's unit of work."""
     debited = [p.account for p in entry.postings if p.amount_minor < 0]
-    _lock(session, [f"entry:{entry.key}", *debited])
+    lock_accounts(session, [f"entry:{entry.key}", *debited])
     if find_entry(session, entry.key) is not None:
         return False
     ledger.check(entry, {(a, entry.currency): balance(session, a, entry.currency) for a in debited})
@@ -179,6 +181,14 @@ def post_entry(session: Session, entry: ledger.Entry) -> bool:
     )
     session.flush()
     return True
+
+
+def refund_amounts(session: Session, entry_id: uuid.UUID) -> tuple[int, int]:
+    """(escrow, fee) a posted refund entry returned."""
+    postings = session.exec(select(LedgerPosting).where(LedgerPosting.entry_id == entry_id)).all()
+    escrow = -sum(p.amount_minor for p in postings if ledger.kind_of(p.account) == ledger.ESCROW)
+    fee = -sum(p.amount_minor for p in postings if ledger.kind_of(p.account) == ledger.FEES)
+    return escrow, fee
 
 
 def all_postings(session: Session) -> list[tuple[str, str, int]]:
@@ -233,6 +243,49 @@ def fundings_of(session: Session, campaign_id: uuid.UUID) -> list[Funding]:
             .order_by(col(Funding.created_at), col(Funding.id))
         )
     )
+
+
+def confirm_funding(session: Session, funding_id: uuid.UUID) -> Funding:
+    """The money arrived: mark the funding succeeded and post it to the ledger, once."""
+    funding = session.exec(select(Funding).where(Funding.id == funding_id).with_for_update()).one()
+    money_in = ledger.funding(
+        f"funding-{funding.id}",
+        campaign_id=funding.campaign_id,
+        workspace_id=funding.workspace_id,
+        currency=funding.currency,
+        budget_minor=funding.budget_minor,
+        fee_minor=funding.fee_minor,
+        reference=funding.provider_ref or "",
+    )
+    post_entry(session, money_in)
+    if funding.status != "succeeded":
+        funding.status = "succeeded"
+        save(session, funding)
+    return funding
+
+
+def funded_minor(session: Session, campaign_id: uuid.UUID) -> int:
+    """Budget paid in or on its way (card payments awaiting 3-D Secure, bank transfers)."""
+    total = session.exec(
+        select(func.coalesce(func.sum(Funding.budget_minor), 0)).where(
+            Funding.campaign_id == campaign_id,
+            col(Funding.status).in_(
+                ["succeeded", "requires_action", "processing", "awaiting_transfer"]
+            ),
+        )
+    ).one()
+    return int(total)
+
+
+def statement(session: Session, rows: list[LedgerEntry]) -> list[tuple[LedgerEntry, int, int]]:
+    """Each entry with the escrow-side amount and the platform-fee amount it moved."""
+    ids = [r.id for r in rows]
+    postings = session.exec(select(LedgerPosting).where(col(LedgerPosting.entry_id).in_(ids))).all()
+    fee: dict[uuid.UUID, int] = {}
+    for p in postings:
+        if ledger.kind_of(p.account) == ledger.FEES:
+            fee[p.entry_id] = fee.get(p.entry_id, 0) + abs(p.amount_minor)
+    return [(r, r.amount_minor - fee.get(r.id, 0), fee.get(r.id, 0)) for r in rows]
 
 
 def save(session: Session, row: SQLModel) -> None:
@@ -301,8 +354,19 @@ def manual_transfers(session: Session, status: str | None = None) -> list[Manual
     return list(session.exec(query.order_by(col(ManualTransfer.created_at))))
 
 
-def manual_transfer(session: Session, key: str) -> ManualTransfer | None:
-    return session.exec(select(ManualTransfer).where(ManualTransfer.key == key)).first()
+def settle_manual_transfer(session: Session, transfer_id: uuid.UUID) -> ManualTransfer | None:
+    row = session.get(ManualTransfer, transfer_id)
+    if row is not None and row.status != "settled":
+        row.status, row.settled_at = "settled", utcnow()
+        save(session, row)
+    return row
+
+
+def ops_user_ids(session: Session) -> list[uuid.UUID]:
+    rows = session.exec(
+        select(Membership.user_id).where(Membership.role == Role.OPS).distinct()
+    ).all()
+    return list(rows)
 
 
 def claim_event(session: Session, event_id: str, type_: str, occurred_at: datetime) -> bool:

@@ -21,6 +21,7 @@ from models.db import session_scope
 from models.enums import Role, WorkspaceKind
 from models.tables import metadata
 from models.workspaces import Membership, User, Workspace
+from workflows.contracts.payouts import FundingConfirmed
 
 PASSWORD = "correct horse battery staple"
 # Hashing with argon2 is deliberately slow; hash the shared test password once.
@@ -173,3 +174,41 @@ def assert_ledger_balanced(engine: Engine) -> None:
     with session_scope(engine) as session:
         problems = ledger.violations(money.all_postings(session))
     assert problems == [], problems
+
+
+def fund_in_ledger(
+    engine: Engine, campaign_id: uuid.UUID, workspace_id: uuid.UUID, budget: int, currency: str
+) -> FundingConfirmed:
+    """A bank transfer for the whole budget that ops confirmed: for tests that drive the
+    campaign workflow directly; signal the result to it."""
+    with session_scope(engine) as session:
+        row = money.Funding(
+            campaign_id=campaign_id,
+            workspace_id=workspace_id,
+            method="bank_transfer",
+            provider="manual",
+            currency=currency,
+            budget_minor=budget,
+            fee_minor=ledger.platform_fee(budget, 1_000),
+            status="awaiting_transfer",
+        )
+        money.save(session, row)
+        money.confirm_funding(session, row.id)
+        return FundingConfirmed(
+            funding_id=row.id, budget_minor=budget, fee_minor=row.fee_minor, currency=currency
+        )
+
+
+async def fund(
+    http: httpx.AsyncClient, engine: Engine, headers: dict[str, str], campaign_id: object
+) -> dict[str, Any]:
+    """The brand funds the campaign by bank transfer and ops confirm its arrival."""
+    created = await http.post(
+        f"/campaigns/{campaign_id}/fundings", json={"method": "bank_transfer"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    confirmed = await http.post(f"/ops/fundings/{created.json()['id']}/confirm", headers=ops)
+    assert confirmed.status_code == 200, confirmed.text
+    result: dict[str, Any] = confirmed.json()
+    return result

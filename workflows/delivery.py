@@ -19,6 +19,7 @@ from typing import Any, Literal
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ApplicationError, FailureError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
@@ -50,7 +51,10 @@ with workflow.unsafe.imports_passed_through():
         TaskKey,
     )
     from workflows.contracts.notifications import Notify
+    from workflows.contracts.payouts import PayoutRequest
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
+    from workflows.payout import PayoutWorkflow
+    from workflows.payout import workflow_id as payout_workflow_id
 
 S = DeliveryStage
 TERMINAL = frozenset({S.COMPLETED, S.CANCELLED, S.REASSIGNED})
@@ -126,6 +130,7 @@ class DeliveryWorkflow:
         self._last_draft: SubmissionRecord | None = None
         self._unsaved_submissions: list[SubmissionRecord] = []
         self._approved_at: datetime | None = None
+        self._payout_started = False
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
@@ -304,6 +309,8 @@ class DeliveryWorkflow:
 
     async def _approve(self, *, auto: bool) -> None:
         self._approved_at = workflow.now()
+        if workflow.patched("payout-at-approval"):
+            await self._start_payout()
         self._review_due_at = None
         self._extra_pending = False
         if self._last_draft is not None:
@@ -328,6 +335,35 @@ class DeliveryWorkflow:
                 "The review window passed without a decision.",
             )
 
+    async def _start_payout(self) -> None:
+        """The creator's fee is owed from now on: a payout of its own, outliving this process."""
+        start = self._start
+        await workflow.start_child_workflow(
+            PayoutWorkflow.run,
+            PayoutRequest(
+                payout_id=str(start.delivery_id),
+                workspace_id=start.workspace_id,
+                campaign_id=start.campaign_id,
+                creator_id=start.creator_id,
+                creator_user_id=start.creator_user_id,
+                amount_minor=start.price_minor,
+                currency=start.currency,
+                reason="delivery",
+                source_id=str(start.delivery_id),
+            ),
+            id=payout_workflow_id(start.delivery_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=TypedSearchAttributes(
+                [
+                    SearchAttributePair(sa.CAMPAIGN_ID, str(start.campaign_id)),
+                    SearchAttributePair(sa.WORKSPACE_ID, str(start.workspace_id)),
+                    SearchAttributePair(sa.CREATOR_ID, str(start.creator_id)),
+                    SearchAttributePair(sa.DELIVERY_ID, str(start.delivery_id)),
+                ]
+            ),
+        )
+        self._payout_started = True
+
     async def _tell_campaign(self, outcome: Literal["approved", "completed", "reassigned"]) -> None:
         parent = workflow.get_external_workflow_handle(f"campaign-{self._start.campaign_id}")
         try:
@@ -342,7 +378,9 @@ class DeliveryWorkflow:
 
     def _handoffs(self) -> dict[str, str]:
         # Licensing and payout processes take these over; until then they are pending.
-        return {"licensing": "pending", "payout": "pending"} if self._approved_at else {}
+        if self._approved_at is None:
+            return {}
+        return {"licensing": "pending", "payout": "started" if self._payout_started else "pending"}
 
     async def _record(self) -> None:
         await workflow.execute_local_activity_method(

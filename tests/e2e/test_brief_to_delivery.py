@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import Engine
 
 from tests.e2e.support import GOOD_CAPTION, until
-from tests.support import campaign_body, login, make_creator, make_tenant
+from tests.support import campaign_body, fund, login, make_creator, make_tenant
 
 
 async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engine) -> None:
@@ -29,6 +29,7 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     body["deliverables"][0]["quantity"] = 1
     campaign = (await http.post("/campaigns", json=body, headers=b)).json()
     cid = campaign["id"]
+    await fund(http, engine, b, cid)
     published = await http.post(f"/campaigns/{cid}/publish", headers=b)
     assert published.status_code == 200, published.text
     assert published.json()["stage"] == "published"
@@ -116,7 +117,7 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
         f"/deliveries/{delivery_id}/review", json={"decision": "approve"}, headers=b
     )
     assert approved.json()["stage"] == "awaiting_final"
-    assert approved.json()["handoffs"] == {"licensing": "pending", "payout": "pending"}
+    assert approved.json()["handoffs"] == {"licensing": "pending", "payout": "started"}
     final = await http.post(
         f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
     )

@@ -61,9 +61,10 @@ def test_invalid_values_are_rejected() -> None:
 
 
 def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
-    real = {"auth": {"jwt_secret": STRONG}, "database": {"url": "postgresql+psycopg://a:Pw-1@db/n"}}
+    auth = {"jwt_secret": STRONG}
+    database = {"url": "postgresql+psycopg://a:Pw-1@db/n"}
     with pytest.raises(ValidationError) as excinfo:
-        Settings(env="production", payments={"provider": "stripe"}, **real)
+        Settings(env="production", payments={"provider": "stripe"}, auth=auth, database=database)
     assert "NEXUS_PAYMENTS__STRIPE_API_KEY" in str(excinfo.value)
     assert "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET" in str(excinfo.value)
     ok = Settings(
@@ -73,7 +74,8 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
             "stripe_api_key": "sk_live_" + STRONG,
             "stripe_webhook_secret": "whsec_" + STRONG,
         },
-        **real,
+        auth=auth,
+        database=database,
     )
     assert ok.payments.provider == "stripe"
-    assert Settings(env="production", **real).payments.provider == "manual"
+    assert Settings(env="production", auth=auth, database=database).payments.provider == "manual"

@@ -44,7 +44,7 @@ from models.deliveries import Delivery, Submission
 from models.enums import ApplicationStatus, CampaignStage, DeliverableFormat, DeliveryStage
 from models.notifications import Notification
 from nexus.settings import Settings
-from tests.support import CreatorAccount, Tenant, make_creator, make_tenant
+from tests.support import CreatorAccount, Tenant, fund_in_ledger, make_creator, make_tenant
 from workers.cpu.main import build_worker
 from workflows import search_attributes as sa
 from workflows.calendar import add_business_days
@@ -75,6 +75,7 @@ from workflows.contracts.delivery import (
 )
 from workflows.delivery import DeliveryWorkflow
 from workflows.delivery import workflow_id as delivery_workflow_id
+from workflows.payout import workflow_id as payout_workflow_id
 from workflows.task_queues import cpu_queue
 
 GOOD_CAPTION = "#ad Paid partnership with Glow: Glow serum 30 ml"
@@ -137,10 +138,14 @@ _WORK_ENDS = frozenset(
 )
 
 
+LIVES_ON_ITS_OWN = frozenset({"DeliveryWorkflow", "PayoutWorkflow"})
+
+
 async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the latest run has a workflow task (local activities run inside one), an
-    activity, a signal to another workflow or a short-lived child in flight. A delivery child
-    counts only until it has started: it lives on its own (parent-close policy ABANDON)."""
+    activity, a signal to another workflow or a short-lived child in flight. A delivery or
+    payout child counts only until it has started: it lives on its own (parent-close policy
+    ABANDON)."""
     task = False
     in_flight: set[int] = set()
     async for event in handle.fetch_history_events():
@@ -162,7 +167,7 @@ async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
                     or getattr(attributes, "initiated_event_id", 0)
                 )
             elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED and (
-                attributes is not None and attributes.workflow_type.name == "DeliveryWorkflow"
+                attributes is not None and attributes.workflow_type.name in LIVES_ON_ITS_OWN
             ):
                 in_flight.discard(attributes.initiated_event_id)
     # A failed or timed-out workflow task is retried: only a completed one leaves it at rest.
@@ -305,7 +310,12 @@ class World:
         worker any more would hold the time-skipping clock."""
         with suppress(AssertionError):
             await self.settle()
-        for workflow_id in self.workflow_ids:
+        payouts = [
+            payout_workflow_id(w.removeprefix("delivery-"))
+            for w in self.workflow_ids
+            if w.startswith("delivery-")
+        ]
+        for workflow_id in self.workflow_ids + payouts:
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate("test over")
 
@@ -375,6 +385,10 @@ async def campaign_world(
         try:
             recorded = await campaign.execute_update(CampaignWorkflow.wait_recorded)
             assert recorded.recorded
+            await campaign.signal(
+                CampaignWorkflow.funded,
+                fund_in_ledger(engine, draft.campaign_id, brand.workspace_id, BUDGET, "USD"),
+            )
             published = await campaign.execute_update(CampaignWorkflow.publish)
             assert published.stage == CampaignStage.PUBLISHED
             yield world
