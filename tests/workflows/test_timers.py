@@ -660,7 +660,7 @@ async def test_the_review_window_auto_approves_after_three_business_days(
         assert row.approved_at is not None
         assert due <= row.approved_at <= due + timedelta(minutes=1)
         assert row.review_due_at is None
-        assert row.handoffs == {"licensing": "pending", "payout": "pending"}
+        assert row.handoffs == {"licensing": "pending", "payout": "started"}
         # The creator now has three business days for the final files.
         final_due = add_business_days(row.approved_at, 3)
         assert status.due_at is not None
