@@ -81,6 +81,8 @@ class CampaignWorkflow:
         self._events = carry.events
         self._funded_minor = carry.funded_minor
         self._fundings = list(carry.fundings)
+        # Campaigns started before funding existed publish without it (see `run`).
+        self._funding_required = True
         self._max_events = carry.max_history_events
         self._stage_recorded = True
         self._wake = False
@@ -90,6 +92,7 @@ class CampaignWorkflow:
 
     @workflow.run
     async def run(self, draft: CampaignDraft) -> CampaignStatus:
+        self._funding_required = workflow.patched("funding-gate")
         if not self._recorded:
             await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
@@ -415,7 +418,7 @@ class CampaignWorkflow:
         deadline = self._draft.brief.application_deadline
         if deadline is None or deadline <= workflow.now():
             raise _reject("set an application deadline in the future before publishing")
-        if self._funded_minor < self._draft.budget.amount_minor:
+        if self._funding_required and self._funded_minor < self._draft.budget.amount_minor:
             raise _reject(
                 f"the campaign is not funded: {self._funded_minor} of "
                 f"{self._draft.budget.amount_minor} minor units arrived; fund it first"
