@@ -43,8 +43,8 @@ def workflow_id(payout_id: object) -> str:
     return f"payout-{payout_id}"
 
 
-def _cause(exc: ActivityError) -> str:
-    cause = exc.cause
+def _cause(exc: ActivityError | ApplicationError) -> str:
+    cause = exc.cause if isinstance(exc, ActivityError) else exc
     return cause.message if isinstance(cause, ApplicationError) else str(cause or exc)
 
 
@@ -72,7 +72,8 @@ class PayoutWorkflow:
                 start_to_close_timeout=DB_TIMEOUT,
                 retry_policy=DB_RETRY,
             )
-        except ActivityError as exc:
+        # A failed local activity surfaces as its ApplicationError itself.
+        except (ActivityError, ApplicationError) as exc:
             return await self._fail(f"the escrow cannot cover it: {_cause(exc)}", reserved=False)
 
         account_ref = await self._wait_for_destination()
