@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
@@ -131,18 +131,34 @@ class CampaignWorkflow:
             for a in self._apps.values()
             if a.delivery_id is not None and self._deliveries.get(str(a.delivery_id)) in OWED
         }
-        await workflow.execute_activity_method(
-            MoneyActivities.refund_escrow,
-            RefundOrder(
-                idempotency_key=f"{workflow_id(self._campaign_id)}:refund",
-                campaign_id=self._campaign_id,
-                workspace_id=self._draft.workspace_id,
-                currency=self._draft.budget.currency,
-                owed=owed,
-            ),
-            start_to_close_timeout=PROVIDER_TIMEOUT,
-            retry_policy=PROVIDER_RETRY,
-        )
+        try:
+            await workflow.execute_activity_method(
+                MoneyActivities.refund_escrow,
+                RefundOrder(
+                    idempotency_key=f"{workflow_id(self._campaign_id)}:refund",
+                    campaign_id=self._campaign_id,
+                    workspace_id=self._draft.workspace_id,
+                    currency=self._draft.budget.currency,
+                    owed=owed,
+                ),
+                start_to_close_timeout=PROVIDER_TIMEOUT,
+                retry_policy=PROVIDER_RETRY,
+            )
+        except ActivityError as exc:
+            # The provider refused: the money stays in escrow, in the ledger, for ops to return.
+            ops: list[uuid.UUID] = await workflow.execute_local_activity_method(
+                MoneyActivities.ops_users, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+            )
+            await notify.send(
+                Notify(
+                    event_key=self._event_key("refund_failed"),
+                    kind="refund_failed",
+                    title=f"Refund of campaign {self._campaign_id} failed",
+                    body=str(exc.cause or exc),
+                    link=f"/campaigns/{self._campaign_id}",
+                    user_ids=ops,
+                )
+            )
 
     async def _sleep(self, until: datetime | None) -> None:
         self._wake = False

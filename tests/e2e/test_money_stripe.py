@@ -50,10 +50,8 @@ async def card_funded(d: Deal, stripe_emulator: str) -> dict[str, Any]:
     assert funding["status"] == "requires_action" and funding["client_secret"]
     refused = await d.http.post(f"/campaigns/{d.campaign_id}/publish", headers=d.b)
     assert refused.status_code == 409 and "campaign is not funded" in refused.json()["detail"]
-    intent = ps.sdk(stripe_emulator).v1.payment_intents.retrieve(
-        funding["client_secret"].split("_secret")[0]
-    )
-    succeeded = ps.event("payment_intent.succeeded", {"id": intent.id, "status": "succeeded"})
+    intent_id = ps.pass_3d_secure(stripe_emulator, funding["client_secret"])
+    succeeded = ps.event("payment_intent.succeeded", {"id": intent_id, "status": "succeeded"})
     answer = ok(await webhook(d.http, succeeded))
     assert answer == {"received": True, "duplicate": False}
     # Stripe delivers at least once: the same event again is acknowledged and ignored.
@@ -106,6 +104,23 @@ async def test_card_3ds_funding_connect_onboarding_and_a_single_transfer(
 
     creator_statement = ok(await http.get("/creator/statement", headers=d.c))
     assert creator_statement["totals"] == {"reserve": {"USD": PRICE}, "payout": {"USD": PRICE}}
+
+    # Cancelling refunds the unspent escrow and its share of the fee to the brand's card.
+    ok(await http.post(f"/campaigns/{d.campaign_id}/cancel", json={"reason": "x"}, headers=d.b))
+
+    async def refunded() -> dict[str, Any]:
+        totals: dict[str, Any] = (await d.statement())["totals"]
+        return totals if "refund" in totals else {}
+
+    totals = await until(refunded)
+    unspent, fee = BUDGET - PRICE, BUDGET // 10 * (BUDGET - PRICE) // BUDGET
+    assert (totals["refund"], totals["refund_fees"]) == ({"USD": unspent}, {"USD": fee})
+    refunds = ps.sdk(stripe_emulator).v1.refunds.list().data
+    assert [
+        r.amount
+        for r in refunds
+        if r.metadata.to_dict().get("reference") == f"campaign-{d.campaign_id}"
+    ] == [unspent + fee]
 
 
 async def test_a_refused_transfer_releases_the_reservation_and_alerts_ops(

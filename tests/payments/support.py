@@ -31,6 +31,20 @@ def card(base_url: str, number: str = VISA) -> str:
     return method.id
 
 
+def pass_3d_secure(base_url: str, client_secret: str) -> str:
+    """What Stripe.js does in the brand's browser once the card holder passes 3-D Secure;
+    returns the PaymentIntent id."""
+    intent_id = client_secret.split("_secret_")[0]
+    response = httpx.post(
+        f"{base_url}/v1/payment_intents/{intent_id}/_authenticate",
+        data={"client_secret": client_secret, "success": "true"},
+        headers={"Authorization": f"Bearer {TEST_KEY}"},
+    )
+    response.raise_for_status()
+    assert response.json()["status"] == "succeeded"
+    return intent_id
+
+
 def finish_onboarding(base_url: str, account_ref: str) -> None:
     response = httpx.post(
         f"{base_url}/_test/accounts/{account_ref}/enable",
