@@ -115,12 +115,9 @@ async def test_card_3ds_funding_connect_onboarding_and_a_single_transfer(
     totals = await until(refunded)
     unspent, fee = BUDGET - PRICE, BUDGET // 10 * (BUDGET - PRICE) // BUDGET
     assert (totals["refund"], totals["refund_fees"]) == ({"USD": unspent}, {"USD": fee})
-    refunds = ps.sdk(stripe_emulator).v1.refunds.list().data
-    assert [
-        r.amount
-        for r in refunds
-        if r.metadata.to_dict().get("reference") == f"campaign-{d.campaign_id}"
-    ] == [unspent + fee]
+    refunds = [r.to_dict() for r in ps.sdk(stripe_emulator).v1.refunds.list().data]
+    ours = [r for r in refunds if r["metadata"].get("reference") == f"campaign-{d.campaign_id}"]
+    assert [r["amount"] for r in ours] == [unspent + fee]
 
 
 async def test_a_refused_transfer_releases_the_reservation_and_alerts_ops(
