@@ -299,6 +299,8 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
             ("delivery_started", creator.user_id): 1,
             ("draft_ready", brand.user_id): 1,
             ("approved", creator.user_id): 1,
+            # The approval's payout waits for the creator's payout account.
+            ("payout_account_needed", creator.user_id): 1,
             ("delivered", brand.user_id): 1,
             ("campaign_completed", brand.user_id): 1,
         }
