@@ -324,6 +324,12 @@ async def confirm_bank_transfer(
         raise NotFound("no such funding")
     if row.method != "bank_transfer" or row.status not in ("awaiting_transfer", "succeeded"):
         raise Conflict(f"this is a {row.method} funding in status {row.status}, not a transfer")
+    record = await db.run(campaigns.get_campaign, row.workspace_id, row.campaign_id)
+    assert record is not None
+    if row.status != "succeeded" and record.campaign.stage in CLOSED_STAGES:
+        raise Conflict(
+            f"the campaign is {record.campaign.stage.value}: send the transfer back instead"
+        )
     row = await db.run(money.confirm_funding, funding_id)
     await _announce_funding(temporal, row)
     return _funding_public(row)

@@ -127,3 +127,16 @@ async def test_card_funding_needs_a_card_and_the_stripe_provider(
     other = await http.post(path, json={"method": "cash"}, headers=d.b)
     assert other.status_code == 422
     assert ok(await http.get(path, headers=d.b)) == []
+
+
+async def test_a_transfer_arriving_after_cancellation_is_not_taken_into_escrow(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    funding = ok(await http.post(path, json={"method": "bank_transfer"}, headers=d.b), 201)
+    ok(await http.post(f"/campaigns/{d.campaign_id}/cancel", json={"reason": "x"}, headers=d.b))
+    late = await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=d.ops)
+    assert late.status_code == 409 and "send the transfer back" in late.json()["detail"]
+    assert (await d.statement())["lines"] == []
+    assert (await http.post(path, json={"method": "bank_transfer"}, headers=d.b)).status_code == 409
