@@ -370,16 +370,15 @@ def ops_user_ids(session: Session) -> list[uuid.UUID]:
 
 
 def claim_event(session: Session, event_id: str, type_: str, occurred_at: datetime) -> bool:
-    """Store the event unless known; True if it still needs processing (new, or stored by a
-    delivery whose processing failed). Locks the row until the unit of work ends."""
+    """Store the event unless known; True while it still needs processing (it is new, or an
+    earlier delivery failed before marking it processed). Its effects are idempotent, so even
+    two deliveries racing through here apply them once."""
     session.exec(
         insert(ProviderEvent)
         .values(id=event_id, type=type_, occurred_at=occurred_at, received_at=utcnow())
         .on_conflict_do_nothing(index_elements=["id"])
     )
-    stored = session.exec(
-        select(ProviderEvent).where(ProviderEvent.id == event_id).with_for_update()
-    ).one()
+    stored = session.exec(select(ProviderEvent).where(ProviderEvent.id == event_id)).one()
     return stored.processed_at is None
 
 
