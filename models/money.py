@@ -226,6 +226,8 @@ def entries_with_reference(session: Session, kind: str, references: list[str]) -
 
 # -- fundings --------------------------------------------------------------------------------
 
+UNDER_WAY = ("pending", "succeeded", "requires_action", "processing", "awaiting_transfer")
+
 
 def get_funding(session: Session, funding_id: uuid.UUID) -> Funding | None:
     return session.get(Funding, funding_id)
@@ -264,14 +266,24 @@ def confirm_funding(session: Session, funding_id: uuid.UUID) -> Funding:
     return funding
 
 
+def open_funding(session: Session, row: Funding, budget_minor: int, fee_bps: int) -> Funding | None:
+    """Add a funding for what the campaign's budget still lacks, or None if nothing does.
+    Serialized per campaign, so two requests at once cannot both fund the same budget."""
+    lock_accounts(session, [f"funding:{row.campaign_id}"])
+    due = budget_minor - funded_minor(session, row.campaign_id)
+    if due <= 0:
+        return None
+    row.budget_minor, row.fee_minor = due, ledger.platform_fee(due, fee_bps)
+    save(session, row)
+    return row
+
+
 def funded_minor(session: Session, campaign_id: uuid.UUID) -> int:
-    """Budget paid in or on its way (card payments awaiting 3-D Secure, bank transfers)."""
+    """Budget paid in or on its way (being charged, awaiting 3-D Secure, bank transfers)."""
     total = session.exec(
         select(func.coalesce(func.sum(Funding.budget_minor), 0)).where(
             Funding.campaign_id == campaign_id,
-            col(Funding.status).in_(
-                ["succeeded", "requires_action", "processing", "awaiting_transfer"]
-            ),
+            col(Funding.status).in_(UNDER_WAY),
         )
     ).one()
     return int(total)

@@ -15,7 +15,6 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.money import ledger
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.services import TemporalGateway
 from integrations.payments import (
@@ -263,27 +262,27 @@ async def fund_campaign(
                 errors=[FieldProblem("body.method", "use bank_transfer")],
             )
     provider = configured if body.method == "card" else manual
-    due = campaign.budget_minor - await db.run(money.funded_minor, campaign_id)
-    if due <= 0:
-        raise Conflict("the campaign is already funded, or its funding is under way")
-    fee = ledger.platform_fee(due, settings.payments.platform_fee_bps)
-    row = money.Funding(
+    pending = money.Funding(
         campaign_id=campaign_id,
         workspace_id=writer.workspace_id,
         method=body.method,
         provider=provider.name,
         currency=campaign.currency,
-        budget_minor=due,
-        fee_minor=fee,
+        budget_minor=0,
+        fee_minor=0,
         status="pending",
     )
-    await db.run(money.save, row)
+    row = await db.run(
+        money.open_funding, pending, campaign.budget_minor, settings.payments.platform_fee_bps
+    )
+    if row is None:
+        raise Conflict("the campaign is already funded, or its funding is under way")
     try:
         charge = await run_in_threadpool(
             provider.charge,
             ChargeRequest(
                 key=f"funding-{row.id}",
-                amount_minor=due + fee,
+                amount_minor=row.budget_minor + row.fee_minor,
                 currency=campaign.currency,
                 payment_method=body.payment_method,
                 metadata={"funding_id": str(row.id), "campaign_id": str(campaign_id)},

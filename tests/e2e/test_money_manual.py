@@ -4,6 +4,7 @@ unspent escrow with its share of the fee."""
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 
@@ -140,3 +141,15 @@ async def test_a_transfer_arriving_after_cancellation_is_not_taken_into_escrow(
     assert late.status_code == 409 and "send the transfer back" in late.json()["detail"]
     assert (await d.statement())["lines"] == []
     assert (await http.post(path, json={"method": "bank_transfer"}, headers=d.b)).status_code == 409
+
+
+async def test_two_funding_requests_at_once_fund_the_budget_once(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    answers = await asyncio.gather(
+        *(http.post(path, json={"method": "bank_transfer"}, headers=d.b) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert [f["budget_minor"] for f in ok(await http.get(path, headers=d.b))] == [BUDGET]
