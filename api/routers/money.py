@@ -469,7 +469,37 @@ async def campaign_statement(
     return _csv(list(statement.lines), f"campaign-{campaign_id}") if format == "csv" else statement
 
 
-# -- ops: the manual transfer batch ----------------------------------------------------------
+# -- ops: payouts and the manual transfer batch ----------------------------------------------
+
+
+class AbandonPayout(BaseModel):
+    reason: str = Field(min_length=1, max_length=500)
+
+
+@router.get("/ops/payouts")
+async def ops_payouts(
+    ops: Ops,
+    db: DatabaseDep,
+    status: Annotated[str | None, Query(pattern=r"^[a-z_]{1,30}$")] = None,
+) -> list[PayoutPublic]:
+    """Payouts across the platform, e.g. `?status=failed` or `?status=awaiting_onboarding`."""
+    rows = await db.run(lambda s: money.payouts_of(s, status=status))
+    return [PayoutPublic.model_validate(r, from_attributes=True) for r in rows]
+
+
+@router.post("/ops/payouts/{payout_id}/abandon", status_code=202)
+async def abandon_payout(
+    payout_id: str, body: AbandonPayout, ops: Ops, db: DatabaseDep, temporal: TemporalDep
+) -> PayoutPublic:
+    """Give up a payout that waits for onboarding or settlement: its reservation goes back
+    to the campaign's escrow."""
+    row = await db.run(money.get_payout, payout_id)
+    if row is None:
+        raise NotFound("no such payout")
+    if row.status not in ("awaiting_onboarding", "awaiting_settlement"):
+        raise Conflict(f"the payout is {row.status}; only a waiting payout can be abandoned")
+    await _signal(temporal, payout_workflow_id(payout_id), PayoutWorkflow.abandon, body.reason)
+    return PayoutPublic.model_validate(row, from_attributes=True)
 
 
 class ManualTransferLine(BaseModel):

@@ -13,6 +13,7 @@ from sqlalchemy import Engine
 
 from tests.e2e.money_support import BUDGET, PRICE, deal
 from tests.e2e.support import ok, until
+from tests.support import fund
 
 FEE = BUDGET // 10  # the default 10 % platform fee
 
@@ -153,3 +154,26 @@ async def test_two_funding_requests_at_once_fund_the_budget_once(
     )
     assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
     assert [f["budget_minor"] for f in ok(await http.get(path, headers=d.b))] == [BUDGET]
+
+
+async def test_ops_abandon_a_waiting_payout_and_the_money_returns_to_escrow(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    await fund(http, engine, d.b, d.campaign_id)
+    delivery_id = await d.approved_delivery()
+    await d.payout_in("awaiting_onboarding")
+    waiting = ok(await http.get("/ops/payouts?status=awaiting_onboarding", headers=d.ops))
+    assert delivery_id in [p["id"] for p in waiting]
+    path = f"/ops/payouts/{delivery_id}/abandon"
+    assert (await http.post(path, json={"reason": "x"}, headers=d.b)).status_code == 403
+    assert (await http.post(path, json={"reason": ""}, headers=d.ops)).status_code == 422
+    ok(await http.post(path, json={"reason": "creator closed their account"}, headers=d.ops), 202)
+    failed = await d.payout_in("failed")
+    assert failed["failure"] == "creator closed their account"
+    totals = (await d.statement())["totals"]
+    assert totals["reserve"] == totals["release"] == {"USD": PRICE}
+    again = await http.post(path, json={"reason": "again"}, headers=d.ops)
+    assert again.status_code == 409 and "failed" in again.json()["detail"]
+    unknown = await http.post("/ops/payouts/nope/abandon", json={"reason": "x"}, headers=d.ops)
+    assert unknown.status_code == 404
