@@ -26,9 +26,12 @@ from api.routers import (
     ledger,
     licenses,
     marketplace,
+    money,
     notifications,
 )
 from api.services import Database, TemporalGateway
+from integrations.payments import provider_from_settings
+from integrations.payments.manual import ManualPayments
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -60,6 +63,9 @@ def create_app(
     app.state.settings = settings
     app.state.database = Database(db_engine)
     app.state.temporal = TemporalGateway(settings.temporal, temporal)
+    app.state.payments = provider_from_settings(db_engine, settings.payments)
+    # Bank transfers are confirmed by ops whichever provider takes cards.
+    app.state.manual_payments = ManualPayments(db_engine)
 
     problems.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
@@ -74,6 +80,7 @@ def create_app(
         deliveries.router,
         licenses.router,
         ledger.router,
+        money.router,
         notifications.router,
         portal.router,
     ):

@@ -13,7 +13,8 @@ demo brand admin and the three demo creators. Then, in one run:
 
 1. platform: N complete processes, at most C at a time, each driven through the API the way
    the brand and a creator would: create a campaign (one slot, targeted at the creator's niche,
-   the application deadline a few seconds out), publish it, the creator applies, the brand
+   the application deadline a few seconds out), fund it by bank transfer that the demo ops
+   user confirms, publish it, the creator applies, the brand
    accepts, the creator accepts the brief and submits a draft that passes the automated
    checks, the bench polls until the delivery is in review, the brand approves. Wall time per
    process and processes/s. The histories of every process's workflows (campaign-, delivery-,
@@ -67,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from nexus.settings import Settings
 
 ADMIN_EMAIL = "admin@glow.demo"
+OPS_EMAIL = "ops@nexus.demo"
 # The seeded demo creators and the niche each process targets for them.
 CREATORS = (
     ("maya@creators.demo", "beauty"),
@@ -81,6 +83,7 @@ TARGET_REVIEW_P99_MS = 300.0
 NOTE = "2 cores shared by load generator, API, Temporal, workers, PostgreSQL"
 STEPS = (
     "create",
+    "fund",
     "publish",
     "apply",
     "accept",
@@ -141,6 +144,7 @@ class StepFailed(Exception):
 class Actors:
     brand_id: str
     brand: dict[str, str]
+    ops: dict[str, str]
     creators: list[tuple[dict[str, str], str]]  # (auth headers, niche)
 
 
@@ -258,6 +262,13 @@ async def drive(
         cid = process.campaign_id = str(campaign["id"])
         deliverable_id = str(campaign["deliverables"][0]["id"])
         lap("create")
+        # Publishing needs the budget in escrow: a bank transfer that ops confirm.
+        funding = await call(
+            http, "fund", "POST", f"/campaigns/{cid}/fundings", brand, 201,
+            {"method": "bank_transfer"},
+        )  # fmt: skip
+        await call(http, "fund", "POST", f"/ops/fundings/{funding['id']}/confirm", actors.ops, 200)
+        lap("fund")
         await call(http, "publish", "POST", f"/campaigns/{cid}/publish", brand, 200)
         lap("publish")
         application = await call(
@@ -525,7 +536,7 @@ async def sign_in(http: httpx.AsyncClient) -> Actors:
     response.raise_for_status()
     brand_id = str(response.json()[0]["id"])
     creators = [(await login(email), niche) for email, niche in CREATORS]
-    return Actors(brand_id=brand_id, brand=brand, creators=creators)
+    return Actors(brand_id=brand_id, brand=brand, ops=await login(OPS_EMAIL), creators=creators)
 
 
 def summarize(processes: list[Process], elapsed_s: float) -> dict[str, Any]:

@@ -10,6 +10,7 @@ from models import (
     creators,
     deliveries,
     licenses,
+    money,
     notifications,
     workspaces,
 )
@@ -25,6 +26,7 @@ __all__ = [
     "deliveries",
     "licenses",
     "metadata",
+    "money",
     "notifications",
     "workspaces",
 ]

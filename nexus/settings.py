@@ -13,7 +13,16 @@ from typing import Literal
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"dev-insecure-jwt-secret-change-me", "nexus", "changeme", ""})
+PLACEHOLDER_SECRETS = frozenset(
+    {
+        "dev-insecure-jwt-secret-change-me",
+        "nexus",
+        "changeme",
+        "",
+        "sk_test_placeholder",
+        "whsec_placeholder",
+    }
+)
 
 Environment = Literal["development", "test", "production"]
 
@@ -95,6 +104,23 @@ class LicensingSettings(BaseModel):
         return bytes.fromhex(self.ledger_signing_key.get_secret_value())
 
 
+class PaymentSettings(BaseModel):
+    """Money movement. "manual" (the embedded default): brands pay by bank transfer that ops
+    confirm, creators are paid from a batch file ops export and confirm once settled.
+    "stripe": cards through PaymentIntents, creators through Connect Express accounts."""
+
+    provider: Literal["manual", "stripe"] = "manual"
+    stripe_api_key: SecretStr = SecretStr("sk_test_placeholder")
+    # Stripe's own API when unset; tests point it at a local emulator.
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: SecretStr = SecretStr("whsec_placeholder")
+    webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
+    # The platform fee a brand pays on top of a campaign's budget, in basis points.
+    platform_fee_bps: int = Field(default=1_000, ge=0, le=5_000)
+    # Where Stripe sends a creator after (or to restart) onboarding.
+    onboarding_return_url: str = "http://127.0.0.1:8000/portal"
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -121,6 +147,7 @@ class Settings(BaseSettings):
     gpu: GpuSettings = GpuSettings()
     notifications: NotificationSettings = NotificationSettings()
     licensing: LicensingSettings = LicensingSettings()
+    payments: PaymentSettings = PaymentSettings()
     stack: StackSettings = StackSettings()
 
     @model_validator(mode="after")
@@ -140,6 +167,11 @@ class Settings(BaseSettings):
             problems.append("NEXUS_DATABASE__URL must carry a real password")
         if self.licensing.ledger_signing_key.get_secret_value() == DEV_LEDGER_KEY:
             problems.append("NEXUS_LICENSING__LEDGER_SIGNING_KEY must be a real Ed25519 seed")
+        if self.payments.provider == "stripe":
+            if self.payments.stripe_api_key.get_secret_value() in PLACEHOLDER_SECRETS:
+                problems.append("NEXUS_PAYMENTS__STRIPE_API_KEY must be a real Stripe key")
+            if self.payments.stripe_webhook_secret.get_secret_value() in PLACEHOLDER_SECRETS:
+                problems.append("NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET must be a real secret")
         if problems:
             raise ValueError("; ".join(problems))
         return self

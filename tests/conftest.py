@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import uuid
@@ -33,7 +34,7 @@ from api.app import create_app
 from models.migrate import upgrade_to_head
 from nexus.postgres import LocalPostgres
 from nexus.settings import Settings
-from tests.support import free_port
+from tests.support import assert_ledger_balanced, free_port, wait_for_port
 from workers.cpu.main import build_worker as build_cpu_worker
 from workers.gpu.main import build_worker as build_gpu_worker
 from workflows import search_attributes
@@ -85,6 +86,8 @@ def database_url(postgres: LocalPostgres) -> Iterator[str]:
 def engine(database_url: str) -> Iterator[Engine]:
     db = create_engine(database_url, pool_size=5)
     yield db
+    # Checked after every test that used a database: whatever moved money left it balanced.
+    assert_ledger_balanced(db)
     db.dispose()
 
 
@@ -176,6 +179,29 @@ def spans() -> Iterator[InMemorySpanExporter]:
     SPANS.clear()
     yield SPANS
     SPANS.clear()
+
+
+# --- Stripe emulator ----------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator() -> Iterator[str]:
+    """localstripe plus the Connect endpoints it lacks (tests/payments/stripe_emulator.py),
+    on 127.0.0.1 with a private state directory; yields its base URL."""
+    state = Path(tempfile.mkdtemp(prefix="nexus-stripe-"))
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.payments.stripe_emulator", "--port", str(port),
+         "--state", str(state)],
+        cwd=Path(__file__).parent.parent,
+    )  # fmt: skip
+    try:
+        wait_for_port(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.wait(10)
+        shutil.rmtree(state, ignore_errors=True)
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import subprocess
+import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,9 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, Table, func, select
 
+from activities.money import ledger
 from api.security import hash_password
+from models import money
 from models.applications import Application
 from models.brands import Brand
 from models.campaigns import Brief, Campaign, Deliverable
@@ -28,10 +32,22 @@ from models.enums import (
 )
 from models.tables import metadata
 from models.workspaces import Membership, User, Workspace
+from workflows.contracts.payouts import FundingConfirmed
 
 PASSWORD = "correct horse battery staple"
 # Hashing with argon2 is deliberately slow; hash the shared test password once.
 _PASSWORD_HASH = hash_password(PASSWORD)
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout_s: float = 20) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server on port {port} exited"
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
 
 
 def free_port() -> int:
@@ -244,3 +260,48 @@ def make_delivered_asset(
             )
         )
     return DeliveredAsset(campaign_id, delivery_id, asset_id)
+
+
+def assert_ledger_balanced(engine: Engine) -> None:
+    """The ledger invariant: every currency sums to zero, no money-holding account below 0."""
+    with session_scope(engine) as session:
+        problems = ledger.violations(money.all_postings(session))
+    assert problems == [], problems
+
+
+def fund_in_ledger(
+    engine: Engine, campaign_id: uuid.UUID, workspace_id: uuid.UUID, budget: int, currency: str
+) -> FundingConfirmed:
+    """A bank transfer for the whole budget that ops confirmed: for tests that drive the
+    campaign workflow directly; signal the result to it."""
+    with session_scope(engine) as session:
+        row = money.Funding(
+            campaign_id=campaign_id,
+            workspace_id=workspace_id,
+            method="bank_transfer",
+            provider="manual",
+            currency=currency,
+            budget_minor=budget,
+            fee_minor=ledger.platform_fee(budget, 1_000),
+            status="awaiting_transfer",
+        )
+        money.save(session, row)
+        money.confirm_funding(session, row.id)
+        return FundingConfirmed(
+            funding_id=row.id, budget_minor=budget, fee_minor=row.fee_minor, currency=currency
+        )
+
+
+async def fund(
+    http: httpx.AsyncClient, engine: Engine, headers: dict[str, str], campaign_id: object
+) -> dict[str, Any]:
+    """The brand funds the campaign by bank transfer and ops confirm its arrival."""
+    created = await http.post(
+        f"/campaigns/{campaign_id}/fundings", json={"method": "bank_transfer"}, headers=headers
+    )
+    assert created.status_code == 201, created.text
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    confirmed = await http.post(f"/ops/fundings/{created.json()['id']}/confirm", headers=ops)
+    assert confirmed.status_code == 200, confirmed.text
+    result: dict[str, Any] = confirmed.json()
+    return result

@@ -15,11 +15,12 @@ from datetime import datetime, timedelta
 
 from temporalio import workflow
 from temporalio.common import SearchAttributePair, TypedSearchAttributes
-from temporalio.exceptions import ApplicationError
+from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities
+    from activities.money.activities import MoneyActivities
     from models.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from workflows import notify
     from workflows import search_attributes as sa
@@ -39,9 +40,11 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts.delivery import DeliveryStart, DeliveryTerms
     from workflows.contracts.notifications import Notify
+    from workflows.contracts.payouts import FundingConfirmed, RefundOrder
     from workflows.delivery import DeliveryWorkflow
     from workflows.delivery import workflow_id as delivery_workflow_id
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
+    from workflows.payout import PROVIDER_RETRY, PROVIDER_TIMEOUT
 
 C = CampaignStage
 CLOSED_STAGES = frozenset({C.COMPLETED, C.CANCELLED})
@@ -76,6 +79,10 @@ class CampaignWorkflow:
         self._deliveries = dict(carry.deliveries)
         self._slots = dict(carry.slots)
         self._events = carry.events
+        self._funded_minor = carry.funded_minor
+        self._fundings = list(carry.fundings)
+        # Campaigns started before funding existed publish without it (see `run`).
+        self._funding_required = True
         self._max_events = carry.max_history_events
         self._stage_recorded = True
         self._wake = False
@@ -85,6 +92,7 @@ class CampaignWorkflow:
 
     @workflow.run
     async def run(self, draft: CampaignDraft) -> CampaignStatus:
+        self._funding_required = workflow.patched("funding-gate")
         if not self._recorded:
             await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
@@ -111,8 +119,46 @@ class CampaignWorkflow:
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._draft.model_copy(update={"carry": self._carry()}))
             await self._sleep(deadline if self._stage in RECRUITING_STAGES else None)
+        if self._funded_minor:
+            await self._refund_unspent()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
+
+    async def _refund_unspent(self) -> None:
+        """A closed campaign gives back what its approved work does not need."""
+        owed = {
+            str(a.delivery_id): a.agreed_price
+            for a in self._apps.values()
+            if a.delivery_id is not None and self._deliveries.get(str(a.delivery_id)) in OWED
+        }
+        try:
+            await workflow.execute_activity_method(
+                MoneyActivities.refund_escrow,
+                RefundOrder(
+                    idempotency_key=f"{workflow_id(self._campaign_id)}:refund",
+                    campaign_id=self._campaign_id,
+                    workspace_id=self._draft.workspace_id,
+                    currency=self._draft.budget.currency,
+                    owed=owed,
+                ),
+                start_to_close_timeout=PROVIDER_TIMEOUT,
+                retry_policy=PROVIDER_RETRY,
+            )
+        except ActivityError as exc:
+            # The provider refused: the money stays in escrow, in the ledger, for ops to return.
+            ops: list[uuid.UUID] = await workflow.execute_local_activity_method(
+                MoneyActivities.ops_users, start_to_close_timeout=DB_TIMEOUT, retry_policy=DB_RETRY
+            )
+            await notify.send(
+                Notify(
+                    event_key=self._event_key("refund_failed"),
+                    kind="refund_failed",
+                    title=f"Refund of campaign {self._campaign_id} failed",
+                    body=str(exc.cause or exc),
+                    link=f"/campaigns/{self._campaign_id}",
+                    user_ids=ops,
+                )
+            )
 
     async def _sleep(self, until: datetime | None) -> None:
         self._wake = False
@@ -139,6 +185,8 @@ class CampaignWorkflow:
             deliveries=self._deliveries,
             slots=self._slots,
             events=self._events,
+            funded_minor=self._funded_minor,
+            fundings=self._fundings,
             max_history_events=self._max_events,
         )
 
@@ -191,6 +239,7 @@ class CampaignWorkflow:
             applications=len(self._apps),
             open_deliveries=sum(1 for s in self._deliveries.values() if s in ("open", "approved")),
             recruiting_closes_at=self._draft.brief.application_deadline,
+            funded_minor=self._funded_minor,
         )
 
     # -- transitions ----------------------------------------------------------------------
@@ -386,6 +435,11 @@ class CampaignWorkflow:
         deadline = self._draft.brief.application_deadline
         if deadline is None or deadline <= workflow.now():
             raise _reject("set an application deadline in the future before publishing")
+        if self._funding_required and self._funded_minor < self._draft.budget.amount_minor:
+            raise _reject(
+                f"the campaign is not funded: {self._funded_minor} of "
+                f"{self._draft.budget.amount_minor} minor units arrived; fund it first"
+            )
 
     @workflow.update
     @one_at_a_time
@@ -541,6 +595,16 @@ class CampaignWorkflow:
             self._require_slot_and_budget(app.deliverable_id, app.agreed_price)
 
     # -- signals --------------------------------------------------------------------------
+
+    @workflow.signal
+    def funded(self, funding: FundingConfirmed) -> None:
+        """Money for the budget arrived and is in the escrow ledger (a repeat counts once)."""
+        if funding.currency != self._draft.budget.currency:
+            workflow.logger.error("funding %s is in %s", funding.funding_id, funding.currency)
+            return
+        if funding.funding_id not in self._fundings:
+            self._fundings.append(funding.funding_id)
+            self._funded_minor += funding.budget_minor
 
     @workflow.signal
     def delivery_outcome(self, outcome: DeliveryOutcome) -> None:

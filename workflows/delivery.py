@@ -51,9 +51,12 @@ with workflow.unsafe.imports_passed_through():
     )
     from workflows.contracts.license import LicenseGrant, LicenseTerms
     from workflows.contracts.notifications import Notify
+    from workflows.contracts.payouts import PayoutRequest
     from workflows.license import LicenseWorkflow
     from workflows.license import workflow_id as license_workflow_id
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
+    from workflows.payout import PayoutWorkflow
+    from workflows.payout import workflow_id as payout_workflow_id
     from workflows.timers import Timer
 
 S = DeliveryStage
@@ -125,6 +128,7 @@ class DeliveryWorkflow:
         self._approved_at: datetime | None = None
         self._perpetual_consent = False
         self._license_id: uuid.UUID | None = None
+        self._payout_started = False
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
@@ -291,6 +295,8 @@ class DeliveryWorkflow:
 
     async def _approve(self, *, auto: bool) -> None:
         self._approved_at = workflow.now()
+        if workflow.patched("payout-at-approval"):
+            await self._start_payout()
         self._review_due_at = None
         self._extra_pending = False
         if self._last_draft is not None:
@@ -343,15 +349,42 @@ class DeliveryWorkflow:
             grant,
             id=license_workflow_id(self._license_id),
             parent_close_policy=ParentClosePolicy.ABANDON,
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.CAMPAIGN_ID, str(start.campaign_id)),
-                    SearchAttributePair(sa.BRAND_ID, str(start.brand_id)),
-                    SearchAttributePair(sa.CREATOR_ID, str(start.creator_id)),
-                    SearchAttributePair(sa.DELIVERY_ID, str(start.delivery_id)),
-                    SearchAttributePair(sa.WORKSPACE_ID, str(start.workspace_id)),
-                ]
+            search_attributes=self._parties(),
+        )
+
+    async def _start_payout(self) -> None:
+        """The creator's fee is owed from now on: a payout of its own, outliving this process."""
+        start = self._start
+        await workflow.start_child_workflow(
+            PayoutWorkflow.run,
+            PayoutRequest(
+                payout_id=str(start.delivery_id),
+                workspace_id=start.workspace_id,
+                campaign_id=start.campaign_id,
+                creator_id=start.creator_id,
+                creator_user_id=start.creator_user_id,
+                amount_minor=start.price_minor,
+                currency=start.currency,
+                reason="delivery",
+                source_id=str(start.delivery_id),
             ),
+            id=payout_workflow_id(start.delivery_id),
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=self._parties(),
+        )
+        self._payout_started = True
+
+    def _parties(self) -> TypedSearchAttributes:
+        """How ops find the processes that take over after approval."""
+        start = self._start
+        return TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.CAMPAIGN_ID, str(start.campaign_id)),
+                SearchAttributePair(sa.BRAND_ID, str(start.brand_id)),
+                SearchAttributePair(sa.WORKSPACE_ID, str(start.workspace_id)),
+                SearchAttributePair(sa.CREATOR_ID, str(start.creator_id)),
+                SearchAttributePair(sa.DELIVERY_ID, str(start.delivery_id)),
+            ]
         )
 
     async def _tell_campaign(self, outcome: Literal["approved", "completed", "reassigned"]) -> None:
@@ -367,11 +400,12 @@ class DeliveryWorkflow:
     # -- read model and notifications -----------------------------------------------------
 
     def _handoffs(self) -> dict[str, str]:
-        # The processes that took over after approval; payout is pending until it has one.
+        # The processes that took over after approval (pending until each has started).
         if self._approved_at is None:
             return {}
         licensing = license_workflow_id(self._license_id) if self._license_id else "pending"
-        return {"licensing": licensing, "payout": "pending"}
+        payout = payout_workflow_id(self._start.delivery_id) if self._payout_started else "pending"
+        return {"licensing": licensing, "payout": payout}
 
     async def _record(self) -> None:
         await workflow.execute_local_activity_method(

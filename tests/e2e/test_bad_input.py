@@ -31,6 +31,7 @@ from tests.support import (
     Tenant,
     campaign_body,
     count_rows,
+    fund,
     login,
     make_creator,
     make_tenant,
@@ -64,6 +65,7 @@ def fields(response: httpx.Response) -> set[str]:
 
 async def published_campaign(
     http: httpx.AsyncClient,
+    engine: Engine,
     brand: Tenant,
     headers: Headers,
     *,
@@ -85,6 +87,7 @@ async def published_campaign(
         **(brief or {}),
     }
     campaign = ok(await http.post("/campaigns", json=body, headers=headers), 201)
+    await fund(http, engine, headers, campaign["id"])
     published = ok(await http.post(f"/campaigns/{campaign['id']}/publish", headers=headers))
     assert published["stage"] == "published"
     return dict(published)
@@ -167,7 +170,7 @@ async def accepted_delivery(http: httpx.AsyncClient, engine: Engine, **campaign:
     brand = make_tenant(engine)
     creator = make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)
-    published = await published_campaign(http, brand, b, **campaign)
+    published = await published_campaign(http, engine, brand, b, **campaign)
     app = await apply(http, c, published, published["deliverables"][0]["price_minor"])
     delivery_id = ok(await decide(http, b, published["id"], app["id"], action="accept"))[
         "delivery_id"
@@ -198,7 +201,7 @@ async def test_applying_twice_is_409_and_keeps_one_application(
 ) -> None:
     brand, creator = make_tenant(engine), make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)
-    campaign = await published_campaign(http, brand, b)
+    campaign = await published_campaign(http, engine, brand, b)
     first = await apply(http, c, campaign, 90_000)
     again = await http.post(
         f"/marketplace/campaigns/{campaign['id']}/applications",
@@ -223,7 +226,7 @@ async def test_accepting_over_budget_is_409_and_commits_nothing(
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
     # Two slots of 50 000 fit the budget of 100 000, but not two creators asking 90 000.
     campaign = await published_campaign(
-        http, brand, b, quantity=2, price_minor=50_000, budget_minor=100_000
+        http, engine, brand, b, quantity=2, price_minor=50_000, budget_minor=100_000
     )
     cid, deliverable_id = campaign["id"], campaign["deliverables"][0]["id"]
     app_a = await apply(http, a, campaign, 90_000)
@@ -265,7 +268,7 @@ async def test_accepting_when_every_slot_is_taken_is_409(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, brand, b, quantity=1)
+    campaign = await published_campaign(http, engine, brand, b, quantity=1)
     cid = campaign["id"]
     app_a = await apply(http, a, campaign, 100_000)
     app_b = await apply(http, o, campaign, 50_000)
@@ -377,7 +380,7 @@ async def test_simultaneous_accepts_cannot_overfill_the_last_slot(
     b = await login(http, brand)
     # One slot, and a budget that pays for one creator only.
     campaign = await published_campaign(
-        http, brand, b, quantity=1, price_minor=100_000, budget_minor=100_000
+        http, engine, brand, b, quantity=1, price_minor=100_000, budget_minor=100_000
     )
     cid = campaign["id"]
     app_a = await apply(http, await login(http, alice.tenant), campaign, 100_000)
@@ -455,14 +458,14 @@ async def test_decision_on_an_unknown_application_is_409(
 ) -> None:
     brand, creator = make_tenant(engine), make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)
-    campaign = await published_campaign(http, brand, b)
+    campaign = await published_campaign(http, engine, brand, b)
     app = await apply(http, c, campaign, 90_000)
     unknown = await decide(http, b, campaign["id"], str(uuid.uuid4()), action="accept")
     problem(unknown, 409, "no such application")
     assert count_rows(engine, "applications") == 1
     assert count_rows(engine, "deliveries") == 0
     # An application of another campaign of the same brand is unknown to this one too.
-    other = await published_campaign(http, brand, b)
+    other = await published_campaign(http, engine, brand, b)
     problem(await decide(http, b, other["id"], app["id"], action="accept"), 409, "no such")
     await live_campaign(http, b, campaign["id"])
     assert ok(await decide(http, b, campaign["id"], app["id"], action="accept"))["status"] == (
@@ -477,7 +480,7 @@ async def test_responding_to_someone_elses_invitation_is_404(
     alice, mallory = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, m = await login(http, alice.tenant), await login(http, mallory.tenant)
-    campaign = await published_campaign(http, brand, b, visibility="invite_only")
+    campaign = await published_campaign(http, engine, brand, b, visibility="invite_only")
     invitation = ok(
         await http.post(
             f"/campaigns/{campaign['id']}/invitations",
@@ -527,7 +530,7 @@ async def test_applying_after_recruiting_closed_is_409(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, brand, b, application_window_s=3)
+    campaign = await published_campaign(http, engine, brand, b, application_window_s=3)
     cid = campaign["id"]
     app = await apply(http, a, campaign, 100_000)
     ok(await decide(http, b, cid, app["id"], action="accept"))
@@ -566,10 +569,28 @@ async def test_publishing_without_an_application_deadline_is_409(
     assert cancelled["stage"] == "cancelled"
 
 
+async def test_publishing_before_the_money_arrived_is_409(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    b = await login(http, brand)
+    body = campaign_body(brand.brand_id)
+    body["brief"]["application_deadline"] = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    cid = ok(await http.post("/campaigns", json=body, headers=b), 201)["id"]
+    problem(await http.post(f"/campaigns/{cid}/publish", headers=b), 409, "campaign is not funded")
+    # A bank transfer on its way is not money in escrow yet.
+    ok(
+        await http.post(f"/campaigns/{cid}/fundings", json={"method": "bank_transfer"}, headers=b),
+        201,
+    )
+    problem(await http.post(f"/campaigns/{cid}/publish", headers=b), 409, "campaign is not funded")
+    assert (await live_campaign(http, b, cid))["stage"] == "draft"
+
+
 async def test_publishing_twice_is_409(http: httpx.AsyncClient, engine: Engine) -> None:
     brand, creator = make_tenant(engine), make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)
-    campaign = await published_campaign(http, brand, b)
+    campaign = await published_campaign(http, engine, brand, b)
     again = await http.post(f"/campaigns/{campaign['id']}/publish", headers=b)
     problem(again, 409, "only a draft can be published", "published")
     body = await live_campaign(http, b, campaign["id"])

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import Engine
 
 from tests.e2e.support import GOOD_CAPTION, until
-from tests.support import campaign_body, login, make_creator, make_tenant
+from tests.support import campaign_body, fund, login, make_creator, make_tenant
 
 
 async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engine) -> None:
@@ -29,6 +29,7 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     body["deliverables"][0]["quantity"] = 1
     campaign = (await http.post("/campaigns", json=body, headers=b)).json()
     cid = campaign["id"]
+    await fund(http, engine, b, cid)
     published = await http.post(f"/campaigns/{cid}/publish", headers=b)
     assert published.status_code == 200, published.text
     assert published.json()["stage"] == "published"
@@ -118,7 +119,7 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     assert approved.json()["stage"] == "awaiting_final"
     handoffs = approved.json()["handoffs"]
     license_id = approved.json()["live"]["license_id"]
-    assert handoffs == {"licensing": f"license-{license_id}", "payout": "pending"}
+    assert handoffs == {"licensing": f"license-{license_id}", "payout": f"payout-{delivery_id}"}
     final = await http.post(
         f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
     )

@@ -21,7 +21,15 @@ from activities.licensing.certificate import verify_certificate
 from models.enums import Role
 from nexus import cli
 from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
-from tests.support import CreatorAccount, Tenant, campaign_body, login, make_creator, make_tenant
+from tests.support import (
+    CreatorAccount,
+    Tenant,
+    campaign_body,
+    fund,
+    login,
+    make_creator,
+    make_tenant,
+)
 
 RIGHTS: dict[str, Any] = {
     "channels": ["organic_social", "paid_social"],
@@ -59,6 +67,7 @@ async def _delivery_for(
     body["brief"]["application_deadline"] = (datetime.now(UTC) + timedelta(days=7)).isoformat()
     body["deliverables"][0]["quantity"] = 1
     cid = ok(await http.post("/campaigns", json=body, headers=b), 201)["id"]
+    await fund(http, engine, b, cid)
     ok(await http.post(f"/campaigns/{cid}/publish", headers=b))
     listing = ok(await http.get(f"/campaigns/{cid}", headers=b))
     deliverable_id = listing["deliverables"][0]["id"]

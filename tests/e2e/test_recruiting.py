@@ -30,6 +30,7 @@ from tests.support import (
     Tenant,
     campaign_body,
     count_rows,
+    fund,
     login,
     make_creator,
     make_tenant,
@@ -46,6 +47,7 @@ T = TypeVar("T")
 
 async def published_campaign(
     http: httpx.AsyncClient,
+    engine: Engine,
     brand: Tenant,
     headers: Headers,
     *,
@@ -66,6 +68,7 @@ async def published_campaign(
         **(brief or {}),
     }
     campaign = ok(await http.post("/campaigns", json=body, headers=headers), 201)
+    await fund(http, engine, headers, campaign["id"])
     published = ok(await http.post(f"/campaigns/{campaign['id']}/publish", headers=headers))
     assert published["stage"] == "published"
     return dict(published)
@@ -139,7 +142,7 @@ async def test_invitations_accepted_and_declined(http: httpx.AsyncClient, engine
     outsider = make_creator(engine, niches=["gaming"], country="DE")
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, brand, b, visibility="invite_only")
+    campaign = await published_campaign(http, engine, brand, b, visibility="invite_only")
     cid, deliverable_id = campaign["id"], campaign["deliverables"][0]["id"]
 
     found = ok(await http.get("/creators?niche=beauty&country=US", headers=b))
@@ -218,7 +221,7 @@ async def test_counter_offers_accepted_and_declined(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, brand, b)
+    campaign = await published_campaign(http, engine, brand, b)
     cid = campaign["id"]
 
     app_a = await apply(http, a, campaign, 150_000)
@@ -276,10 +279,14 @@ async def test_marketplace_shows_only_fitting_open_campaigns(
     wrong_country = make_creator(engine, niches=["beauty"], country="DE")
     b = await login(http, brand)
     targeted = await published_campaign(
-        http, brand, b, brief={"target_niches": ["beauty"], "target_countries": ["US", "CA"]}
+        http,
+        engine,
+        brand,
+        b,
+        brief={"target_niches": ["beauty"], "target_countries": ["US", "CA"]},
     )
-    untargeted = await published_campaign(http, brand, b)
-    private = await published_campaign(http, brand, b, visibility="invite_only")
+    untargeted = await published_campaign(http, engine, brand, b)
+    private = await published_campaign(http, engine, brand, b, visibility="invite_only")
 
     async def visible(creator: CreatorAccount) -> set[str]:
         headers = await login(http, creator.tenant)
@@ -324,7 +331,7 @@ async def test_cancel_in_production_stops_open_work_and_keeps_approved_owed(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, brand, b, application_window_s=4)
+    campaign = await published_campaign(http, engine, brand, b, application_window_s=4)
     cid = campaign["id"]
     deliveries = {}
     for who, headers, price in ((alice, a, 90_000), (bob, o, 80_000)):
@@ -450,7 +457,7 @@ async def test_cancel_while_a_draft_is_checked_keeps_the_delivery_cancelled(
     brand = make_tenant(engine, Role.BRAND_ADMIN)
     creator = make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)
-    campaign = await published_campaign(http, brand, b, quantity=1)
+    campaign = await published_campaign(http, engine, brand, b, quantity=1)
     app = await apply(http, c, campaign, 100_000)
     delivery_id = ok(await decide(http, b, campaign["id"], app["id"], action="accept"))[
         "delivery_id"

@@ -29,6 +29,7 @@ from tests.support import (
     Tenant,
     campaign_body,
     count_rows,
+    fund,
     login,
     make_creator,
     make_tenant,
@@ -181,6 +182,7 @@ async def recruit(http: httpx.AsyncClient, engine: Engine, application_window_s:
     }
     campaign = ok(await http.post("/campaigns", json=body, headers=b), 201)
     cid = campaign["id"]
+    await fund(http, engine, b, cid)
     ok(await http.post(f"/campaigns/{cid}/publish", headers=b))
     app = ok(
         await http.post(
@@ -299,6 +301,8 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
             ("approved", creator.user_id): 1,
             ("license_granted", brand.user_id): 1,
             ("license_granted", creator.user_id): 1,
+            # The approval's payout waits for the creator's payout account.
+            ("payout_account_needed", creator.user_id): 1,
             ("delivered", brand.user_id): 1,
             ("campaign_completed", brand.user_id): 1,
         }

@@ -66,3 +66,33 @@ def test_invalid_values_are_rejected() -> None:
         Settings(api={"port": 70000})
     with pytest.raises(ValidationError):
         Settings(telemetry={"exporter": "zipkin"})
+
+
+def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
+    auth = {"jwt_secret": STRONG}
+    database = {"url": "postgresql+psycopg://a:Pw-1@db/n"}
+    licensing = {"ledger_signing_key": "9e" * 32}
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(
+            env="production",
+            payments={"provider": "stripe"},
+            auth=auth,
+            database=database,
+            licensing=licensing,
+        )
+    assert "NEXUS_PAYMENTS__STRIPE_API_KEY" in str(excinfo.value)
+    assert "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET" in str(excinfo.value)
+    ok = Settings(
+        env="production",
+        payments={
+            "provider": "stripe",
+            "stripe_api_key": "sk_live_" + STRONG,
+            "stripe_webhook_secret": "whsec_" + STRONG,
+        },
+        auth=auth,
+        database=database,
+        licensing=licensing,
+    )
+    assert ok.payments.provider == "stripe"
+    manual = Settings(env="production", auth=auth, database=database, licensing=licensing)
+    assert manual.payments.provider == "manual"

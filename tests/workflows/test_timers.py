@@ -45,7 +45,7 @@ from models.enums import ApplicationStatus, CampaignStage, DeliverableFormat, De
 from models.licenses import License
 from models.notifications import Notification
 from nexus.settings import Settings
-from tests.support import CreatorAccount, Tenant, make_creator, make_tenant
+from tests.support import CreatorAccount, Tenant, fund_in_ledger, make_creator, make_tenant
 from workers.cpu.main import build_worker
 from workflows import search_attributes as sa
 from workflows.calendar import add_business_days
@@ -77,6 +77,7 @@ from workflows.contracts.delivery import (
 from workflows.delivery import DeliveryWorkflow
 from workflows.delivery import workflow_id as delivery_workflow_id
 from workflows.license import workflow_id as license_workflow_id
+from workflows.payout import workflow_id as payout_workflow_id
 from workflows.task_queues import cpu_queue
 
 GOOD_CAPTION = "#ad Paid partnership with Glow: Glow serum 30 ml"
@@ -140,13 +141,13 @@ _WORK_ENDS = frozenset(
 
 
 # Children that live on their own (parent-close policy ABANDON): in flight until started.
-LONG_LIVED_CHILDREN = frozenset({"DeliveryWorkflow", "LicenseWorkflow"})
+LIVES_ON_ITS_OWN = frozenset({"DeliveryWorkflow", "LicenseWorkflow", "PayoutWorkflow"})
 
 
 async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
     """Whether the latest run has a workflow task (local activities run inside one), an
     activity, a signal to another workflow or a short-lived child in flight. A delivery or
-    license child counts only until it has started."""
+    license or payout child counts only until it has started."""
     task = False
     in_flight: set[int] = set()
     async for event in handle.fetch_history_events():
@@ -168,7 +169,7 @@ async def _busy(handle: WorkflowHandle[Any, Any]) -> bool:
                     or getattr(attributes, "initiated_event_id", 0)
                 )
             elif kind == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED and (
-                attributes is not None and attributes.workflow_type.name in LONG_LIVED_CHILDREN
+                attributes is not None and attributes.workflow_type.name in LIVES_ON_ITS_OWN
             ):
                 in_flight.discard(attributes.initiated_event_id)
     # A failed or timed-out workflow task is retried: only a completed one leaves it at rest.
@@ -320,8 +321,13 @@ class World:
             granted = session.exec(
                 select(License.id).where(col(License.campaign_id) == self.draft.campaign_id)
             ).all()
-        self.workflow_ids.extend(license_workflow_id(license_id) for license_id in granted)
-        for workflow_id in self.workflow_ids:
+        payouts = [
+            payout_workflow_id(w.removeprefix("delivery-"))
+            for w in self.workflow_ids
+            if w.startswith("delivery-")
+        ]
+        licenses = [license_workflow_id(license_id) for license_id in granted]
+        for workflow_id in self.workflow_ids + payouts + licenses:
             with suppress(RPCError):
                 await self.client.get_workflow_handle(workflow_id).terminate("test over")
 
@@ -391,6 +397,10 @@ async def campaign_world(
         try:
             recorded = await campaign.execute_update(CampaignWorkflow.wait_recorded)
             assert recorded.recorded
+            await campaign.signal(
+                CampaignWorkflow.funded,
+                fund_in_ledger(engine, draft.campaign_id, brand.workspace_id, BUDGET, "USD"),
+            )
             published = await campaign.execute_update(CampaignWorkflow.publish)
             assert published.stage == CampaignStage.PUBLISHED
             yield world
@@ -662,12 +672,13 @@ async def test_the_review_window_auto_approves_after_three_business_days(
         assert row.approved_at is not None
         assert due <= row.approved_at <= due + timedelta(minutes=1)
         assert row.review_due_at is None
-        # The approved draft is licensed on the brief's terms from the moment of approval.
+        # The approved draft is licensed on the brief's terms, and its fee paid, from the
+        # moment of approval.
         assert status.license_id is not None
         license_id = status.license_id
         assert row.handoffs == {
             "licensing": license_workflow_id(license_id),
-            "payout": "pending",
+            "payout": payout_workflow_id(d.delivery_id),
         }
         await until(lambda: _licensed(w.engine, license_id), "the license is granted")
         # The creator now has three business days for the final files.

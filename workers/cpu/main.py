@@ -15,8 +15,10 @@ from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
 from activities.licensing.activities import LicensingActivities
+from activities.money.activities import MoneyActivities
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
+from integrations.payments import provider_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -26,6 +28,7 @@ from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
 from workflows.license import LicenseWorkflow
+from workflows.payout import PayoutWorkflow
 from workflows.task_queues import cpu_queue
 
 MAX_CONCURRENT_ACTIVITIES = 16
@@ -49,6 +52,7 @@ WORKFLOWS = [
     DeliveryWorkflow,
     AutomatedChecksWorkflow,
     LicenseWorkflow,
+    PayoutWorkflow,
     HealthCheckWorkflow,
 ]
 
@@ -61,6 +65,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     )
     probe = CpuProbe(engine)
     licensing = LicensingActivities(engine, settings.licensing)
+    money = MoneyActivities(engine, provider_from_settings(engine, settings.payments))
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -75,6 +80,14 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             notifications.notify,
             caption_check,
             probe.probe_cpu,
+            money.reserve,
+            money.release,
+            money.destination,
+            money.transfer,
+            money.record_paid,
+            money.record_payout,
+            money.ops_users,
+            money.refund_escrow,
         ],
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),

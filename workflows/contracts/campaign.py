@@ -171,6 +171,7 @@ class CampaignStatus(BaseModel):
     applications: int = 0
     open_deliveries: int = 0
     recruiting_closes_at: datetime | None = None
+    funded_minor: int = 0
 
 
 class CampaignCarry(BaseModel):
@@ -185,6 +186,9 @@ class CampaignCarry(BaseModel):
     # deliverable id -> creator slots; fixed to the filled count when recruiting closes
     slots: dict[str, int] = Field(default_factory=dict)
     events: int = 0
+    # Budget paid in (fee excluded) and the fundings it came from, each counted once.
+    funded_minor: int = 0
+    fundings: list[uuid.UUID] = Field(default_factory=list)
     # Continue-as-new after this many history events (the server may suggest it sooner).
     max_history_events: int = Field(default=10_000, ge=50)
 

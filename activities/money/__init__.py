@@ -1,0 +1,1 @@
+"""Money: the escrow ledger, campaign funding, refunds and creator payouts."""

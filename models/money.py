@@ -1,0 +1,401 @@
+"""Money tables: the append-only ledger, fundings, creator payout accounts, payouts, manual
+bank transfers and received Stripe events. Balances are never stored; they are summed."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import BigInteger, Index, func
+from sqlalchemy.dialects.postgresql import insert
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from activities.money import ledger
+from models.base import aware_datetime_field, created_at_field, id_field, utcnow
+from models.enums import Role
+from models.workspaces import Membership
+
+
+class LedgerEntry(SQLModel, table=True):
+    __tablename__ = "ledger_entries"
+
+    id: uuid.UUID = id_field()
+    # Idempotency: a retried activity posting the same movement finds its entry.
+    key: str = Field(max_length=300, unique=True)
+    kind: str = Field(max_length=20)
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_type=BigInteger)
+    campaign_id: uuid.UUID | None = Field(default=None, index=True)
+    workspace_id: uuid.UUID | None = Field(default=None, index=True)
+    creator_id: uuid.UUID | None = Field(default=None, index=True)
+    reference: str = Field(default="", max_length=300)
+    created_at: datetime = created_at_field()
+
+
+class LedgerPosting(SQLModel, table=True):
+    __tablename__ = "ledger_postings"
+    __table_args__ = (Index("ix_ledger_postings_account_currency", "account", "currency"),)
+
+    id: uuid.UUID = id_field()
+    entry_id: uuid.UUID = Field(foreign_key="ledger_entries.id", index=True)
+    account: str = Field(max_length=200)
+    currency: str = Field(max_length=3)
+    amount_minor: int = Field(sa_type=BigInteger)
+
+
+class Funding(SQLModel, table=True):
+    """One payment of a campaign's budget plus platform fee, by card or bank transfer."""
+
+    __tablename__ = "fundings"
+
+    id: uuid.UUID = id_field()
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    method: str = Field(max_length=20)  # card, bank_transfer
+    provider: str = Field(max_length=20)
+    currency: str = Field(max_length=3)
+    budget_minor: int = Field(sa_type=BigInteger)
+    fee_minor: int = Field(sa_type=BigInteger)
+    # pending, requires_action, awaiting_transfer, succeeded, failed, refunded
+    status: str = Field(max_length=30)
+    provider_ref: str | None = Field(default=None, max_length=200, unique=True)
+    failure: str = Field(default="", max_length=500)
+    refunded_minor: int = Field(default=0, sa_type=BigInteger)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class PayoutAccount(SQLModel, table=True):
+    """Where a creator is paid: a Stripe connected account or manual bank details."""
+
+    __tablename__ = "payout_accounts"
+
+    creator_id: uuid.UUID = Field(foreign_key="creator_profiles.id", primary_key=True)
+    provider: str = Field(max_length=20)
+    account_ref: str = Field(max_length=200, unique=True)
+    payouts_enabled: bool = False
+    # Time of the provider event the state comes from: older events never overwrite it.
+    state_at: datetime | None = aware_datetime_field()
+    created_at: datetime = created_at_field()
+
+
+class Payout(SQLModel, table=True):
+    """Read model of one PayoutWorkflow."""
+
+    __tablename__ = "payouts"
+
+    id: str = Field(primary_key=True, max_length=200)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id", index=True)
+    creator_id: uuid.UUID = Field(foreign_key="creator_profiles.id", index=True)
+    reason: str = Field(max_length=20)
+    source_id: str = Field(max_length=200)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    # reserving, awaiting_onboarding, transferring, awaiting_settlement, paid, failed
+    status: str = Field(max_length=30, index=True)
+    transfer_ref: str | None = Field(default=None, max_length=200)
+    failure: str = Field(default="", max_length=500)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+class ManualTransfer(SQLModel, table=True):
+    """An outgoing bank transfer for ops to make (payout to a creator, refund to a brand),
+    exported as a batch file and confirmed once settled."""
+
+    __tablename__ = "manual_transfers"
+
+    id: uuid.UUID = id_field()
+    key: str = Field(max_length=300, unique=True)
+    kind: str = Field(max_length=20)  # payout, refund
+    payee: str = Field(max_length=200)
+    amount_minor: int = Field(sa_type=BigInteger)
+    currency: str = Field(max_length=3)
+    reference: str = Field(max_length=300)
+    status: str = Field(default="pending", max_length=20)  # pending, settled
+    created_at: datetime = created_at_field()
+    settled_at: datetime | None = aware_datetime_field()
+
+
+class ProviderEvent(SQLModel, table=True):
+    """A verified webhook event, stored once; processed once."""
+
+    __tablename__ = "provider_events"
+
+    id: str = Field(primary_key=True, max_length=255)
+    type: str = Field(max_length=100)
+    occurred_at: datetime = created_at_field()
+    received_at: datetime = created_at_field()
+    processed_at: datetime | None = aware_datetime_field()
+
+
+# -- ledger ----------------------------------------------------------------------------------
+
+
+def lock_accounts(session: Session, names: list[str]) -> None:
+    # Transaction-scoped locks in a fixed order: entries debiting the same account serialize,
+    # so two reservations can never both spend the same escrow.
+    for name in sorted(set(names)):
+        session.exec(select(func.pg_advisory_xact_lock(func.hashtext(name))))
+
+
+def balance(session: Session, account: str, currency: str) -> int:
+    total = session.exec(
+        select(func.coalesce(func.sum(LedgerPosting.amount_minor), 0)).where(
+            LedgerPosting.account == account, LedgerPosting.currency == currency
+        )
+    ).one()
+    return int(total)
+
+
+def find_entry(session: Session, key: str) -> LedgerEntry | None:
+    return session.exec(select(LedgerEntry).where(LedgerEntry.key == key)).first()
+
+
+def post_entry(session: Session, entry: ledger.Entry) -> bool:
+    """Append the entry unless its key is posted already; refuse it (LedgerError) if it would
+    take a money-holding account below zero. Commits with the caller's unit of work."""
+    debited = [p.account for p in entry.postings if p.amount_minor < 0]
+    lock_accounts(session, [f"entry:{entry.key}", *debited])
+    if find_entry(session, entry.key) is not None:
+        return False
+    ledger.check(entry, {(a, entry.currency): balance(session, a, entry.currency) for a in debited})
+    row = LedgerEntry(
+        key=entry.key,
+        kind=entry.kind.value,
+        currency=entry.currency,
+        amount_minor=entry.amount_minor,
+        campaign_id=entry.campaign_id,
+        workspace_id=entry.workspace_id,
+        creator_id=entry.creator_id,
+        reference=entry.reference,
+    )
+    session.add(row)
+    session.flush()
+    session.add_all(
+        LedgerPosting(
+            entry_id=row.id, account=p.account, currency=entry.currency, amount_minor=p.amount_minor
+        )
+        for p in entry.postings
+    )
+    session.flush()
+    return True
+
+
+def refund_amounts(session: Session, entry_id: uuid.UUID) -> tuple[int, int]:
+    """(escrow, fee) a posted refund entry returned."""
+    postings = session.exec(select(LedgerPosting).where(LedgerPosting.entry_id == entry_id)).all()
+    escrow = -sum(p.amount_minor for p in postings if ledger.kind_of(p.account) == ledger.ESCROW)
+    fee = -sum(p.amount_minor for p in postings if ledger.kind_of(p.account) == ledger.FEES)
+    return escrow, fee
+
+
+def all_postings(session: Session) -> list[tuple[str, str, int]]:
+    rows = session.exec(
+        select(LedgerPosting.account, LedgerPosting.currency, LedgerPosting.amount_minor)
+    ).all()
+    return [(a, c, int(m)) for a, c, m in rows]
+
+
+def entries(
+    session: Session,
+    *,
+    workspace_id: uuid.UUID | None = None,
+    campaign_id: uuid.UUID | None = None,
+    creator_id: uuid.UUID | None = None,
+) -> list[LedgerEntry]:
+    query = select(LedgerEntry)
+    if workspace_id is not None:
+        query = query.where(LedgerEntry.workspace_id == workspace_id)
+    if campaign_id is not None:
+        query = query.where(LedgerEntry.campaign_id == campaign_id)
+    if creator_id is not None:
+        query = query.where(LedgerEntry.creator_id == creator_id)
+    return list(session.exec(query.order_by(col(LedgerEntry.created_at), col(LedgerEntry.key))))
+
+
+def entries_with_reference(session: Session, kind: str, references: list[str]) -> set[str]:
+    rows = session.exec(
+        select(LedgerEntry.reference).where(
+            LedgerEntry.kind == kind, col(LedgerEntry.reference).in_(references)
+        )
+    ).all()
+    return set(rows)
+
+
+# -- fundings --------------------------------------------------------------------------------
+
+UNDER_WAY = ("pending", "succeeded", "requires_action", "processing", "awaiting_transfer")
+
+
+def get_funding(session: Session, funding_id: uuid.UUID) -> Funding | None:
+    return session.get(Funding, funding_id)
+
+
+def funding_by_ref(session: Session, provider_ref: str) -> Funding | None:
+    return session.exec(select(Funding).where(Funding.provider_ref == provider_ref)).first()
+
+
+def fundings_of(session: Session, campaign_id: uuid.UUID) -> list[Funding]:
+    return list(
+        session.exec(
+            select(Funding)
+            .where(Funding.campaign_id == campaign_id)
+            .order_by(col(Funding.created_at), col(Funding.id))
+        )
+    )
+
+
+def confirm_funding(session: Session, funding_id: uuid.UUID) -> Funding:
+    """The money arrived: mark the funding succeeded and post it to the ledger, once."""
+    funding = session.exec(select(Funding).where(Funding.id == funding_id).with_for_update()).one()
+    money_in = ledger.funding(
+        f"funding-{funding.id}",
+        campaign_id=funding.campaign_id,
+        workspace_id=funding.workspace_id,
+        currency=funding.currency,
+        budget_minor=funding.budget_minor,
+        fee_minor=funding.fee_minor,
+        reference=funding.provider_ref or "",
+    )
+    post_entry(session, money_in)
+    if funding.status != "succeeded":
+        funding.status = "succeeded"
+        save(session, funding)
+    return funding
+
+
+def open_funding(session: Session, row: Funding, budget_minor: int, fee_bps: int) -> Funding | None:
+    """Add a funding for what the campaign's budget still lacks, or None if nothing does.
+    Serialized per campaign, so two requests at once cannot both fund the same budget."""
+    lock_accounts(session, [f"funding:{row.campaign_id}"])
+    due = budget_minor - funded_minor(session, row.campaign_id)
+    if due <= 0:
+        return None
+    row.budget_minor, row.fee_minor = due, ledger.platform_fee(due, fee_bps)
+    save(session, row)
+    return row
+
+
+def funded_minor(session: Session, campaign_id: uuid.UUID) -> int:
+    """Budget paid in or on its way (being charged, awaiting 3-D Secure, bank transfers)."""
+    total = session.exec(
+        select(func.coalesce(func.sum(Funding.budget_minor), 0)).where(
+            Funding.campaign_id == campaign_id,
+            col(Funding.status).in_(UNDER_WAY),
+        )
+    ).one()
+    return int(total)
+
+
+def statement(session: Session, rows: list[LedgerEntry]) -> list[tuple[LedgerEntry, int, int]]:
+    """Each entry with the escrow-side amount and the platform-fee amount it moved."""
+    ids = [r.id for r in rows]
+    postings = session.exec(select(LedgerPosting).where(col(LedgerPosting.entry_id).in_(ids))).all()
+    fee: dict[uuid.UUID, int] = {}
+    for p in postings:
+        if ledger.kind_of(p.account) == ledger.FEES:
+            fee[p.entry_id] = fee.get(p.entry_id, 0) + abs(p.amount_minor)
+    return [(r, r.amount_minor - fee.get(r.id, 0), fee.get(r.id, 0)) for r in rows]
+
+
+def save(session: Session, row: SQLModel) -> None:
+    if isinstance(row, Funding | Payout):
+        row.updated_at = utcnow()
+    session.add(row)
+    session.flush()
+
+
+# -- payout accounts and payouts -------------------------------------------------------------
+
+
+def payout_account(session: Session, creator_id: uuid.UUID) -> PayoutAccount | None:
+    return session.get(PayoutAccount, creator_id)
+
+
+def payout_account_by_ref(session: Session, account_ref: str) -> PayoutAccount | None:
+    return session.exec(
+        select(PayoutAccount).where(PayoutAccount.account_ref == account_ref)
+    ).first()
+
+
+def upsert_payout(session: Session, row: Payout) -> None:
+    values = row.model_dump()
+    mutable = {k: values[k] for k in ("status", "transfer_ref", "failure")}
+    statement = (
+        insert(Payout)
+        .values(values)
+        .on_conflict_do_update(index_elements=["id"], set_={**mutable, "updated_at": utcnow()})
+    )
+    session.exec(statement)
+
+
+def get_payout(session: Session, payout_id: str) -> Payout | None:
+    return session.get(Payout, payout_id)
+
+
+def payouts_of(
+    session: Session, *, creator_id: uuid.UUID | None = None, status: str | None = None
+) -> list[Payout]:
+    query = select(Payout)
+    if creator_id is not None:
+        query = query.where(Payout.creator_id == creator_id)
+    if status is not None:
+        query = query.where(Payout.status == status)
+    return list(session.exec(query.order_by(col(Payout.created_at))))
+
+
+# -- manual transfers and provider events ----------------------------------------------------
+
+
+def add_manual_transfer(session: Session, row: ManualTransfer) -> ManualTransfer:
+    """Insert unless its key exists; return the stored row either way."""
+    session.exec(
+        insert(ManualTransfer)
+        .values(row.model_dump())
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return session.exec(select(ManualTransfer).where(ManualTransfer.key == row.key)).one()
+
+
+def manual_transfers(session: Session, status: str | None = None) -> list[ManualTransfer]:
+    query = select(ManualTransfer)
+    if status is not None:
+        query = query.where(ManualTransfer.status == status)
+    return list(session.exec(query.order_by(col(ManualTransfer.created_at))))
+
+
+def settle_manual_transfer(session: Session, transfer_id: uuid.UUID) -> ManualTransfer | None:
+    row = session.get(ManualTransfer, transfer_id)
+    if row is not None and row.status != "settled":
+        row.status, row.settled_at = "settled", utcnow()
+        save(session, row)
+    return row
+
+
+def ops_user_ids(session: Session) -> list[uuid.UUID]:
+    rows = session.exec(
+        select(Membership.user_id).where(Membership.role == Role.OPS).distinct()
+    ).all()
+    return list(rows)
+
+
+def claim_event(session: Session, event_id: str, type_: str, occurred_at: datetime) -> bool:
+    """Store the event unless known; True while it still needs processing (it is new, or an
+    earlier delivery failed before marking it processed). Its effects are idempotent, so even
+    two deliveries racing through here apply them once."""
+    session.exec(
+        insert(ProviderEvent)
+        .values(id=event_id, type=type_, occurred_at=occurred_at, received_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    stored = session.exec(select(ProviderEvent).where(ProviderEvent.id == event_id)).one()
+    return stored.processed_at is None
+
+
+def mark_processed(session: Session, event_id: str) -> None:
+    event = session.get(ProviderEvent, event_id)
+    assert event is not None
+    event.processed_at = utcnow()
+    session.add(event)

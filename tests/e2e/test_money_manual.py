@@ -1,0 +1,179 @@
+"""Money with the embedded manual provider: a bank transfer funds the campaign once ops see
+it, the creator is paid from the batch file ops settle, and closing the campaign refunds the
+unspent escrow with its share of the fee."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+
+import httpx
+from sqlalchemy import Engine
+
+from tests.e2e.money_support import BUDGET, PRICE, deal
+from tests.e2e.support import ok, until
+from tests.support import fund
+
+FEE = BUDGET // 10  # the default 10 % platform fee
+
+
+async def test_bank_transfer_funding_payout_batch_and_refund(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    cid = d.campaign_id
+
+    funding = ok(
+        await http.post(
+            f"/campaigns/{cid}/fundings", json={"method": "bank_transfer"}, headers=d.b
+        ),
+        201,
+    )
+    assert (funding["status"], funding["budget_minor"], funding["fee_minor"]) == (
+        "awaiting_transfer", BUDGET, FEE,
+    )  # fmt: skip
+    assert "NEXUS-" in funding["instructions"]
+    # Asking again while the transfer is on its way would double the money: refused.
+    again = await http.post(
+        f"/campaigns/{cid}/fundings", json={"method": "bank_transfer"}, headers=d.b
+    )
+    assert again.status_code == 409
+    assert (await d.statement())["lines"] == []  # nothing arrived yet
+
+    # Brands cannot confirm their own transfer; ops can, and twice counts once.
+    assert (
+        await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=d.b)
+    ).status_code == 403
+    for _ in range(2):
+        confirmed = ok(await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=d.ops))
+        assert confirmed["status"] == "succeeded"
+    delivery_id = await d.approved_delivery()
+
+    # No payout account yet: the payout waits and the creator is asked to connect one.
+    waiting = await d.payout_in("awaiting_onboarding")
+    assert (waiting["id"], waiting["amount_minor"], waiting["reason"]) == (
+        delivery_id, PRICE, "delivery",
+    )  # fmt: skip
+    inbox = ok(await http.get("/notifications", headers=d.c))
+    assert "payout_account_needed" in [n["kind"] for n in inbox]
+
+    account = ok(await http.post("/creator/payout-account", headers=d.c))
+    assert (account["provider"], account["payouts_enabled"]) == ("manual", True)
+    await d.payout_in("awaiting_settlement")
+
+    batch = await http.get("/ops/manual-transfers?format=csv", headers=d.ops)
+    assert batch.status_code == 200 and batch.headers["content-type"].startswith("text/csv")
+    lines = list(csv.DictReader(io.StringIO(batch.text)))
+    assert [(x["kind"], x["amount_minor"], x["reference"]) for x in lines] == [
+        ("payout", str(PRICE), f"payout-{delivery_id}")
+    ]
+    for _ in range(2):  # a repeated confirmation changes nothing
+        settled = ok(
+            await http.post(f"/ops/manual-transfers/{lines[0]['id']}/settled", headers=d.ops)
+        )
+        assert settled["status"] == "settled"
+    paid = await d.payout_in("paid")
+    assert paid["transfer_ref"] == f"manual:payout-{delivery_id}:transfer"
+
+    creator_statement = ok(await http.get("/creator/statement", headers=d.c))
+    assert creator_statement["totals"] == {"reserve": {"USD": PRICE}, "payout": {"USD": PRICE}}
+
+    # Cancelling keeps the approved work paid and returns the rest with its share of the fee.
+    ok(await http.post(f"/campaigns/{cid}/cancel", json={"reason": "season over"}, headers=d.b))
+    unspent = BUDGET - PRICE
+    fee_back = FEE * unspent // BUDGET
+
+    async def refunded() -> dict[str, object]:
+        statement = await d.statement()
+        return statement if "refund" in statement["totals"] else {}
+
+    statement = await until(refunded)
+    assert statement["totals"] == {
+        "funding": {"USD": BUDGET},
+        "funding_fees": {"USD": FEE},
+        "reserve": {"USD": PRICE},
+        "payout": {"USD": PRICE},
+        "refund": {"USD": unspent},
+        "refund_fees": {"USD": fee_back},
+    }
+    refunds = [
+        x
+        for x in ok(await http.get("/ops/manual-transfers", headers=d.ops))
+        if x["kind"] == "refund"
+    ]
+    assert [(x["amount_minor"], x["payee"]) for x in refunds] == [
+        (unspent + fee_back, str(d.brand.workspace_id))
+    ]
+    brand_csv = await http.get(f"/campaigns/{cid}/statement?format=csv", headers=d.b)
+    kinds = [row["kind"] for row in csv.DictReader(io.StringIO(brand_csv.text))]
+    assert kinds == ["funding", "reserve", "payout", "refund"]
+
+
+async def test_card_funding_needs_a_card_and_the_stripe_provider(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    missing = await http.post(path, json={"method": "card"}, headers=d.b)
+    assert missing.status_code == 422
+    assert missing.json()["errors"] == [
+        {"field": "body.payment_method", "reason": "required for method card"}
+    ]
+    manual = await http.post(path, json={"method": "card", "payment_method": "pm_x"}, headers=d.b)
+    assert (
+        manual.status_code == 422 and manual.headers["content-type"] == "application/problem+json"
+    )
+    bogus = await http.post(path, json={"method": "card", "payment_method": "4242"}, headers=d.b)
+    assert bogus.status_code == 422
+    other = await http.post(path, json={"method": "cash"}, headers=d.b)
+    assert other.status_code == 422
+    assert ok(await http.get(path, headers=d.b)) == []
+
+
+async def test_a_transfer_arriving_after_cancellation_is_not_taken_into_escrow(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    funding = ok(await http.post(path, json={"method": "bank_transfer"}, headers=d.b), 201)
+    ok(await http.post(f"/campaigns/{d.campaign_id}/cancel", json={"reason": "x"}, headers=d.b))
+    late = await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=d.ops)
+    assert late.status_code == 409 and "send the transfer back" in late.json()["detail"]
+    assert (await d.statement())["lines"] == []
+    assert (await http.post(path, json={"method": "bank_transfer"}, headers=d.b)).status_code == 409
+
+
+async def test_two_funding_requests_at_once_fund_the_budget_once(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    answers = await asyncio.gather(
+        *(http.post(path, json={"method": "bank_transfer"}, headers=d.b) for _ in range(4))
+    )
+    assert sorted(a.status_code for a in answers) == [201, 409, 409, 409]
+    assert [f["budget_minor"] for f in ok(await http.get(path, headers=d.b))] == [BUDGET]
+
+
+async def test_ops_abandon_a_waiting_payout_and_the_money_returns_to_escrow(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    d = await deal(http, engine)
+    await fund(http, engine, d.b, d.campaign_id)
+    delivery_id = await d.approved_delivery()
+    await d.payout_in("awaiting_onboarding")
+    waiting = ok(await http.get("/ops/payouts?status=awaiting_onboarding", headers=d.ops))
+    assert delivery_id in [p["id"] for p in waiting]
+    path = f"/ops/payouts/{delivery_id}/abandon"
+    assert (await http.post(path, json={"reason": "x"}, headers=d.b)).status_code == 403
+    assert (await http.post(path, json={"reason": ""}, headers=d.ops)).status_code == 422
+    ok(await http.post(path, json={"reason": "creator closed their account"}, headers=d.ops), 202)
+    failed = await d.payout_in("failed")
+    assert failed["failure"] == "creator closed their account"
+    totals = (await d.statement())["totals"]
+    assert totals["reserve"] == totals["release"] == {"USD": PRICE}
+    again = await http.post(path, json={"reason": "again"}, headers=d.ops)
+    assert again.status_code == 409 and "failed" in again.json()["detail"]
+    unknown = await http.post("/ops/payouts/nope/abandon", json={"reason": "x"}, headers=d.ops)
+    assert unknown.status_code == 404
