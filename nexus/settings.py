@@ -85,8 +85,10 @@ DEV_LEDGER_KEY = "6e657875732d6465762d6c65646765722d6b65792d6e6f742d666f722d7072
 
 class LicensingSettings(BaseModel):
     reminder_days_before_expiry: list[int] = Field(default_factory=lambda: [30, 7])
-    # A signed Merkle checkpoint after every this many ledger entries.
+    # A signed Merkle checkpoint after every this many ledger entries, and at least this
+    # often (a Temporal Schedule) for the entries that came since the last one.
     checkpoint_every: int = Field(default=1000, ge=1)
+    checkpoint_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
     ledger_signing_key: SecretStr = SecretStr(DEV_LEDGER_KEY)
 
     @field_validator("ledger_signing_key")

@@ -7,9 +7,9 @@ from temporalio import activity
 
 from activities.licensing.ledger import Signer
 from models.db import session_scope
-from models.licenses import record_event
+from models.licenses import make_checkpoint, record_event
 from nexus.settings import LicensingSettings
-from workflows.contracts.license import GrantOutcome, LicenseEvent
+from workflows.contracts.license import CheckpointMade, GrantOutcome, LicenseEvent
 
 
 class LicensingActivities:
@@ -26,3 +26,13 @@ class LicensingActivities:
         return outcome.model_copy(
             update={"reminder_days": self._settings.reminder_days_before_expiry}
         )
+
+    @activity.defn(name="licensing.checkpoint")
+    def checkpoint(self) -> CheckpointMade | None:
+        """Sign the entries no checkpoint covers yet (None when there are none). Running it
+        twice is harmless: the second run finds nothing new or covers what came since."""
+        with session_scope(self._engine) as session:
+            made = make_checkpoint(session, self._signer)
+            if made is None:
+                return None
+            return CheckpointMade(from_seq=made.from_seq, to_seq=made.to_seq, hash=made.hash.hex())

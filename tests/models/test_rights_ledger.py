@@ -5,8 +5,7 @@ which verification catches at the first bad entry, through the repository and th
 from __future__ import annotations
 
 import json
-import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy.exc
@@ -15,74 +14,17 @@ from sqlmodel import Session
 
 from activities.licensing import ledger
 from models import licenses
-from models.db import session_scope
-from models.enums import LicenseStatus
 from nexus import cli
 from nexus.settings import Settings
-from tests.support import make_creator, make_delivered_asset, make_tenant
+from tests.licensing_support import NOW, fill, record, snapshot
 from workflows.contracts.license import (
-    EventKind,
     ExclusivityTerm,
-    GrantOutcome,
-    LicenseEvent,
-    LicenseSnapshot,
-    LicenseTerms,
 )
-
-NOW = datetime(2027, 3, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
 def signer(settings: Settings) -> ledger.Signer:
     return ledger.Signer(settings.licensing.signing_seed())
-
-
-def snapshot(engine: Engine, **terms: object) -> LicenseSnapshot:
-    brand, creator = make_tenant(engine), make_creator(engine)
-    asset = make_delivered_asset(engine, brand, creator)
-    return LicenseSnapshot(
-        license_id=uuid.uuid4(),
-        workspace_id=brand.workspace_id,
-        brand_id=brand.brand_id,
-        creator_id=creator.creator_id,
-        campaign_id=asset.campaign_id,
-        delivery_id=asset.delivery_id,
-        asset_id=asset.asset_id,
-        asset_key=None,
-        status=LicenseStatus.ACTIVE,
-        version=1,
-        terms=LicenseTerms.model_validate(
-            {
-                "channels": ["paid_social"],
-                "territories": ["US"],
-                "starts_at": NOW,
-                "ends_at": NOW + timedelta(days=365),
-                "currency": "USD",
-            }
-            | terms
-        ),
-    )
-
-
-def record(
-    engine: Engine,
-    signer: ledger.Signer,
-    snap: LicenseSnapshot,
-    kind: EventKind,
-    key: str,
-    every: int,
-) -> GrantOutcome:
-    event = LicenseEvent(event_key=key, kind=kind, at=NOW, license=snap)
-    with session_scope(engine) as session:
-        return licenses.record_event(session, event, signer, every)
-
-
-def fill(engine: Engine, signer: ledger.Signer, count: int, *, every: int = 1000) -> None:
-    snap = snapshot(engine)
-    for n in range(count):
-        record(
-            engine, signer, snap, "grant" if n == 0 else "change", f"{snap.license_id}:{n}", every
-        )
 
 
 def verdict(engine: Engine, signer: ledger.Signer) -> ledger.Verdict:

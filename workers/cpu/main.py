@@ -27,6 +27,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
+from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
 from workflows.payout import PayoutWorkflow
 from workflows.task_queues import cpu_queue
@@ -52,6 +53,7 @@ WORKFLOWS = [
     DeliveryWorkflow,
     AutomatedChecksWorkflow,
     LicenseWorkflow,
+    LedgerCheckpointWorkflow,
     PayoutWorkflow,
     HealthCheckWorkflow,
 ]
@@ -77,6 +79,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             campaigns.record_application,
             deliveries.record,
             licensing.record,
+            licensing.checkpoint,
             notifications.notify,
             caption_check,
             probe.probe_cpu,
@@ -103,6 +106,11 @@ async def main(settings: Settings) -> None:
     engine = make_engine(settings.database, pre_ping=False)
     try:
         client = await connect(settings.temporal)
+        await ensure_checkpoint_schedule(
+            client,
+            cpu_queue(settings.temporal.task_queue),
+            timedelta(minutes=settings.licensing.checkpoint_interval_minutes),
+        )
         await run_until_signalled(build_worker(client, settings, engine))
     finally:
         engine.dispose()

@@ -249,3 +249,9 @@ class LicenseState(BaseModel):
     end_reason: str | None = None
     fees: list[FeeHandoff] = Field(default_factory=list)
     next_reminder_at: datetime | None = None
+
+
+class CheckpointMade(BaseModel):
+    from_seq: int
+    to_seq: int
+    hash: str  # hex; the value to anchor externally
