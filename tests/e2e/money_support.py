@@ -86,7 +86,7 @@ class Deal:
                 f"/deliveries/{delivery_id}/review", json={"decision": "approve"}, headers=b
             )
         )
-        assert approved["handoffs"]["payout"] == "started"
+        assert approved["handoffs"]["payout"] == f"payout-{delivery_id}"
         return delivery_id
 
     async def delivery_in(self, delivery_id: str, stage: str) -> dict[str, Any]:
