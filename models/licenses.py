@@ -8,6 +8,7 @@ links to the one before it.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -292,6 +293,31 @@ def withdraw_publications(session: Session, license_id: uuid.UUID, reason: str) 
 
 def get_license(session: Session, license_id: uuid.UUID) -> License | None:
     return session.get(License, license_id)
+
+
+@dataclass(frozen=True)
+class AgreedFee:
+    """A fee the brand agreed to when a change with `fee_minor` was accepted; numbered in
+    the order they were agreed, as the LicenseWorkflow numbers its fee hand-offs."""
+
+    number: int
+    amount_minor: int
+    currency: str
+    reason: str  # renewal, change
+
+
+def agreed_fees(session: Session, license_id: uuid.UUID) -> list[AgreedFee]:
+    """Read from the rights ledger, which records every accepted change with its fee."""
+    fees: list[AgreedFee] = []
+    for entry in license_entries(session, license_id):
+        if entry.kind not in ("renewal", "change"):
+            continue
+        data = json.loads(entry.body)["data"]
+        amount = int(data["detail"].get("fee_minor", 0))
+        if amount > 0:
+            currency = str(data["license"]["terms"]["currency"])
+            fees.append(AgreedFee(len(fees) + 1, amount, currency, entry.kind))
+    return fees
 
 
 def list_licenses(

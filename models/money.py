@@ -14,6 +14,7 @@ from activities.money import ledger
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
 from models.enums import Role
 from models.workspaces import Membership
+from workflows.contracts.license import fee_payout_id
 
 
 class LedgerEntry(SQLModel, table=True):
@@ -44,7 +45,9 @@ class LedgerPosting(SQLModel, table=True):
 
 
 class Funding(SQLModel, table=True):
-    """One payment of a campaign's budget plus platform fee, by card or bank transfer."""
+    """One payment into a campaign's escrow plus the platform fee, by card or bank transfer:
+    the campaign's budget, or (with `license_id` and `fee_number`) the fee of an accepted
+    license renewal or change, owed to the creator."""
 
     __tablename__ = "fundings"
 
@@ -61,6 +64,8 @@ class Funding(SQLModel, table=True):
     provider_ref: str | None = Field(default=None, max_length=200, unique=True)
     failure: str = Field(default="", max_length=500)
     refunded_minor: int = Field(default=0, sa_type=BigInteger)
+    license_id: uuid.UUID | None = Field(default=None, foreign_key="licenses.id", index=True)
+    fee_number: int | None = None
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
@@ -250,6 +255,9 @@ def fundings_of(session: Session, campaign_id: uuid.UUID) -> list[Funding]:
 def confirm_funding(session: Session, funding_id: uuid.UUID) -> Funding:
     """The money arrived: mark the funding succeeded and post it to the ledger, once."""
     funding = session.exec(select(Funding).where(Funding.id == funding_id).with_for_update()).one()
+    # A campaign's closing refund holds this lock while it decides what to keep: the money
+    # lands either before it (and is kept where owed) or after it.
+    lock_accounts(session, [ledger.account(ledger.ESCROW, funding.campaign_id)])
     money_in = ledger.funding(
         f"funding-{funding.id}",
         campaign_id=funding.campaign_id,
@@ -279,14 +287,61 @@ def open_funding(session: Session, row: Funding, budget_minor: int, fee_bps: int
 
 
 def funded_minor(session: Session, campaign_id: uuid.UUID) -> int:
-    """Budget paid in or on its way (being charged, awaiting 3-D Secure, bank transfers)."""
+    """Budget paid in or on its way (being charged, awaiting 3-D Secure, bank transfers);
+    license fees paid into the same escrow are not budget."""
     total = session.exec(
         select(func.coalesce(func.sum(Funding.budget_minor), 0)).where(
             Funding.campaign_id == campaign_id,
             col(Funding.status).in_(UNDER_WAY),
+            col(Funding.license_id).is_(None),
         )
     ).one()
     return int(total)
+
+
+def open_fee_funding(session: Session, row: Funding, fee_bps: int) -> Funding | None:
+    """Add the funding of one license fee (the fee into escrow, plus the platform fee), or
+    None when that fee is paid or being paid already. Serialized per fee."""
+    assert row.license_id is not None and row.fee_number is not None
+    lock_accounts(session, [f"license-fee:{row.license_id}:{row.fee_number}"])
+    under_way = session.exec(
+        select(Funding.id).where(
+            Funding.license_id == row.license_id,
+            Funding.fee_number == row.fee_number,
+            col(Funding.status).in_(UNDER_WAY),
+        )
+    ).first()
+    if under_way is not None:
+        return None
+    row.fee_minor = ledger.platform_fee(row.budget_minor, fee_bps)
+    save(session, row)
+    return row
+
+
+def fee_fundings(session: Session, license_id: uuid.UUID) -> list[Funding]:
+    return list(
+        session.exec(
+            select(Funding)
+            .where(Funding.license_id == license_id)
+            .order_by(col(Funding.created_at), col(Funding.id))
+        )
+    )
+
+
+def license_fees_awaiting_payout(session: Session, campaign_id: uuid.UUID, currency: str) -> int:
+    """License fees paid into the campaign's escrow whose payouts have not reserved them yet:
+    owed to creators, so a closing refund keeps them."""
+    paid_in = session.exec(
+        select(Funding).where(
+            Funding.campaign_id == campaign_id,
+            Funding.currency == currency,
+            Funding.status == "succeeded",
+            col(Funding.license_id).is_not(None),
+        )
+    ).all()
+    ids = {fee_payout_id(f.license_id, f.fee_number): f.budget_minor for f in paid_in}
+    reserved = entries_with_reference(session, ledger.EntryKind.RESERVE, list(ids))
+    return sum(amount for payout_id, amount in ids.items() if payout_id not in reserved)
 
 
 def statement(session: Session, rows: list[LedgerEntry]) -> list[tuple[LedgerEntry, int, int]]:

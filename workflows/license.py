@@ -2,10 +2,12 @@
 
 Grants at approval; reminds the brand before the term ends (30 and 7 days by default, from
 settings) with a renewal offer; applies changes only when both parties agree (a later end is a
-renewal, its extra fee handed to payouts); at the end of the term the license expires, the
-asset's publications are withdrawn and both parties are told. Termination by the brand, and
-disputes that suspend the license until ops resolve them, are Updates. Every grant, change,
-renewal, dispute, termination and expiry is an entry in the rights ledger.
+renewal); an agreed extra fee is owed by the brand, and once the brand's payment of it is in
+the campaign's escrow the `fee_funded` signal starts a payout of it to the creator. At the end
+of the term the license expires, the asset's publications are withdrawn and both parties are
+told. Termination by the brand, and disputes that suspend the license until ops resolve them,
+are Updates. Every grant, change, renewal, dispute, termination and expiry is an entry in the
+rights ledger.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 
 from temporalio import workflow
 from temporalio.exceptions import ApplicationError
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.licensing.activities import LicensingActivities
@@ -28,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         DisputeOpen,
         DisputeResolution,
         EventKind,
+        FeeFunded,
         FeeHandoff,
         GrantOutcome,
         LicenseEvent,
@@ -36,9 +40,13 @@ with workflow.unsafe.imports_passed_through():
         LicenseState,
         Termination,
         TermsChange,
+        fee_payout,
     )
     from workflows.contracts.notifications import Notify
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
+    from workflows.payout import PayoutWorkflow
+    from workflows.payout import search_attributes as payout_search_attributes
+    from workflows.payout import workflow_id as payout_workflow_id
     from workflows.timers import Timer
 
 ENDED = frozenset({LicenseStatus.EXPIRED, LicenseStatus.TERMINATED})
@@ -275,6 +283,34 @@ class LicenseWorkflow:
     @resolve_dispute.validator
     def _check_resolve_dispute(self, resolution: DisputeResolution) -> None:
         self._require_status(LicenseStatus.SUSPENDED)
+
+    # -- signals --------------------------------------------------------------------------
+
+    @workflow.signal
+    async def fee_funded(self, funded: FeeFunded) -> None:
+        """The brand's payment of a fee is in the escrow: pay it to the creator, in a payout
+        of its own that outlives this process. A repeat starts nothing. (Once this process
+        has closed, the API starts the same payout itself.)"""
+        fee = next((f for f in self._fees if f.number == funded.number), None)
+        if fee is None or fee.status != "pending":
+            workflow.logger.warning("fee %s is not waiting for its funding", funded.number)
+            return
+        g = self._grant
+        request = fee_payout(
+            license_id=g.license_id, number=fee.number, workspace_id=g.workspace_id,
+            campaign_id=g.campaign_id, creator_id=g.creator_id,
+            creator_user_id=g.creator_user_id, amount_minor=fee.amount_minor,
+            currency=fee.currency,
+        )  # fmt: skip
+        fee.status, fee.funding_id = "paying", funded.funding_id
+        fee.payout_workflow_id = payout_workflow_id(request.payout_id)
+        await workflow.start_child_workflow(
+            PayoutWorkflow.run,
+            request,
+            id=fee.payout_workflow_id,
+            parent_close_policy=ParentClosePolicy.ABANDON,
+            search_attributes=payout_search_attributes(request),
+        )
 
     def _require_status(self, *allowed: LicenseStatus) -> None:
         if self._status not in allowed:

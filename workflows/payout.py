@@ -15,7 +15,7 @@ import uuid
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
+from temporalio.common import RetryPolicy, SearchAttributePair, TypedSearchAttributes
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
@@ -41,6 +41,17 @@ PROVIDER_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=5))
 
 def workflow_id(payout_id: object) -> str:
     return f"payout-{payout_id}"
+
+
+def search_attributes(request: PayoutRequest) -> TypedSearchAttributes:
+    """How ops find a payout started for a license fee (by its license or by the API)."""
+    return TypedSearchAttributes(
+        [
+            SearchAttributePair(sa.CAMPAIGN_ID, str(request.campaign_id)),
+            SearchAttributePair(sa.WORKSPACE_ID, str(request.workspace_id)),
+            SearchAttributePair(sa.CREATOR_ID, str(request.creator_id)),
+        ]
+    )
 
 
 def _cause(exc: ActivityError | ApplicationError) -> str:

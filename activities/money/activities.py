@@ -169,6 +169,8 @@ class MoneyActivities:
         money.lock_accounts(session, [escrow])
         reserved = money.entries_with_reference(session, ledger.EntryKind.RESERVE, list(order.owed))
         keep = sum(amount for pid, amount in order.owed.items() if pid not in reserved)
+        # License fees paid in for creators, on their way to a payout, are not unspent.
+        keep += money.license_fees_awaiting_payout(session, order.campaign_id, order.currency)
         unspent = max(money.balance(session, escrow, order.currency) - keep, 0)
         funded = [
             f for f in money.fundings_of(session, order.campaign_id) if f.status == "succeeded"

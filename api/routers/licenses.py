@@ -45,7 +45,7 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
-from models import creators, licenses
+from models import creators, licenses, money
 from models.base import utcnow
 from models.enums import LicenseStatus, PublicationStatus, Role
 from models.licenses import License, Publication
@@ -66,8 +66,10 @@ from workflows.contracts.license import (
     Party,
     Termination,
     TermsChange,
+    fee_payout_id,
 )
 from workflows.license import LicenseWorkflow, workflow_id
+from workflows.payout import workflow_id as payout_workflow_id
 
 router = APIRouter(tags=["licenses"])
 
@@ -124,15 +126,41 @@ def _days_left(row: License) -> int | None:
     return max(0, math.ceil((row.ends_at - utcnow()) / timedelta(days=1)))
 
 
+def _with_paid_fees(
+    live: LicenseState | None, fundings: list[money.Funding]
+) -> LicenseState | None:
+    """A closed license process answers with its last state: a fee paid in after it closed
+    is shown `paying`, with the payout the API started for it."""
+    if live is None:
+        return None
+    paid_in = {f.fee_number: f.id for f in fundings if f.status == "succeeded"}
+    fees = [
+        fee.model_copy(
+            update={
+                "status": "paying",
+                "funding_id": paid_in[fee.number],
+                "payout_workflow_id": payout_workflow_id(
+                    fee_payout_id(live.license_id, fee.number)
+                ),
+            }
+        )
+        if fee.status == "pending" and fee.number in paid_in
+        else fee
+        for fee in live.fees
+    ]
+    return live.model_copy(update={"fees": fees})
+
+
 async def _public(
     db: DatabaseDep, temporal: TemporalGateway, license_id: uuid.UUID
 ) -> LicensePublic:
     row = await db.run(licenses.get_license, license_id)
     assert row is not None
+    live = await _live(temporal, license_id)
     return LicensePublic(
         **LicenseSummary.model_validate(row, from_attributes=True).model_dump(),
         days_left=_days_left(row),
-        live=await _live(temporal, license_id),
+        live=_with_paid_fees(live, await db.run(money.fee_fundings, license_id)),
     )
 
 
@@ -164,7 +192,7 @@ async def get_license(
     license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, temporal: TemporalDep
 ) -> LicensePublic:
     """The license's terms, days left and, while it runs, its live state (a pending change,
-    an open dispute, renewal fees handed to payouts)."""
+    an open dispute, agreed fees and whether they are paid in and paying out)."""
     await visible_license(db, principal, license_id)
     return await _public(db, temporal, license_id)
 

@@ -1,5 +1,6 @@
-"""Money: campaign funding (card or bank transfer), provider webhooks, creator payout
-accounts, the manual transfer batch ops settle, payouts and statements (JSON or CSV)."""
+"""Money: campaign funding (card or bank transfer), license fees the brand pays into the
+campaign's escrow for the creator, provider webhooks, creator payout accounts, the manual
+transfer batch ops settle, payouts and statements (JSON or CSV)."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from temporalio.common import WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
@@ -27,7 +30,7 @@ from integrations.payments import (
     WebhookEvent,
 )
 from integrations.payments.manual import ManualPayments
-from models import campaigns, creators, money, workspaces
+from models import campaigns, creators, licenses, money, workspaces
 from models.enums import Role
 from nexus.errors import (
     AppError,
@@ -37,11 +40,17 @@ from nexus.errors import (
     ServiceUnavailable,
     ValidationFailed,
 )
+from nexus.settings import Settings
 from workflows.campaign import CLOSED_STAGES, CampaignWorkflow
 from workflows.campaign import workflow_id as campaign_workflow_id
-from workflows.contracts.payouts import FundingConfirmed
+from workflows.contracts.license import FeeFunded, fee_payout
+from workflows.contracts.payouts import CURRENCY, FundingConfirmed
+from workflows.license import LicenseWorkflow
+from workflows.license import workflow_id as license_workflow_id
 from workflows.payout import PayoutWorkflow
+from workflows.payout import search_attributes as payout_search_attributes
 from workflows.payout import workflow_id as payout_workflow_id
+from workflows.task_queues import cpu_queue
 
 router = APIRouter(tags=["money"])
 
@@ -69,9 +78,17 @@ class FundingCreate(BaseModel):
     payment_method: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]+$", max_length=100)
 
 
+class FeeFundingCreate(FundingCreate):
+    # Optional: when given it must be the fee's currency, so a wrong one is refused.
+    currency: str | None = Field(default=None, pattern=CURRENCY)
+
+
 class FundingPublic(BaseModel):
     id: uuid.UUID
     campaign_id: uuid.UUID
+    # Set when this pays a license's fee (its number) rather than the campaign's budget.
+    license_id: uuid.UUID | None = None
+    fee_number: int | None = None
     method: str
     provider: str
     status: str
@@ -151,18 +168,60 @@ async def _signal(temporal: TemporalGateway, workflow_id: str, signal: Any, *arg
     return True
 
 
-async def _announce_funding(temporal: TemporalGateway, funding: money.Funding) -> None:
-    await _signal(
-        temporal,
-        campaign_workflow_id(funding.campaign_id),
-        CampaignWorkflow.funded,
-        FundingConfirmed(
-            funding_id=funding.id,
-            budget_minor=funding.budget_minor,
-            fee_minor=funding.fee_minor,
-            currency=funding.currency,
-        ),
-    )
+async def _announce_funding(
+    db: DatabaseDep, temporal: TemporalGateway, settings: Settings, funding: money.Funding
+) -> None:
+    """Tell the process the money is for: the campaign its budget, the license its fee."""
+    if funding.license_id is None:
+        await _signal(
+            temporal,
+            campaign_workflow_id(funding.campaign_id),
+            CampaignWorkflow.funded,
+            FundingConfirmed(
+                funding_id=funding.id,
+                budget_minor=funding.budget_minor,
+                fee_minor=funding.fee_minor,
+                currency=funding.currency,
+            ),
+        )
+        return
+    assert funding.fee_number is not None
+    funded = FeeFunded(number=funding.fee_number, funding_id=funding.id)
+    wid = license_workflow_id(funding.license_id)
+    if not await _signal(temporal, wid, LicenseWorkflow.fee_funded, funded):
+        await _start_fee_payout(db, temporal, settings, funding)
+
+
+async def _start_fee_payout(
+    db: DatabaseDep, temporal: TemporalGateway, settings: Settings, funding: money.Funding
+) -> None:
+    """The license's process has closed (the license expired or was terminated; its agreed
+    fees are still owed): start the fee's payout here, under the ID the process would use."""
+    assert funding.license_id is not None and funding.fee_number is not None
+    row = await db.run(licenses.get_license, funding.license_id)
+    assert row is not None
+    profile = await db.run(creators.get_profile, row.creator_id)
+    assert profile is not None
+    request = fee_payout(
+        license_id=row.id, number=funding.fee_number, workspace_id=row.workspace_id,
+        campaign_id=row.campaign_id, creator_id=row.creator_id, creator_user_id=profile.user_id,
+        amount_minor=funding.budget_minor, currency=funding.currency,
+    )  # fmt: skip
+    client = await temporal.client()
+    try:
+        await client.start_workflow(
+            PayoutWorkflow.run,
+            request,
+            id=payout_workflow_id(request.payout_id),
+            task_queue=cpu_queue(settings.temporal.task_queue),
+            # One payout per fee, ever: a repeated confirmation starts nothing.
+            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+            search_attributes=payout_search_attributes(request),
+        )
+    except WorkflowAlreadyStartedError:
+        return
+    except RPCError as exc:
+        raise ServiceUnavailable("the workflow engine did not start the payout") from exc
 
 
 async def _wake_payouts(db: DatabaseDep, temporal: TemporalGateway, creator_id: uuid.UUID) -> None:
@@ -177,6 +236,8 @@ def _funding_public(row: money.Funding, charge: Charge | None = None) -> Funding
     return FundingPublic(
         id=row.id,
         campaign_id=row.campaign_id,
+        license_id=row.license_id,
+        fee_number=row.fee_number,
         method=row.method,
         provider=row.provider,
         status=row.status,
@@ -249,19 +310,7 @@ async def fund_campaign(
     campaign = record.campaign
     if campaign.stage in CLOSED_STAGES:
         raise Conflict(f"the campaign is {campaign.stage.value}")
-    configured, manual = providers(request)
-    if body.method == "card":
-        if body.payment_method is None:
-            raise ValidationFailed(
-                "a card payment needs the card",
-                errors=[FieldProblem("body.payment_method", "required for method card")],
-            )
-        if configured.name == "manual":
-            raise ValidationFailed(
-                "card payments are not enabled on this platform",
-                errors=[FieldProblem("body.method", "use bank_transfer")],
-            )
-    provider = configured if body.method == "card" else manual
+    provider = _provider(body, request)
     pending = money.Funding(
         campaign_id=campaign_id,
         workspace_id=writer.workspace_id,
@@ -277,15 +326,44 @@ async def fund_campaign(
     )
     if row is None:
         raise Conflict("the campaign is already funded, or its funding is under way")
+    return await _charge(row, body, provider, db, temporal, settings)
+
+
+def _provider(body: FundingCreate, request: Request) -> PaymentProvider:
+    """Cards through the configured provider (not the manual one); bank transfers manual."""
+    configured, manual = providers(request)
+    if body.method == "card":
+        if body.payment_method is None:
+            raise ValidationFailed(
+                "a card payment needs the card",
+                errors=[FieldProblem("body.payment_method", "required for method card")],
+            )
+        if configured.name == "manual":
+            raise ValidationFailed(
+                "card payments are not enabled on this platform",
+                errors=[FieldProblem("body.method", "use bank_transfer")],
+            )
+    return configured if body.method == "card" else manual
+
+
+async def _charge(
+    row: money.Funding,
+    body: FundingCreate,
+    provider: PaymentProvider,
+    db: DatabaseDep,
+    temporal: TemporalGateway,
+    settings: Settings,
+) -> FundingPublic:
+    """Charge an opened funding; a card that succeeds at once is confirmed at once."""
     try:
         charge = await run_in_threadpool(
             provider.charge,
             ChargeRequest(
                 key=f"funding-{row.id}",
                 amount_minor=row.budget_minor + row.fee_minor,
-                currency=campaign.currency,
+                currency=row.currency,
                 payment_method=body.payment_method,
-                metadata={"funding_id": str(row.id), "campaign_id": str(campaign_id)},
+                metadata={"funding_id": str(row.id), "campaign_id": str(row.campaign_id)},
             ),
         )
     except Refused as exc:
@@ -300,8 +378,56 @@ async def fund_campaign(
     await db.run(money.save, row)
     if charge.status == "succeeded":
         row = await db.run(money.confirm_funding, row.id)
-        await _announce_funding(temporal, row)
+        await _announce_funding(db, temporal, settings, row)
     return _funding_public(row, charge)
+
+
+@router.post("/licenses/{license_id}/fees/{number}/funding", status_code=201)
+async def fund_license_fee(
+    license_id: uuid.UUID,
+    number: Annotated[int, Path(ge=1, le=10_000)],
+    body: FeeFundingCreate,
+    writer: BrandWriter,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    request: Request,
+) -> FundingPublic:
+    """Pay fee `number` the brand agreed to in a license renewal or change (the license's
+    `live.fees`), like campaign funding: the fee goes into the campaign's escrow plus the
+    platform fee on top, by card or by bank transfer that ops confirm. Once it is in, the
+    creator is paid the fee. A license that has ended since still owes its agreed fees."""
+    lic = await db.run(licenses.get_license, license_id)
+    if lic is None or lic.workspace_id != writer.workspace_id:
+        raise NotFound("no such license in this workspace")
+    fees = await db.run(licenses.agreed_fees, license_id)
+    fee = next((f for f in fees if f.number == number), None)
+    if fee is None:
+        raise NotFound(f"the license has no fee number {number}")
+    if body.currency is not None and body.currency != fee.currency:
+        reason = f"the fee is in {fee.currency}, not {body.currency}"
+        raise ValidationFailed(reason, errors=[FieldProblem("body.currency", reason)])
+    record = await db.run(campaigns.get_campaign, lic.workspace_id, lic.campaign_id)
+    assert record is not None
+    if record.campaign.currency != fee.currency:
+        raise Conflict(f"the fee is in {fee.currency}, the campaign's escrow in another currency")
+    provider = _provider(body, request)
+    pending = money.Funding(
+        campaign_id=lic.campaign_id,
+        workspace_id=lic.workspace_id,
+        method=body.method,
+        provider=provider.name,
+        currency=fee.currency,
+        budget_minor=fee.amount_minor,
+        fee_minor=0,
+        status="pending",
+        license_id=license_id,
+        fee_number=number,
+    )
+    row = await db.run(money.open_fee_funding, pending, settings.payments.platform_fee_bps)
+    if row is None:
+        raise Conflict(f"fee {number} is paid already, or its payment is under way")
+    return await _charge(row, body, provider, db, temporal, settings)
 
 
 @router.get("/campaigns/{campaign_id}/fundings")
@@ -315,9 +441,10 @@ async def list_fundings(
 
 @router.post("/ops/fundings/{funding_id}/confirm")
 async def confirm_bank_transfer(
-    funding_id: uuid.UUID, ops: Ops, db: DatabaseDep, temporal: TemporalDep
+    funding_id: uuid.UUID, ops: Ops, db: DatabaseDep, temporal: TemporalDep, settings: SettingsDep
 ) -> FundingPublic:
-    """Ops saw the brand's bank transfer arrive. Confirming again changes nothing."""
+    """Ops saw the brand's bank transfer arrive. Confirming again changes nothing. A license
+    fee is taken in even after its campaign closed: it is owed to the creator."""
     row = await db.run(money.get_funding, funding_id)
     if row is None:
         raise NotFound("no such funding")
@@ -325,12 +452,13 @@ async def confirm_bank_transfer(
         raise Conflict(f"this is a {row.method} funding in status {row.status}, not a transfer")
     record = await db.run(campaigns.get_campaign, row.workspace_id, row.campaign_id)
     assert record is not None
-    if row.status != "succeeded" and record.campaign.stage in CLOSED_STAGES:
+    closed = record.campaign.stage in CLOSED_STAGES
+    if row.status != "succeeded" and closed and row.license_id is None:
         raise Conflict(
             f"the campaign is {record.campaign.stage.value}: send the transfer back instead"
         )
     row = await db.run(money.confirm_funding, funding_id)
-    await _announce_funding(temporal, row)
+    await _announce_funding(db, temporal, settings, row)
     return _funding_public(row)
 
 
@@ -338,7 +466,9 @@ async def confirm_bank_transfer(
 
 
 @router.post("/webhooks/stripe")
-async def stripe_webhook(request: Request, db: DatabaseDep, temporal: TemporalDep) -> WebhookAnswer:
+async def stripe_webhook(
+    request: Request, db: DatabaseDep, temporal: TemporalDep, settings: SettingsDep
+) -> WebhookAnswer:
     """Verified with the `Stripe-Signature` header; each event is processed once."""
     configured, _ = providers(request)
     payload = await request.body()
@@ -348,17 +478,19 @@ async def stripe_webhook(request: Request, db: DatabaseDep, temporal: TemporalDe
         raise BadWebhook(f"the webhook is not authentic: {exc}") from exc
     if not await db.run(money.claim_event, event.id, event.type, event.occurred_at):
         return WebhookAnswer(received=True, duplicate=True)
-    await _process(event, db, temporal)
+    await _process(event, db, temporal, settings)
     await db.run(money.mark_processed, event.id)
     return WebhookAnswer(received=True, duplicate=False)
 
 
-async def _process(event: WebhookEvent, db: DatabaseDep, temporal: TemporalGateway) -> None:
+async def _process(
+    event: WebhookEvent, db: DatabaseDep, temporal: TemporalGateway, settings: Settings
+) -> None:
     if event.type == "payment_intent.succeeded":
         funding = await db.run(money.funding_by_ref, event.object_id)
         if funding is not None:
             funding = await db.run(money.confirm_funding, funding.id)
-            await _announce_funding(temporal, funding)
+            await _announce_funding(db, temporal, settings, funding)
     elif event.type == "payment_intent.payment_failed":
         await db.run(_fail_funding, event)
     elif event.type == "account.updated":

@@ -15,7 +15,10 @@ from sqlalchemy import Engine
 from nexus.settings import PaymentSettings, Settings
 from tests.e2e.money_support import BUDGET, PRICE, Deal, deal
 from tests.e2e.support import ok, until
+from tests.e2e.test_license_fees import FEE, PLATFORM_FEE, live_fee, payout_in, renew_with_fee
+from tests.e2e.test_licensing import RIGHTS, approve_one
 from tests.payments import support as ps
+from tests.support import assert_ledger_balanced
 
 
 @pytest.fixture
@@ -185,3 +188,28 @@ async def test_unauthentic_webhooks_are_400_and_change_nothing(
     assert (await d.statement())["lines"] == []
     fundings = ok(await http.get(f"/campaigns/{d.campaign_id}/fundings", headers=d.b))
     assert [f["status"] for f in fundings] == ["requires_action"]
+
+
+async def test_a_license_fee_paid_by_card_after_3d_secure_goes_to_the_creator(
+    http: httpx.AsyncClient, engine: Engine, stripe_emulator: str
+) -> None:
+    a = await approve_one(http, engine, RIGHTS)
+    await renew_with_fee(http, a)
+    method = ps.card(stripe_emulator, ps.THREE_D_SECURE)
+    funding = ok(
+        await http.post(
+            f"/licenses/{a.license_id}/fees/1/funding",
+            json={"method": "card", "payment_method": method},
+            headers=a.b,
+        ),
+        201,
+    )
+    assert (funding["status"], funding["total_minor"]) == ("requires_action", FEE + PLATFORM_FEE)
+    intent_id = ps.pass_3d_secure(stripe_emulator, funding["client_secret"])
+    succeeded = ps.event("payment_intent.succeeded", {"id": intent_id, "status": "succeeded"})
+    assert ok(await webhook(http, succeeded))["duplicate"] is False
+    fee = await live_fee(http, a, "paying")
+    assert fee["funding_id"] == funding["id"]
+    waiting = await payout_in(http, a.c, f"license-{a.license_id}-1", "awaiting_onboarding")
+    assert (waiting["reason"], waiting["amount_minor"]) == ("license_fee", FEE)
+    assert_ledger_balanced(engine)

@@ -23,6 +23,7 @@ from workflows.contracts.campaign import (
     TerritoryCodes,
     UsageRightsSpec,
 )
+from workflows.contracts.payouts import PayoutRequest
 
 Party = Literal["brand", "creator"]
 
@@ -187,13 +188,53 @@ class DisputeResolution(BaseModel):
 
 
 class FeeHandoff(BaseModel):
-    """An extra license fee the payout process charges the brand and pays the creator."""
+    """An extra license fee the brand pays into the campaign's escrow (`pending` until it
+    arrives) and a payout then pays the creator (`paying`: `payout_workflow_id` runs)."""
 
     number: int
     amount_minor: int
     currency: str
     reason: str
-    status: Literal["pending"] = "pending"
+    status: Literal["pending", "paying"] = "pending"
+    funding_id: uuid.UUID | None = None
+    payout_workflow_id: str | None = None
+
+
+class FeeFunded(BaseModel):
+    """Signalled to a license when the brand's payment of fee `number` is in the escrow."""
+
+    number: int = Field(ge=1)
+    funding_id: uuid.UUID
+
+
+def fee_payout_id(license_id: object, number: object) -> str:
+    """The payout of a license's fee number `number` (one per fee, whoever starts it)."""
+    return f"license-{license_id}-{number}"
+
+
+def fee_payout(
+    *,
+    license_id: uuid.UUID,
+    number: int,
+    workspace_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    creator_id: uuid.UUID,
+    creator_user_id: uuid.UUID,
+    amount_minor: int,
+    currency: str,
+) -> PayoutRequest:
+    """What the creator is paid for a license fee, out of the campaign's escrow."""
+    return PayoutRequest(
+        payout_id=fee_payout_id(license_id, number),
+        workspace_id=workspace_id,
+        campaign_id=campaign_id,
+        creator_id=creator_id,
+        creator_user_id=creator_user_id,
+        amount_minor=amount_minor,
+        currency=currency,
+        reason="license_fee",
+        source_id=f"{license_id}:{number}",
+    )
 
 
 class LicenseSnapshot(BaseModel):
