@@ -13,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine
@@ -40,6 +41,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.campaign import workflow_id as campaign_workflow_id
 from workflows.contracts.campaign import Apply, CampaignStatus, Decide
 from workflows.contracts.delivery import BriefAcceptance, DeliveryStatus, Review, SubmitDraft
+from workflows.contracts.payouts import PayoutState
 from workflows.delivery import DeliveryWorkflow
 from workflows.delivery import workflow_id as delivery_workflow_id
 from workflows.payout import PayoutWorkflow
@@ -89,8 +91,8 @@ async def test_payouts_survive_repeated_sigkills_and_pay_exactly_once(
         approved = await asyncio.gather(
             *(approve(c, d) for c in creators for d in campaign.deliverable_ids)
         )
-        handles = [
-            client.get_workflow_handle_for(PayoutWorkflow.run, payout_workflow_id(delivery_id))
+        handles: list[WorkflowHandle[Any, PayoutState]] = [
+            client.get_workflow_handle(payout_workflow_id(delivery_id), result_type=PayoutState)
             for delivery_id in approved
         ]
 
@@ -146,7 +148,7 @@ async def test_payouts_survive_repeated_sigkills_and_pay_exactly_once(
 @dataclass(frozen=True)
 class FundedCampaign:
     id: uuid.UUID
-    handle: WorkflowHandle[CampaignWorkflow, CampaignStatus]
+    handle: WorkflowHandle[Any, CampaignStatus]
     deliverable_ids: list[uuid.UUID]
     # The server takes at most 10 Updates in flight per workflow.
     updates: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
@@ -165,8 +167,8 @@ async def _funded_campaign(settings: Settings, engine: Engine, client: Client) -
         b = await login(http, brand)
         created = ok(await http.post("/campaigns", json=body, headers=b), 201)
         campaign_id = uuid.UUID(created["id"])
-        handle = client.get_workflow_handle_for(
-            CampaignWorkflow.run, campaign_workflow_id(campaign_id)
+        handle: WorkflowHandle[Any, CampaignStatus] = client.get_workflow_handle(
+            campaign_workflow_id(campaign_id), result_type=CampaignStatus
         )
         funding = fund_in_ledger(engine, campaign_id, brand.workspace_id, PAYOUTS * PRICE, "USD")
         await handle.signal(CampaignWorkflow.funded, funding)
@@ -196,8 +198,8 @@ async def _approved_delivery(
             CampaignWorkflow.decide, Decide(application_id=applied.id, action="accept")
         )
     assert accepted.delivery_id is not None
-    delivery = client.get_workflow_handle_for(
-        DeliveryWorkflow.run, delivery_workflow_id(accepted.delivery_id)
+    delivery: WorkflowHandle[Any, DeliveryStatus] = client.get_workflow_handle(
+        delivery_workflow_id(accepted.delivery_id), result_type=DeliveryStatus
     )
     me = creator.creator_id
     await until(lambda: _running(delivery))
@@ -211,7 +213,7 @@ async def _approved_delivery(
     return str(accepted.delivery_id)
 
 
-async def _running(delivery: WorkflowHandle[DeliveryWorkflow, DeliveryStatus]) -> bool:
+async def _running(delivery: WorkflowHandle[Any, DeliveryStatus]) -> bool:
     try:
         await delivery.describe()
     except RPCError:
@@ -219,7 +221,7 @@ async def _running(delivery: WorkflowHandle[DeliveryWorkflow, DeliveryStatus]) -
     return True
 
 
-async def _in_review(delivery: WorkflowHandle[DeliveryWorkflow, DeliveryStatus]) -> bool:
+async def _in_review(delivery: WorkflowHandle[Any, DeliveryStatus]) -> bool:
     status = await delivery.query(DeliveryWorkflow.status)
     return status.stage == DeliveryStage.IN_REVIEW
 
