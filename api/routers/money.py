@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.common import WorkflowIDReusePolicy
@@ -73,6 +73,9 @@ class BadWebhook(AppError):
 
 
 class FundingCreate(BaseModel):
+    # The amount is the campaign's budget; a client-sent amount is refused, never ignored.
+    model_config = ConfigDict(extra="forbid")
+
     method: Literal["card", "bank_transfer"]
     # A card tokenized in the brand's browser by Stripe.js; required for `card`.
     payment_method: str | None = Field(default=None, pattern=r"^pm_[A-Za-z0-9_]+$", max_length=100)
@@ -488,7 +491,7 @@ async def _process(
 ) -> None:
     if event.type == "payment_intent.succeeded":
         funding = await db.run(money.funding_by_ref, event.object_id)
-        if funding is not None:
+        if funding is not None and await db.run(_matches_funding, funding.id, event):
             funding = await db.run(money.confirm_funding, funding.id)
             await _announce_funding(db, temporal, settings, funding)
     elif event.type == "payment_intent.payment_failed":
@@ -497,6 +500,29 @@ async def _process(
         creator_id = await db.run(_update_account, event)
         if creator_id is not None:
             await _wake_payouts(db, temporal, creator_id)
+
+
+def _matches_funding(session: Session, funding_id: uuid.UUID, event: WebhookEvent) -> bool:
+    """Whether the payment Stripe reports is the one the funding asked for; a payment in
+    another currency or of another amount is never taken into escrow: the funding fails
+    with the reason, for ops to settle with the provider."""
+    funding = money.get_funding(session, funding_id)
+    assert funding is not None
+    paid = event.object.get("amount_received", event.object.get("amount"))
+    currency = event.object.get("currency")
+    expected = funding.budget_minor + funding.fee_minor
+    if (paid is None or paid == expected) and (
+        currency is None or str(currency).upper() == funding.currency
+    ):
+        return True
+    if funding.status != "succeeded":
+        funding.status = "failed"
+        funding.failure = (
+            f"the provider reported {paid} {str(currency or funding.currency).upper()}, "
+            f"not the {expected} {funding.currency} asked for: not taken into escrow"
+        )
+        money.save(session, funding)
+    return False
 
 
 def _fail_funding(session: Session, event: WebhookEvent) -> None:
