@@ -5,8 +5,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the platform runs on (PostgreSQL server binaries).
-APT_PACKAGES := postgresql
+# Debian packages the platform runs on: PostgreSQL server binaries, ffmpeg/ffprobe for media,
+# espeak-ng for the speech in generated test media, util-linux's prlimit for capping tools.
+APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux
 
 .PHONY: up check-stack test lint typecheck check install system-deps clean
 
@@ -33,6 +34,9 @@ install: system-deps $(STAMP)
 system-deps:
 	@missing=""; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v ffmpeg >/dev/null 2>&1 && command -v ffprobe >/dev/null 2>&1 || missing="$$missing ffmpeg"; \
+	command -v espeak-ng >/dev/null 2>&1 || missing="$$missing espeak-ng"; \
+	command -v prlimit >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \
 		echo "Installing Debian packages:$$missing"; \
