@@ -9,6 +9,7 @@ from models import (
     campaigns,
     creators,
     deliveries,
+    moderation,
     notifications,
     workspaces,
 )
@@ -23,6 +24,7 @@ __all__ = [
     "creators",
     "deliveries",
     "metadata",
+    "moderation",
     "notifications",
     "workspaces",
 ]

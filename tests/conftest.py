@@ -133,8 +133,8 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(database_url: str, client: Client) -> Settings:
-    """Settings of one test: its own database and its own task queues."""
+def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
+    """Settings of one test: its own database, task queues and object store."""
     return Settings(
         env="test",
         database={"url": database_url, "pool_size": 5},
@@ -145,6 +145,9 @@ def settings(database_url: str, client: Client) -> Settings:
         },
         api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 10},
         auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
+        storage={"root": tmp_path / "objects"},
+        # Test media is tiny; the fastest x264 preset keeps transcodes to a fraction of a second.
+        media={"x264_preset": "ultrafast", "work_dir": tmp_path / "work"},
     )
 
 

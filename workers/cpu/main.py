@@ -14,8 +14,11 @@ from activities.campaigns import CampaignActivities
 from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
+from activities.moderation.activities import MediaActivities, ModelActivities
+from activities.moderation.models import NudityScanner, Transcriber
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
+from integrations.storage import store_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -24,6 +27,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
+from workflows.moderation import ModerationWorkflow
 from workflows.task_queues import cpu_queue
 
 MAX_CONCURRENT_ACTIVITIES = 16
@@ -42,7 +46,13 @@ SANDBOX = SandboxedWorkflowRunner(
         "sqlmodel",
     )
 )
-WORKFLOWS = [CampaignWorkflow, DeliveryWorkflow, AutomatedChecksWorkflow, HealthCheckWorkflow]
+WORKFLOWS = [
+    CampaignWorkflow,
+    DeliveryWorkflow,
+    AutomatedChecksWorkflow,
+    ModerationWorkflow,
+    HealthCheckWorkflow,
+]
 
 
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
@@ -52,6 +62,13 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         engine, notifier_from_settings(engine, settings.notifications)
     )
     probe = CpuProbe(engine)
+    store = store_from_settings(settings.storage)
+    media = MediaActivities(store, engine, settings.media, settings.moderation)
+    # The same models as the GPU pool, on the CPU: model work no GPU worker takes in time
+    # falls back here (ModerationWorkflow). Loaded on first use only.
+    models = ModelActivities(
+        store, Transcriber(settings.moderation, "cpu"), NudityScanner(), settings.media.work_dir
+    )
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -65,6 +82,15 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             notifications.notify,
             caption_check,
             probe.probe_cpu,
+            media.probe,
+            media.transcode,
+            media.hash_frames,
+            media.evaluate,
+            media.store_report,
+            media.quarantine,
+            media.escalate,
+            models.transcribe,
+            models.detect_nudity,
         ],
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),

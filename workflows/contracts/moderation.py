@@ -64,6 +64,12 @@ class ModerationRequest(BaseModel):
     source_key: str
     caption: str = ""
     brief: BriefRules = Field(default_factory=BriefRules)
+    # Ops answer a human review within this time or it escalates (settings.moderation).
+    review_sla_s: int = 4 * 3600
+    # A transcode whose worker stops heartbeating this long is retried elsewhere.
+    heartbeat_timeout_s: int = 30
+    # How long GPU work waits for a GPU worker before it runs on the CPU pool instead.
+    gpu_wait_s: int = 300
 
 
 class Renditions(BaseModel):
@@ -160,3 +166,27 @@ class ModerationReport(BaseModel):
     report_key: str | None = None
     reviewed_by: str | None = None
     decided_at: datetime | None = None
+
+
+class ProbeRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+
+
+class QuarantineRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+    reason: str
+
+
+class EscalationRequest(BaseModel):
+    asset_id: uuid.UUID
+    kind: Literal["child_safety", "review_overdue"]
+    reason: str
+
+
+class ModerationStatus(BaseModel):
+    asset_id: uuid.UUID
+    stage: Literal["probing", "transcoding", "analyzing", "review", "done"]
+    decision: Decision | None = None
+    escalated: bool = False
