@@ -22,6 +22,9 @@ from integrations.storage import ObjectNotFound, store_from_settings
 from models.moderation import escalations
 from nexus.settings import Settings
 from tests.media import raw_lavfi, video
+from workflows.checks import AutomatedChecksWorkflow
+from workflows.checks import workflow_id as checks_workflow_id
+from workflows.contracts.delivery import CheckRequest
 from workflows.contracts.moderation import (
     BriefRules,
     ModerationReport,
@@ -180,3 +183,32 @@ async def test_a_review_past_its_sla_escalates_and_waits_for_ops(
     assert [f.code for f in report.findings] == ["garm_arms"]
     with Session(engine) as session:
         assert [e.kind for e in escalations(session, report.asset_id)] == ["review_overdue"]
+
+
+async def test_the_automated_checks_run_moderation_for_a_draft_with_a_video(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    submission_id = uuid.uuid4()
+    key = f"uploads/{submission_id}/draft.mp4"
+    source = video(tmp_path / "draft.mp4", say="here is my morning routine")
+    store_from_settings(settings.storage).put_file(key, source, "video/mp4")
+    report = await client.execute_workflow(
+        AutomatedChecksWorkflow.run,
+        CheckRequest(
+            delivery_id=uuid.uuid4(),
+            submission_id=submission_id,
+            caption="#ad Glow morning",
+            disclosure_required=True,
+            mandatory_mentions=["Glow"],
+            media_key=key,
+            brand="Glow",
+        ),
+        id=checks_workflow_id(submission_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=120),
+    )
+    assert report.passed is False
+    [finding] = report.findings
+    assert (finding.code, finding.severity) == ("spoken_disclosure_missing", "block")
+    assert "sponsored by Glow" in finding.message
+    assert "(at 0:00)" in finding.message
