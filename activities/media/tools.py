@@ -1,7 +1,8 @@
 """Running ffmpeg and ffprobe on untrusted input: each child is capped in memory and CPU
 time (prlimit), runs in its own process group, is killed with its group at the deadline, and
 keeps only the end of its stderr; a hostile file costs one failed call, never a wedged
-worker."""
+worker. It also dies with the worker (setpriv's parent-death signal): a killed worker leaves
+no orphaned encoder burning the CPU its retry needs."""
 
 from __future__ import annotations
 
@@ -46,7 +47,11 @@ def run_tool(
     """Run `args` under the limits. `on_line` sees each stdout line as it comes (ffmpeg's
     `-progress pipe:1`) and the result's stdout is then empty; otherwise stdout is kept."""
     proc = subprocess.Popen(
-        ["prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}", "--", *args],
+        [
+            *("setpriv", "--pdeathsig", "KILL", "--"),
+            *("prlimit", f"--as={limits.memory_bytes}", f"--cpu={limits.cpu_seconds}", "--"),
+            *args,
+        ],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

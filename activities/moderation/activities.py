@@ -7,8 +7,10 @@ work into the same keys."""
 
 from __future__ import annotations
 
+import contextvars
 import json
 import tempfile
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +67,28 @@ def scratch(work_dir: Path | None) -> Iterator[Path]:
         work_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="nexus-media-", dir=work_dir) as tmp:
         yield Path(tmp)
+
+
+@contextmanager
+def heartbeating(every_s: float = 1.0) -> Iterator[list[float]]:
+    """Heartbeat on a timer for as long as the block runs, with the latest progress the
+    block appends: an encoder can be silent for seconds while it fills its lookahead, and
+    a heartbeat only on progress lines would let a healthy transcode time out."""
+    progress: list[float] = [0.0]
+    stop = threading.Event()
+    context = contextvars.copy_context()  # the activity's context, for the timer thread
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            context.run(activity.heartbeat, progress[-1])
+
+    ticker = threading.Thread(target=beat, daemon=True)
+    ticker.start()
+    try:
+        yield progress
+    finally:
+        stop.set()
+        ticker.join()
 
 
 def _download(store: ObjectStore, key: str, dest: Path) -> Path:
@@ -124,7 +148,8 @@ class MediaActivities:
             source = _download(self._store, request.source_key, tmp / "source")
             out = tmp / "out"
             try:
-                outputs = transcode(source, request.info, out, self._media, activity.heartbeat)
+                with heartbeating() as progress:
+                    outputs = transcode(source, request.info, out, self._media, progress.append)
             except (TranscodeFailed, ToolTimeout) as exc:
                 raise ApplicationError(
                     f"transcode failed: {exc}", type="TranscodeFailed", non_retryable=True
