@@ -25,8 +25,10 @@ from api.routers import (
     health,
     marketplace,
     notifications,
+    uploads,
 )
 from api.services import Database, TemporalGateway
+from integrations.storage import store_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -58,9 +60,13 @@ def create_app(
     app.state.settings = settings
     app.state.database = Database(db_engine)
     app.state.temporal = TemporalGateway(settings.temporal, temporal)
+    app.state.store = store_from_settings(settings.storage)
 
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    # Upload bodies stream to disk under the media size limit (api.routers.uploads).
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.api.max_body_bytes, exempt_prefix="/uploads/content/"
+    )
     for router in (
         health.router,
         auth.router,
@@ -71,6 +77,7 @@ def create_app(
         marketplace.router,
         deliveries.router,
         notifications.router,
+        uploads.router,
         portal.router,
     ):
         app.include_router(router)

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
+import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -86,6 +89,46 @@ def engine(database_url: str) -> Iterator[Engine]:
     db = create_engine(database_url, pool_size=5)
     yield db
     db.dispose()
+
+
+# --- Object storage -----------------------------------------------------------------------
+
+NANIO_ACCESS_KEY = "test-access"
+NANIO_SECRET_KEY = "test-secret-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def nanio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nanio server on a loopback port; yields its host:port."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("nanio")
+    env = {
+        **os.environ,
+        "NANIO_ACCESS_KEY": NANIO_ACCESS_KEY,
+        "NANIO_SECRET_KEY": NANIO_SECRET_KEY,
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.prefix) / "bin" / "nanio"),
+            *("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("nanio did not start") from None
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
 
 
 # --- Temporal -----------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from nexus.settings import StorageSettings
 
@@ -57,6 +57,30 @@ class ObjectStore(Protocol):
 
     def download_url(self, key: str, expires: timedelta) -> str | None:
         """A presigned GET URL, or None when the API serves the bytes."""
+
+
+@dataclass(frozen=True)
+class UploadedPart:
+    number: int
+    etag: str
+
+
+@runtime_checkable
+class ResumableUploads(Protocol):
+    """Multipart uploads a client sends part by part to presigned URLs, retrying any part;
+    stores with direct uploads (S3) offer it."""
+
+    def start_multipart(self, key: str, content_type: str) -> str:
+        """Open an upload; returns its id."""
+
+    def part_upload_url(self, key: str, upload_id: str, number: int, expires: timedelta) -> str:
+        """A presigned PUT URL for part `number` (from 1)."""
+
+    def complete_multipart(self, key: str, upload_id: str, parts: list[UploadedPart]) -> None:
+        """Assemble the object from the parts' ETags."""
+
+    def abort_multipart(self, key: str, upload_id: str) -> None:
+        """Drop an unfinished upload and its parts."""
 
 
 def check_key(key: str) -> str:

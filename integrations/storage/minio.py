@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,16 +9,16 @@ from minio import Minio
 from minio.datatypes import Part
 from minio.error import S3Error
 
-from integrations.storage import ObjectInfo, ObjectNotFound, StorageError, check_key
+from integrations.storage import (
+    ObjectInfo,
+    ObjectNotFound,
+    StorageError,
+    UploadedPart,
+    check_key,
+)
 from nexus.settings import StorageSettings
 
 _MISSING = frozenset({"NoSuchKey", "NoSuchObject", "NoSuchBucket"})
-
-
-@dataclass(frozen=True)
-class UploadedPart:
-    number: int
-    etag: str
 
 
 class S3Store:
@@ -49,6 +48,10 @@ class S3Store:
             settings.bucket,
             settings.multipart_part_bytes,
         )
+
+    @property
+    def part_bytes(self) -> int:
+        return self._part_bytes
 
     def ensure_bucket(self) -> None:
         try:

@@ -4,56 +4,25 @@ server that checks SigV4 signatures like MinIO."""
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 import uuid
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, store_from_settings
+from integrations.storage import (
+    InvalidKey,
+    ObjectNotFound,
+    ObjectStore,
+    UploadedPart,
+    store_from_settings,
+)
 from integrations.storage.filesystem import FilesystemStore
-from integrations.storage.minio import S3Store, UploadedPart
+from integrations.storage.minio import S3Store
 from nexus.settings import StorageSettings
-from tests.support import free_port
-
-ACCESS_KEY = "test-access"
-SECRET_KEY = "test-secret-key-0123456789"
-
-
-@pytest.fixture(scope="module")
-def nanio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A nanio server on a loopback port; yields its host:port."""
-    port = free_port()
-    data = tmp_path_factory.mktemp("nanio")
-    env = {**os.environ, "NANIO_ACCESS_KEY": ACCESS_KEY, "NANIO_SECRET_KEY": SECRET_KEY}
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.prefix) / "bin" / "nanio"),
-            *("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline or proc.poll() is not None:
-                proc.kill()
-                raise RuntimeError("nanio did not start") from None
-            time.sleep(0.1)
-    yield f"127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
+from tests.conftest import NANIO_ACCESS_KEY as ACCESS_KEY
+from tests.conftest import NANIO_SECRET_KEY as SECRET_KEY
 
 
 def s3_settings(endpoint: str, **overrides: object) -> StorageSettings:
