@@ -113,6 +113,9 @@ class MediaSettings(BaseModel):
     # Scratch space for downloads and renditions; the system temp dir when unset.
     work_dir: Path | None = None
     x264_preset: str = "veryfast"
+    # The HLS ladder's smaller rungs are previews: a faster preset keeps the whole one-pass
+    # transcode close to the cost of the master alone.
+    ladder_preset: str = "superfast"
     thumbnails: int = Field(default=6, ge=1, le=50)
     # Frames sampled for perceptual hashes and the nudity detector.
     sample_fps: float = Field(default=1.0, gt=0, le=10)

@@ -190,7 +190,11 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
         auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
         storage={"root": tmp_path / "objects"},
         # Test media is tiny; the fastest x264 preset keeps transcodes to a fraction of a second.
-        media={"x264_preset": "ultrafast", "work_dir": tmp_path / "work"},
+        media={
+            "x264_preset": "ultrafast",
+            "ladder_preset": "ultrafast",
+            "work_dir": tmp_path / "work",
+        },
     )
 
 

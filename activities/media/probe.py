@@ -18,7 +18,7 @@ from nexus.settings import MediaSettings
 from workflows.contracts.moderation import MediaFinding, MediaInfo, ProbeResult
 
 # Seconds of video decoded to prove the frames are readable.
-DECODE_CHECK_S = 2
+DECODE_CHECK_S = 1
 
 
 def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:

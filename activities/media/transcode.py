@@ -92,15 +92,19 @@ def transcode(
         ]
     )
     gop = ["-g", str(round(fps * 2)), "-keyint_min", str(round(fps * 2)), "-sc_threshold", "0"]
-    x264 = ["-preset", settings.x264_preset, "-profile:v", "high", "-pix_fmt", "yuv420p"]
+
+    def x264(preset: str) -> list[str]:
+        return ["-preset", preset, "-profile:v", "high", "-pix_fmt", "yuv420p"]
+
     args = [
         "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-nostats",
         "-progress", "pipe:1", *inputs, "-filter_complex", graph,
         # Master: 9:16 H.264/AAC, moov first so players start before the download ends.
-        "-map", "[vm]", "-map", "[am]", "-c:v", "libx264", *x264, "-crf", "21",
+        "-map", "[vm]", "-map", "[am]",
+        "-c:v", "libx264", *x264(settings.x264_preset), "-crf", "21",
         "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out / "master.mp4"),
         # HLS ladder, key frames aligned on segment boundaries.
-        *_hls_args(out, x264, gop),
+        *_hls_args(out, x264(settings.ladder_preset), gop),
         "-map", "[thumbs]", "-frames:v", str(thumbs), "-q:v", "3",
         str(out / "thumbs" / "%02d.jpg"),
         "-map", "[sheet]", "-frames:v", "1", "-q:v", "3", str(out / "contact.jpg"),
