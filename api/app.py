@@ -24,6 +24,7 @@ from api.routers import (
     deliveries,
     health,
     marketplace,
+    moderation,
     notifications,
     uploads,
 )
@@ -78,6 +79,7 @@ def create_app(
         deliveries.router,
         notifications.router,
         uploads.router,
+        moderation.router,
         portal.router,
     ):
         app.include_router(router)

@@ -17,14 +17,17 @@ way it does clean test patterns) and espeak-ng speech over pink noise, then, in 
    with the real filesystem store in between.
 
 Temporal scheduling is left out: about 0.06 s per activity step on this class of machine,
-noise beside the media work. Prints one JSON line on stdout (figures and the ratio); the
-per-step times go to stderr.
+noise beside the media work. Besides wall time, each side's CPU time (this process and its
+children: ffmpeg, the models' threads) is reported: on a shared host it moves far less with
+other people's load than wall time does. Prints one JSON line on stdout (figures and the
+ratios); the per-step times go to stderr.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import subprocess
 import sys
 import tempfile
@@ -58,6 +61,13 @@ SCRIPT = (
 )
 
 
+def cpu_seconds() -> float:
+    """CPU time used so far by this process and the children it has waited for."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def make_clip(path: Path, seconds: int, scratch: Path) -> None:
     wav = scratch / "speech.wav"
     subprocess.run(["espeak-ng", "-s", "150", "-w", str(wav), SCRIPT], check=True)
@@ -75,7 +85,8 @@ def make_clip(path: Path, seconds: int, scratch: Path) -> None:
     )  # fmt: skip
 
 
-def baseline(source: Path, out: Path, media: MediaSettings) -> float:
+def baseline(source: Path, out: Path, media: MediaSettings) -> tuple[float, float]:
+    cpu = cpu_seconds()
     started = time.perf_counter()
     subprocess.run(
         ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y", "-i", str(source),
@@ -84,10 +95,12 @@ def baseline(source: Path, out: Path, media: MediaSettings) -> float:
          "-c:a", "aac", "-b:a", "128k", "-movflags", "+faststart", str(out)],
         check=True,
     )  # fmt: skip
-    return time.perf_counter() - started
+    return time.perf_counter() - started, cpu_seconds() - cpu
 
 
-def pipeline(source: Path, root: Path, media: MediaSettings) -> tuple[float, dict[str, float]]:
+def pipeline(
+    source: Path, root: Path, media: MediaSettings
+) -> tuple[float, float, dict[str, float]]:
     store = FilesystemStore(root / "objects")
     moderation = ModerationSettings()
     cpu = MediaActivities(store, create_engine("sqlite://"), media, moderation)
@@ -101,6 +114,7 @@ def pipeline(source: Path, root: Path, media: MediaSettings) -> tuple[float, dic
         steps[name] = round(time.perf_counter() - started, 2)
         return result
 
+    cpu_at_start = cpu_seconds()
     started = time.perf_counter()
     asset_id = uuid.uuid4()
     key = f"uploads/{asset_id}/clip.mp4"
@@ -133,9 +147,10 @@ def pipeline(source: Path, root: Path, media: MediaSettings) -> tuple[float, dic
     )  # fmt: skip
     timed("store_report", cpu.store_report, report)
     total = time.perf_counter() - started
+    used = cpu_seconds() - cpu_at_start
     print(f"decision={report.decision} findings={[f.code for f in report.findings]}",
           file=sys.stderr)  # fmt: skip
-    return total, steps
+    return total, used, steps
 
 
 def main() -> None:
@@ -149,13 +164,14 @@ def main() -> None:
         print(f"generating a {args.seconds} s 1080x1920 noisy clip ...", file=sys.stderr)
         make_clip(source, args.seconds, root)
         print("baseline: one plain transcode to the master ...", file=sys.stderr)
-        before = baseline(source, root / "plain.mp4", media)
+        before, before_cpu = baseline(source, root / "plain.mp4", media)
         print(f"  {before:.1f} s; pipeline ...", file=sys.stderr)
-        total, steps = pipeline(source, root, media)
+        total, total_cpu, steps = pipeline(source, root, media)
         print(json.dumps(steps), file=sys.stderr)
         print("baseline again ...", file=sys.stderr)
-        after = baseline(source, root / "plain.mp4", media)
+        after, after_cpu = baseline(source, root / "plain.mp4", media)
         plain = (before + after) / 2
+        plain_cpu = (before_cpu + after_cpu) / 2
         print(
             json.dumps(
                 {
@@ -167,6 +183,9 @@ def main() -> None:
                     "baseline_runs_s": [round(before, 2), round(after, 2)],
                     "pipeline_s": round(total, 2),
                     "ratio": round(total / plain, 2),
+                    "baseline_cpu_s": round(plain_cpu, 1),
+                    "pipeline_cpu_s": round(total_cpu, 1),
+                    "cpu_ratio": round(total_cpu / plain_cpu, 2),
                     "steps_s": steps,
                 }
             )

@@ -96,8 +96,8 @@ def _local_disclosure(caption: str, language: str) -> list[Finding]:
             Finding(
                 code="disclosure_wrong_language",
                 severity="block",
-                message="The caption is not in English, so an English disclosure is not "
-                f'enough: add "{example}" at the start, in the language of the post.',
+                message=f'Add "{example}" at the start: the disclosure must be in the '
+                "language of the post, and an English one is not enough.",
                 span=english.span() if english else None,
             )
         ]

@@ -9,9 +9,11 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
+from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
@@ -19,9 +21,12 @@ from temporalio.worker import Worker
 from activities.media.hashes import hash_image
 from activities.media.tools import Limits
 from integrations.storage import ObjectNotFound, store_from_settings
+from models.enums import Role
 from models.moderation import escalations
 from nexus.settings import Settings
 from tests.media import raw_lavfi, video
+from tests.support import login, make_tenant
+from workers.cpu.main import build_worker as build_cpu_worker
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.checks import workflow_id as checks_workflow_id
 from workflows.contracts.delivery import CheckRequest
@@ -32,7 +37,7 @@ from workflows.contracts.moderation import (
     ReviewDecision,
 )
 from workflows.moderation import ModerationWorkflow, workflow_id
-from workflows.task_queues import cpu_queue
+from workflows.task_queues import cpu_queue, gpu_queue
 
 BRIEF = BriefRules(brand="Glow", mandatory_mentions=["Glow"])
 
@@ -160,7 +165,11 @@ async def test_a_corrupt_upload_gets_a_clear_finding(
 
 
 async def test_a_review_past_its_sla_escalates_and_waits_for_ops(
-    client: Client, settings: Settings, workers: list[Worker], engine: Engine, tmp_path: Path
+    http: httpx.AsyncClient,
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
 ) -> None:
     source = video(tmp_path / "gun.mp4", say="sponsored by Glow. I love my gun", seconds=4)
     handle = await start(client, settings, source, "#ad Glow", review_sla_s=1)
@@ -170,16 +179,24 @@ async def test_a_review_past_its_sla_escalates_and_waits_for_ops(
             if escalations(session, asset_id):
                 break
         await asyncio.sleep(0.1)
-    status = await handle.query(ModerationWorkflow.status)
-    assert status is not None
-    assert (status.stage, status.escalated) == ("review", True)
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    status = (await http.get(f"/moderation/{asset_id}", headers=ops)).json()
+    assert (status["stage"], status["escalated"]) == ("review", True)
 
-    await handle.execute_update(
-        ModerationWorkflow.review,
-        ReviewDecision(decision="pass", reason="a toy gun, fine", reviewer="ops@nexus"),
-    )
+    decision = {"decision": "pass", "reason": "a toy gun, fine"}
+    creator = await login(http, make_tenant(engine, Role.CREATOR))
+    refused = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=creator)
+    assert refused.status_code == 403
+    done = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=ops)
+    assert done.status_code == 200, done.text
+    assert done.json()["decision"] == "pass"
+    again = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=ops)
+    assert again.status_code == 409
+
     report = await handle.result()
-    assert (report.decision, report.reviewed_by) == ("pass", "ops@nexus")
+    assert report.decision == "pass"
+    assert report.reviewed_by is not None
+    assert report.reviewed_by.startswith("user:")
     assert [f.code for f in report.findings] == ["garm_arms"]
     with Session(engine) as session:
         assert [e.kind for e in escalations(session, report.asset_id)] == ["review_overdue"]
@@ -212,3 +229,24 @@ async def test_the_automated_checks_run_moderation_for_a_draft_with_a_video(
     assert (finding.code, finding.severity) == ("spoken_disclosure_missing", "block")
     assert "sponsored by Glow" in finding.message
     assert "(at 0:00)" in finding.message
+
+
+async def test_model_work_falls_back_to_the_cpu_pool_without_a_gpu_worker(
+    client: Client, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    source = video(tmp_path / "said.mp4", say="this video is sponsored by Glow", seconds=3)
+    async with build_cpu_worker(client, settings, engine):  # no GPU pool at all
+        handle = await start(client, settings, source, "#ad Glow morning", gpu_wait_s=1)
+        report = await handle.result()
+    assert report.decision == "pass"
+    assert "sponsored" in report.transcript_text.casefold()
+    queues = [
+        event.activity_task_scheduled_event_attributes.task_queue.name
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "media.transcribe"
+    ]
+    assert queues == [
+        gpu_queue(settings.temporal.task_queue),
+        cpu_queue(settings.temporal.task_queue),
+    ]
