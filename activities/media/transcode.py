@@ -81,8 +81,11 @@ def transcode(
     graph = ";".join(
         [
             f"[0:v:0]fps={fps:g},{fit(width, height)},format=yuv420p,"
-            "split=6[vm][vl0][vl1][vt][vc][vs]",
-            *(f"[vl{i}]scale={w}:{h}[hls{i}]" for i, (_, w, h, _) in enumerate(LADDER)),
+            "split=5[vm][vl][vt][vc][vs]",
+            # Each rung is scaled from the next larger one, bilinear: previews need no
+            # sharper filter, and the 360p rung costs a 720p-sized scale, not a 1080p one.
+            f"[vl]scale={LADDER[1][1]}:{LADDER[1][2]}:flags=bilinear,split=2[hls1][vl1]",
+            f"[vl1]scale={LADDER[0][1]}:{LADDER[0][2]}:flags=bilinear[hls0]",
             f"[vt]fps={thumbs}/{duration:.3f},scale={THUMB_W}:{THUMB_H}[thumbs]",
             f"[vc]fps={thumbs}/{duration:.3f},scale={THUMB_W // 2}:{THUMB_H // 2},"
             f"tile={SHEET_COLUMNS}x{rows}[sheet]",
