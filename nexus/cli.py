@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
@@ -28,6 +29,10 @@ def _parser() -> argparse.ArgumentParser:
     worker.add_argument("pool", choices=["cpu", "gpu"])
     sub.add_parser("migrate", help="apply database migrations")
     sub.add_parser("seed", help="create the demo workspace if missing")
+    pdq = sub.add_parser(
+        "pdq", help="print the PDQ hash of each image, as a line for a child-safety hash list"
+    )
+    pdq.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     return parser
 
 
@@ -87,10 +92,32 @@ def _seed(settings: Settings) -> int:
     return 0
 
 
+def _pdq(settings: Settings, images: Sequence[Path]) -> int:
+    """Hashes as frames of an upload would get them (same downscale), so list entries match
+    at the usual distance."""
+    import tempfile
+
+    from activities.media.hashes import HashListError, hash_image
+    from activities.media.tools import Limits
+
+    limits = Limits(settings.media.probe_timeout_s, settings.media.tool_memory_bytes)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="nexus-pdq-") as scratch:
+        for image in images:
+            try:
+                found = hash_image(image, Path(scratch), limits)
+            except HashListError as exc:
+                print(f"nexus: {exc}", file=sys.stderr)
+                failed = 1
+                continue
+            print(f"{found.hex}  # {image.name} quality={found.quality}")
+    return failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Services log their work; interactive commands print only what the user asked for.
-    quiet = args.command in ("up", "check", "migrate", "seed")
+    quiet = args.command in ("up", "check", "migrate", "seed", "pdq")
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -116,6 +143,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve_api(settings)
     if args.command == "worker":
         return _worker(settings, args.pool)
+    if args.command == "pdq":
+        return _pdq(settings, args.images)
     if args.command == "migrate":
         from models.migrate import upgrade_to_head
 

@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         QuarantineRequest,
         Renditions,
         ReviewDecision,
+        Stage,
         TranscodeRequest,
     )
     from workflows.search_attributes import STAGE
@@ -226,9 +227,9 @@ class ModerationWorkflow:
         self._set_stage("done")
         return report.model_copy(update={"report_key": key})
 
-    def _set_stage(self, stage: str) -> None:
+    def _set_stage(self, stage: Stage) -> None:
         assert self._status is not None
-        self._status.stage = stage  # type: ignore[assignment]
+        self._status.stage = stage
         workflow.upsert_search_attributes([STAGE.value_set(f"moderation:{stage}")])
 
     @workflow.query

@@ -80,8 +80,7 @@ def transcode(
         audio_in = "1:a"
     graph = ";".join(
         [
-            f"[0:v:0]fps={fps:g},{fit(width, height)},format=yuv420p,"
-            "split=5[vm][vl][vt][vc][vs]",
+            f"[0:v:0]fps={fps:g},{fit(width, height)},format=yuv420p,split=5[vm][vl][vt][vc][vs]",
             # Each rung is scaled from the next larger one, bilinear: previews need no
             # sharper filter, and the 360p rung costs a 720p-sized scale, not a 1080p one.
             f"[vl]scale={LADDER[1][1]}:{LADDER[1][2]}:flags=bilinear,split=2[hls1][vl1]",

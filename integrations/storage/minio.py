@@ -49,10 +49,6 @@ class S3Store:
             settings.multipart_part_bytes,
         )
 
-    @property
-    def part_bytes(self) -> int:
-        return self._part_bytes
-
     def ensure_bucket(self) -> None:
         try:
             if not self._client.bucket_exists(self._bucket):

@@ -185,8 +185,11 @@ class EscalationRequest(BaseModel):
     reason: str
 
 
+Stage = Literal["probing", "transcoding", "analyzing", "review", "done"]
+
+
 class ModerationStatus(BaseModel):
     asset_id: uuid.UUID
-    stage: Literal["probing", "transcoding", "analyzing", "review", "done"]
+    stage: Stage
     decision: Decision | None = None
     escalated: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -136,3 +137,19 @@ def test_hash_lists_load_from_text_files(tmp_path: Path) -> None:
     hash_list = HashList.load(path)
     assert hash_list.name == "ncmec-sample"
     assert hash_list.nearest("f" * 63 + "e") == 1
+
+
+def test_the_cli_prints_hash_list_lines_that_match_the_picture(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nexus.cli import main
+
+    listed = raw_lavfi(tmp_path / "listed.png", "mandelbrot=s=360x640", "-frames:v", "1")
+    assert main(["pdq", str(listed)]) == 0
+    line = capsys.readouterr().out
+    assert re.fullmatch(r"[0-9a-f]{64}  # listed\.png quality=\d+\n", line)
+    (tmp_path / "list.txt").write_text(line)
+    assert (
+        HashList.load(tmp_path / "list.txt").nearest(hash_image(listed, tmp_path, LIMITS).hex) == 0
+    )
+    assert main(["pdq", str(tmp_path / "missing.png")]) == 1
