@@ -133,8 +133,6 @@ class ModerationSettings(BaseModel):
     hash_lists: list[Path] = Field(default_factory=list)
     pdq_match_distance: int = Field(default=31, ge=0, le=256)
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
-    # Human review: ops answer within this time or the review escalates.
-    review_sla_s: int = Field(default=4 * 3600, ge=60)
     # Spoken disclosure must come within this many seconds of the start.
     spoken_disclosure_within_s: float = Field(default=15.0, gt=0)
 

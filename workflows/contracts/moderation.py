@@ -64,7 +64,7 @@ class ModerationRequest(BaseModel):
     source_key: str
     caption: str = ""
     brief: BriefRules = Field(default_factory=BriefRules)
-    # Ops answer a human review within this time or it escalates (settings.moderation).
+    # Ops answer a human review within this time or it escalates.
     review_sla_s: int = 4 * 3600
     # A transcode whose worker stops heartbeating this long is retried elsewhere.
     heartbeat_timeout_s: int = 30
