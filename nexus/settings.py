@@ -110,6 +110,8 @@ class MediaSettings(BaseModel):
     # Hard caps on every ffmpeg/ffprobe child: address space and CPU seconds.
     tool_memory_bytes: int = Field(default=4 * 1024**3, ge=256 * 1024**2)
     transcode_timeout_s: float = Field(default=1800.0, gt=0)
+    # Transcodes one CPU worker runs at once: each already uses every core, more only thrash.
+    max_concurrent_transcodes: int = Field(default=1, ge=1)
     # Scratch space for downloads and renditions; the system temp dir when unset.
     work_dir: Path | None = None
     x264_preset: str = "veryfast"

@@ -115,6 +115,7 @@ class MediaActivities:
         self._moderation = moderation
         # Lists load once per worker; a bad list stops the worker at start, not mid-review.
         self._hash_lists = [HashList.load(path) for path in moderation.hash_lists]
+        self._transcode_slots = threading.BoundedSemaphore(media.max_concurrent_transcodes)
 
     @activity.defn(name="media.probe")
     def probe(self, request: ProbeRequest) -> ProbeResult:
@@ -148,7 +149,8 @@ class MediaActivities:
             source = _download(self._store, request.source_key, tmp / "source")
             out = tmp / "out"
             try:
-                with heartbeating() as progress:
+                # Waiting for a slot heartbeats too: a queued transcode is not a dead one.
+                with heartbeating() as progress, self._transcode_slots:
                     outputs = transcode(source, request.info, out, self._media, progress.append)
             except (TranscodeFailed, ToolTimeout) as exc:
                 raise ApplicationError(
