@@ -101,6 +101,10 @@ class MediaSettings(BaseModel):
     max_width: int = Field(default=4096, ge=16)
     max_height: int = Field(default=4096, ge=16)
     max_fps: float = Field(default=120.0, gt=0)
+    # Pixels the transcode would decode in all (width x height x fps x duration): each limit
+    # above may hold while their product still makes hours of work. Default: 10 minutes of
+    # 1080x1920 at 60 fps.
+    max_decoded_pixels: int = Field(default=1080 * 1920 * 60 * 600, ge=1)
     # Containers ffprobe may report (its `format_name`, comma-separated aliases).
     containers: list[str] = Field(default_factory=lambda: ["mov", "mp4", "matroska", "webm"])
     video_codecs: list[str] = Field(

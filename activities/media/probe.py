@@ -119,6 +119,13 @@ def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeRes
             f"The video lasts {duration:.1f} s; it must last at least "
             f"{settings.min_duration_s:g} s.",
         )
+    if width * height * (fps or 30.0) * duration > settings.max_decoded_pixels:
+        return _reject(
+            "too_much_video",
+            f"{width}x{height} at {fps:.0f} frames per second for {_clock(duration)} is more "
+            "video than we process in one upload. Export it at 1080x1920, 30 frames per "
+            "second, or trim it.",
+        )
     if _rotation(video) in (90, 270):
         width, height = height, width
     audio = next((s for s in streams if s.get("codec_type") == "audio"), None)

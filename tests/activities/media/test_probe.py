@@ -112,6 +112,12 @@ def test_duration_limits_apply(tmp_path: Path) -> None:
     assert rejection(blink) == "too_short"
 
 
+def test_a_video_within_each_limit_can_still_be_too_much_work(clip: Path) -> None:
+    # 360x640 at 15 fps for 2 s is 6.9 million pixels to decode.
+    assert rejection(clip, MediaSettings(max_decoded_pixels=5_000_000)) == "too_much_video"
+    assert probe_file(clip, MediaSettings(max_decoded_pixels=8_000_000)).info is not None
+
+
 def test_size_and_container_limits_come_from_settings(clip: Path) -> None:
     assert rejection(clip, MediaSettings(max_upload_bytes=1000)) == "file_too_large"
     assert rejection(clip, MediaSettings(containers=["webm"])) == "unsupported_type"
