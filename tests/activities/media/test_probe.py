@@ -4,6 +4,7 @@ and nothing hangs or takes the worker down."""
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -43,6 +44,29 @@ def test_a_video_is_sniffed_from_its_bytes_whatever_its_name(clip: Path, tmp_pat
     assert result.info.video_codec == "h264"
     assert result.info.audio_codec == "aac"
     assert "mp4" in result.info.container
+
+
+def test_a_rotated_phone_video_reports_its_displayed_shape(clip: Path, tmp_path: Path) -> None:
+    rotated = tmp_path / "rotated.mp4"
+    subprocess.run(
+        [
+            "ffmpeg",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(clip),
+            "-c",
+            "copy",
+            "-metadata:s:v:0",
+            "rotate=90",
+            str(rotated),
+        ],
+        check=True,
+    )
+    info = probe_file(rotated, SETTINGS).info
+    assert info is not None
+    assert (info.width, info.height) == (640, 360)
 
 
 def test_a_zero_length_file_is_refused(tmp_path: Path) -> None:
