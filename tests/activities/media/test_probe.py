@@ -14,7 +14,7 @@ import pytest
 from activities.media.probe import probe_file
 from activities.media.tools import Limits, ToolTimeout, run_tool
 from nexus.settings import MediaSettings
-from tests.media import raw_lavfi, video
+from tests.media import FFMPEG, raw_lavfi, video
 
 SETTINGS = MediaSettings()
 
@@ -48,22 +48,8 @@ def test_a_video_is_sniffed_from_its_bytes_whatever_its_name(clip: Path, tmp_pat
 
 def test_a_rotated_phone_video_reports_its_displayed_shape(clip: Path, tmp_path: Path) -> None:
     rotated = tmp_path / "rotated.mp4"
-    subprocess.run(
-        [
-            "ffmpeg",
-            "-v",
-            "error",
-            "-y",
-            "-i",
-            str(clip),
-            "-c",
-            "copy",
-            "-metadata:s:v:0",
-            "rotate=90",
-            str(rotated),
-        ],
-        check=True,
-    )
+    args = ["-i", str(clip), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)]
+    subprocess.run([*FFMPEG, *args], check=True)
     info = probe_file(rotated, SETTINGS).info
     assert info is not None
     assert (info.width, info.height) == (640, 360)
