@@ -27,7 +27,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="serve the HTTP API")
     worker = sub.add_parser("worker", help="run a worker pool")
     worker.add_argument("pool", choices=["cpu", "gpu"])
-    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("migrate", help="apply database migrations and create the media bucket")
     sub.add_parser("seed", help="create the demo workspace if missing")
     pdq = sub.add_parser(
         "pdq", help="print the PDQ hash of each image, as a line for a child-safety hash list"
@@ -149,5 +149,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         from models.migrate import upgrade_to_head
 
         upgrade_to_head(settings.database.url.get_secret_value())
+        if settings.storage.backend == "s3":
+            from integrations.storage.minio import S3Store
+
+            S3Store.from_settings(settings.storage).ensure_bucket()
         return 0
     return _seed(settings)
