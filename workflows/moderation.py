@@ -14,7 +14,7 @@ from typing import TypeVar
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, TimeoutType
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
 
 with workflow.unsafe.imports_passed_through():
@@ -24,6 +24,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationRequest,
         EvaluateRequest,
         FrameHashes,
+        MediaFinding,
         ModerationReport,
         ModerationRequest,
         ModerationStatus,
@@ -81,15 +82,39 @@ class ModerationWorkflow:
             )
 
         self._set_stage("transcoding")
-        renditions = await workflow.execute_activity_method(
-            MediaActivities.transcode,
-            TranscodeRequest(
-                asset_id=request.asset_id, source_key=request.source_key, info=probe.info
-            ),
-            start_to_close_timeout=TRANSCODE,
-            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
-            retry_policy=MEDIA_RETRY,
-        )
+        try:
+            renditions = await workflow.execute_activity_method(
+                MediaActivities.transcode,
+                TranscodeRequest(
+                    asset_id=request.asset_id, source_key=request.source_key, info=probe.info
+                ),
+                start_to_close_timeout=TRANSCODE,
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
+                retry_policy=MEDIA_RETRY,
+            )
+        except ActivityError as exc:
+            # A file that probes well but breaks (or stalls) the encoder later is the
+            # creator's to fix, not a failed process.
+            if not (
+                isinstance(exc.cause, ApplicationError) and exc.cause.type == "TranscodeFailed"
+            ):
+                raise
+            unusable = MediaFinding(
+                check="ingest",
+                code="transcode_failed",
+                severity="block",
+                message="We could not convert this video: it may be damaged partway through "
+                "or too heavy to process. Export it again as an H.264 MP4 and re-upload.",
+            )
+            return await self._finish(
+                ModerationReport(
+                    asset_id=request.asset_id,
+                    decision="block",
+                    reason=unusable.message,
+                    findings=[unusable],
+                    info=probe.info,
+                )
+            )
 
         self._set_stage("analyzing")
         hashes: FrameHashes = await workflow.execute_activity_method(

@@ -250,3 +250,18 @@ async def test_model_work_falls_back_to_the_cpu_pool_without_a_gpu_worker(
         gpu_queue(settings.temporal.task_queue),
         cpu_queue(settings.temporal.task_queue),
     ]
+
+
+async def test_an_upload_that_stalls_the_encoder_gets_a_finding_not_a_failed_process(
+    client: Client, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    media = settings.media.model_copy(
+        update={"x264_preset": "veryslow", "transcode_timeout_s": 0.3}
+    )
+    stalling = settings.model_copy(update={"media": media})
+    source = video(tmp_path / "heavy.mp4", seconds=3)
+    async with build_cpu_worker(client, stalling, engine):
+        report = await (await start(client, stalling, source, "#ad Glow")).result()
+    assert report.decision == "block"
+    assert [f.code for f in report.findings] == ["transcode_failed"]
+    assert report.info is not None
