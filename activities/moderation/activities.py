@@ -122,9 +122,16 @@ class MediaActivities:
         try:
             size = self._store.stat(request.source_key).size
         except ObjectNotFound:
-            raise ApplicationError(
-                f"no upload at {request.source_key}", type="MediaMissing", non_retryable=True
-            ) from None
+            # An expected outcome (an upload never finished), not a failed process.
+            return ProbeResult(
+                info=None,
+                rejection=MediaFinding(
+                    check="ingest",
+                    code="upload_missing",
+                    severity="block",
+                    message="We did not receive your video. Upload it again.",
+                ),
+            )
         if size > self._media.max_upload_bytes:
             # Refused before a byte is downloaded.
             return ProbeResult(

@@ -151,6 +151,20 @@ async def test_a_frame_on_a_hash_list_blocks_quarantines_and_escalates(
         )
 
 
+async def test_an_upload_that_never_arrived_gets_a_finding(
+    client: Client, settings: Settings, workers: list[Worker]
+) -> None:
+    asset_id = uuid.uuid4()
+    report = await client.execute_workflow(
+        ModerationWorkflow.run,
+        ModerationRequest(asset_id=asset_id, source_key=f"uploads/{asset_id}/never.mp4"),
+        id=workflow_id(asset_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=60),
+    )
+    assert (report.decision, [f.code for f in report.findings]) == ("block", ["upload_missing"])
+
+
 async def test_a_corrupt_upload_gets_a_clear_finding(
     client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
 ) -> None:
