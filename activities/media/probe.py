@@ -13,7 +13,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from activities.media.tools import Limits, ToolTimeout, run_tool
+from activities.media.tools import Limits, ToolTimeout, run_tool, untrusted_input
 from nexus.settings import MediaSettings
 from workflows.contracts.moderation import MediaFinding, MediaInfo, ProbeResult
 
@@ -44,14 +44,14 @@ def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:
                 "-show_streams",
                 "-probesize",
                 "50000000",
-                str(path),
+                *untrusted_input(path, settings.containers),
             ],
             limits,
         )
     except ToolTimeout:
         return _unreadable()
     if result.returncode != 0:
-        return _unreadable()
+        return _not_a_video(path, settings)
     try:
         data: dict[str, Any] = json.loads(result.stdout)
     except json.JSONDecodeError:
@@ -59,7 +59,7 @@ def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:
     rejected = _check(data, size, settings)
     if not isinstance(rejected, MediaInfo):
         return rejected
-    return _decode_check(path, limits, rejected)
+    return _decode_check(path, limits, settings, rejected)
 
 
 def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeResult | MediaInfo:
@@ -141,7 +141,9 @@ def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeRes
     )
 
 
-def _decode_check(path: Path, limits: Limits, info: MediaInfo) -> ProbeResult:
+def _decode_check(
+    path: Path, limits: Limits, settings: MediaSettings, info: MediaInfo
+) -> ProbeResult:
     try:
         result = run_tool(
             [
@@ -153,8 +155,7 @@ def _decode_check(path: Path, limits: Limits, info: MediaInfo) -> ProbeResult:
                 "-xerror",
                 "-t",
                 str(DECODE_CHECK_S),
-                "-i",
-                str(path),
+                *untrusted_input(path, settings.containers),
                 "-map",
                 "0:v:0",
                 "-f",
@@ -207,6 +208,41 @@ def _mb(size: int) -> str:
 def _clock(seconds: float) -> str:
     minutes, secs = divmod(round(seconds), 60)
     return f"{minutes}:{secs:02d}"
+
+
+# What a non-video upload most often is, by its first bytes: the creator is told what they
+# sent, since ffprobe (restricted to accepted containers) only says it cannot read it. The
+# last field names the container's demuxer: when that one is accepted, the file is a damaged
+# video of an accepted type, not a wrong type.
+_MAGIC: list[tuple[int, bytes, str, str | None]] = [
+    (0, b"\x89PNG", "a PNG image", None),
+    (0, b"\xff\xd8\xff", "a JPEG image", None),
+    (0, b"GIF8", "a GIF image", None),
+    (8, b"WAVE", "a WAV audio file", None),
+    (8, b"AVI ", "an AVI video", None),
+    (0, b"ID3", "an MP3 audio file", None),
+    (0, b"%PDF", "a PDF document", None),
+    (0, b"PK\x03\x04", "a ZIP archive", None),
+    (0, b"#EXTM3U", "a playlist", None),
+    (4, b"ftyp", "an MP4 or MOV file", "mov"),
+    (0, b"\x1a\x45\xdf\xa3", "a Matroska or WebM file", "matroska"),
+]
+
+
+def _not_a_video(path: Path, settings: MediaSettings) -> ProbeResult:
+    with path.open("rb") as file:
+        head = file.read(16)
+    for offset, magic, kind, demuxer in _MAGIC:
+        if head[offset : offset + len(magic)] != magic:
+            continue
+        if demuxer in settings.containers:
+            break
+        return _reject(
+            "unsupported_type",
+            f"This file is {kind}, which is not a video format we accept. "
+            f"Upload a video in one of: {', '.join(settings.containers)}.",
+        )
+    return _unreadable()
 
 
 def _unreadable() -> ProbeResult:

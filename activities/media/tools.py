@@ -14,6 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 # ffmpeg's last lines say what went wrong.
 STDERR_LINES = 40
@@ -88,6 +89,15 @@ def run_tool(
     if timed_out.is_set():
         raise ToolTimeout(f"{args[0]} ran past {limits.timeout_s:g} s")
     return ToolResult(proc.returncode, "".join(kept), "".join(stderr))
+
+
+def untrusted_input(path: Path, formats: list[str]) -> list[str]:
+    """ffmpeg/ffprobe input arguments for an upload: local file access only, and only the
+    accepted container demuxers. A "video" that is really an HLS or concat playlist would
+    otherwise make the tool open other files or URLs named inside it."""
+    return [
+        "-protocol_whitelist", "file", "-format_whitelist", ",".join(formats), "-i", str(path),
+    ]  # fmt: skip
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from activities.media.tools import Limits, run_tool
+from activities.media.tools import Limits, run_tool, untrusted_input
 from nexus.settings import MediaSettings
 from workflows.contracts.moderation import MediaInfo
 
@@ -72,7 +72,7 @@ def transcode(
     for folder in ("thumbs", "frames", "hls"):
         (out / folder).mkdir(parents=True, exist_ok=True)
 
-    inputs = ["-i", str(source)]
+    inputs = untrusted_input(source, settings.containers)
     audio_in = "0:a:0"
     if info.audio_codec is None:
         # A silent track keeps every output's shape the same for videos without sound.

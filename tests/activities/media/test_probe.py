@@ -155,3 +155,14 @@ def test_the_tool_runner_keeps_only_the_end_of_a_flood_of_stderr() -> None:
     assert result.returncode == 0
     assert result.stderr.splitlines()[-1] == "99999"
     assert len(result.stderr.splitlines()) <= 40
+
+
+def test_a_playlist_disguised_as_a_video_opens_nothing_it_names(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.ts"
+    secret.write_bytes(b"\x47" * 188 * 10)  # something the playlist would pull in
+    playlist = tmp_path / "evil.mp4"
+    playlist.write_text(f"#EXTM3U\n#EXTINF:10.0,\n{secret}\n#EXTINF:10.0,\nfile://{secret}\n")
+    found = probe_file(playlist, SETTINGS).rejection
+    assert found is not None
+    assert found.code == "unsupported_type"
+    assert "playlist" in found.message
