@@ -26,12 +26,15 @@ from api.routers import (
     ledger,
     licenses,
     marketplace,
+    moderation,
     money,
     notifications,
+    uploads,
 )
 from api.services import Database, TemporalGateway
 from integrations.payments import provider_from_settings
 from integrations.payments.manual import ManualPayments
+from integrations.storage import store_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -66,9 +69,13 @@ def create_app(
     app.state.payments = provider_from_settings(db_engine, settings.payments)
     # Bank transfers are confirmed by ops whichever provider takes cards.
     app.state.manual_payments = ManualPayments(db_engine)
+    app.state.store = store_from_settings(settings.storage)
 
     problems.install(app)
-    app.add_middleware(BodySizeLimit, max_bytes=settings.api.max_body_bytes)
+    # Upload bodies stream to disk under the media size limit (api.routers.uploads).
+    app.add_middleware(
+        BodySizeLimit, max_bytes=settings.api.max_body_bytes, exempt_prefix="/uploads/content/"
+    )
     for router in (
         health.router,
         auth.router,
@@ -82,6 +89,8 @@ def create_app(
         ledger.router,
         money.router,
         notifications.router,
+        uploads.router,
+        moderation.router,
         portal.router,
     ):
         app.include_router(router)

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from pydantic import ValidationError
@@ -27,9 +28,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("api", help="serve the HTTP API")
     worker = sub.add_parser("worker", help="run a worker pool")
     worker.add_argument("pool", choices=["cpu", "gpu"])
-    sub.add_parser("migrate", help="apply database migrations")
+    sub.add_parser("migrate", help="apply database migrations and create the media bucket")
     sub.add_parser("seed", help="create the demo workspace if missing")
     ledger_cli.add_parser(sub)
+    pdq = sub.add_parser(
+        "pdq", help="print the PDQ hash of each image, as a line for a child-safety hash list"
+    )
+    pdq.add_argument("images", nargs="+", type=Path, metavar="IMAGE")
     return parser
 
 
@@ -89,10 +94,32 @@ def _seed(settings: Settings) -> int:
     return 0
 
 
+def _pdq(settings: Settings, images: Sequence[Path]) -> int:
+    """Hashes as frames of an upload would get them (same downscale), so list entries match
+    at the usual distance."""
+    import tempfile
+
+    from activities.media.hashes import HashListError, hash_image
+    from activities.media.tools import Limits
+
+    limits = Limits(settings.media.probe_timeout_s, settings.media.tool_memory_bytes)
+    failed = 0
+    with tempfile.TemporaryDirectory(prefix="nexus-pdq-") as scratch:
+        for image in images:
+            try:
+                found = hash_image(image, Path(scratch), limits)
+            except HashListError as exc:
+                print(f"nexus: {exc}", file=sys.stderr)
+                failed = 1
+                continue
+            print(f"{found.hex}  # {image.name} quality={found.quality}")
+    return failed
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     # Services log their work; interactive commands print only what the user asked for.
-    quiet = args.command in ("up", "check", "migrate", "seed", "ledger")
+    quiet = args.command in ("up", "check", "migrate", "seed", "ledger", "pdq")
     logging.basicConfig(
         level=logging.WARNING if quiet else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s %(message)s",
@@ -120,9 +147,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _worker(settings, args.pool)
     if args.command == "ledger":
         return ledger_cli.run(settings, args)
+    if args.command == "pdq":
+        return _pdq(settings, args.images)
     if args.command == "migrate":
         from models.migrate import upgrade_to_head
 
         upgrade_to_head(settings.database.url.get_secret_value())
+        if settings.storage.backend == "s3":
+            from integrations.storage.minio import S3Store
+
+            S3Store.from_settings(settings.storage).ensure_bucket()
         return 0
     return _seed(settings)

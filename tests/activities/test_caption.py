@@ -86,3 +86,35 @@ def test_the_activity_blocks_only_on_blocking_findings() -> None:
     )
     assert passed.passed
     assert passed.findings == []
+
+
+@pytest.mark.parametrize(
+    "caption",
+    [
+        "Big collab with Glow! Morning routine",
+        "Thanks Glow! Loving the serum",
+        "Proud ambassador of this serum",
+        "Loving my serum #spon",
+    ],
+)
+def test_vague_wording_without_a_hashtag_is_insufficient_too(caption: str) -> None:
+    assert codes(caption) == ["disclosure_insufficient"]
+
+
+WRONG = "disclosure_wrong_language"
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("#publicidad Mi rutina de la mañana con el sérum de Glow, es para mí", []),
+        ("Werbung: meine Morgenroutine mit dem Serum, ich liebe es und das ist", []),
+        ("#ad Mi rutina de la mañana con el sérum de Glow, es para mí", [WRONG]),
+        ("Ma routine du matin avec le sérum, pour les curieux et les autres", [WRONG]),
+    ],
+)
+def test_the_disclosure_is_in_the_language_of_the_post(caption: str, expected: list[str]) -> None:
+    findings = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert [f.code for f in findings] == expected
+    if expected:
+        assert "#" in findings[0].message

@@ -382,7 +382,11 @@ def test_healthchecks_probe_what_each_service_serves() -> None:
 def test_startup_order_waits_for_readiness_not_just_start() -> None:
     found = services()
     assert depends_on(found["temporal"]) == {"postgresql": "service_healthy"}
-    assert depends_on(found["migrate"]) == {"postgresql": "service_healthy"}
+    # The migration also creates the media bucket.
+    assert depends_on(found["migrate"]) == {
+        "postgresql": "service_healthy",
+        "minio": "service_healthy",
+    }
     assert depends_on(found["temporal-admin-tools"]) == {"temporal": "service_healthy"}
     assert depends_on(found["temporal-ui"])["temporal"] == "service_healthy"
     for name in SERVING_APP_SERVICES:
@@ -507,9 +511,16 @@ def test_app_services_set_the_essential_settings(name: str) -> None:
     assert all(key.startswith("NEXUS_") for key in env), sorted(env)
 
 
-def test_app_services_are_not_yet_configured_for_object_storage() -> None:
+def test_app_services_keep_media_in_minio() -> None:
+    raw = COMPOSE_FILE.read_text()
     for name in APP_SERVICES:
-        assert not [key for key in environment(services()[name]) if "STORAGE" in key or "S3" in key]
+        env = environment(services()[name])
+        assert env["NEXUS_STORAGE__BACKEND"] == "s3"
+        assert env["NEXUS_STORAGE__ENDPOINT"] == "minio:9000"
+        assert env["NEXUS_STORAGE__PUBLIC_ENDPOINT"]
+    # The keys are MinIO's own credentials, required variables, never literals.
+    assert "NEXUS_STORAGE__ACCESS_KEY: ${MINIO_ROOT_USER:?" in raw
+    assert "NEXUS_STORAGE__SECRET_KEY: ${MINIO_ROOT_PASSWORD:?" in raw
 
 
 def test_secrets_are_required_interpolations_not_literals() -> None:

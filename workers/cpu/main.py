@@ -15,10 +15,13 @@ from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
 from activities.licensing.activities import LicensingActivities
+from activities.moderation.activities import MediaActivities, ModelActivities
+from activities.moderation.models import NudityScanner, Transcriber
 from activities.money.activities import MoneyActivities
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
 from integrations.payments import provider_from_settings
+from integrations.storage import store_from_settings
 from models.db import make_engine
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -29,6 +32,7 @@ from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
 from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
+from workflows.moderation import ModerationWorkflow
 from workflows.payout import PayoutWorkflow
 from workflows.task_queues import cpu_queue
 
@@ -55,6 +59,7 @@ WORKFLOWS = [
     LicenseWorkflow,
     LedgerCheckpointWorkflow,
     PayoutWorkflow,
+    ModerationWorkflow,
     HealthCheckWorkflow,
 ]
 
@@ -68,6 +73,13 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     probe = CpuProbe(engine)
     licensing = LicensingActivities(engine, settings.licensing)
     money = MoneyActivities(engine, provider_from_settings(engine, settings.payments))
+    store = store_from_settings(settings.storage)
+    media = MediaActivities(store, engine, settings.media, settings.moderation)
+    # The same models as the GPU pool, on the CPU: model work no GPU worker takes in time
+    # falls back here (ModerationWorkflow). Loaded on first use only.
+    models = ModelActivities(
+        store, Transcriber(settings.moderation, "cpu"), NudityScanner(), settings.media.work_dir
+    )
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -91,6 +103,15 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             money.record_payout,
             money.ops_users,
             money.refund_escrow,
+            media.probe,
+            media.transcode,
+            media.hash_frames,
+            media.evaluate,
+            media.store_report,
+            media.quarantine,
+            media.escalate,
+            models.transcribe,
+            models.detect_nudity,
         ],
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.health import GpuProbe
+from activities.moderation.activities import ModelActivities
+from activities.moderation.models import NudityScanner, Transcriber
+from integrations.storage import store_from_settings
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
 from nexus.temporal import connect, run_until_signalled
@@ -17,12 +21,19 @@ from workflows.task_queues import gpu_queue
 
 def build_worker(client: Client, settings: Settings, device: str) -> Worker:
     probe = GpuProbe(device)
+    models = ModelActivities(
+        store_from_settings(settings.storage),
+        Transcriber(settings.moderation, device),
+        NudityScanner(),
+        settings.media.work_dir,
+    )
     return Worker(
         client,
         task_queue=gpu_queue(settings.temporal.task_queue),
-        activities=[probe.probe_gpu],
+        activities=[probe.probe_gpu, models.transcribe, models.detect_nudity],
         # Models hold the device: few at a time.
         max_concurrent_activities=settings.gpu.max_concurrent_activities,
+        activity_executor=ThreadPoolExecutor(settings.gpu.max_concurrent_activities),
         graceful_shutdown_timeout=timedelta(seconds=60),
     )
 

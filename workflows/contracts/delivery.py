@@ -61,6 +61,10 @@ class CheckRequest(BaseModel):
     caption: str
     disclosure_required: bool
     mandatory_mentions: list[str]
+    # The uploaded draft in object storage: when set, the video goes through the moderation
+    # pipeline (ModerationWorkflow) as well as the caption rules.
+    media_key: str | None = None
+    brand: str = ""
 
 
 class CheckReport(BaseModel):

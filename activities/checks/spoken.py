@@ -1,0 +1,95 @@
+"""Spoken FTC disclosure, from the transcript's word timestamps.
+
+The FTC's "Disclosures 101 for Social Media Influencers": in a video, say the disclosure (not
+only write it), early, in words people understand: "ad", "advertisement", "sponsored",
+"paid partnership", "thanks to <brand> for the free product", "<brand> partner/ambassador".
+"Collab", "spon", or "thanks"/"ambassador" alone are not enough."""
+
+from __future__ import annotations
+
+import re
+
+from workflows.contracts.moderation import MediaFinding, Word
+
+_CLEAR = [
+    ("sponsored",),
+    ("sponsor",),
+    ("advertisement",),
+    ("ad",),
+    ("paid", "partnership"),
+    ("paid", "promotion"),
+    ("partnered", "with"),
+    ("in", "partnership", "with"),
+]
+_VAGUE = [("collab",), ("collaboration",), ("spon",), ("sp",), ("thanks",), ("ambassador",)]
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"[^\w']+", "", text.casefold())
+
+
+def _find(words: list[str], phrase: tuple[str, ...]) -> list[int]:
+    n = len(phrase)
+    return [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == phrase]
+
+
+def check_spoken_disclosure(
+    words: list[Word], *, brand: str, within_s: float
+) -> list[MediaFinding]:
+    tokens = [normalize(w.text) for w in words]
+    phrases = list(_CLEAR)
+    if brand:
+        brand_tokens = tuple(normalize(t) for t in brand.split())
+        phrases += [
+            (*brand_tokens, "partner"),
+            (*brand_tokens, "ambassador"),
+            ("thanks", "to", *brand_tokens, "for"),
+        ]
+    hits = sorted((i, p) for p in phrases for i in _find(tokens, p))
+    say = f'"This video is sponsored by {brand}"' if brand else '"This video is sponsored"'
+    if hits:
+        index, phrase = hits[0]
+        at = words[index].start_s
+        if at <= within_s:
+            return []
+        return [
+            MediaFinding(
+                check="ftc_disclosure",
+                code="spoken_disclosure_late",
+                severity="block",
+                message=f'You say "{" ".join(phrase)}" at {clock(at)}; viewers who stop '
+                f"earlier miss it. Say {say} within the first {within_s:g} seconds.",
+                start_s=at,
+                end_s=words[index + len(phrase) - 1].end_s,
+            )
+        ]
+    vague = sorted((i, p) for p in _VAGUE for i in _find(tokens, p))
+    if vague:
+        index, phrase = vague[0]
+        return [
+            MediaFinding(
+                check="ftc_disclosure",
+                code="spoken_disclosure_insufficient",
+                severity="block",
+                message=f'"{" ".join(phrase)}" at {clock(words[index].start_s)} is not a clear '
+                f"disclosure. Say {say} within the first {within_s:g} seconds.",
+                start_s=words[index].start_s,
+                end_s=words[index].end_s,
+            )
+        ]
+    return [
+        MediaFinding(
+            check="ftc_disclosure",
+            code="spoken_disclosure_missing",
+            severity="block",
+            message=f"The video never says it is sponsored. Say {say} within the first "
+            f"{within_s:g} seconds.",
+            start_s=0.0,
+            end_s=within_s,
+        )
+    ]
+
+
+def clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"

@@ -1,0 +1,1 @@
+"""Media ingest: probing, transcoding and frame hashing with ffmpeg (CPU pool)."""

@@ -1,0 +1,260 @@
+"""Sniff an upload with ffprobe and hold it to the platform's limits.
+
+The type comes from the bytes (ffprobe's demuxer), never from the file name or a declared
+content type. Every refusal is a finding the creator can act on. Limits that guard the worker
+(dimensions, frame rate, duration) are checked before anything decodes a frame, so a
+decompression bomb is refused from its header; a short decode of the opening seconds then
+catches files whose header is fine but whose frames are not."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from activities.media.tools import Limits, ToolTimeout, run_tool, untrusted_input
+from nexus.settings import MediaSettings
+from workflows.contracts.moderation import MediaFinding, MediaInfo, ProbeResult
+
+# Seconds of video decoded to prove the frames are readable.
+DECODE_CHECK_S = 1
+
+
+def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:
+    size = path.stat().st_size
+    if size == 0:
+        return _reject("empty_file", "The upload is empty (0 bytes). Upload the video again.")
+    if size > settings.max_upload_bytes:
+        return _reject(
+            "file_too_large",
+            f"The file is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}. "
+            "Export it at a lower bitrate or trim it.",
+        )
+    limits = Limits(settings.probe_timeout_s, settings.tool_memory_bytes)
+    try:
+        result = run_tool(
+            [
+                "ffprobe",
+                "-v",
+                "error",
+                "-print_format",
+                "json",
+                "-show_format",
+                "-show_streams",
+                "-probesize",
+                "50000000",
+                *untrusted_input(path, settings.containers),
+            ],
+            limits,
+        )
+    except ToolTimeout:
+        return _unreadable()
+    if result.returncode != 0:
+        return _not_a_video(path, settings)
+    try:
+        data: dict[str, Any] = json.loads(result.stdout)
+    except json.JSONDecodeError:
+        return _unreadable()
+    rejected = _check(data, size, settings)
+    if not isinstance(rejected, MediaInfo):
+        return rejected
+    return _decode_check(path, limits, settings, rejected)
+
+
+def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeResult | MediaInfo:
+    fmt = data.get("format") or {}
+    names = set(str(fmt.get("format_name", "")).split(","))
+    if not names & set(settings.containers):
+        return _reject(
+            "unsupported_type",
+            "This file is not a video we accept (it looks like "
+            f"{fmt.get('format_long_name') or 'an unknown format'}). "
+            "Upload an MP4, MOV, MKV or WebM video.",
+        )
+    streams: list[dict[str, Any]] = data.get("streams") or []
+    videos = [
+        s
+        for s in streams
+        if s.get("codec_type") == "video" and not (s.get("disposition") or {}).get("attached_pic")
+    ]
+    if not videos:
+        return _reject("no_video", "The file has no video track. Upload a video.")
+    video = videos[0]
+    codec = str(video.get("codec_name", "unknown"))
+    if codec not in settings.video_codecs:
+        return _reject(
+            "unsupported_codec",
+            f"The video is encoded as {codec}, which we cannot process. "
+            "Export it as H.264 or HEVC.",
+        )
+    width, height = int(video.get("width") or 0), int(video.get("height") or 0)
+    if width <= 0 or height <= 0:
+        return _unreadable()
+    if width > settings.max_width or height > settings.max_height:
+        return _reject(
+            "resolution_too_large",
+            f"The video is {width}x{height}; the largest we accept is "
+            f"{settings.max_width}x{settings.max_height}. Export it at 1080x1920.",
+        )
+    fps = _rate(video.get("avg_frame_rate")) or _rate(video.get("r_frame_rate"))
+    if fps > settings.max_fps:
+        return _reject(
+            "frame_rate_too_high",
+            f"The video runs at {fps:.0f} frames per second; the limit is "
+            f"{settings.max_fps:.0f}. Export it at 30 or 60.",
+        )
+    duration = _float(fmt.get("duration")) or _float(video.get("duration"))
+    if duration is None or not math.isfinite(duration) or duration <= 0:
+        return _unreadable()
+    if duration > settings.max_duration_s:
+        return _reject(
+            "too_long",
+            f"The video lasts {_clock(duration)}; the longest we accept is "
+            f"{_clock(settings.max_duration_s)}. Trim it.",
+        )
+    if duration < settings.min_duration_s:
+        return _reject(
+            "too_short",
+            f"The video lasts {duration:.1f} s; it must last at least "
+            f"{settings.min_duration_s:g} s.",
+        )
+    if width * height * (fps or 30.0) * duration > settings.max_decoded_pixels:
+        return _reject(
+            "too_much_video",
+            f"{width}x{height} at {fps:.0f} frames per second for {_clock(duration)} is more "
+            "video than we process in one upload. Export it at 1080x1920, 30 frames per "
+            "second, or trim it.",
+        )
+    if _rotation(video) in (90, 270):
+        width, height = height, width
+    audio = next((s for s in streams if s.get("codec_type") == "audio"), None)
+    return MediaInfo(
+        container=str(fmt.get("format_name")),
+        size_bytes=size,
+        duration_s=duration,
+        width=width,
+        height=height,
+        fps=fps or 30.0,
+        video_codec=codec,
+        audio_codec=str(audio.get("codec_name")) if audio else None,
+    )
+
+
+def _decode_check(
+    path: Path, limits: Limits, settings: MediaSettings, info: MediaInfo
+) -> ProbeResult:
+    try:
+        result = run_tool(
+            [
+                "ffmpeg",
+                "-hide_banner",
+                "-nostdin",
+                "-v",
+                "error",
+                "-xerror",
+                "-t",
+                str(DECODE_CHECK_S),
+                *untrusted_input(path, settings.containers),
+                "-map",
+                "0:v:0",
+                "-f",
+                "null",
+                "-",
+            ],
+            limits,
+        )
+    except ToolTimeout:
+        return _unreadable()
+    if result.returncode != 0:
+        return _reject(
+            "corrupt_video",
+            "The video's frames are damaged or cut short and cannot be decoded. Export it "
+            "again and re-upload the new file.",
+        )
+    return ProbeResult(info=info)
+
+
+def _rotation(video: dict[str, Any]) -> int:
+    tags = video.get("tags") or {}
+    rotation = _float(tags.get("rotate"))
+    for side in video.get("side_data_list") or []:
+        if "rotation" in side:
+            rotation = _float(side["rotation"])
+    return int(rotation or 0) % 360
+
+
+def _rate(value: object) -> float:
+    if not isinstance(value, str) or "/" not in value:
+        return 0.0
+    num, _, den = value.partition("/")
+    try:
+        return float(num) / float(den) if float(den) else 0.0
+    except ValueError:
+        return 0.0
+
+
+def _float(value: object) -> float | None:
+    try:
+        return float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return None
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1_000_000:,.1f} MB"
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(round(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+# What a non-video upload most often is, by its first bytes: the creator is told what they
+# sent, since ffprobe (restricted to accepted containers) only says it cannot read it. The
+# last field names the container's demuxer: when that one is accepted, the file is a damaged
+# video of an accepted type, not a wrong type.
+_MAGIC: list[tuple[int, bytes, str, str | None]] = [
+    (0, b"\x89PNG", "a PNG image", None),
+    (0, b"\xff\xd8\xff", "a JPEG image", None),
+    (0, b"GIF8", "a GIF image", None),
+    (8, b"WAVE", "a WAV audio file", None),
+    (8, b"AVI ", "an AVI video", None),
+    (0, b"ID3", "an MP3 audio file", None),
+    (0, b"%PDF", "a PDF document", None),
+    (0, b"PK\x03\x04", "a ZIP archive", None),
+    (0, b"#EXTM3U", "a playlist", None),
+    (4, b"ftyp", "an MP4 or MOV file", "mov"),
+    (0, b"\x1a\x45\xdf\xa3", "a Matroska or WebM file", "matroska"),
+]
+
+
+def _not_a_video(path: Path, settings: MediaSettings) -> ProbeResult:
+    with path.open("rb") as file:
+        head = file.read(16)
+    for offset, magic, kind, demuxer in _MAGIC:
+        if head[offset : offset + len(magic)] != magic:
+            continue
+        if demuxer in settings.containers:
+            break
+        return _reject(
+            "unsupported_type",
+            f"This file is {kind}, which is not a video format we accept. "
+            f"Upload a video in one of: {', '.join(settings.containers)}.",
+        )
+    return _unreadable()
+
+
+def _unreadable() -> ProbeResult:
+    return _reject(
+        "unreadable",
+        "We could not read this file as a video: it may be corrupt or cut short. "
+        "Export it again and re-upload.",
+    )
+
+
+def _reject(code: str, message: str) -> ProbeResult:
+    return ProbeResult(
+        info=None,
+        rejection=MediaFinding(check="ingest", code=code, severity="block", message=message),
+    )

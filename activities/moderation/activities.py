@@ -1,0 +1,279 @@
+"""Moderation activities. `MediaActivities` run on the CPU pool (probe, transcode, hashes,
+checks, quarantine); `ModelActivities` on the GPU pool (speech-to-text, nudity detector).
+
+Every activity reads its inputs from object storage and writes its outputs back under keys
+derived from the asset id, so a retry (after a crash or on another worker) redoes the same
+work into the same keys."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import tempfile
+import threading
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.checks.subtitles import to_srt, to_webvtt
+from activities.media.hashes import HashList, hash_frame
+from activities.media.probe import probe_file
+from activities.media.tools import ToolTimeout
+from activities.media.transcode import TranscodeFailed, transcode
+from activities.moderation.decision import decide, run_checks
+from activities.moderation.models import NudityScanner, Transcriber
+from integrations.storage import ObjectNotFound, ObjectStore
+from models.db import session_scope
+from models.moderation import open_escalation
+from nexus.settings import MediaSettings, ModerationSettings
+from workflows.contracts.moderation import (
+    EscalationRequest,
+    EvaluateRequest,
+    FrameHash,
+    FrameHashes,
+    HashMatch,
+    MediaFinding,
+    ModerationReport,
+    NudityScan,
+    ProbeRequest,
+    ProbeResult,
+    QuarantineRequest,
+    Renditions,
+    TranscodeRequest,
+    Transcript,
+)
+
+CONTENT_TYPES = {
+    ".mp4": "video/mp4",
+    ".m3u8": "application/vnd.apple.mpegurl",
+    ".ts": "video/mp2t",
+    ".jpg": "image/jpeg",
+    ".wav": "audio/wav",
+}
+
+
+def rendition_prefix(asset_id: uuid.UUID) -> str:
+    return f"media/{asset_id}/"
+
+
+@contextmanager
+def scratch(work_dir: Path | None) -> Iterator[Path]:
+    if work_dir is not None:
+        work_dir.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix="nexus-media-", dir=work_dir) as tmp:
+        yield Path(tmp)
+
+
+@contextmanager
+def heartbeating(every_s: float = 1.0) -> Iterator[list[float]]:
+    """Heartbeat on a timer for as long as the block runs, with the latest progress the
+    block appends: an encoder can be silent for seconds while it fills its lookahead, and
+    a heartbeat only on progress lines would let a healthy transcode time out."""
+    progress: list[float] = [0.0]
+    stop = threading.Event()
+    context = contextvars.copy_context()  # the activity's context, for the timer thread
+
+    def beat() -> None:
+        while not stop.wait(every_s):
+            context.run(activity.heartbeat, progress[-1])
+
+    ticker = threading.Thread(target=beat, daemon=True)
+    ticker.start()
+    try:
+        yield progress
+    finally:
+        stop.set()
+        ticker.join()
+
+
+def _download(store: ObjectStore, key: str, dest: Path) -> Path:
+    try:
+        store.get_file(key, dest)
+    except ObjectNotFound:
+        raise ApplicationError(
+            f"no object at {key}", type="MediaMissing", non_retryable=True
+        ) from None
+    return dest
+
+
+class MediaActivities:
+    def __init__(
+        self,
+        store: ObjectStore,
+        engine: Engine,
+        media: MediaSettings,
+        moderation: ModerationSettings,
+    ) -> None:
+        self._store = store
+        self._engine = engine
+        self._media = media
+        self._moderation = moderation
+        # Lists load once per worker; a bad list stops the worker at start, not mid-review.
+        self._hash_lists = [HashList.load(path) for path in moderation.hash_lists]
+        self._transcode_slots = threading.BoundedSemaphore(media.max_concurrent_transcodes)
+
+    @activity.defn(name="media.probe")
+    def probe(self, request: ProbeRequest) -> ProbeResult:
+        try:
+            size = self._store.stat(request.source_key).size
+        except ObjectNotFound:
+            # An expected outcome (an upload never finished), not a failed process.
+            return ProbeResult(
+                info=None,
+                rejection=MediaFinding(
+                    check="ingest",
+                    code="upload_missing",
+                    severity="block",
+                    message="We did not receive your video. Upload it again.",
+                ),
+            )
+        if size > self._media.max_upload_bytes:
+            # Refused before a byte is downloaded.
+            return ProbeResult(
+                info=None,
+                rejection=MediaFinding(
+                    check="ingest",
+                    code="file_too_large",
+                    severity="block",
+                    message=f"The file is {size / 1e6:,.1f} MB; the limit is "
+                    f"{self._media.max_upload_bytes / 1e6:,.1f} MB.",
+                ),
+            )
+        with scratch(self._media.work_dir) as tmp:
+            return probe_file(
+                _download(self._store, request.source_key, tmp / "source"), self._media
+            )
+
+    @activity.defn(name="media.transcode")
+    def transcode(self, request: TranscodeRequest) -> Renditions:
+        prefix = rendition_prefix(request.asset_id)
+        with scratch(self._media.work_dir) as tmp:
+            source = _download(self._store, request.source_key, tmp / "source")
+            out = tmp / "out"
+            try:
+                # Waiting for a slot heartbeats too: a queued transcode is not a dead one.
+                with heartbeating() as progress, self._transcode_slots:
+                    outputs = transcode(source, request.info, out, self._media, progress.append)
+            except (TranscodeFailed, ToolTimeout) as exc:
+                raise ApplicationError(
+                    f"transcode failed: {exc}", type="TranscodeFailed", non_retryable=True
+                ) from exc
+            for path in sorted(p for p in out.rglob("*") if p.is_file()):
+                relative = path.relative_to(out).as_posix()
+                content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+                self._store.put_file(prefix + relative, path, content_type)
+                activity.heartbeat("uploading")
+        return Renditions(
+            prefix=prefix,
+            master_key=prefix + outputs.master,
+            hls_key=prefix + outputs.hls,
+            thumbnail_keys=[prefix + k for k in outputs.thumbnails],
+            contact_sheet_key=prefix + outputs.contact_sheet,
+            audio_key=prefix + outputs.audio,
+            frame_keys=[prefix + k for k in outputs.frames],
+            frame_times=outputs.frame_times,
+        )
+
+    @activity.defn(name="media.hash_frames")
+    def hash_frames(self, renditions: Renditions) -> FrameHashes:
+        hashes: list[FrameHash] = []
+        matches: list[HashMatch] = []
+        with scratch(self._media.work_dir) as tmp:
+            for i, (key, time_s) in enumerate(
+                zip(renditions.frame_keys, renditions.frame_times, strict=True)
+            ):
+                found = hash_frame(_download(self._store, key, tmp / f"{i}.jpg"))
+                hashes.append(FrameHash(time_s=time_s, pdq=found.hex, quality=found.quality))
+                # Flat or featureless frames hash unreliably: they neither match nor clear.
+                if found.quality < self._moderation.pdq_min_quality:
+                    continue
+                for hash_list in self._hash_lists:
+                    distance = hash_list.nearest(found.hex)
+                    if distance is not None and distance <= self._moderation.pdq_match_distance:
+                        matches.append(
+                            HashMatch(time_s=time_s, distance=distance, list_name=hash_list.name)
+                        )
+        return FrameHashes(hashes=hashes, matches=matches)
+
+    @activity.defn(name="moderation.evaluate")
+    def evaluate(self, evidence: EvaluateRequest) -> ModerationReport:
+        findings = run_checks(evidence, self._moderation)
+        decision, reason = decide(findings)
+        prefix = evidence.renditions.prefix
+        vtt_key, srt_key = prefix + "captions.vtt", prefix + "captions.srt"
+        with scratch(self._media.work_dir) as tmp:
+            segments = evidence.transcript.segments
+            (tmp / "c.vtt").write_text(to_webvtt(segments), encoding="utf-8")
+            (tmp / "c.srt").write_text(to_srt(segments), encoding="utf-8")
+            self._store.put_file(vtt_key, tmp / "c.vtt", "text/vtt")
+            self._store.put_file(srt_key, tmp / "c.srt", "application/x-subrip")
+        return ModerationReport(
+            asset_id=evidence.request.asset_id,
+            decision=decision,
+            reason=reason,
+            findings=findings,
+            info=evidence.info,
+            renditions=evidence.renditions,
+            transcript_text=evidence.transcript.text,
+            captions_vtt_key=vtt_key,
+            captions_srt_key=srt_key,
+        )
+
+    @activity.defn(name="moderation.store_report")
+    def store_report(self, report: ModerationReport) -> str:
+        key = rendition_prefix(report.asset_id) + "report.json"
+        with scratch(self._media.work_dir) as tmp:
+            path = tmp / "report.json"
+            path.write_text(json.dumps(report.model_dump(mode="json"), indent=2))
+            self._store.put_file(key, path, "application/json")
+        return key
+
+    @activity.defn(name="moderation.quarantine")
+    def quarantine(self, request: QuarantineRequest) -> int:
+        """Take the upload and every rendition out of storage (presigned links die with them)
+        and open the ops escalation. Returns how many objects were removed."""
+        with session_scope(self._engine) as session:
+            open_escalation(session, request.asset_id, "child_safety", request.reason)
+        keys = [request.source_key, *self._store.list_keys(rendition_prefix(request.asset_id))]
+        for key in keys:
+            self._store.delete(key)
+        return len(keys)
+
+    @activity.defn(name="moderation.escalate")
+    def escalate(self, request: EscalationRequest) -> bool:
+        with session_scope(self._engine) as session:
+            return open_escalation(session, request.asset_id, request.kind, request.reason)
+
+
+class ModelActivities:
+    def __init__(
+        self,
+        store: ObjectStore,
+        transcriber: Transcriber,
+        scanner: NudityScanner,
+        work_dir: Path | None,
+    ) -> None:
+        self._store = store
+        self._transcriber = transcriber
+        self._scanner = scanner
+        self._work_dir = work_dir
+
+    @activity.defn(name="media.transcribe")
+    def transcribe(self, renditions: Renditions) -> Transcript:
+        with scratch(self._work_dir) as tmp:
+            wav = _download(self._store, renditions.audio_key, tmp / "audio.wav")
+            return self._transcriber.transcribe(wav)
+
+    @activity.defn(name="media.detect_nudity")
+    def detect_nudity(self, renditions: Renditions) -> NudityScan:
+        with scratch(self._work_dir) as tmp:
+            frames = [
+                _download(self._store, key, tmp / f"{i}.jpg")
+                for i, key in enumerate(renditions.frame_keys)
+            ]
+            return NudityScan(frames=self._scanner.scan(frames, renditions.frame_times))

@@ -1,0 +1,67 @@
+"""Objects as files under one directory: the embedded default store."""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import shutil
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+
+from integrations.storage import ObjectInfo, ObjectNotFound, check_key
+
+
+class FilesystemStore:
+    def __init__(self, root: Path) -> None:
+        self._root = root.resolve()
+
+    def _path(self, key: str) -> Path:
+        return self._root / check_key(key)
+
+    def put_file(self, key: str, path: Path, content_type: str) -> None:
+        target = self._path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        # Copy beside the target then rename: readers never see a half-written object.
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".upload-")
+        os.close(fd)
+        try:
+            shutil.copyfile(path, tmp)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+    def get_file(self, key: str, dest: Path) -> None:
+        source = self._path(key)
+        if not source.is_file():
+            raise ObjectNotFound(key)
+        shutil.copyfile(source, dest)
+
+    def stat(self, key: str) -> ObjectInfo:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
+        return ObjectInfo(key=key, size=path.stat().st_size, content_type=content_type)
+
+    def list_keys(self, prefix: str) -> list[str]:
+        if not self._root.is_dir():
+            return []
+        keys = (
+            p.relative_to(self._root).as_posix()
+            for p in self._root.rglob("*")
+            if p.is_file() and not p.name.startswith(".upload-")
+        )
+        return sorted(k for k in keys if k.startswith(prefix))
+
+    def delete(self, key: str) -> None:
+        self._path(key).unlink(missing_ok=True)
+
+    def upload_url(self, key: str, expires: timedelta) -> str | None:
+        check_key(key)
+        return None
+
+    def download_url(self, key: str, expires: timedelta) -> str | None:
+        check_key(key)
+        return None

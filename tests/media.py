@@ -1,0 +1,78 @@
+"""Generated test media: ffmpeg test sources, espeak-ng speech, tiny sizes."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y"]
+
+
+def speech(path: Path, text: str) -> Path:
+    subprocess.run(["espeak-ng", "-s", "150", "-w", str(path), text], check=True)
+    return path
+
+
+def video(
+    path: Path,
+    *,
+    seconds: float = 3,
+    size: str = "360x640",
+    fps: int = 15,
+    say: str | None = None,
+    say_at: float = 0.3,
+    image: Path | None = None,
+    audio: bool = True,
+) -> Path:
+    """An H.264/AAC MP4 of a test pattern (or a still `image`), optionally speaking `say`
+    from `say_at` seconds."""
+    inputs: list[str]
+    if image is None:
+        inputs = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={fps}:d={seconds}"]
+    else:
+        inputs = ["-loop", "1", "-framerate", str(fps), "-t", str(seconds), "-i", str(image)]
+    filters = []
+    maps = ["-map", "0:v"]
+    if audio and say is not None:
+        wav = speech(path.with_suffix(".speech.wav"), say)
+        inputs += ["-i", str(wav)]
+        delay = int(say_at * 1000)
+        filters = [
+            "-filter_complex",
+            f"[1:a]adelay={delay}:all=1,apad,atrim=0:{seconds},aresample=44100[a]",
+        ]
+        maps += ["-map", "[a]"]
+    elif audio:
+        inputs += ["-f", "lavfi", "-i", f"sine=f=440:d={seconds}"]
+        maps += ["-map", "1:a"]
+    subprocess.run(
+        [
+            *FFMPEG,
+            *inputs,
+            *filters,
+            *maps,
+            "-c:v",
+            "libx264",
+            "-preset",
+            "ultrafast",
+            "-pix_fmt",
+            "yuv420p",
+            "-vf",
+            f"scale={size.replace('x', ':')}",
+            "-c:a",
+            "aac",
+            "-t",
+            str(seconds),
+            "-movflags",
+            "+faststart",
+            str(path),
+        ],
+        check=True,
+    )
+    return path
+
+
+def raw_lavfi(path: Path, source: str, *args: str) -> Path:
+    """Encode an lavfi source with extra output arguments (hostile shapes)."""
+    subprocess.run([*FFMPEG, "-f", "lavfi", "-i", source, *args, str(path)], check=True)
+    return path

@@ -1,0 +1,281 @@
+"""ModerationWorkflow across the real CPU and GPU workers on the dev server, on generated
+media with espeak-ng speech: disclosure said or not, a frame on a hash list, a corrupt upload,
+and a human review that runs past its SLA."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+from sqlmodel import Session
+from temporalio.api.enums.v1 import EventType
+from temporalio.client import Client, WorkflowHandle
+from temporalio.service import RPCError
+from temporalio.worker import Worker
+
+from activities.media.hashes import hash_image
+from activities.media.tools import Limits
+from integrations.storage import ObjectNotFound, store_from_settings
+from models.enums import Role
+from models.moderation import escalations
+from nexus.settings import Settings
+from tests.media import raw_lavfi, video
+from tests.support import login, make_tenant
+from workers.cpu.main import build_worker as build_cpu_worker
+from workflows.checks import AutomatedChecksWorkflow
+from workflows.checks import workflow_id as checks_workflow_id
+from workflows.contracts.delivery import CheckRequest
+from workflows.contracts.moderation import (
+    BriefRules,
+    ModerationReport,
+    ModerationRequest,
+    ReviewDecision,
+)
+from workflows.moderation import ModerationWorkflow, workflow_id
+from workflows.task_queues import cpu_queue, gpu_queue
+
+BRIEF = BriefRules(brand="Glow", mandatory_mentions=["Glow"])
+
+
+@pytest.fixture
+def settings(settings: Settings, tmp_path: Path) -> Settings:
+    """The test's settings with a child-safety list holding the hash of one picture, and
+    a two-second window for the spoken disclosure."""
+    listed = raw_lavfi(tmp_path / "listed.png", "mandelbrot=s=360x640", "-frames:v", "1")
+    entry = hash_image(listed, tmp_path, Limits(30, 2 * 1024**3)).hex
+    (tmp_path / "test-list.txt").write_text(f"# test hash list\n{entry}\n")
+    return settings.model_copy(
+        update={
+            "moderation": settings.moderation.model_copy(
+                update={
+                    "hash_lists": [tmp_path / "test-list.txt"],
+                    "spoken_disclosure_within_s": 2.0,
+                }
+            )
+        }
+    )
+
+
+async def start(
+    client: Client, settings: Settings, source: Path, caption: str, **extra: object
+) -> WorkflowHandle[ModerationWorkflow, ModerationReport]:
+    asset_id = uuid.uuid4()
+    key = f"uploads/{asset_id}/{source.name}"
+    store_from_settings(settings.storage).put_file(key, source, "video/mp4")
+    request = ModerationRequest.model_validate(
+        {"asset_id": asset_id, "source_key": key, "caption": caption, "brief": BRIEF, **extra}
+    )
+    return await client.start_workflow(
+        ModerationWorkflow.run,
+        request,
+        id=workflow_id(asset_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=120),
+    )
+
+
+async def moderate(
+    client: Client, settings: Settings, source: Path, caption: str
+) -> ModerationReport:
+    return await (await start(client, settings, source, caption)).result()
+
+
+async def test_a_video_that_says_it_is_sponsored_passes_with_renditions_and_captions(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    source = video(tmp_path / "said.mp4", say="this video is sponsored by Glow", seconds=3)
+    report = await moderate(client, settings, source, "#ad My Glow morning routine")
+    assert (report.decision, report.findings) == ("pass", [])
+    assert "sponsored by glow" in report.transcript_text.casefold()
+
+    store = store_from_settings(settings.storage)
+    assert report.renditions is not None
+    for key in (report.renditions.master_key, report.renditions.hls_key, report.report_key):
+        assert key is not None
+        assert store.stat(key).size > 0
+    assert report.captions_vtt_key is not None
+    vtt = tmp_path / "captions.vtt"
+    store.get_file(report.captions_vtt_key, vtt)
+    assert vtt.read_text().startswith("WEBVTT")
+    assert "sponsored" in vtt.read_text().casefold()
+
+
+async def test_a_video_that_never_says_it_fails_with_the_finding_and_when(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    silent = video(tmp_path / "never.mp4", say="here is my morning routine with Glow")
+    report = await moderate(client, settings, silent, "#ad Glow morning")
+    assert report.decision == "block"
+    [finding] = report.findings
+    assert (finding.code, finding.start_s, finding.end_s) == ("spoken_disclosure_missing", 0, 2)
+
+    late = video(
+        tmp_path / "late.mp4", say="morning routine. this video is sponsored by Glow",
+        seconds=6, say_at=1.5,
+    )  # fmt: skip
+    report = await moderate(client, settings, late, "#ad Glow morning")
+    [finding] = report.findings
+    assert finding.code == "spoken_disclosure_late"
+    assert finding.start_s is not None
+    assert 2.5 < finding.start_s < 5.5
+    assert "0:0" in finding.message
+
+
+async def test_a_frame_on_a_hash_list_blocks_quarantines_and_escalates(
+    client: Client, settings: Settings, workers: list[Worker], engine: Engine, tmp_path: Path
+) -> None:
+    source = video(tmp_path / "listed.mp4", image=tmp_path / "listed.png", seconds=2)
+    report = await moderate(client, settings, source, "#ad Glow")
+    assert report.decision == "block"
+    assert [f.code for f in report.findings] == ["child_safety_hash_match"]
+    assert report.renditions is None
+
+    store = store_from_settings(settings.storage)
+    assert store.list_keys(f"media/{report.asset_id}/") == [report.report_key]
+    with pytest.raises(ObjectNotFound):
+        store.stat(f"uploads/{report.asset_id}/listed.mp4")
+    with Session(engine) as session:
+        assert [e.kind for e in escalations(session, report.asset_id)] == ["child_safety"]
+
+    # Never released: the workflow is closed, no review can reopen it.
+    handle = client.get_workflow_handle(workflow_id(report.asset_id))
+    with pytest.raises(RPCError, match="completed"):
+        await handle.execute_update(
+            ModerationWorkflow.review,
+            ReviewDecision(decision="pass", reason="looks fine", reviewer="ops@nexus"),
+        )
+
+
+async def test_an_upload_that_never_arrived_gets_a_finding(
+    client: Client, settings: Settings, workers: list[Worker]
+) -> None:
+    asset_id = uuid.uuid4()
+    report = await client.execute_workflow(
+        ModerationWorkflow.run,
+        ModerationRequest(asset_id=asset_id, source_key=f"uploads/{asset_id}/never.mp4"),
+        id=workflow_id(asset_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=60),
+    )
+    assert (report.decision, [f.code for f in report.findings]) == ("block", ["upload_missing"])
+
+
+async def test_a_corrupt_upload_gets_a_clear_finding(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    source = video(tmp_path / "ok.mp4", seconds=2)
+    broken = tmp_path / "broken.mp4"
+    broken.write_bytes(source.read_bytes()[:5000])
+    report = await moderate(client, settings, broken, "#ad Glow")
+    assert report.decision == "block"
+    [finding] = report.findings
+    assert finding.check == "ingest"
+    assert finding.code in {"unreadable", "corrupt_video"}
+
+
+async def test_a_review_past_its_sla_escalates_and_waits_for_ops(
+    http: httpx.AsyncClient,
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    source = video(tmp_path / "gun.mp4", say="sponsored by Glow. I love my gun", seconds=4)
+    handle = await start(client, settings, source, "#ad Glow", review_sla_s=1)
+    asset_id = uuid.UUID(handle.id.removeprefix("moderation-"))
+    for _ in range(300):
+        with Session(engine) as session:
+            if escalations(session, asset_id):
+                break
+        await asyncio.sleep(0.1)
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    status = (await http.get(f"/moderation/{asset_id}", headers=ops)).json()
+    assert (status["stage"], status["escalated"]) == ("review", True)
+
+    decision = {"decision": "pass", "reason": "a toy gun, fine"}
+    creator = await login(http, make_tenant(engine, Role.CREATOR))
+    refused = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=creator)
+    assert refused.status_code == 403
+    done = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=ops)
+    assert done.status_code == 200, done.text
+    assert done.json()["decision"] == "pass"
+    again = await http.post(f"/moderation/{asset_id}/review", json=decision, headers=ops)
+    assert again.status_code == 409
+
+    report = await handle.result()
+    assert report.decision == "pass"
+    assert report.reviewed_by is not None
+    assert report.reviewed_by.startswith("user:")
+    assert [f.code for f in report.findings] == ["garm_arms"]
+    with Session(engine) as session:
+        assert [e.kind for e in escalations(session, report.asset_id)] == ["review_overdue"]
+
+
+async def test_the_automated_checks_run_moderation_for_a_draft_with_a_video(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    submission_id = uuid.uuid4()
+    key = f"uploads/{submission_id}/draft.mp4"
+    source = video(tmp_path / "draft.mp4", say="here is my morning routine")
+    store_from_settings(settings.storage).put_file(key, source, "video/mp4")
+    report = await client.execute_workflow(
+        AutomatedChecksWorkflow.run,
+        CheckRequest(
+            delivery_id=uuid.uuid4(),
+            submission_id=submission_id,
+            caption="#ad Glow morning",
+            disclosure_required=True,
+            mandatory_mentions=["Glow"],
+            media_key=key,
+            brand="Glow",
+        ),
+        id=checks_workflow_id(submission_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=120),
+    )
+    assert report.passed is False
+    [finding] = report.findings
+    assert (finding.code, finding.severity) == ("spoken_disclosure_missing", "block")
+    assert "sponsored by Glow" in finding.message
+    assert "(at 0:00)" in finding.message
+
+
+async def test_model_work_falls_back_to_the_cpu_pool_without_a_gpu_worker(
+    client: Client, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    source = video(tmp_path / "said.mp4", say="this video is sponsored by Glow", seconds=3)
+    async with build_cpu_worker(client, settings, engine):  # no GPU pool at all
+        handle = await start(client, settings, source, "#ad Glow morning", gpu_wait_s=1)
+        report = await handle.result()
+    assert report.decision == "pass"
+    assert "sponsored" in report.transcript_text.casefold()
+    queues = [
+        event.activity_task_scheduled_event_attributes.task_queue.name
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        and event.activity_task_scheduled_event_attributes.activity_type.name == "media.transcribe"
+    ]
+    assert queues == [
+        gpu_queue(settings.temporal.task_queue),
+        cpu_queue(settings.temporal.task_queue),
+    ]
+
+
+async def test_an_upload_that_stalls_the_encoder_gets_a_finding_not_a_failed_process(
+    client: Client, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    media = settings.media.model_copy(
+        update={"x264_preset": "veryslow", "transcode_timeout_s": 0.3}
+    )
+    stalling = settings.model_copy(update={"media": media})
+    source = video(tmp_path / "heavy.mp4", seconds=3)
+    async with build_cpu_worker(client, stalling, engine):
+        report = await (await start(client, stalling, source, "#ad Glow")).result()
+    assert report.decision == "block"
+    assert [f.code for f in report.findings] == ["transcode_failed"]
+    assert report.info is not None

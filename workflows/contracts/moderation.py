@@ -1,0 +1,195 @@
+"""Contracts of the moderation pipeline (ModerationWorkflow and its activities)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+Severity = Literal["block", "review", "warn"]
+Decision = Literal["pass", "block", "review"]
+CheckName = Literal[
+    "ingest", "ftc_disclosure", "brief", "brand_safety", "child_safety", "nudity"
+]  # fmt: skip
+
+
+class MediaFinding(BaseModel):
+    """One thing a check found, with what the creator (or ops) can do about it."""
+
+    check: CheckName
+    code: str
+    severity: Severity
+    message: str
+    span: tuple[int, int] | None = None  # characters of the caption it refers to
+    start_s: float | None = None  # where in the video
+    end_s: float | None = None
+
+
+class MediaInfo(BaseModel):
+    """What ffprobe found in the file (not what its name or header claims)."""
+
+    container: str
+    size_bytes: int
+    duration_s: float
+    width: int  # as displayed (rotation applied)
+    height: int
+    fps: float
+    video_codec: str
+    audio_codec: str | None
+
+
+class ProbeResult(BaseModel):
+    info: MediaInfo | None
+    rejection: MediaFinding | None = None
+
+
+class BriefRules(BaseModel):
+    """What the campaign brief asks of the video."""
+
+    disclosure_required: bool = True
+    brand: str = ""
+    mandatory_mentions: list[str] = Field(default_factory=list)
+    banned_words: list[str] = Field(default_factory=list)
+    min_duration_s: float | None = None
+    max_duration_s: float | None = None
+    aspect_ratio: Literal["9:16", "1:1", "16:9", "4:5"] | None = "9:16"
+    # Brand-safety sensitivity: "high" turns GARM warnings into reviews.
+    sensitivity: Literal["low", "medium", "high"] = "medium"
+
+
+class ModerationRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+    caption: str = ""
+    brief: BriefRules = Field(default_factory=BriefRules)
+    # Ops answer a human review within this time or it escalates.
+    review_sla_s: int = 4 * 3600
+    # A transcode whose worker stops heartbeating this long is retried elsewhere.
+    heartbeat_timeout_s: int = 30
+    # How long GPU work waits for a GPU worker before it runs on the CPU pool instead.
+    gpu_wait_s: int = 300
+
+
+class Renditions(BaseModel):
+    prefix: str  # every rendition of the asset lives under this key prefix
+    master_key: str
+    hls_key: str  # the master playlist
+    thumbnail_keys: list[str]
+    contact_sheet_key: str
+    audio_key: str  # 16 kHz mono WAV
+    frame_keys: list[str]  # sampled frames, for hashes and the nudity detector
+    frame_times: list[float]
+
+
+class TranscodeRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+    info: MediaInfo
+
+
+class FrameHash(BaseModel):
+    time_s: float
+    pdq: str  # 64 hex digits
+    quality: int
+
+
+class HashMatch(BaseModel):
+    time_s: float
+    distance: int
+    list_name: str
+
+
+class FrameHashes(BaseModel):
+    hashes: list[FrameHash]
+    matches: list[HashMatch]
+
+
+class Word(BaseModel):
+    text: str
+    start_s: float
+    end_s: float
+
+
+class Segment(BaseModel):
+    text: str
+    start_s: float
+    end_s: float
+
+
+class Transcript(BaseModel):
+    language: str
+    segments: list[Segment]
+    words: list[Word]
+
+    @property
+    def text(self) -> str:
+        return " ".join(s.text.strip() for s in self.segments).strip()
+
+
+class FrameScore(BaseModel):
+    time_s: float
+    label: str
+    score: float
+
+
+class NudityScan(BaseModel):
+    frames: list[FrameScore]  # the highest-scoring exposed class per frame that has one
+
+
+class EvaluateRequest(BaseModel):
+    request: ModerationRequest
+    info: MediaInfo
+    renditions: Renditions
+    hashes: FrameHashes
+    transcript: Transcript
+    nudity: NudityScan
+
+
+class ReviewDecision(BaseModel):
+    decision: Literal["pass", "block"]
+    reason: str = Field(min_length=1, max_length=2000)
+    reviewer: str = Field(min_length=1, max_length=200)
+
+
+class ModerationReport(BaseModel):
+    asset_id: uuid.UUID
+    decision: Decision
+    reason: str
+    findings: list[MediaFinding]
+    info: MediaInfo | None = None
+    renditions: Renditions | None = None
+    transcript_text: str = ""
+    captions_vtt_key: str | None = None
+    captions_srt_key: str | None = None
+    report_key: str | None = None
+    reviewed_by: str | None = None
+    decided_at: datetime | None = None
+
+
+class ProbeRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+
+
+class QuarantineRequest(BaseModel):
+    asset_id: uuid.UUID
+    source_key: str
+    reason: str
+
+
+class EscalationRequest(BaseModel):
+    asset_id: uuid.UUID
+    kind: Literal["child_safety", "review_overdue"]
+    reason: str
+
+
+Stage = Literal["probing", "transcoding", "analyzing", "review", "done"]
+
+
+class ModerationStatus(BaseModel):
+    asset_id: uuid.UUID
+    stage: Stage
+    decision: Decision | None = None
+    escalated: bool = False

@@ -1,0 +1,276 @@
+"""ModerationWorkflow (`moderation-<asset id>`): ingest and check one uploaded video.
+
+probe -> one-pass transcode -> frame hashes (a child-safety match quarantines the asset at
+once) -> speech-to-text and nudity detection on the GPU pool (the CPU pool when no GPU worker
+picks them up in time) -> every check -> pass, block, or human review (an ops Update, with an
+SLA timer that escalates) -> the report, stored and returned."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import timedelta
+from typing import TypeVar
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
+from temporalio.exceptions import TimeoutError as ActivityTimeout
+
+with workflow.unsafe.imports_passed_through():
+    from activities.checks.safety import check_child_safety
+    from activities.moderation.activities import MediaActivities, ModelActivities
+    from workflows.contracts.moderation import (
+        EscalationRequest,
+        EvaluateRequest,
+        FrameHashes,
+        MediaFinding,
+        ModerationReport,
+        ModerationRequest,
+        ModerationStatus,
+        ProbeRequest,
+        QuarantineRequest,
+        Renditions,
+        ReviewDecision,
+        Stage,
+        TranscodeRequest,
+    )
+    from workflows.search_attributes import STAGE
+    from workflows.task_queues import gpu_queue_for
+
+T = TypeVar("T")
+
+MEDIA_RETRY = RetryPolicy(
+    maximum_attempts=5,
+    maximum_interval=timedelta(seconds=30),
+    non_retryable_error_types=["MediaMissing", "TranscodeFailed"],
+)
+QUICK = timedelta(minutes=5)
+TRANSCODE = timedelta(hours=1)
+MODELS = timedelta(minutes=20)
+
+
+def workflow_id(asset_id: object) -> str:
+    return f"moderation-{asset_id}"
+
+
+@workflow.defn
+class ModerationWorkflow:
+    def __init__(self) -> None:
+        self._status: ModerationStatus | None = None
+        self._review: ReviewDecision | None = None
+
+    @workflow.run
+    async def run(self, request: ModerationRequest) -> ModerationReport:
+        self._status = ModerationStatus(asset_id=request.asset_id, stage="probing")
+        self._set_stage("probing")
+        probe = await workflow.execute_activity_method(
+            MediaActivities.probe,
+            ProbeRequest(asset_id=request.asset_id, source_key=request.source_key),
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        if probe.info is None:
+            assert probe.rejection is not None
+            return await self._finish(
+                ModerationReport(
+                    asset_id=request.asset_id,
+                    decision="block",
+                    reason=probe.rejection.message,
+                    findings=[probe.rejection],
+                )
+            )
+
+        self._set_stage("transcoding")
+        try:
+            renditions = await workflow.execute_activity_method(
+                MediaActivities.transcode,
+                TranscodeRequest(
+                    asset_id=request.asset_id, source_key=request.source_key, info=probe.info
+                ),
+                start_to_close_timeout=TRANSCODE,
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
+                retry_policy=MEDIA_RETRY,
+            )
+        except ActivityError as exc:
+            # A file that probes well but breaks (or stalls) the encoder later is the
+            # creator's to fix, not a failed process.
+            if not (
+                isinstance(exc.cause, ApplicationError) and exc.cause.type == "TranscodeFailed"
+            ):
+                raise
+            unusable = MediaFinding(
+                check="ingest",
+                code="transcode_failed",
+                severity="block",
+                message="We could not convert this video: it may be damaged partway through "
+                "or too heavy to process. Export it again as an H.264 MP4 and re-upload.",
+            )
+            return await self._finish(
+                ModerationReport(
+                    asset_id=request.asset_id,
+                    decision="block",
+                    reason=unusable.message,
+                    findings=[unusable],
+                    info=probe.info,
+                )
+            )
+
+        self._set_stage("analyzing")
+        hashes: FrameHashes = await workflow.execute_activity_method(
+            MediaActivities.hash_frames,
+            renditions,
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        if hashes.matches:
+            return await self._quarantine(request, renditions, hashes)
+
+        transcript, nudity = await asyncio.gather(
+            self._model(ModelActivities.transcribe, renditions, request),
+            self._model(ModelActivities.detect_nudity, renditions, request),
+        )
+        report = await workflow.execute_activity_method(
+            MediaActivities.evaluate,
+            EvaluateRequest(
+                request=request,
+                info=probe.info,
+                renditions=renditions,
+                hashes=hashes,
+                transcript=transcript,
+                nudity=nudity,
+            ),
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        if report.decision == "review":
+            report = await self._human_review(request, report)
+        return await self._finish(report)
+
+    async def _model(
+        self,
+        method: Callable[[ModelActivities, Renditions], T],
+        renditions: Renditions,
+        request: ModerationRequest,
+    ) -> T:
+        """Run a model activity on the GPU pool; if no GPU worker takes it in time, on the
+        CPU pool, which has the same models (slower)."""
+        try:
+            return await workflow.execute_activity_method(
+                method,
+                renditions,
+                task_queue=gpu_queue_for(workflow.info().task_queue),
+                schedule_to_start_timeout=timedelta(seconds=request.gpu_wait_s),
+                start_to_close_timeout=MODELS,
+                retry_policy=MEDIA_RETRY,
+            )
+        except ActivityError as exc:
+            cause = exc.cause
+            if not (
+                isinstance(cause, ActivityTimeout) and cause.type == TimeoutType.SCHEDULE_TO_START
+            ):
+                raise
+        workflow.logger.warning("no GPU worker took the model work; running it on the CPU pool")
+        return await workflow.execute_activity_method(
+            method, renditions, start_to_close_timeout=MODELS, retry_policy=MEDIA_RETRY
+        )
+
+    async def _quarantine(
+        self, request: ModerationRequest, renditions: Renditions, hashes: FrameHashes
+    ) -> ModerationReport:
+        lists = sorted({m.list_name for m in hashes.matches})
+        reason = (
+            f"PDQ match on {', '.join(lists)} (frames at "
+            + ", ".join(f"{m.time_s:g}s d={m.distance}" for m in hashes.matches[:5])
+            + ")"
+        )
+        await workflow.execute_activity_method(
+            MediaActivities.quarantine,
+            QuarantineRequest(
+                asset_id=request.asset_id, source_key=request.source_key, reason=reason
+            ),
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        assert self._status is not None
+        self._status.escalated = True
+        findings = check_child_safety(hashes.matches)
+        # Nothing of the asset is left to point at: the report carries no renditions.
+        return await self._finish(
+            ModerationReport(
+                asset_id=request.asset_id,
+                decision="block",
+                reason="Matched a child-safety hash list; referred to the safety team.",
+                findings=findings,
+            )
+        )
+
+    async def _human_review(
+        self, request: ModerationRequest, report: ModerationReport
+    ) -> ModerationReport:
+        self._set_stage("review")
+        try:
+            await workflow.wait_condition(
+                lambda: self._review is not None,
+                timeout=timedelta(seconds=request.review_sla_s),
+            )
+        except TimeoutError:
+            assert self._status is not None
+            self._status.escalated = True
+            await workflow.execute_activity_method(
+                MediaActivities.escalate,
+                EscalationRequest(
+                    asset_id=request.asset_id,
+                    kind="review_overdue",
+                    reason=f"No review decision within {request.review_sla_s} s: {report.reason}",
+                ),
+                start_to_close_timeout=QUICK,
+                retry_policy=MEDIA_RETRY,
+            )
+            # Escalated, never auto-decided: the asset waits for a person.
+            await workflow.wait_condition(lambda: self._review is not None)
+        review = self._review
+        assert review is not None
+        return report.model_copy(
+            update={
+                "decision": review.decision,
+                "reason": f"Reviewed: {review.reason}",
+                "reviewed_by": review.reviewer,
+                "decided_at": workflow.now(),
+            }
+        )
+
+    async def _finish(self, report: ModerationReport) -> ModerationReport:
+        key = await workflow.execute_activity_method(
+            MediaActivities.store_report,
+            report,
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        assert self._status is not None
+        self._status.decision = report.decision
+        self._set_stage("done")
+        return report.model_copy(update={"report_key": key})
+
+    def _set_stage(self, stage: Stage) -> None:
+        assert self._status is not None
+        self._status.stage = stage
+        workflow.upsert_search_attributes([STAGE.value_set(f"moderation:{stage}")])
+
+    @workflow.query
+    def status(self) -> ModerationStatus | None:
+        return self._status
+
+    @workflow.update
+    async def review(self, decision: ReviewDecision) -> ModerationStatus:
+        self._review = decision
+        await workflow.wait_condition(
+            lambda: self._status is not None and self._status.stage == "done"
+        )
+        assert self._status is not None
+        return self._status
+
+    @review.validator
+    def _check_review(self, decision: ReviewDecision) -> None:
+        if self._status is None or self._status.stage != "review" or self._review is not None:
+            raise ValueError("this video is not waiting for a review")
