@@ -26,11 +26,13 @@ from integrations.payments import (
     ChargeRequest,
     PaymentError,
     PaymentProvider,
+    RefundRequest,
     Refused,
     WebhookEvent,
 )
 from integrations.payments.manual import ManualPayments
 from models import campaigns, creators, licenses, money, workspaces
+from models.campaigns import Campaign
 from models.enums import Role
 from nexus.errors import (
     AppError,
@@ -481,25 +483,70 @@ async def stripe_webhook(
         raise BadWebhook(f"the webhook is not authentic: {exc}") from exc
     if not await db.run(money.claim_event, event.id, event.type, event.occurred_at):
         return WebhookAnswer(received=True, duplicate=True)
-    await _process(event, db, temporal, settings)
+    await _process(event, db, temporal, settings, configured)
     await db.run(money.mark_processed, event.id)
     return WebhookAnswer(received=True, duplicate=False)
 
 
 async def _process(
-    event: WebhookEvent, db: DatabaseDep, temporal: TemporalGateway, settings: Settings
+    event: WebhookEvent,
+    db: DatabaseDep,
+    temporal: TemporalGateway,
+    settings: Settings,
+    provider: PaymentProvider,
 ) -> None:
     if event.type == "payment_intent.succeeded":
         funding = await db.run(money.funding_by_ref, event.object_id)
-        if funding is not None and await db.run(_matches_funding, funding.id, event):
-            funding = await db.run(money.confirm_funding, funding.id)
-            await _announce_funding(db, temporal, settings, funding)
+        if funding is None or not await db.run(_matches_funding, funding.id, event):
+            return
+        if await db.run(_arrived_after_close, funding.id):
+            await _refund_late_payment(db, provider, funding)
+            return
+        funding = await db.run(money.confirm_funding, funding.id)
+        await _announce_funding(db, temporal, settings, funding)
     elif event.type == "payment_intent.payment_failed":
         await db.run(_fail_funding, event)
     elif event.type == "account.updated":
         creator_id = await db.run(_update_account, event)
         if creator_id is not None:
             await _wake_payouts(db, temporal, creator_id)
+
+
+def _arrived_after_close(session: Session, funding_id: uuid.UUID) -> bool:
+    """A card payment for a campaign's budget that completed (3-D Secure) after the campaign
+    closed: its closing refund has run, so escrow is no place for it."""
+    funding = money.get_funding(session, funding_id)
+    assert funding is not None
+    if funding.license_id is not None or funding.status == "succeeded":
+        return False
+    campaign = session.get(Campaign, funding.campaign_id)
+    return campaign is not None and campaign.stage in CLOSED_STAGES
+
+
+async def _refund_late_payment(
+    db: DatabaseDep, provider: PaymentProvider, funding: money.Funding
+) -> None:
+    """Give the whole payment back at the provider; nothing enters the ledger. A refusal
+    leaves the funding for ops, marked with the reason."""
+    amount = funding.budget_minor + funding.fee_minor
+    try:
+        await run_in_threadpool(
+            provider.refund,
+            RefundRequest(
+                key=f"late-funding-{funding.id}",
+                charge_ref=funding.provider_ref or "",
+                payee=str(funding.workspace_id),
+                amount_minor=amount,
+                currency=funding.currency,
+                reference=f"campaign-{funding.campaign_id}",
+            ),
+        )
+    except PaymentError as exc:
+        funding.status, funding.failure = "failed", f"arrived after the campaign closed: {exc}"
+    else:
+        funding.status, funding.refunded_minor = "refunded", amount
+        funding.failure = "arrived after the campaign closed; refunded in full"
+    await db.run(money.save, funding)
 
 
 def _matches_funding(session: Session, funding_id: uuid.UUID, event: WebhookEvent) -> bool:

@@ -213,3 +213,33 @@ async def test_a_license_fee_paid_by_card_after_3d_secure_goes_to_the_creator(
     waiting = await payout_in(http, a.c, f"license-{a.license_id}-1", "awaiting_onboarding")
     assert (waiting["reason"], waiting["amount_minor"]) == ("license_fee", FEE)
     assert_ledger_balanced(engine)
+
+
+async def test_a_card_payment_completing_after_cancellation_is_refunded_not_kept(
+    http: httpx.AsyncClient, engine: Engine, stripe_emulator: str
+) -> None:
+    d = await deal(http, engine)
+    method = ps.card(stripe_emulator, ps.THREE_D_SECURE)
+    funding = ok(
+        await http.post(
+            f"/campaigns/{d.campaign_id}/fundings",
+            json={"method": "card", "payment_method": method},
+            headers=d.b,
+        ),
+        201,
+    )
+    assert funding["status"] == "requires_action"
+    ok(await http.post(f"/campaigns/{d.campaign_id}/cancel", json={"reason": "x"}, headers=d.b))
+    # The brand passes 3-D Secure only now; Stripe reports the payment.
+    intent_id = ps.pass_3d_secure(stripe_emulator, funding["client_secret"])
+    succeeded = ps.event("payment_intent.succeeded", {"id": intent_id, "status": "succeeded"})
+    ok(await webhook(http, succeeded))
+
+    [row] = ok(await http.get(f"/campaigns/{d.campaign_id}/fundings", headers=d.b))
+    assert row["status"] == "refunded"
+    assert "after the campaign closed" in row["failure"]
+    refunds = [r.to_dict() for r in ps.sdk(stripe_emulator).v1.refunds.list().data]
+    ours = [r for r in refunds if r["metadata"].get("reference") == f"campaign-{d.campaign_id}"]
+    assert [r["amount"] for r in ours] == [BUDGET + BUDGET // 10]
+    assert "funding" not in (await d.statement())["totals"]
+    assert_ledger_balanced(engine)
