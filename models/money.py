@@ -59,7 +59,7 @@ class Funding(SQLModel, table=True):
     currency: str = Field(max_length=3)
     budget_minor: int = Field(sa_type=BigInteger)
     fee_minor: int = Field(sa_type=BigInteger)
-    # pending, requires_action, awaiting_transfer, succeeded, failed, refunded
+    # pending, requires_action, awaiting_transfer, succeeded, failed, superseded, refunded
     status: str = Field(max_length=30)
     provider_ref: str | None = Field(default=None, max_length=200, unique=True)
     failure: str = Field(default="", max_length=500)
@@ -278,6 +278,17 @@ def open_funding(session: Session, row: Funding, budget_minor: int, fee_bps: int
     """Add a funding for what the campaign's budget still lacks, or None if nothing does.
     Serialized per campaign, so two requests at once cannot both fund the same budget."""
     lock_accounts(session, [f"funding:{row.campaign_id}"])
+    # A card payment still waiting for the brand's 3-D Secure does not block a new request:
+    # it is superseded, and refunded in full should it complete after all.
+    for waiting in session.exec(
+        select(Funding).where(
+            Funding.campaign_id == row.campaign_id,
+            col(Funding.license_id).is_(None),
+            Funding.status == "requires_action",
+        )
+    ):
+        waiting.status, waiting.failure = "superseded", "replaced by a newer funding request"
+        save(session, waiting)
     due = budget_minor - funded_minor(session, row.campaign_id)
     if due <= 0:
         return None

@@ -499,8 +499,9 @@ async def _process(
         funding = await db.run(money.funding_by_ref, event.object_id)
         if funding is None or not await db.run(_matches_funding, funding.id, event):
             return
-        if await db.run(_arrived_after_close, funding.id):
-            await _refund_late_payment(db, provider, funding)
+        unwanted = await db.run(_unwanted, funding.id)
+        if unwanted is not None:
+            await _refund_unwanted(db, provider, funding, unwanted)
             return
         funding = await db.run(money.confirm_funding, funding.id)
         await _announce_funding(db, temporal, settings, funding)
@@ -512,19 +513,23 @@ async def _process(
             await _wake_payouts(db, temporal, creator_id)
 
 
-def _arrived_after_close(session: Session, funding_id: uuid.UUID) -> bool:
-    """A card payment for a campaign's budget that completed (3-D Secure) after the campaign
-    closed: its closing refund has run, so escrow is no place for it."""
+def _unwanted(session: Session, funding_id: uuid.UUID) -> str | None:
+    """Why a card payment that just completed must not enter escrow: its campaign closed
+    (the closing refund has run) or a newer request replaced it. None when it is wanted."""
     funding = money.get_funding(session, funding_id)
     assert funding is not None
+    if funding.status == "superseded":
+        return "completed after a newer funding request replaced it"
     if funding.license_id is not None or funding.status == "succeeded":
-        return False
+        return None
     campaign = session.get(Campaign, funding.campaign_id)
-    return campaign is not None and campaign.stage in CLOSED_STAGES
+    if campaign is not None and campaign.stage in CLOSED_STAGES:
+        return "arrived after the campaign closed"
+    return None
 
 
-async def _refund_late_payment(
-    db: DatabaseDep, provider: PaymentProvider, funding: money.Funding
+async def _refund_unwanted(
+    db: DatabaseDep, provider: PaymentProvider, funding: money.Funding, why: str
 ) -> None:
     """Give the whole payment back at the provider; nothing enters the ledger. A refusal
     leaves the funding for ops, marked with the reason."""
@@ -533,7 +538,7 @@ async def _refund_late_payment(
         await run_in_threadpool(
             provider.refund,
             RefundRequest(
-                key=f"late-funding-{funding.id}",
+                key=f"unwanted-funding-{funding.id}",
                 charge_ref=funding.provider_ref or "",
                 payee=str(funding.workspace_id),
                 amount_minor=amount,
@@ -542,10 +547,10 @@ async def _refund_late_payment(
             ),
         )
     except PaymentError as exc:
-        funding.status, funding.failure = "failed", f"arrived after the campaign closed: {exc}"
+        funding.status, funding.failure = "failed", f"{why}; the refund failed: {exc}"
     else:
         funding.status, funding.refunded_minor = "refunded", amount
-        funding.failure = "arrived after the campaign closed; refunded in full"
+        funding.failure = f"{why}; refunded in full"
     await db.run(money.save, funding)
 
 

@@ -243,3 +243,44 @@ async def test_a_card_payment_completing_after_cancellation_is_refunded_not_kept
     assert [r["amount"] for r in ours] == [BUDGET + BUDGET // 10]
     assert "funding" not in (await d.statement())["totals"]
     assert_ledger_balanced(engine)
+
+
+async def test_an_abandoned_3d_secure_payment_blocks_nothing_and_is_refunded_if_it_completes(
+    http: httpx.AsyncClient, engine: Engine, stripe_emulator: str
+) -> None:
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    first = ok(
+        await http.post(
+            path,
+            json={"method": "card", "payment_method": ps.card(stripe_emulator, ps.THREE_D_SECURE)},
+            headers=d.b,
+        ),
+        201,
+    )
+    assert first["status"] == "requires_action"
+    # The brand gives up on the 3-D Secure step and pays with another card.
+    second = ok(
+        await http.post(
+            path,
+            json={"method": "card", "payment_method": ps.card(stripe_emulator, ps.VISA)},
+            headers=d.b,
+        ),
+        201,
+    )
+    assert second["status"] == "succeeded"
+    ok(await http.post(f"/campaigns/{d.campaign_id}/publish", headers=d.b))
+    # Then the first payment completes after all: it is given back, not counted twice.
+    intent_id = ps.pass_3d_secure(stripe_emulator, first["client_secret"])
+    succeeded = ps.event("payment_intent.succeeded", {"id": intent_id, "status": "succeeded"})
+    ok(await webhook(http, succeeded))
+
+    rows = {f["id"]: f for f in ok(await http.get(path, headers=d.b))}
+    assert rows[first["id"]]["status"] == "refunded"
+    assert "newer funding request" in rows[first["id"]]["failure"]
+    assert rows[second["id"]]["status"] == "succeeded"
+    assert (await d.statement())["totals"]["funding"] == {"USD": BUDGET}
+    refunds = [r.to_dict() for r in ps.sdk(stripe_emulator).v1.refunds.list().data]
+    ours = [r for r in refunds if r["metadata"].get("reference") == f"campaign-{d.campaign_id}"]
+    assert [r["amount"] for r in ours] == [BUDGET + BUDGET // 10]
+    assert_ledger_balanced(engine)
