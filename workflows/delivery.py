@@ -129,6 +129,8 @@ class DeliveryWorkflow:
         self._perpetual_consent = False
         self._license_id: uuid.UUID | None = None
         self._payout_started = False
+        # The approved draft whose payout and license are still to start (see `_hand_off`).
+        self._approved_draft: SubmissionRecord | None = None
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
@@ -149,8 +151,11 @@ class DeliveryWorkflow:
             await self._sleep_until_next_timer()
             async with self._lock:
                 await self._fire_due_timers()
+                await self._hand_off()
             if self._pending_check is not None:
                 await self._run_checks(self._pending_check)
+        async with self._lock:
+            await self._hand_off()
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self.status()
 
@@ -181,7 +186,7 @@ class DeliveryWorkflow:
 
     async def _sleep_until_next_timer(self) -> None:
         self._wake = False
-        if self._pending_check is None:
+        if self._pending_check is None and self._approved_draft is None:
             await timers.sleep_until_next(self._timers(), lambda: self._wake)
 
     async def _fire_due_timers(self) -> None:
@@ -295,7 +300,9 @@ class DeliveryWorkflow:
 
     async def _approve(self, *, auto: bool) -> None:
         self._approved_at = workflow.now()
-        if workflow.patched("payout-at-approval"):
+        # Approvals recorded before hand-offs were deferred started them inline, in this order.
+        deferred = workflow.patched("hand-offs-after-approval")
+        if not deferred and workflow.patched("payout-at-approval"):
             await self._start_payout()
         self._review_due_at = None
         self._extra_pending = False
@@ -304,13 +311,22 @@ class DeliveryWorkflow:
                 update={"review": "auto_approved" if auto else "approved"}
             )
             self._save_with_next_record(self._last_draft)
-        if workflow.patched("license-at-approval") and self._last_draft is not None:
+        if deferred:
+            # The review answers now; the payout, the license and the campaign's news follow
+            # in the main loop, named in the hand-offs already.
+            if self._last_draft is not None:
+                self._approved_draft = self._last_draft
+                self._license_id = workflow.uuid4()
+                self._payout_started = True
+        elif workflow.patched("license-at-approval") and self._last_draft is not None:
+            self._license_id = workflow.uuid4()
             await self._grant_license(self._last_draft)
         await self._enter(
             S.AWAITING_FINAL,
             due_at=add_business_days(workflow.now(), self._start.reminders.phase_business_days),
         )
-        await self._tell_campaign("approved")
+        if not deferred:
+            await self._tell_campaign("approved")
         await self._notify_creator(
             "approved",
             "Your draft was approved" + (" (review window passed)" if auto else ""),
@@ -323,10 +339,20 @@ class DeliveryWorkflow:
                 "The review window passed without a decision.",
             )
 
+    async def _hand_off(self) -> None:
+        """Start what takes over after an approval: the payout, the license, and the campaign's
+        record of the approval. Runs once, before anything that could follow it."""
+        draft, self._approved_draft = self._approved_draft, None
+        if draft is None:
+            return
+        await self._start_payout()
+        await self._grant_license(draft)
+        await self._tell_campaign("approved")
+
     async def _grant_license(self, draft: SubmissionRecord) -> None:
         """Hand the approved draft to its LicenseWorkflow, which outlives this delivery."""
         start = self._start
-        self._license_id = workflow.uuid4()
+        assert self._license_id is not None
         grant = LicenseGrant(
             license_id=self._license_id,
             workspace_id=start.workspace_id,
@@ -621,6 +647,7 @@ class DeliveryWorkflow:
             )
         )
         self._done.add("final_delivery")
+        await self._hand_off()  # the approval reaches the campaign before the completion
         await self._enter(S.COMPLETED)
         await self._tell_campaign("completed")
         await self._notify_brand("delivered", "Final files delivered", "The delivery is complete.")
