@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -98,6 +99,12 @@ def workflow_id(delivery_id: object) -> str:
     return f"delivery-{delivery_id}"
 
 
+@dataclass(frozen=True)
+class _Approval:
+    draft: SubmissionRecord | None
+    auto: bool
+
+
 def _reject(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidStep", non_retryable=True)
 
@@ -129,8 +136,8 @@ class DeliveryWorkflow:
         self._perpetual_consent = False
         self._license_id: uuid.UUID | None = None
         self._payout_started = False
-        # The approved draft whose payout and license are still to start (see `_hand_off`).
-        self._approved_draft: SubmissionRecord | None = None
+        # An approval whose hand-offs are still to start (see `_hand_off`).
+        self._approval: _Approval | None = None
         self._fired: set[str] = set()
         self._events = 0
         self._wake = False
@@ -186,7 +193,7 @@ class DeliveryWorkflow:
 
     async def _sleep_until_next_timer(self) -> None:
         self._wake = False
-        if self._pending_check is None and self._approved_draft is None:
+        if self._pending_check is None and self._approval is None:
             await timers.sleep_until_next(self._timers(), lambda: self._wake)
 
     async def _fire_due_timers(self) -> None:
@@ -312,12 +319,12 @@ class DeliveryWorkflow:
             )
             self._save_with_next_record(self._last_draft)
         if deferred:
-            # The review answers now; the payout, the license and the campaign's news follow
-            # in the main loop, named in the hand-offs already.
+            # The review answers now; the payout, the license, the campaign's record and the
+            # notifications follow in the main loop. The hand-offs name them already.
+            self._approval = _Approval(draft=self._last_draft, auto=auto)
             if self._last_draft is not None:
-                self._approved_draft = self._last_draft
                 self._license_id = workflow.uuid4()
-                self._payout_started = True
+            self._payout_started = True
         elif workflow.patched("license-at-approval") and self._last_draft is not None:
             self._license_id = workflow.uuid4()
             await self._grant_license(self._last_draft)
@@ -327,6 +334,9 @@ class DeliveryWorkflow:
         )
         if not deferred:
             await self._tell_campaign("approved")
+            await self._notify_approved(auto=auto)
+
+    async def _notify_approved(self, *, auto: bool) -> None:
         await self._notify_creator(
             "approved",
             "Your draft was approved" + (" (review window passed)" if auto else ""),
@@ -340,14 +350,16 @@ class DeliveryWorkflow:
             )
 
     async def _hand_off(self) -> None:
-        """Start what takes over after an approval: the payout, the license, and the campaign's
-        record of the approval. Runs once, before anything that could follow it."""
-        draft, self._approved_draft = self._approved_draft, None
-        if draft is None:
+        """Start what follows an approval: the payout, the license, the campaign's record of
+        it and the notifications. Runs once, before anything that could come after it."""
+        approval, self._approval = self._approval, None
+        if approval is None:
             return
         await self._start_payout()
-        await self._grant_license(draft)
+        if approval.draft is not None:
+            await self._grant_license(approval.draft)
         await self._tell_campaign("approved")
+        await self._notify_approved(auto=approval.auto)
 
     async def _grant_license(self, draft: SubmissionRecord) -> None:
         """Hand the approved draft to its LicenseWorkflow, which outlives this delivery."""

@@ -93,13 +93,17 @@ async def _live(temporal: TemporalGateway, delivery_id: uuid.UUID) -> DeliverySt
         return None
 
 
-async def _public(db: DatabaseDep, temporal: TemporalGateway, row: Delivery) -> DeliveryPublic:
+async def _public(
+    db: DatabaseDep, temporal: TemporalGateway, row: Delivery, live: DeliveryStatus | None = None
+) -> DeliveryPublic:
+    """The stored delivery with its submissions; `live` from the workflow unless the caller
+    already has it (a step's Update answers with it)."""
     fresh = await db.run(deliveries.get_delivery, row.id)
     submissions = await db.run(deliveries.list_submissions, row.id)
     return DeliveryPublic(
         **DeliverySummary.model_validate(fresh or row, from_attributes=True).model_dump(),
         submissions=[SubmissionPublic.model_validate(s, from_attributes=True) for s in submissions],
-        live=await _live(temporal, row.id),
+        live=live or await _live(temporal, row.id),
     )
 
 
@@ -149,11 +153,11 @@ async def _act(
 ) -> DeliveryPublic:
     """Run one step as an Update on the delivery's process, then answer with the result."""
     row = await _visible(db, principal, delivery_id)
-    await execute_update(
+    live = await execute_update(
         temporal, settings.api, workflow_id(delivery_id), update, payload,
         result_type=DeliveryStatus,
     )  # fmt: skip
-    return await _public(db, temporal, row)
+    return await _public(db, temporal, row, live)
 
 
 # -- creator steps -------------------------------------------------------------------------
