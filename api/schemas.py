@@ -22,7 +22,13 @@ from models.enums import (
 )
 from workflows.contracts.campaign import BriefSpec, Channel, Money, UsageRightsSpec
 from workflows.contracts.delivery import DeliveryStatus, Finding
-from workflows.contracts.license import LicenseState, LicenseTerms, TermsChangeFields
+from workflows.contracts.license import (
+    DisputeResolution,
+    LicenseState,
+    LicenseTerms,
+    Termination,
+    TermsChangeFields,
+)
 
 
 class Request(BaseModel):
@@ -358,17 +364,16 @@ class ChangeAnswerCreate(Request):
     note: str = Field(default="", max_length=2000)
 
 
-class TerminationCreate(Request):
-    reason: str = Field(min_length=1, max_length=2000)
+class TerminationCreate(Request, Termination):
+    """Why the brand ends the license early."""
 
 
 class DisputeCreate(Request):
     reason: str = Field(min_length=1, max_length=2000)
 
 
-class DisputeResolutionCreate(Request):
-    outcome: Literal["reinstate", "terminate"]
-    reason: str = Field(min_length=1, max_length=2000)
+class DisputeResolutionCreate(Request, DisputeResolution):
+    """Ops' decision on a disputed license."""
 
 
 class LicenseSummary(BaseModel):

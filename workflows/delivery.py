@@ -464,6 +464,24 @@ class DeliveryWorkflow:
         )
         self._unsaved_submissions = []
 
+    def _new_submission(
+        self,
+        kind: Literal["script", "draft", "final"],
+        *,
+        media_key: str | None = None,
+        text: str = "",
+    ) -> SubmissionRecord:
+        self._submissions += 1
+        return SubmissionRecord(
+            id=workflow.uuid4(),
+            delivery_id=self._start.delivery_id,
+            number=self._submissions,
+            kind=kind,
+            media_key=media_key,
+            text=text,
+            submitted_at=workflow.now(),
+        )
+
     def _save_with_next_record(self, record: SubmissionRecord) -> None:
         # Every step that changes a submission also changes the delivery: one write for both.
         self._unsaved_submissions.append(record)
@@ -589,17 +607,7 @@ class DeliveryWorkflow:
     @workflow.update
     @one_at_a_time
     async def submit_script(self, script: SubmitScript) -> DeliveryStatus:
-        self._submissions += 1
-        self._save_with_next_record(
-            SubmissionRecord(
-                id=workflow.uuid4(),
-                delivery_id=self._start.delivery_id,
-                number=self._submissions,
-                kind="script",
-                text=script.text,
-                submitted_at=workflow.now(),
-            )
-        )
+        self._save_with_next_record(self._new_submission("script", text=script.text))
         self._done.add("submit_script")
         await self._advance_from_brief()
         await self._notify_brand(
@@ -614,16 +622,9 @@ class DeliveryWorkflow:
     @workflow.update
     @one_at_a_time
     async def submit_draft(self, draft: SubmitDraft) -> DeliveryStatus:
-        self._submissions += 1
         self._stage_before_check = self._stage
-        self._last_draft = SubmissionRecord(
-            id=workflow.uuid4(),
-            delivery_id=self._start.delivery_id,
-            number=self._submissions,
-            kind="draft",
-            media_key=draft.media_key,
-            text=draft.caption,
-            submitted_at=workflow.now(),
+        self._last_draft = self._new_submission(
+            "draft", media_key=draft.media_key, text=draft.caption
         )
         self._save_with_next_record(self._last_draft)
         self._pending_check = CheckRequest(
@@ -647,17 +648,7 @@ class DeliveryWorkflow:
     @workflow.update
     @one_at_a_time
     async def submit_final(self, final: SubmitFinal) -> DeliveryStatus:
-        self._submissions += 1
-        self._save_with_next_record(
-            SubmissionRecord(
-                id=workflow.uuid4(),
-                delivery_id=self._start.delivery_id,
-                number=self._submissions,
-                kind="final",
-                media_key=final.media_key,
-                submitted_at=workflow.now(),
-            )
-        )
+        self._save_with_next_record(self._new_submission("final", media_key=final.media_key))
         self._done.add("final_delivery")
         await self._hand_off()  # the approval reaches the campaign before the completion
         await self._enter(S.COMPLETED)

@@ -263,7 +263,7 @@ async def terminate(
     """The brand ends the license early; the asset's publications are withdrawn."""
     return await _update(
         license_id, principal, db, temporal, settings, LicenseWorkflow.terminate,
-        Termination(reason=body.reason),
+        Termination.model_validate(body.model_dump()),
     )  # fmt: skip
 
 
@@ -294,7 +294,7 @@ async def resolve_dispute(
     settings: SettingsDep,
 ) -> LicensePublic:
     """Ops reinstate or terminate a disputed license."""
-    resolution = DisputeResolution(outcome=body.outcome, reason=body.reason)
+    resolution = DisputeResolution.model_validate(body.model_dump())
     return await _update(
         license_id, principal, db, temporal, settings, LicenseWorkflow.resolve_dispute, resolution
     )

@@ -19,7 +19,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.money import ledger
 from models import money
 from models.db import session_scope
-from nexus.settings import PaymentSettings, Settings
+from nexus.settings import Settings
 from tests.e2e.money_support import BUDGET, PRICE, Deal, deal
 from tests.e2e.support import GOOD_CAPTION, ok
 from tests.payments import support as ps
@@ -33,12 +33,7 @@ FEE = BUDGET // 10  # the default 10 % platform fee
 @pytest.fixture
 def settings(settings: Settings, stripe_emulator: str) -> Settings:
     """The test's settings with Stripe as the payment provider."""
-    payments = PaymentSettings(
-        provider="stripe",
-        stripe_api_key=ps.TEST_KEY,
-        stripe_api_base=stripe_emulator,
-        stripe_webhook_secret=ps.WEBHOOK_SECRET,
-    )
+    payments = ps.payment_settings(stripe_emulator)
     return settings.model_copy(update={"payments": payments})
 
 

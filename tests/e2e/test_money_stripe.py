@@ -12,7 +12,7 @@ import httpx
 import pytest
 from sqlalchemy import Engine
 
-from nexus.settings import PaymentSettings, Settings
+from nexus.settings import Settings
 from tests.e2e.money_support import BUDGET, PRICE, Deal, deal
 from tests.e2e.support import ok, until
 from tests.e2e.test_license_fees import FEE, PLATFORM_FEE, live_fee, payout_in, renew_with_fee
@@ -24,12 +24,7 @@ from tests.support import assert_ledger_balanced
 @pytest.fixture
 def settings(settings: Settings, stripe_emulator: str) -> Settings:
     """The test's settings with Stripe as the payment provider."""
-    payments = PaymentSettings(
-        provider="stripe",
-        stripe_api_key=ps.TEST_KEY,
-        stripe_api_base=stripe_emulator,
-        stripe_webhook_secret=ps.WEBHOOK_SECRET,
-    )
+    payments = ps.payment_settings(stripe_emulator)
     return settings.model_copy(update={"payments": payments})
 
 

@@ -56,12 +56,7 @@ KILLS = 4
 @pytest.fixture
 def payments(stripe_emulator: str, monkeypatch: pytest.MonkeyPatch) -> PaymentSettings:
     """Stripe for the worker processes (through their environment) and for this test."""
-    payments = PaymentSettings(
-        provider="stripe",
-        stripe_api_key=ps.TEST_KEY,
-        stripe_api_base=stripe_emulator,
-        stripe_webhook_secret=ps.WEBHOOK_SECRET,
-    )
+    payments = ps.payment_settings(stripe_emulator)
     for name in ("provider", "stripe_api_key", "stripe_api_base", "stripe_webhook_secret"):
         value = getattr(payments, name)
         plain = value.get_secret_value() if hasattr(value, "get_secret_value") else value

@@ -14,20 +14,12 @@ from integrations.payments import (
     TransferRequest,
 )
 from integrations.payments.stripe_connect import StripePayments
-from nexus.settings import PaymentSettings
 from tests.payments import support as ps
 
 
 @pytest.fixture
 def stripe_payments(stripe_emulator: str) -> StripePayments:
-    return StripePayments(
-        PaymentSettings(
-            provider="stripe",
-            stripe_api_key=ps.TEST_KEY,
-            stripe_api_base=stripe_emulator,
-            stripe_webhook_secret=ps.WEBHOOK_SECRET,
-        )
-    )
+    return StripePayments(ps.payment_settings(stripe_emulator))
 
 
 def charge(payments: StripePayments, method: str | None, key: str | None = None) -> ChargeRequest:

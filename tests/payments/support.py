@@ -10,10 +10,22 @@ from typing import Any
 import httpx
 import stripe
 
+from nexus.settings import PaymentSettings
+
 TEST_KEY = "sk_test_nexus_emulator"
 WEBHOOK_SECRET = "whsec_nexus_test_secret"
 VISA = "4242424242424242"
 THREE_D_SECURE = "4000002500003155"
+
+
+def payment_settings(base_url: str) -> PaymentSettings:
+    """Stripe as the payment provider, pointed at the emulator at `base_url`."""
+    return PaymentSettings(
+        provider="stripe",
+        stripe_api_key=TEST_KEY,
+        stripe_api_base=base_url,
+        stripe_webhook_secret=WEBHOOK_SECRET,
+    )
 
 
 def sdk(base_url: str) -> stripe.StripeClient:

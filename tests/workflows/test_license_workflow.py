@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -28,6 +28,7 @@ from models.enums import LicenseStatus, PublicationStatus
 from models.licenses import License, Publication
 from models.notifications import Notification
 from nexus.settings import Settings
+from tests.e2e.support import until
 from tests.support import CreatorAccount, Tenant, make_creator, make_delivered_asset, make_tenant
 from workers.cpu.main import build_worker
 from workflows.contracts.license import (
@@ -44,17 +45,8 @@ from workflows.license import LicenseWorkflow, workflow_id
 from workflows.task_queues import cpu_queue
 
 YEAR = timedelta(days=365)
-REAL_WAIT_S = 20.0
 
 LicenseHandle = WorkflowHandle[LicenseWorkflow, LicenseState]
-
-
-async def until(probe: Callable[[], Awaitable[bool]], what: str) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + REAL_WAIT_S
-    while not await probe():
-        assert loop.time() < deadline, f"not reached in {REAL_WAIT_S} s: {what}"
-        await asyncio.sleep(0.05)
 
 
 @dataclass
@@ -144,7 +136,7 @@ class Licensed:
             with Session(self.engine) as session:
                 return session.get(License, self.grant.license_id) is not None
 
-        await until(has_row, "the license is in the read model")
+        await until(has_row)
 
 
 @pytest.fixture
