@@ -52,6 +52,7 @@ def _submission_row(record: SubmissionRecord) -> Submission:
         text=record.text,
         checks_passed=record.checks_passed,
         findings=[f.model_dump() for f in record.findings],
+        media=record.media.model_dump() if record.media else None,
         review=record.review,
         review_notes=record.review_notes,
         submitted_at=record.submitted_at,

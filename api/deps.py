@@ -13,6 +13,7 @@ from sqlmodel import Session
 
 from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
 from api.services import Database, TemporalGateway
+from integrations.storage import ObjectStore
 from models import creators, workspaces
 from models.enums import Role
 from nexus.errors import Forbidden, Unauthenticated
@@ -34,6 +35,12 @@ def _temporal(request: Request) -> TemporalGateway:
     return gateway
 
 
+def _store(request: Request) -> ObjectStore:
+    store: ObjectStore = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[ObjectStore, Depends(_store)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]

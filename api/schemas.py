@@ -307,6 +307,8 @@ class SubmissionPublic(BaseModel):
     text: str
     checks_passed: bool | None
     findings: list[Finding]
+    # Links to the checked video (video, thumbnail, captions, report) for the brand's player.
+    media: dict[str, str] = Field(default_factory=dict)
     review: str | None
     review_notes: str
     submitted_at: AwareDatetime

@@ -51,6 +51,8 @@ class Submission(SQLModel, table=True):
     text: str = Field(default="", max_length=10_000)
     checks_passed: bool | None = None
     findings: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSONB)
+    # Keys of the checked video's renditions (master, HLS, thumbnail, captions, report).
+    media: dict[str, Any] | None = Field(default=None, sa_type=JSONB)
     review: str | None = Field(default=None, max_length=30)
     review_notes: str = Field(default="", max_length=4000)
     submitted_at: datetime = created_at_field()
@@ -75,7 +77,7 @@ def upsert_submission(session: Session, row: Submission) -> None:
     if existing is None:
         session.add(row)
         return
-    for name in ("checks_passed", "findings", "review", "review_notes"):
+    for name in ("checks_passed", "findings", "media", "review", "review_notes"):
         setattr(existing, name, getattr(row, name))
     session.add(existing)
 
@@ -105,6 +107,13 @@ def list_deliveries(
         query = query.where(Delivery.stage == stage)
     query = query.order_by(col(Delivery.updated_at).desc(), col(Delivery.id))
     return list(session.exec(query.limit(limit).offset(offset)).all())
+
+
+def get_submission(
+    session: Session, delivery_id: uuid.UUID, submission_id: uuid.UUID
+) -> Submission | None:
+    row = session.get(Submission, submission_id)
+    return row if row is not None and row.delivery_id == delivery_id else None
 
 
 def list_submissions(session: Session, delivery_id: uuid.UUID) -> list[Submission]:

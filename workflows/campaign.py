@@ -351,6 +351,9 @@ class CampaignWorkflow:
                 mandatory_mentions=brief.mandatory_mentions,
                 due_at=brief.delivery_deadline,
                 usage_rights=brief.usage_rights,
+                brand_name=self._draft.brand_name,
+                banned_claims=brief.banned_claims,
+                brand_safety_sensitivity=brief.brand_safety_sensitivity,
             ),
         )
 

@@ -12,7 +12,7 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.checks.activities import caption_check
     from activities.checks.spoken import clock
-    from workflows.contracts.delivery import CheckReport, CheckRequest, Finding
+    from workflows.contracts.delivery import CheckReport, CheckRequest, Finding, ReviewMedia
     from workflows.contracts.moderation import (
         BriefRules,
         MediaFinding,
@@ -50,6 +50,10 @@ class AutomatedChecksWorkflow:
                     disclosure_required=request.disclosure_required,
                     brand=request.brand,
                     mandatory_mentions=request.mandatory_mentions,
+                    banned_words=request.banned_words,
+                    max_duration_s=request.max_duration_s,
+                    aspect_ratio=request.aspect_ratio,
+                    sensitivity=request.sensitivity,
                 ),
             ),
             id=moderation_workflow_id(request.submission_id),
@@ -59,10 +63,23 @@ class AutomatedChecksWorkflow:
 
 def to_check_report(report: ModerationReport) -> CheckReport:
     """The delivery's view: passed only when moderation passed; what a person cleared in
-    review stays visible as a warning."""
+    review stays visible as a warning. A child-safety block is final."""
+    renditions = report.renditions
+    media = None
+    if renditions is not None:
+        media = ReviewMedia(
+            master_key=renditions.master_key,
+            hls_key=renditions.hls_key,
+            thumbnail_key=renditions.thumbnail_keys[0] if renditions.thumbnail_keys else None,
+            captions_vtt_key=report.captions_vtt_key,
+            report_key=report.report_key,
+        )
     return CheckReport(
         passed=report.decision == "pass",
         findings=[_finding(f, report.decision) for f in report.findings],
+        media=media,
+        final=report.decision == "block"
+        and any(f.check == "child_safety" for f in report.findings),
     )
 
 
@@ -72,5 +89,9 @@ def _finding(found: MediaFinding, decision: str) -> Finding:
         message += f" (at {clock(found.start_s)})"
     blocking = found.severity == "block" or (found.severity == "review" and decision == "block")
     return Finding(
-        code=found.code, severity="block" if blocking else "warn", message=message, span=found.span
+        code=found.code,
+        severity="block" if blocking else "warn",
+        message=message,
+        span=found.span,
+        start_s=found.start_s,
     )

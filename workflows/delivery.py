@@ -22,7 +22,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
-    from models.enums import DeliveryStage
+    from models.enums import DeliverableFormat, DeliveryStage
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.calendar import add_business_days
@@ -75,6 +75,11 @@ CREATOR_STAGES = frozenset(
     }
 )
 DRAFT_STAGES = frozenset({S.AWAITING_DRAFT, S.FIXING, S.REVISING})
+ASPECT_OF_FORMAT: dict[DeliverableFormat, Literal["9:16", "1:1", "16:9"]] = {
+    DeliverableFormat.VIDEO_9_16: "9:16",
+    DeliverableFormat.VIDEO_1_1: "1:1",
+    DeliverableFormat.VIDEO_16_9: "16:9",
+}
 TASK_OF_STAGE: dict[DeliveryStage, TaskKey] = {
     S.AWAITING_BRIEF_ACCEPTANCE: "accept_brief",
     S.AWAITING_PRODUCT: "confirm_product",
@@ -261,7 +266,8 @@ class DeliveryWorkflow:
             AutomatedChecksWorkflow.run,
             request,
             id=checks_workflow_id(request.submission_id),
-            execution_timeout=timedelta(hours=2),
+            # A video can wait on a person (human review, escalation): no time limit then.
+            execution_timeout=None if request.media_key else timedelta(hours=2),
             search_attributes=TypedSearchAttributes(
                 [
                     SearchAttributePair(sa.CAMPAIGN_ID, str(self._start.campaign_id)),
@@ -280,9 +286,16 @@ class DeliveryWorkflow:
         self._findings = report.findings
         assert self._last_draft is not None
         self._last_draft = self._last_draft.model_copy(
-            update={"checks_passed": report.passed, "findings": report.findings}
+            update={
+                "checks_passed": report.passed,
+                "findings": report.findings,
+                "media": report.media,
+            }
         )
         self._save_with_next_record(self._last_draft)
+        if report.final:
+            await self._stop_for_safety()
+            return
         if not report.passed:
             await self._enter(S.FIXING, due_at=self._phase_due())
             await self._notify_creator(
@@ -627,13 +640,28 @@ class DeliveryWorkflow:
             "draft", media_key=draft.media_key, text=draft.caption
         )
         self._save_with_next_record(self._last_draft)
-        self._pending_check = CheckRequest(
+        check = CheckRequest(
             delivery_id=self._start.delivery_id,
             submission_id=self._last_draft.id,
             caption=draft.caption,
             disclosure_required=self._start.terms.disclosure_required,
             mandatory_mentions=self._start.terms.mandatory_mentions,
         )
+        aspect = ASPECT_OF_FORMAT.get(self._start.format)
+        # Drafts before this patch got the caption checks only; photos still do.
+        if workflow.patched("drafts-through-moderation") and aspect is not None:
+            terms = self._start.terms
+            check = check.model_copy(
+                update={
+                    "media_key": draft.media_key,
+                    "brand": terms.brand_name,
+                    "banned_words": terms.banned_claims,
+                    "aspect_ratio": aspect,
+                    "max_duration_s": self._start.duration_s,
+                    "sensitivity": terms.brand_safety_sensitivity,
+                }
+            )
+        self._pending_check = check
         self._findings = []
         await self._enter(S.CHECKING)
         self._wake = True
@@ -786,6 +814,16 @@ class DeliveryWorkflow:
     async def campaign_cancelled(self, reason: str) -> None:
         async with self._lock:
             await self._stop_for_campaign(reason)
+
+    async def _stop_for_safety(self) -> None:
+        """A child-safety match: the upload is gone and ops have it; the delivery ends here
+        and its slot reopens for the brand."""
+        self._cancel_reason = "The draft was blocked and referred to the safety team."
+        await self._enter(S.CANCELLED)
+        await self._tell_campaign("reassigned")
+        await self._notify_creator("draft_blocked", "Your draft was blocked", self._cancel_reason)
+        await self._notify_brand("draft_blocked", "A draft was blocked", self._cancel_reason)
+        self._wake = True
 
     async def _stop_for_campaign(self, reason: str) -> None:
         # Approved work is bought: it still completes; everything else stops.

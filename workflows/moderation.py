@@ -24,14 +24,19 @@ with workflow.unsafe.imports_passed_through():
         EscalationRequest,
         EvaluateRequest,
         FrameHashes,
+        MediaAnalysis,
         MediaFinding,
+        MediaInfo,
         ModerationReport,
         ModerationRequest,
         ModerationStatus,
         ProbeRequest,
         QuarantineRequest,
         Renditions,
+        ReusedAnalysis,
+        ReuseRequest,
         ReviewDecision,
+        SaveAnalysis,
         Stage,
         TranscodeRequest,
     )
@@ -81,12 +86,52 @@ class ModerationWorkflow:
                 )
             )
 
+        reused: ReusedAnalysis | None = None
+        if probe.sha256 is not None and workflow.patched("reuse-analysis"):
+            reused = await workflow.execute_activity_method(
+                MediaActivities.reuse_analysis,
+                ReuseRequest(asset_id=request.asset_id, sha256=probe.sha256),
+                start_to_close_timeout=QUICK,
+                retry_policy=MEDIA_RETRY,
+            )
+        if reused is not None:
+            self._set_stage("analyzing")
+            analysis, hashes = reused.analysis, reused.hashes
+            if hashes.matches:
+                return await self._quarantine(request, hashes, probe.sha256)
+        else:
+            fresh = await self._analyze(request, probe.info, probe.sha256)
+            if isinstance(fresh, ModerationReport):
+                return fresh
+            analysis, hashes = fresh
+        report = await workflow.execute_activity_method(
+            MediaActivities.evaluate,
+            EvaluateRequest(
+                request=request,
+                info=probe.info,
+                renditions=analysis.renditions,
+                hashes=hashes,
+                transcript=analysis.transcript,
+                nudity=analysis.nudity,
+            ),
+            start_to_close_timeout=QUICK,
+            retry_policy=MEDIA_RETRY,
+        )
+        if report.decision == "review":
+            report = await self._human_review(request, report)
+        return await self._finish(report)
+
+    async def _analyze(
+        self, request: ModerationRequest, info: MediaInfo, sha256: str | None
+    ) -> tuple[MediaAnalysis, FrameHashes] | ModerationReport:
+        """Transcode, hash and run the models; a report instead when the file cannot be
+        converted or matches a child-safety list."""
         self._set_stage("transcoding")
         try:
             renditions = await workflow.execute_activity_method(
                 MediaActivities.transcode,
                 TranscodeRequest(
-                    asset_id=request.asset_id, source_key=request.source_key, info=probe.info
+                    asset_id=request.asset_id, source_key=request.source_key, info=info
                 ),
                 start_to_close_timeout=TRANSCODE,
                 heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
@@ -112,7 +157,7 @@ class ModerationWorkflow:
                     decision="block",
                     reason=unusable.message,
                     findings=[unusable],
-                    info=probe.info,
+                    info=info,
                 )
             )
 
@@ -124,28 +169,23 @@ class ModerationWorkflow:
             retry_policy=MEDIA_RETRY,
         )
         if hashes.matches:
-            return await self._quarantine(request, renditions, hashes)
+            return await self._quarantine(request, hashes, None)
 
         transcript, nudity = await asyncio.gather(
             self._model(ModelActivities.transcribe, renditions, request),
             self._model(ModelActivities.detect_nudity, renditions, request),
         )
-        report = await workflow.execute_activity_method(
-            MediaActivities.evaluate,
-            EvaluateRequest(
-                request=request,
-                info=probe.info,
-                renditions=renditions,
-                hashes=hashes,
-                transcript=transcript,
-                nudity=nudity,
-            ),
-            start_to_close_timeout=QUICK,
-            retry_policy=MEDIA_RETRY,
+        analysis = MediaAnalysis(
+            renditions=renditions, hashes=hashes.hashes, transcript=transcript, nudity=nudity
         )
-        if report.decision == "review":
-            report = await self._human_review(request, report)
-        return await self._finish(report)
+        if sha256 is not None:
+            await workflow.execute_activity_method(
+                MediaActivities.save_analysis,
+                SaveAnalysis(sha256=sha256, analysis=analysis),
+                start_to_close_timeout=QUICK,
+                retry_policy=MEDIA_RETRY,
+            )
+        return analysis, hashes
 
     async def _model(
         self,
@@ -176,7 +216,7 @@ class ModerationWorkflow:
         )
 
     async def _quarantine(
-        self, request: ModerationRequest, renditions: Renditions, hashes: FrameHashes
+        self, request: ModerationRequest, hashes: FrameHashes, sha256: str | None
     ) -> ModerationReport:
         lists = sorted({m.list_name for m in hashes.matches})
         reason = (
@@ -187,7 +227,10 @@ class ModerationWorkflow:
         await workflow.execute_activity_method(
             MediaActivities.quarantine,
             QuarantineRequest(
-                asset_id=request.asset_id, source_key=request.source_key, reason=reason
+                asset_id=request.asset_id,
+                source_key=request.source_key,
+                reason=reason,
+                sha256=sha256,
             ),
             start_to_close_timeout=QUICK,
             retry_policy=MEDIA_RETRY,

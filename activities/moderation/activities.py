@@ -8,6 +8,7 @@ work into the same keys."""
 from __future__ import annotations
 
 import contextvars
+import hashlib
 import json
 import tempfile
 import threading
@@ -37,6 +38,7 @@ from workflows.contracts.moderation import (
     FrameHash,
     FrameHashes,
     HashMatch,
+    MediaAnalysis,
     MediaFinding,
     ModerationReport,
     NudityScan,
@@ -44,6 +46,9 @@ from workflows.contracts.moderation import (
     ProbeResult,
     QuarantineRequest,
     Renditions,
+    ReusedAnalysis,
+    ReuseRequest,
+    SaveAnalysis,
     TranscodeRequest,
     Transcript,
 )
@@ -59,6 +64,10 @@ CONTENT_TYPES = {
 
 def rendition_prefix(asset_id: uuid.UUID) -> str:
     return f"media/{asset_id}/"
+
+
+def analysis_key(sha256: str) -> str:
+    return f"analysis/{sha256}.json"
 
 
 @contextmanager
@@ -99,6 +108,22 @@ def _download(store: ObjectStore, key: str, dest: Path) -> Path:
             f"no object at {key}", type="MediaMissing", non_retryable=True
         ) from None
     return dest
+
+
+def _moved(renditions: Renditions, prefix: str) -> Renditions:
+    def move(key: str) -> str:
+        return prefix + key.removeprefix(renditions.prefix)
+
+    return Renditions(
+        prefix=prefix,
+        master_key=move(renditions.master_key),
+        hls_key=move(renditions.hls_key),
+        thumbnail_keys=[move(k) for k in renditions.thumbnail_keys],
+        contact_sheet_key=move(renditions.contact_sheet_key),
+        audio_key=move(renditions.audio_key),
+        frame_keys=[move(k) for k in renditions.frame_keys],
+        frame_times=renditions.frame_times,
+    )
 
 
 class MediaActivities:
@@ -145,9 +170,13 @@ class MediaActivities:
                 ),
             )
         with scratch(self._media.work_dir) as tmp:
-            return probe_file(
-                _download(self._store, request.source_key, tmp / "source"), self._media
-            )
+            source = _download(self._store, request.source_key, tmp / "source")
+            result = probe_file(source, self._media)
+            if result.info is None:
+                return result
+            with source.open("rb") as raw:
+                digest = hashlib.file_digest(raw, "sha256").hexdigest()
+            return result.model_copy(update={"sha256": digest})
 
     @activity.defn(name="media.transcode")
     def transcode(self, request: TranscodeRequest) -> Renditions:
@@ -182,23 +211,58 @@ class MediaActivities:
     @activity.defn(name="media.hash_frames")
     def hash_frames(self, renditions: Renditions) -> FrameHashes:
         hashes: list[FrameHash] = []
-        matches: list[HashMatch] = []
         with scratch(self._media.work_dir) as tmp:
             for i, (key, time_s) in enumerate(
                 zip(renditions.frame_keys, renditions.frame_times, strict=True)
             ):
                 found = hash_frame(_download(self._store, key, tmp / f"{i}.jpg"))
                 hashes.append(FrameHash(time_s=time_s, pdq=found.hex, quality=found.quality))
-                # Flat or featureless frames hash unreliably: they neither match nor clear.
-                if found.quality < self._moderation.pdq_min_quality:
-                    continue
-                for hash_list in self._hash_lists:
-                    distance = hash_list.nearest(found.hex)
-                    if distance is not None and distance <= self._moderation.pdq_match_distance:
-                        matches.append(
-                            HashMatch(time_s=time_s, distance=distance, list_name=hash_list.name)
-                        )
+        return self._match(hashes)
+
+    def _match(self, hashes: list[FrameHash]) -> FrameHashes:
+        matches: list[HashMatch] = []
+        for found in hashes:
+            # Flat or featureless frames hash unreliably: they neither match nor clear.
+            if found.quality < self._moderation.pdq_min_quality:
+                continue
+            for hash_list in self._hash_lists:
+                distance = hash_list.nearest(found.pdq)
+                if distance is not None and distance <= self._moderation.pdq_match_distance:
+                    matches.append(
+                        HashMatch(time_s=found.time_s, distance=distance, list_name=hash_list.name)
+                    )
         return FrameHashes(hashes=hashes, matches=matches)
+
+    @activity.defn(name="media.reuse_analysis")
+    def reuse_analysis(self, request: ReuseRequest) -> ReusedAnalysis | None:
+        """The stored analysis of the same bytes, its renditions copied under this asset's
+        prefix and its frame hashes matched against today's lists; None when there is none
+        or its renditions are gone."""
+        with scratch(self._media.work_dir) as tmp:
+            try:
+                self._store.get_file(analysis_key(request.sha256), tmp / "analysis.json")
+            except ObjectNotFound:
+                return None
+            stored = MediaAnalysis.model_validate_json((tmp / "analysis.json").read_bytes())
+        old, new = stored.renditions.prefix, rendition_prefix(request.asset_id)
+        renditions = _moved(stored.renditions, new)
+        try:
+            for key in self._store.list_keys(old):
+                self._store.copy(key, new + key.removeprefix(old))
+            self._store.stat(renditions.master_key)
+        except ObjectNotFound:
+            return None
+        analysis = stored.model_copy(update={"renditions": renditions})
+        return ReusedAnalysis(analysis=analysis, hashes=self._match(stored.hashes))
+
+    @activity.defn(name="media.save_analysis")
+    def save_analysis(self, request: SaveAnalysis) -> str:
+        key = analysis_key(request.sha256)
+        with scratch(self._media.work_dir) as tmp:
+            path = tmp / "analysis.json"
+            path.write_text(request.analysis.model_dump_json())
+            self._store.put_file(key, path, "application/json")
+        return key
 
     @activity.defn(name="moderation.evaluate")
     def evaluate(self, evidence: EvaluateRequest) -> ModerationReport:
@@ -240,6 +304,8 @@ class MediaActivities:
         with session_scope(self._engine) as session:
             open_escalation(session, request.asset_id, "child_safety", request.reason)
         keys = [request.source_key, *self._store.list_keys(rendition_prefix(request.asset_id))]
+        if request.sha256 is not None:
+            keys.append(analysis_key(request.sha256))
         for key in keys:
             self._store.delete(key)
         return len(keys)

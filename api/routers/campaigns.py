@@ -163,9 +163,10 @@ async def create_campaign(
     `Idempotency-Key` returns the campaign the first one created."""
     now = datetime.now(UTC)
     problems = _check_create(body, now)
-    if await db.run(brands.get_brand, writer.workspace_id, body.brand_id) is None:
+    brand = await db.run(brands.get_brand, writer.workspace_id, body.brand_id)
+    if brand is None:
         problems.append(FieldProblem("body.brand_id", "no such brand in this workspace"))
-    if problems:
+    if problems or brand is None:
         raise ValidationFailed("the campaign cannot be created as given", errors=problems)
 
     if idempotency_key:
@@ -184,6 +185,7 @@ async def create_campaign(
         workspace_id=writer.workspace_id,
         brand_id=body.brand_id,
         created_by=writer.actor_id,
+        brand_name=brand.name,
         title=body.title,
         visibility=body.visibility,
         budget=body.budget,

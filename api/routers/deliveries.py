@@ -7,11 +7,14 @@ gets 404.
 
 from __future__ import annotations
 
+import asyncio
+import mimetypes
 import uuid
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
+from fastapi.responses import FileResponse, RedirectResponse, Response
 from sqlmodel import Session
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
@@ -23,6 +26,7 @@ from api.deps import (
     Principal,
     PrincipalDep,
     SettingsDep,
+    StoreDep,
     TemporalDep,
     allow,
 )
@@ -42,11 +46,12 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, check_key
 from models import campaigns, creators, deliveries, licenses
 from models.base import utcnow
-from models.deliveries import Delivery
+from models.deliveries import Delivery, Submission
 from models.enums import DeliveryStage, Role
-from nexus.errors import Conflict, NotFound, ServiceUnavailable
+from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from workflows.contracts.campaign import UsageRightsSpec
 from workflows.contracts.delivery import (
     BriefAcceptance,
@@ -69,6 +74,14 @@ BrandWriter = Annotated[
     Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="campaigns:write"))
 ]
 BRAND_SIDE = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.PARTNER})
+
+# What a checked draft offers the brand's player, and where its key is kept.
+MEDIA_PARTS = {
+    "video": "master_key",
+    "thumbnail": "thumbnail_key",
+    "captions": "captions_vtt_key",
+    "report": "report_key",
+}
 
 
 async def _visible(db: DatabaseDep, principal: Principal, delivery_id: uuid.UUID) -> Delivery:
@@ -102,9 +115,16 @@ async def _public(
     submissions = await db.run(deliveries.list_submissions, row.id)
     return DeliveryPublic(
         **DeliverySummary.model_validate(fresh or row, from_attributes=True).model_dump(),
-        submissions=[SubmissionPublic.model_validate(s, from_attributes=True) for s in submissions],
+        submissions=[_submission_public(s) for s in submissions],
         live=live or await _live(temporal, row.id),
     )
+
+
+def _submission_public(row: Submission) -> SubmissionPublic:
+    base = f"/deliveries/{row.delivery_id}/submissions/{row.id}/media"
+    stored = row.media or {}
+    links = {part: f"{base}/{part}" for part, key in MEDIA_PARTS.items() if stored.get(key)}
+    return SubmissionPublic.model_validate({**row.model_dump(exclude={"media"}), "media": links})
 
 
 @router.get("")
@@ -142,6 +162,39 @@ async def get_delivery(
     return await _public(db, temporal, await _visible(db, principal, delivery_id))
 
 
+@router.get(
+    "/{delivery_id}/submissions/{submission_id}/media/{part}",
+    response_class=Response,
+    responses={200: {"description": "the bytes"}, 307: {"description": "a presigned URL"}},
+)
+async def submission_media(
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    part: Literal["video", "thumbnail", "captions", "report"],
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    store: StoreDep,
+) -> Response:
+    """A checked draft's video (the streamable master), thumbnail, WebVTT captions or check
+    report: a short-lived presigned URL where the store has them, else the bytes (with
+    range requests, for seeking)."""
+    row = await _visible(db, principal, delivery_id)
+    submission = await db.run(deliveries.get_submission, row.id, submission_id)
+    key = (submission.media or {}).get(MEDIA_PARTS[part]) if submission else None
+    if key is None:
+        raise NotFound(f"this submission has no {part}")
+    url = await asyncio.to_thread(store.download_url, key, timedelta(minutes=15))
+    if url is not None:
+        return RedirectResponse(url, status_code=307)
+    try:
+        path = await asyncio.to_thread(store.local_path, key)
+    except ObjectNotFound:
+        raise NotFound(f"the {part} is no longer stored") from None
+    if path is None:
+        raise NotFound(f"the {part} cannot be served")
+    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0])
+
+
 async def _act(
     delivery_id: uuid.UUID,
     principal: Principal,
@@ -158,6 +211,22 @@ async def _act(
         result_type=DeliveryStatus,
     )  # fmt: skip
     return await _public(db, temporal, row, live)
+
+
+async def _uploaded(principal: Principal, store: ObjectStore, key: str) -> None:
+    """A submission names an upload that arrived in the creator's own workspace."""
+    problem = None
+    if not key.startswith(f"uploads/{principal.workspace_id}/"):
+        problem = "not an upload of this workspace; upload the video with POST /uploads first"
+    else:
+        try:
+            await asyncio.to_thread(store.stat, check_key(key))
+        except (ObjectNotFound, InvalidKey):
+            problem = "nothing was uploaded at this key; finish the upload, then submit"
+    if problem is not None:
+        raise ValidationFailed(
+            "the submission names no upload", errors=[FieldProblem("body.media_key", problem)]
+        )
 
 
 # -- creator steps -------------------------------------------------------------------------
@@ -251,8 +320,11 @@ async def submit_draft(
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    store: StoreDep,
 ) -> DeliveryPublic:
-    """Submit a draft; it goes through the automated checks, then to the brand."""
+    """Submit a draft uploaded with `POST /uploads`; it goes through the automated checks
+    (moderation of the video, the caption rules), then to the brand."""
+    await _uploaded(creator.principal, store, body.media_key)
     act = SubmitDraft(creator_id=creator.creator_id, **body.model_dump())
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_draft, act
@@ -267,7 +339,9 @@ async def submit_final(
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    store: StoreDep,
 ) -> DeliveryPublic:
+    await _uploaded(creator.principal, store, body.media_key)
     act = SubmitFinal(creator_id=creator.creator_id, media_key=body.media_key)
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_final, act

@@ -21,10 +21,9 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Principal as PrincipalT
-from api.deps import PrincipalDep, SettingsDep, allow
+from api.deps import PrincipalDep, SettingsDep, StoreDep, allow
 from integrations.storage import (
     InvalidKey,
-    ObjectStore,
     ResumableUploads,
     StorageError,
     UploadedPart,
@@ -77,12 +76,6 @@ class Uploaded(BaseModel):
     size_bytes: int
 
 
-def _store(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[ObjectStore, Depends(_store)]
 # Partner API keys have no upload scope: uploads come from signed-in people.
 Uploader = Annotated[PrincipalT, Depends(allow(*UPLOADERS))]
 

@@ -48,6 +48,9 @@ class ObjectStore(Protocol):
     def list_keys(self, prefix: str) -> list[str]:
         """Every key under `prefix`, sorted."""
 
+    def copy(self, source: str, target: str) -> None:
+        """Copy an object inside the store (server-side on S3); raises ObjectNotFound."""
+
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing one is a no-op."""
 
@@ -57,6 +60,10 @@ class ObjectStore(Protocol):
 
     def download_url(self, key: str, expires: timedelta) -> str | None:
         """A presigned GET URL, or None when the API serves the bytes."""
+
+    def local_path(self, key: str) -> Path | None:
+        """The object's file on this machine when the store keeps it there (the API then
+        serves it itself), else None; raises ObjectNotFound."""
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,12 @@ class FilesystemStore:
     def _path(self, key: str) -> Path:
         return self._root / check_key(key)
 
+    def local_path(self, key: str) -> Path:
+        path = self._path(key)
+        if not path.is_file():
+            raise ObjectNotFound(key)
+        return path
+
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         target = self._path(key)
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -33,15 +39,13 @@ class FilesystemStore:
             raise
 
     def get_file(self, key: str, dest: Path) -> None:
-        source = self._path(key)
-        if not source.is_file():
-            raise ObjectNotFound(key)
-        shutil.copyfile(source, dest)
+        shutil.copyfile(self.local_path(key), dest)
+
+    def copy(self, source: str, target: str) -> None:
+        self.put_file(target, self.local_path(source), "")
 
     def stat(self, key: str) -> ObjectInfo:
-        path = self._path(key)
-        if not path.is_file():
-            raise ObjectNotFound(key)
+        path = self.local_path(key)
         content_type = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
         return ObjectInfo(key=key, size=path.stat().st_size, content_type=content_type)
 

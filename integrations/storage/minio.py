@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 
 from minio import Minio
+from minio.commonconfig import CopySource
 from minio.datatypes import Part
 from minio.error import S3Error
 
@@ -93,6 +94,14 @@ class S3Store:
         except S3Error as exc:
             raise StorageError(str(exc)) from exc
 
+    def copy(self, source: str, target: str) -> None:
+        try:
+            self._client.copy_object(
+                self._bucket, check_key(target), CopySource(self._bucket, check_key(source))
+            )
+        except S3Error as exc:
+            raise _translate(exc, source) from exc
+
     def delete(self, key: str) -> None:
         try:
             self._client.remove_object(self._bucket, check_key(key))
@@ -105,6 +114,9 @@ class S3Store:
 
     def download_url(self, key: str, expires: timedelta) -> str | None:
         return self._signer.presigned_get_object(self._bucket, check_key(key), expires=expires)
+
+    def local_path(self, key: str) -> Path | None:
+        return None
 
     # Resumable uploads of big files: the client PUTs each part to its own presigned URL, can
     # retry any part, and the API completes the upload with the parts' ETags.

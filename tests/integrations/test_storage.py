@@ -70,6 +70,12 @@ def test_both_stores_put_stat_get_list_and_delete(store: ObjectStore, tmp_path: 
     store.get_file("uploads/a/clip.mp4", copy)
     assert copy.read_bytes() == source.read_bytes()
 
+    store.copy("uploads/a/clip.mp4", "media/x/clip.mp4")
+    store.get_file("media/x/clip.mp4", copy)
+    assert copy.read_bytes() == source.read_bytes()
+    with pytest.raises(ObjectNotFound):
+        store.copy("uploads/a/missing.mp4", "media/x/missing.mp4")
+
     store.delete("uploads/a/clip.mp4")
     store.delete("uploads/a/clip.mp4")  # idempotent
     with pytest.raises(ObjectNotFound):

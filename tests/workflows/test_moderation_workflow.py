@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client, WorkflowHandle, WorkflowHistory
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from activities.media.hashes import hash_image
 from activities.media.tools import Limits
+from activities.moderation.activities import MediaActivities
 from integrations.storage import ObjectNotFound, store_from_settings
 from models.enums import Role
 from models.moderation import escalations
@@ -32,9 +33,16 @@ from workflows.checks import workflow_id as checks_workflow_id
 from workflows.contracts.delivery import CheckRequest
 from workflows.contracts.moderation import (
     BriefRules,
+    FrameHash,
+    MediaAnalysis,
     ModerationReport,
     ModerationRequest,
+    NudityScan,
+    Renditions,
+    ReuseRequest,
     ReviewDecision,
+    SaveAnalysis,
+    Transcript,
 )
 from workflows.moderation import ModerationWorkflow, workflow_id
 from workflows.task_queues import cpu_queue, gpu_queue
@@ -279,3 +287,78 @@ async def test_an_upload_that_stalls_the_encoder_gets_a_finding_not_a_failed_pro
     assert report.decision == "block"
     assert [f.code for f in report.findings] == ["transcode_failed"]
     assert report.info is not None
+
+
+def activity_names(history: WorkflowHistory) -> list[str]:
+    return [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        for e in history.events
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+    ]
+
+
+async def test_the_same_video_sent_again_reuses_its_analysis_under_its_own_keys(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    source = video(tmp_path / "again.mp4", say="this video is sponsored by Glow", seconds=3)
+    first = await start(client, settings, source, "Glow morning")  # no caption disclosure
+    blocked = await first.result()
+    assert blocked.decision == "block"
+    assert "media.transcode" in activity_names(await first.fetch_history())
+
+    # The creator fixes the caption only and uploads the same file again.
+    second = await start(client, settings, source, "#ad My Glow morning routine")
+    report = await second.result()
+    names = activity_names(await second.fetch_history())
+    assert "media.reuse_analysis" in names
+    assert not {"media.transcode", "media.transcribe", "media.detect_nudity"} & set(names)
+    assert (report.decision, report.findings) == ("pass", [])
+    assert "sponsored by glow" in report.transcript_text.casefold()
+
+    store = store_from_settings(settings.storage)
+    assert report.renditions is not None
+    assert report.renditions.prefix == f"media/{report.asset_id}/"
+    for key in (report.renditions.master_key, *report.renditions.frame_keys):
+        assert key.startswith(report.renditions.prefix)
+        assert store.stat(key).size > 0
+
+    # Renditions gone (deleted, quarantined): the next upload is analysed afresh.
+    assert blocked.renditions is not None and report.renditions is not None
+    for prefix in (blocked.renditions.prefix, report.renditions.prefix):
+        for key in store.list_keys(prefix):
+            store.delete(key)
+    third = await start(client, settings, source, "#ad My Glow morning routine")
+    assert (await third.result()).decision == "pass"
+    assert "media.transcode" in activity_names(await third.fetch_history())
+
+
+def test_a_reused_analysis_is_matched_against_todays_hash_lists(
+    settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """A list that gained a hash since the bytes were first analysed still catches them."""
+    store = store_from_settings(settings.storage)
+    frame = tmp_path / "frame.jpg"
+    raw_lavfi(frame, "mandelbrot=s=360x640", "-frames:v", "1")
+    found = hash_image(frame, tmp_path, Limits(30, 2 * 1024**3))
+    old = Renditions(
+        prefix="media/old/", master_key="media/old/master.mp4", hls_key="media/old/hls.m3u8",
+        thumbnail_keys=[], contact_sheet_key="media/old/sheet.jpg",
+        audio_key="media/old/audio.wav", frame_keys=["media/old/f0.jpg"], frame_times=[0.5],
+    )  # fmt: skip
+    for key in ("media/old/master.mp4", "media/old/f0.jpg"):
+        store.put_file(key, frame, "application/octet-stream")
+    analysis = MediaAnalysis(
+        renditions=old,
+        hashes=[FrameHash(time_s=0.5, pdq=found.hex, quality=found.quality)],
+        transcript=Transcript(language="en", segments=[], words=[]),
+        nudity=NudityScan(frames=[]),
+    )
+    media = MediaActivities(store, engine, settings.media, settings.moderation)
+    media.save_analysis(SaveAnalysis(sha256="ab" * 32, analysis=analysis))
+
+    asset_id = uuid.uuid4()
+    reused = media.reuse_analysis(ReuseRequest(asset_id=asset_id, sha256="ab" * 32))
+    assert reused is not None
+    assert [m.list_name for m in reused.hashes.matches] == ["test-list"]
+    assert reused.analysis.renditions.frame_keys == [f"media/{asset_id}/f0.jpg"]
+    assert media.reuse_analysis(ReuseRequest(asset_id=asset_id, sha256="cd" * 32)) is None

@@ -106,6 +106,8 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             media.probe,
             media.transcode,
             media.hash_frames,
+            media.reuse_analysis,
+            media.save_analysis,
             media.evaluate,
             media.store_report,
             media.quarantine,

@@ -86,6 +86,12 @@ class BriefSpec(BaseModel):
     dos: list[str] = Field(default_factory=list, max_length=50)
     donts: list[str] = Field(default_factory=list, max_length=50)
     mandatory_mentions: list[str] = Field(default_factory=list, max_length=20)
+    # Claims and words the video and caption must not contain ("cures acne", a competitor).
+    banned_claims: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50
+    )
+    # How strictly brand-safety (GARM) findings count: "high" sends warnings to human review.
+    brand_safety_sensitivity: Literal["low", "medium", "high"] = "medium"
     disclosure_required: bool = True
     revision_rounds: int = Field(default=2, ge=0, le=10)
     ships_product: bool = False
@@ -113,6 +119,8 @@ class CampaignDraft(BaseModel):
     workspace_id: uuid.UUID
     brand_id: uuid.UUID
     created_by: uuid.UUID
+    # The brand as the checks look for it ("thanks to <brand>"); empty on older campaigns.
+    brand_name: str = ""
     title: str = Field(min_length=1, max_length=200)
     visibility: CampaignVisibility = CampaignVisibility.OPEN
     budget: Money

@@ -22,6 +22,10 @@ class DeliveryTerms(BaseModel):
     due_at: datetime | None
     # The rights the license at approval grants (absent in processes started before licensing).
     usage_rights: UsageRightsSpec = Field(default_factory=UsageRightsSpec)
+    # What the automated checks hold a draft to (empty on processes started before them).
+    brand_name: str = ""
+    banned_claims: list[str] = Field(default_factory=list)
+    brand_safety_sensitivity: Literal["low", "medium", "high"] = "medium"
 
 
 class ReminderPolicy(BaseModel):
@@ -53,6 +57,7 @@ class Finding(BaseModel):
     severity: Literal["block", "warn"]
     message: str
     span: tuple[int, int] | None = None  # characters of the caption it refers to
+    start_s: float | None = None  # where in the video
 
 
 class CheckRequest(BaseModel):
@@ -65,11 +70,28 @@ class CheckRequest(BaseModel):
     # pipeline (ModerationWorkflow) as well as the caption rules.
     media_key: str | None = None
     brand: str = ""
+    banned_words: list[str] = Field(default_factory=list)
+    aspect_ratio: Literal["9:16", "1:1", "16:9", "4:5"] | None = None
+    max_duration_s: float | None = None
+    sensitivity: Literal["low", "medium", "high"] = "medium"
+
+
+class ReviewMedia(BaseModel):
+    """Where the brand's player finds the checked video (keys in object storage)."""
+
+    master_key: str
+    hls_key: str
+    thumbnail_key: str | None
+    captions_vtt_key: str | None
+    report_key: str | None
 
 
 class CheckReport(BaseModel):
     passed: bool
     findings: list[Finding]
+    media: ReviewMedia | None = None
+    # The video can never be used (a child-safety match): no resubmission reopens it.
+    final: bool = False
 
 
 TaskKey = Literal[
@@ -155,6 +177,7 @@ class SubmissionRecord(BaseModel):
     text: str = ""
     checks_passed: bool | None = None
     findings: list[Finding] = Field(default_factory=list)
+    media: ReviewMedia | None = None
     review: str | None = None
     review_notes: str = ""
     submitted_at: datetime

@@ -43,6 +43,8 @@ class MediaInfo(BaseModel):
 class ProbeResult(BaseModel):
     info: MediaInfo | None
     rejection: MediaFinding | None = None
+    # SHA-256 of the upload's bytes: the same file sent again reuses its analysis.
+    sha256: str | None = None
 
 
 class BriefRules(BaseModel):
@@ -138,6 +140,31 @@ class NudityScan(BaseModel):
     frames: list[FrameScore]  # the highest-scoring exposed class per frame that has one
 
 
+class MediaAnalysis(BaseModel):
+    """Everything learned from a file's bytes alone: the same bytes give the same analysis,
+    so a resubmission (a fixed caption, the same video) skips the transcode and the models."""
+
+    renditions: Renditions
+    hashes: list[FrameHash]
+    transcript: Transcript
+    nudity: NudityScan
+
+
+class ReuseRequest(BaseModel):
+    asset_id: uuid.UUID
+    sha256: str
+
+
+class ReusedAnalysis(BaseModel):
+    analysis: MediaAnalysis  # renditions copied under this asset's own prefix
+    hashes: FrameHashes  # matched against today's hash lists
+
+
+class SaveAnalysis(BaseModel):
+    sha256: str
+    analysis: MediaAnalysis
+
+
 class EvaluateRequest(BaseModel):
     request: ModerationRequest
     info: MediaInfo
@@ -177,6 +204,8 @@ class QuarantineRequest(BaseModel):
     asset_id: uuid.UUID
     source_key: str
     reason: str
+    # The stored analysis of these bytes, which must never be reused again.
+    sha256: str | None = None
 
 
 class EscalationRequest(BaseModel):
