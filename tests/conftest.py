@@ -201,6 +201,13 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
+async def gpu_worker(client: Client, settings: Settings) -> AsyncIterator[Worker]:
+    """The GPU pool alone (models on the CPU), for tests that run the CPU pool themselves."""
+    async with build_gpu_worker(client, settings, "cpu") as worker:
+        yield worker
+
+
+@pytest.fixture
 async def workers(
     client: Client, settings: Settings, engine: Engine
 ) -> AsyncIterator[list[Worker]]:

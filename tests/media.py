@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 
 FFMPEG = ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y"]
@@ -76,3 +80,12 @@ def raw_lavfi(path: Path, source: str, *args: str) -> Path:
     """Encode an lavfi source with extra output arguments (hostile shapes)."""
     subprocess.run([*FFMPEG, "-f", "lavfi", "-i", source, *args, str(path)], check=True)
     return path
+
+
+@functools.cache
+def sponsored_clip() -> Path:
+    """A 2 s 9:16 clip that says it is sponsored, made once a run: with the e2e tests'
+    GOOD_CAPTION it passes every automated check of their Glow serum brief."""
+    folder = Path(tempfile.mkdtemp(prefix="nexus-clips-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return video(folder / "draft.mp4", say="this video is sponsored by Glow serum", seconds=2)

@@ -203,9 +203,10 @@ async def _act(
     settings: SettingsDep,
     update: Any,
     payload: object,
+    row: Delivery | None = None,
 ) -> DeliveryPublic:
     """Run one step as an Update on the delivery's process, then answer with the result."""
-    row = await _visible(db, principal, delivery_id)
+    row = row or await _visible(db, principal, delivery_id)
     live = await execute_update(
         temporal, settings.api, workflow_id(delivery_id), update, payload,
         result_type=DeliveryStatus,
@@ -324,11 +325,13 @@ async def submit_draft(
 ) -> DeliveryPublic:
     """Submit a draft uploaded with `POST /uploads`; it goes through the automated checks
     (moderation of the video, the caption rules), then to the brand."""
+    row = await _visible(db, creator.principal, delivery_id)
     await _uploaded(creator.principal, store, body.media_key)
     act = SubmitDraft(creator_id=creator.creator_id, **body.model_dump())
     return await _act(
-        delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_draft, act
-    )
+        delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_draft,
+        act, row,
+    )  # fmt: skip
 
 
 @router.post("/{delivery_id}/final")
@@ -341,11 +344,13 @@ async def submit_final(
     settings: SettingsDep,
     store: StoreDep,
 ) -> DeliveryPublic:
+    row = await _visible(db, creator.principal, delivery_id)
     await _uploaded(creator.principal, store, body.media_key)
     act = SubmitFinal(creator_id=creator.creator_id, media_key=body.media_key)
     return await _act(
-        delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_final, act
-    )
+        delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_final,
+        act, row,
+    )  # fmt: skip
 
 
 @router.post("/{delivery_id}/extra-revision/answer")

@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import Engine
 
 from models.enums import Role
-from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
+from tests.e2e.support import Headers, draft_body, ok, until
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -76,7 +76,7 @@ class Deal:
         ok(
             await http.post(
                 f"/deliveries/{delivery_id}/drafts",
-                json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+                json=await draft_body(http, c),
                 headers=c,
             )
         )

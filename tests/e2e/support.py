@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+
+from tests.media import sponsored_clip
 
 T = TypeVar("T")
 Headers = dict[str, str]
@@ -28,3 +31,30 @@ async def until(check: Callable[[], Awaitable[T]], *, timeout_s: float = 15) -> 
 def ok(response: httpx.Response, status: int = 200) -> Any:
     assert response.status_code == status, response.text
     return response.json()
+
+
+async def upload(http: httpx.AsyncClient, headers: Headers, clip: Path) -> str:
+    """Upload a video the way a creator does (`POST /uploads`, then the bytes); its key."""
+    content = await asyncio.to_thread(clip.read_bytes)
+    ticket = ok(
+        await http.post(
+            "/uploads",
+            json={
+                "filename": clip.name,
+                "content_type": "video/mp4",
+                "size_bytes": len(content),
+            },
+            headers=headers,
+        ),
+        201,
+    )
+    [url] = ticket["urls"]
+    ok(await http.put(url, content=content, headers=headers), 201)
+    return str(ticket["key"])
+
+
+async def draft_body(
+    http: httpx.AsyncClient, headers: Headers, caption: str = GOOD_CAPTION
+) -> dict[str, str]:
+    """A draft submission of a freshly uploaded clip that passes the automated checks."""
+    return {"media_key": await upload(http, headers, sponsored_clip()), "caption": caption}

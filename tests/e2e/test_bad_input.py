@@ -25,7 +25,8 @@ from api.app import create_app
 from integrations.notifications import InAppInbox
 from models.enums import ApplicationStatus
 from nexus.settings import Settings
-from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
+from tests.e2e.support import Headers, draft_body, ok, until, upload
+from tests.media import sponsored_clip
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -36,7 +37,8 @@ from tests.support import (
     make_creator,
     make_tenant,
 )
-from workers.cpu.main import WORKFLOWS
+from workers.cpu.main import WORKFLOWS, moderation_activities
+from workers.gpu.main import build_worker as build_gpu_worker
 from workflows.contracts.campaign import ApplicationChange
 from workflows.contracts.delivery import DeliveryRecord
 from workflows.task_queues import cpu_queue
@@ -185,7 +187,7 @@ async def in_review(http: httpx.AsyncClient, engine: Engine, revision_rounds: in
     ok(
         await http.post(
             f"/deliveries/{s.delivery_id}/drafts",
-            json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(http, s.c),
             headers=s.c,
         )
     )
@@ -316,7 +318,8 @@ class Gate:
 class HeldActivities:
     """The CPU pool's activities; the application and delivery read-model writes can be held."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, settings: Settings) -> None:
+        self.moderation = moderation_activities(settings, engine)
         self.campaigns = CampaignActivities(engine)
         self.deliveries = DeliveryActivities(engine)
         self.notifications = NotificationActivities(engine, InAppInbox(engine))
@@ -342,6 +345,7 @@ class HeldActivities:
             self.record_delivery,
             self.notifications.notify,
             caption_check,
+            *self.moderation,
         ]
 
 
@@ -349,7 +353,8 @@ class HeldActivities:
 async def held_http(
     settings: Settings, engine: Engine, client: Client
 ) -> AsyncIterator[tuple[httpx.AsyncClient, HeldActivities]]:
-    held = HeldActivities(engine)
+    held = HeldActivities(engine, settings)
+    gpu = build_gpu_worker(client, settings, "cpu")
     worker = Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -361,6 +366,7 @@ async def held_http(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with (
         worker,
+        gpu,
         httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http,
     ):
         yield http, held
@@ -418,7 +424,7 @@ async def test_two_finals_at_once_deliver_once(
     ok(
         await http.post(
             f"/deliveries/{s.delivery_id}/drafts",
-            json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(http, s.c),
             headers=s.c,
         )
     )
@@ -426,6 +432,7 @@ async def test_two_finals_at_once_deliver_once(
     approve = {"decision": "approve"}
     ok(await http.post(f"/deliveries/{s.delivery_id}/review", json=approve, headers=s.b))
 
+    keys = [await upload(http, s.c, sponsored_clip()) for _ in range(2)]
     # The brand moves the deadline while the creator double-clicks "deliver".
     held = activities.record
     held.armed = True
@@ -438,7 +445,7 @@ async def test_two_finals_at_once_deliver_once(
         asyncio.create_task(
             http.post(f"/deliveries/{s.delivery_id}/final", json={"media_key": key}, headers=s.c)
         )
-        for key in ("up/final-a.mp4", "up/final-b.mp4")
+        for key in keys
     ]
     await asyncio.sleep(1)  # both finals reach the server and wait for the process
     held.gate.set()
@@ -671,7 +678,7 @@ async def test_uploading_after_the_deadline_is_409_until_extended(
 
     refused = await http.post(
         f"/deliveries/{s.delivery_id}/drafts",
-        json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+        json=await draft_body(http, s.c),
         headers=s.c,
     )
     problem(refused, 409, "deadline")
@@ -695,7 +702,7 @@ async def test_uploading_after_the_deadline_is_409_until_extended(
     accepted = ok(
         await http.post(
             f"/deliveries/{s.delivery_id}/drafts",
-            json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(http, s.c),
             headers=s.c,
         )
     )
@@ -909,3 +916,28 @@ async def test_roles_cannot_call_the_other_sides_endpoints(
     assert (body["stage"], body["submissions"]) == ("awaiting_brief_acceptance", [])
     step = ok(await http.post(f"/deliveries/{s.delivery_id}/brief-acceptance", headers=s.c))
     assert step["stage"] == "awaiting_draft"
+
+
+async def test_a_draft_must_name_an_upload_that_arrived_in_the_creators_workspace(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    s = await accepted_delivery(http, engine)
+    ok(await http.post(f"/deliveries/{s.delivery_id}/brief-acceptance", headers=s.c))
+    other = make_creator(engine)
+    foreign = await upload(http, await login(http, other.tenant), sponsored_clip())
+    for key, reason in (
+        (foreign, "not an upload of this workspace"),
+        (f"uploads/{s.creator.workspace_id}/never-sent.mp4", "nothing was uploaded"),
+        (f"uploads/{s.creator.workspace_id}/../{other.workspace_id}/x.mp4", "nothing was uploaded"),
+    ):
+        for step, extra in (("drafts", {"caption": "#ad Glow serum"}), ("final", {})):
+            refused = await http.post(
+                f"/deliveries/{s.delivery_id}/{step}",
+                json={"media_key": key, **extra},
+                headers=s.c,
+            )
+            [error] = problem(refused, 422, "names no upload")["errors"]
+            assert error["field"] == "body.media_key"
+            assert error["reason"].startswith(reason)
+    delivery = await live_delivery(http, s.c, s.delivery_id)
+    assert (delivery["stage"], delivery["submissions"]) == ("awaiting_draft", [])

@@ -4,16 +4,20 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine
 
-from tests.e2e.support import GOOD_CAPTION, until
+from tests.e2e.support import GOOD_CAPTION, until, upload
+from tests.media import sponsored_clip, video
 from tests.support import campaign_body, fund, login, make_creator, make_tenant
 
 
-async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engine) -> None:
+async def test_brief_to_approved_delivery(
+    http: httpx.AsyncClient, engine: Engine, tmp_path: Path
+) -> None:
     brand = make_tenant(engine)
     creator = make_creator(engine, niches=["beauty"])
     b = await login(http, brand)
@@ -69,9 +73,10 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     step = await http.post(f"/deliveries/{delivery_id}/brief-acceptance", headers=c)
     assert step.json()["live"]["next_task"] == "upload_draft"
 
+    silent = video(tmp_path / "silent.mp4", say="here is my morning routine", seconds=2)
     bad = await http.post(
         f"/deliveries/{delivery_id}/drafts",
-        json={"media_key": "uploads/d1.mp4", "caption": "Loving this serum #spon"},
+        json={"media_key": await upload(http, c, silent), "caption": "Loving this serum #spon"},
         headers=c,
     )
     assert bad.status_code == 200
@@ -80,18 +85,37 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
         current = await delivery()
         return current if current and current["stage"] == expected else {}
 
-    fixing = await until(lambda: stage("fixing"))
+    # The video went through moderation: it never says it is sponsored, nor names the
+    # product, and the caption's "#spon" is not a disclosure.
+    fixing = await until(lambda: stage("fixing"), timeout_s=60)
     codes = {f["code"] for f in fixing["live"]["findings"]}
-    assert codes == {"disclosure_insufficient", "mandatory_mention_missing"}
+    assert codes == {
+        "caption_disclosure_insufficient",
+        "mandatory_mention_missing",
+        "spoken_disclosure_missing",
+    }
+    spoken = next(f for f in fixing["live"]["findings"] if f["code"] == "spoken_disclosure_missing")
+    assert spoken["start_s"] == 0
 
     await http.post(
         f"/deliveries/{delivery_id}/drafts",
-        json={"media_key": "uploads/d2.mp4", "caption": GOOD_CAPTION},
+        json={"media_key": await upload(http, c, sponsored_clip()), "caption": GOOD_CAPTION},
         headers=c,
     )
-    await until(lambda: stage("in_review"))
+    in_review = await until(lambda: stage("in_review"), timeout_s=60)
     queue = (await http.get("/deliveries?stage=in_review", headers=b)).json()
     assert [q["id"] for q in queue] == [delivery_id]
+
+    # The brand's player gets the checked, streamable master (seekable) and its captions.
+    media = in_review["submissions"][-1]["media"]
+    assert set(media) == {"video", "thumbnail", "captions", "report"}
+    clip = await http.get(media["video"], headers={**b, "Range": "bytes=0-99"})
+    assert (clip.status_code, clip.headers["content-type"]) == (206, "video/mp4")
+    assert len(clip.content) == 100
+    captions = await http.get(media["captions"], headers=b)
+    assert captions.text.startswith("WEBVTT")
+    outsider = await login(http, make_tenant(engine))
+    assert (await http.get(media["video"], headers=outsider)).status_code == 404
 
     revise = await http.post(
         f"/deliveries/{delivery_id}/review",
@@ -101,10 +125,10 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     assert revise.json()["stage"] == "revising"
     await http.post(
         f"/deliveries/{delivery_id}/drafts",
-        json={"media_key": "uploads/d3.mp4", "caption": GOOD_CAPTION},
+        json={"media_key": await upload(http, c, sponsored_clip()), "caption": GOOD_CAPTION},
         headers=c,
     )
-    await until(lambda: stage("in_review"))
+    await until(lambda: stage("in_review"), timeout_s=60)
     over_cap = await http.post(
         f"/deliveries/{delivery_id}/review",
         json={"decision": "revise", "notes": "One more"},
@@ -121,7 +145,9 @@ async def test_brief_to_approved_delivery(http: httpx.AsyncClient, engine: Engin
     license_id = approved.json()["live"]["license_id"]
     assert handoffs == {"licensing": f"license-{license_id}", "payout": f"payout-{delivery_id}"}
     final = await http.post(
-        f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
+        f"/deliveries/{delivery_id}/final",
+        json={"media_key": await upload(http, c, sponsored_clip())},
+        headers=c,
     )
     assert final.json()["stage"] == "completed"
     tasks = final.json()["live"]["tasks"]

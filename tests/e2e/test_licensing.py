@@ -20,7 +20,7 @@ from sqlalchemy import Engine
 from activities.licensing.certificate import verify_certificate
 from models.enums import Role
 from nexus import cli
-from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
+from tests.e2e.support import Headers, draft_body, ok, until
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -104,7 +104,7 @@ async def approve_one(
     ok(
         await http.post(
             f"/deliveries/{delivery_id}/drafts",
-            json={"media_key": "uploads/approved.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(http, c),
             headers=c,
         )
     )

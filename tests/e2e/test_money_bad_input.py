@@ -21,7 +21,7 @@ from models import money
 from models.db import session_scope
 from nexus.settings import Settings
 from tests.e2e.money_support import BUDGET, PRICE, Deal, deal
-from tests.e2e.support import GOOD_CAPTION, ok
+from tests.e2e.support import draft_body, ok
 from tests.payments import support as ps
 from tests.support import assert_ledger_balanced, campaign_body, count_rows, fund
 from workflows.contracts.payouts import PayoutRequest
@@ -321,7 +321,7 @@ async def test_a_delivery_sent_back_for_revision_starts_no_payout_and_reserves_n
     delivery_id = str(decided["delivery_id"])
     await d.delivery_in(delivery_id, "awaiting_brief_acceptance")
     ok(await http.post(f"/deliveries/{delivery_id}/brief-acceptance", headers=d.c))
-    draft = {"media_key": "up/d1.mp4", "caption": GOOD_CAPTION}
+    draft = await draft_body(http, d.c)
     ok(await http.post(f"/deliveries/{delivery_id}/drafts", json=draft, headers=d.c))
     await d.delivery_in(delivery_id, "in_review")
     revised = ok(

@@ -24,7 +24,8 @@ from api.app import create_app
 from integrations.notifications import InAppInbox
 from models.enums import Role
 from nexus.settings import Settings
-from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
+from tests.e2e.support import Headers, draft_body, ok, until, upload
+from tests.media import sponsored_clip
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -116,16 +117,14 @@ async def kinds(http: httpx.AsyncClient, headers: Headers) -> list[str]:
     return [n["kind"] for n in ok(await http.get("/notifications", headers=headers))]
 
 
-async def to_review(
-    http: httpx.AsyncClient, creator: Headers, delivery_id: str, media_key: str = "up/d1.mp4"
-) -> dict[str, Any]:
+async def to_review(http: httpx.AsyncClient, creator: Headers, delivery_id: str) -> dict[str, Any]:
     """Accept the brief and submit a clean draft; answer once it waits for the brand."""
     await delivery_in(http, creator, delivery_id, "awaiting_brief_acceptance")
     ok(await http.post(f"/deliveries/{delivery_id}/brief-acceptance", headers=creator))
     ok(
         await http.post(
             f"/deliveries/{delivery_id}/drafts",
-            json={"media_key": media_key, "caption": GOOD_CAPTION},
+            json=await draft_body(http, creator),
             headers=creator,
         )
     )
@@ -381,13 +380,15 @@ async def test_cancel_in_production_stops_open_work_and_keeps_approved_owed(
     # The stopped delivery takes no more work; the approved one is still delivered and owed.
     late_draft = await http.post(
         f"/deliveries/{open_id}/drafts",
-        json={"media_key": "up/late.mp4", "caption": GOOD_CAPTION},
+        json=await draft_body(http, o),
         headers=o,
     )
     assert late_draft.status_code == 409, late_draft.text
     final = ok(
         await http.post(
-            f"/deliveries/{approved_id}/final", json={"media_key": "up/final.mp4"}, headers=a
+            f"/deliveries/{approved_id}/final",
+            json={"media_key": await upload(http, a, sponsored_clip())},
+            headers=a,
         )
     )
     assert final["stage"] == "completed"
@@ -467,7 +468,7 @@ async def test_cancel_while_a_draft_is_checked_keeps_the_delivery_cancelled(
     checking = ok(
         await http.post(
             f"/deliveries/{delivery_id}/drafts",
-            json={"media_key": "up/d1.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(http, c),
             headers=c,
         )
     )

@@ -20,10 +20,12 @@ import httpx
 import pytest
 from sqlalchemy import Engine, select
 from temporalio.client import Client
+from temporalio.worker import Worker
 
 from api.app import create_app
 from nexus.settings import Settings
-from tests.e2e.support import GOOD_CAPTION, Headers, ok, until
+from tests.e2e.support import Headers, draft_body, ok, until, upload
+from tests.media import sponsored_clip
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -101,7 +103,10 @@ class CpuWorkers:
 
 
 @pytest.fixture
-async def cpu_workers(settings: Settings, tmp_path: Path) -> AsyncIterator[CpuWorkers]:
+async def cpu_workers(
+    settings: Settings, tmp_path: Path, gpu_worker: Worker
+) -> AsyncIterator[CpuWorkers]:
+    """CPU workers to kill; the GPU pool (speech, nudity) stays up in this process."""
     workers = CpuWorkers(settings, tmp_path)
     try:
         yield workers
@@ -162,7 +167,7 @@ class Deal:
     async def submit_draft(self) -> dict[str, Any]:
         response = await self.http.post(
             f"/deliveries/{self.delivery_id}/drafts",
-            json={"media_key": "uploads/d1.mp4", "caption": GOOD_CAPTION},
+            json=await draft_body(self.http, self.c),
             headers=self.c,
         )
         return dict(ok(response))
@@ -259,7 +264,9 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
     assert approved["stage"] == "awaiting_final"
     final = ok(
         await http.post(
-            f"/deliveries/{delivery_id}/final", json={"media_key": "uploads/final.mp4"}, headers=c
+            f"/deliveries/{delivery_id}/final",
+            json={"media_key": await upload(http, c, sponsored_clip())},
+            headers=c,
         )
     )
     assert final["stage"] == "completed"
@@ -339,13 +346,14 @@ async def test_retrying_a_step_after_a_worker_restart_answers_its_outcome(
     await cpu_workers.kill()
     await cpu_workers.start()
 
+    final = {"media_key": await upload(http, deal.c, sponsored_clip())}
     answers: list[httpx.Response] = []
     deadline = asyncio.get_running_loop().time() + 40
     while asyncio.get_running_loop().time() < deadline:
         answers.append(
             await http.post(
                 f"/deliveries/{deal.delivery_id}/final",
-                json={"media_key": "uploads/final.mp4"},
+                json=final,
                 headers=deal.c,
             )
         )

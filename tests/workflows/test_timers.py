@@ -38,6 +38,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
+from integrations.storage import store_from_settings
 from models.applications import Application
 from models.campaigns import Campaign
 from models.deliveries import Delivery, Submission
@@ -45,8 +46,10 @@ from models.enums import ApplicationStatus, CampaignStage, DeliverableFormat, De
 from models.licenses import License
 from models.notifications import Notification
 from nexus.settings import Settings
+from tests.media import sponsored_clip
 from tests.support import CreatorAccount, Tenant, fund_in_ledger, make_creator, make_tenant
 from workers.cpu.main import build_worker
+from workers.gpu.main import build_worker as build_gpu_worker
 from workflows import search_attributes as sa
 from workflows.calendar import add_business_days
 from workflows.campaign import CampaignWorkflow
@@ -83,6 +86,8 @@ from workflows.task_queues import cpu_queue
 GOOD_CAPTION = "#ad Paid partnership with Glow: Glow serum 30 ml"
 MENTION = "Glow serum"
 PRICE = 80_000
+# One clip that passes the automated checks, stored for every draft.
+DRAFT = "uploads/timers/draft.mp4"
 BUDGET = 1_000_000
 # A safety net in virtual time: the longest test moves the clock about two weeks.
 EXECUTION_TIMEOUT = timedelta(days=60)
@@ -348,7 +353,12 @@ async def campaign_world(
     task_timeout: timedelta | None = None,
 ) -> AsyncIterator[World]:
     """A published campaign (one deliverable, `quantity` creator slots) on a running worker."""
-    async with build_worker(worker_client or env.client, settings, engine):
+    store_from_settings(settings.storage).put_file(DRAFT, sponsored_clip(), "video/mp4")
+    temporal = worker_client or env.client
+    async with (
+        build_worker(temporal, settings, engine),
+        build_gpu_worker(temporal, settings, "cpu"),
+    ):
         now = await env.get_current_time()
         brand = make_tenant(engine)
         deliverable = DeliverableSpec(
@@ -553,7 +563,7 @@ async def brief_accepted(d: Accepted) -> DeliveryStatus:
 def draft_of(d: Accepted) -> SubmitDraft:
     return SubmitDraft(
         creator_id=d.creator.creator_id,
-        media_key=f"uploads/{uuid.uuid4().hex}.mp4",
+        media_key=DRAFT,
         caption=GOOD_CAPTION,
     )
 
@@ -942,7 +952,7 @@ async def test_cancelling_in_production_stops_open_work_and_keeps_approved_work(
         assert w.inbox(approved.creator.user_id, "campaign_cancelled") == []
         status = await approved.delivery.execute_update(
             DeliveryWorkflow.submit_final,
-            SubmitFinal(creator_id=approved.creator.creator_id, media_key="uploads/final.mp4"),
+            SubmitFinal(creator_id=approved.creator.creator_id, media_key=DRAFT),
         )
         assert status.stage == DeliveryStage.COMPLETED
         assert (await approved.delivery.result()).stage == DeliveryStage.COMPLETED
@@ -1036,7 +1046,7 @@ async def test_cancelling_the_campaign_while_a_draft_is_checked_cancels_the_deli
     own_time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> None:
     env = own_time_skipping_env
-    gate = ActivityGate("checks.caption")
+    gate = ActivityGate("media.probe")
     async with campaign_world(env, settings, engine, worker_client=gate.client_for(env)) as w:
         d = await w.accept()
         await brief_accepted(d)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
@@ -64,6 +66,29 @@ WORKFLOWS = [
 ]
 
 
+def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any]]:
+    """The moderation pipeline's CPU activities, and the models for when no GPU worker
+    takes their work in time (ModerationWorkflow falls back here; loaded on first use)."""
+    store = store_from_settings(settings.storage)
+    media = MediaActivities(store, engine, settings.media, settings.moderation)
+    models = ModelActivities(
+        store, Transcriber(settings.moderation, "cpu"), NudityScanner(), settings.media.work_dir
+    )
+    return [
+        media.probe,
+        media.transcode,
+        media.hash_frames,
+        media.reuse_analysis,
+        media.save_analysis,
+        media.evaluate,
+        media.store_report,
+        media.quarantine,
+        media.escalate,
+        models.transcribe,
+        models.detect_nudity,
+    ]
+
+
 def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     campaigns = CampaignActivities(engine)
     deliveries = DeliveryActivities(engine)
@@ -73,13 +98,6 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     probe = CpuProbe(engine)
     licensing = LicensingActivities(engine, settings.licensing)
     money = MoneyActivities(engine, provider_from_settings(engine, settings.payments))
-    store = store_from_settings(settings.storage)
-    media = MediaActivities(store, engine, settings.media, settings.moderation)
-    # The same models as the GPU pool, on the CPU: model work no GPU worker takes in time
-    # falls back here (ModerationWorkflow). Loaded on first use only.
-    models = ModelActivities(
-        store, Transcriber(settings.moderation, "cpu"), NudityScanner(), settings.media.work_dir
-    )
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -103,17 +121,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             money.record_payout,
             money.ops_users,
             money.refund_escrow,
-            media.probe,
-            media.transcode,
-            media.hash_frames,
-            media.reuse_analysis,
-            media.save_analysis,
-            media.evaluate,
-            media.store_report,
-            media.quarantine,
-            media.escalate,
-            models.transcribe,
-            models.detect_nudity,
+            *moderation_activities(settings, engine),
         ],
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
