@@ -14,14 +14,16 @@ demo brand admin and the three demo creators. Then, in one run:
 1. platform: N complete processes, at most C at a time, each driven through the API the way
    the brand and a creator would: create a campaign (one slot, targeted at the creator's niche,
    the application deadline a few seconds out), fund it by bank transfer that the demo ops
-   user confirms, publish it, the creator applies, the brand
-   accepts, the creator accepts the brief and submits a draft that passes the automated
-   checks, the bench polls until the delivery is in review, the brand approves. Wall time per
+   user confirms, publish it, the creator applies, the brand accepts, the creator accepts the
+   brief, uploads a 2 s clip that says it is sponsored and submits it as a draft that passes
+   the automated checks (its moderation reuses the first process's analysis of the same
+   bytes), the bench polls until the delivery is in review, the brand approves. Wall time per
    process and processes/s. The histories of every process's workflows (campaign-, delivery-,
-   checks-) give the activities one process executes and where their time goes. The count
-   includes the campaign's move to production at its application deadline, which usually
-   fires after the approval (outside the process's wall time): the baseline runs all of them,
-   which is the conservative side for the platform.
+   checks-, moderation- and the approval's payout- and license-) give the activities one
+   process executes and where their time goes. The count includes the campaign's move to
+   production at its application deadline, which usually fires after the approval (outside
+   the process's wall time): the baseline runs all of them, which is the conservative side
+   for the platform.
 2. baseline: a bare workflow that runs the same number of no-op activities one after another,
    on an in-process worker with its own task queue against the stack's own Temporal server;
    N processes, at most C at a time; processes/s.
@@ -66,6 +68,7 @@ with workflow.unsafe.imports_passed_through():
     from models.seed import DEMO_PASSWORD
     from nexus.devstack import DevStack, StackError, isolated_environment
     from nexus.settings import Settings
+    from tests.media import sponsored_clip
 
 ADMIN_EMAIL = "admin@glow.demo"
 OPS_EMAIL = "ops@nexus.demo"
@@ -89,6 +92,7 @@ STEPS = (
     "accept",
     "delivery_visible",
     "accept_brief",
+    "upload",
     "submit_draft",
     "checks_to_review",
     "approve",
@@ -294,9 +298,19 @@ async def drive(
         if step["stage"] != "awaiting_draft":
             raise StepFailed("accept_brief", f"stage {step['stage']}, not awaiting_draft")
         lap("accept_brief")
+        # Every process uploads the same clip: after the first, moderation reuses its analysis.
+        clip = await asyncio.to_thread(sponsored_clip().read_bytes)
+        ticket = await call(
+            http, "upload", "POST", "/uploads", creator, 201,
+            {"filename": "draft.mp4", "content_type": "video/mp4", "size_bytes": len(clip)},
+        )  # fmt: skip
+        uploaded = await http.put(ticket["urls"][0], content=clip, headers=creator)
+        if uploaded.status_code != 201:
+            raise StepFailed("upload", f"{uploaded.status_code} {uploaded.text[:200]}")
+        lap("upload")
         await call(
             http, "submit_draft", "POST", f"/deliveries/{did}/drafts", creator, 200,
-            {"media_key": f"uploads/bench-{index}.mp4", "caption": GOOD_CAPTION},
+            {"media_key": ticket["key"], "caption": GOOD_CAPTION},
         )  # fmt: skip
         lap("submit_draft")
         await poll_delivery(http, "checks_to_review", brand, did, "in_review", args)

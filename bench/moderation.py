@@ -12,9 +12,9 @@ way it does clean test patterns) and espeak-ng speech over pink noise, then, in 
    2-core host the load of other processes moves it by tens of percent, and the ratio is
    taken against the mean of the two;
 2. pipeline: the moderation activities in the order ModerationWorkflow runs them (probe,
-   one-pass transcode to every output, frame hashes, then speech-to-text and the nudity
-   detector side by side, then the checks), each through Temporal's activity environment
-   with the real filesystem store in between.
+   one-pass transcode to every output, frame hashes, then speech-to-text, the nudity
+   detector and on-screen text OCR side by side, then the checks), each through Temporal's
+   activity environment with the real filesystem store in between.
 
 Temporal scheduling is left out: about 0.06 s per activity step on this class of machine,
 noise beside the media work. Besides wall time, each side's CPU time (this process and its
@@ -127,11 +127,13 @@ def pipeline(
         TranscodeRequest(asset_id=asset_id, source_key=key, info=probe.info),
     )
     hashes = timed("hash_frames", cpu.hash_frames, renditions)
-    with ThreadPoolExecutor(2) as pool:
+    with ThreadPoolExecutor(3) as pool:
         model_started = time.perf_counter()
         transcript = pool.submit(timed, "transcribe", models.transcribe, renditions)
         nudity = pool.submit(timed, "detect_nudity", models.detect_nudity, renditions)
+        screen = pool.submit(timed, "read_screen_text", cpu.read_screen_text, renditions)
         transcript_result, nudity_result = transcript.result(), nudity.result()
+        screen_text = screen.result()
         steps["models_wall"] = round(time.perf_counter() - model_started, 2)
     request = ModerationRequest(
         asset_id=asset_id, source_key=key, caption="#ad My Glow morning routine",
@@ -142,7 +144,7 @@ def pipeline(
         cpu.evaluate,
         EvaluateRequest(
             request=request, info=probe.info, renditions=renditions, hashes=hashes,
-            transcript=transcript_result, nudity=nudity_result,
+            transcript=transcript_result, nudity=nudity_result, screen_text=screen_text,
         ),
     )  # fmt: skip
     timed("store_report", cpu.store_report, report)

@@ -27,9 +27,10 @@ def video(
     say_at: float = 0.3,
     image: Path | None = None,
     audio: bool = True,
+    show: str | None = None,
 ) -> Path:
     """An H.264/AAC MP4 of a test pattern (or a still `image`), optionally speaking `say`
-    from `say_at` seconds."""
+    from `say_at` seconds and showing `show` as a boxed caption-style overlay throughout."""
     inputs: list[str]
     if image is None:
         inputs = ["-f", "lavfi", "-i", f"testsrc2=s={size}:r={fps}:d={seconds}"]
@@ -62,7 +63,7 @@ def video(
             "-pix_fmt",
             "yuv420p",
             "-vf",
-            f"scale={size.replace('x', ':')}",
+            f"scale={size.replace('x', ':')}" + ("" if show is None else _overlay(show)),
             "-c:a",
             "aac",
             "-t",
@@ -89,3 +90,10 @@ def sponsored_clip() -> Path:
     folder = Path(tempfile.mkdtemp(prefix="nexus-clips-"))
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     return video(folder / "draft.mp4", say="this video is sponsored by Glow serum", seconds=2)
+
+
+def _overlay(text: str) -> str:
+    return (
+        f",drawtext=text='{text}':fontsize=44:fontcolor=white:box=1:boxcolor=black:"
+        "boxborderw=8:x=(w-text_w)/2:y=h*0.75"
+    )

@@ -37,6 +37,7 @@ with workflow.unsafe.imports_passed_through():
         ReuseRequest,
         ReviewDecision,
         SaveAnalysis,
+        ScreenText,
         Stage,
         TranscodeRequest,
     )
@@ -113,6 +114,7 @@ class ModerationWorkflow:
                 hashes=hashes,
                 transcript=analysis.transcript,
                 nudity=analysis.nudity,
+                screen_text=analysis.screen_text,
             ),
             start_to_close_timeout=QUICK,
             retry_policy=MEDIA_RETRY,
@@ -171,12 +173,17 @@ class ModerationWorkflow:
         if hashes.matches:
             return await self._quarantine(request, hashes, None)
 
-        transcript, nudity = await asyncio.gather(
+        transcript, nudity, screen_text = await asyncio.gather(
             self._model(ModelActivities.transcribe, renditions, request),
             self._model(ModelActivities.detect_nudity, renditions, request),
+            self._screen_text(renditions),
         )
         analysis = MediaAnalysis(
-            renditions=renditions, hashes=hashes.hashes, transcript=transcript, nudity=nudity
+            renditions=renditions,
+            hashes=hashes.hashes,
+            transcript=transcript,
+            nudity=nudity,
+            screen_text=screen_text,
         )
         if sha256 is not None:
             await workflow.execute_activity_method(
@@ -186,6 +193,18 @@ class ModerationWorkflow:
                 retry_policy=MEDIA_RETRY,
             )
         return analysis, hashes
+
+    async def _screen_text(self, renditions: Renditions) -> list[ScreenText]:
+        # Assets analysed before on-screen text was read replay without it.
+        if not workflow.patched("screen-text"):
+            return []
+        return await workflow.execute_activity_method(
+            MediaActivities.read_screen_text,
+            renditions,
+            start_to_close_timeout=MODELS,
+            heartbeat_timeout=timedelta(seconds=60),
+            retry_policy=MEDIA_RETRY,
+        )
 
     async def _model(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from workflows.contracts.moderation import MediaFinding, Word
+from workflows.contracts.moderation import MediaFinding, ScreenText, Word
 
 _CLEAR = [
     ("sponsored",),
@@ -33,10 +33,7 @@ def _find(words: list[str], phrase: tuple[str, ...]) -> list[int]:
     return [i for i in range(len(words) - n + 1) if tuple(words[i : i + n]) == phrase]
 
 
-def check_spoken_disclosure(
-    words: list[Word], *, brand: str, within_s: float
-) -> list[MediaFinding]:
-    tokens = [normalize(w.text) for w in words]
+def _clear_phrases(brand: str) -> list[tuple[str, ...]]:
     phrases = list(_CLEAR)
     if brand:
         brand_tokens = tuple(normalize(t) for t in brand.split())
@@ -45,6 +42,29 @@ def check_spoken_disclosure(
             (*brand_tokens, "ambassador"),
             ("thanks", "to", *brand_tokens, "for"),
         ]
+    return phrases
+
+
+def shown_disclosure_at(shown: list[ScreenText], *, brand: str) -> float | None:
+    """When a clear disclosure first appears as on-screen text, if it does."""
+    phrases = _clear_phrases(brand)
+    for frame in sorted(shown, key=lambda f: f.time_s):
+        tokens = [t for t in (normalize(w) for w in frame.text.split()) if t]
+        if any(_find(tokens, p) for p in phrases):
+            return frame.time_s
+    return None
+
+
+def check_spoken_disclosure(
+    words: list[Word], *, brand: str, within_s: float, shown: list[ScreenText] | None = None
+) -> list[MediaFinding]:
+    """The disclosure said (or, per the FTC's "said or shown", written on screen) within the
+    first `within_s` seconds."""
+    shown_at = shown_disclosure_at(shown or [], brand=brand)
+    if shown_at is not None and shown_at <= within_s:
+        return []
+    tokens = [normalize(w.text) for w in words]
+    phrases = _clear_phrases(brand)
     hits = sorted((i, p) for p in phrases for i in _find(tokens, p))
     say = f'"This video is sponsored by {brand}"' if brand else '"This video is sponsored"'
     if hits:
@@ -82,8 +102,8 @@ def check_spoken_disclosure(
             check="ftc_disclosure",
             code="spoken_disclosure_missing",
             severity="block",
-            message=f"The video never says it is sponsored. Say {say} within the first "
-            f"{within_s:g} seconds.",
+            message=f"The video never says or shows that it is sponsored. Say {say} (or show "
+            f"it on screen) within the first {within_s:g} seconds.",
             start_s=0.0,
             end_s=within_s,
         )

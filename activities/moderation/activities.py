@@ -23,8 +23,9 @@ from temporalio.exceptions import ApplicationError
 
 from activities.checks.subtitles import to_srt, to_webvtt
 from activities.media.hashes import HashList, hash_frame
+from activities.media.ocr import read_frame_text
 from activities.media.probe import probe_file
-from activities.media.tools import ToolTimeout
+from activities.media.tools import Limits, ToolTimeout
 from activities.media.transcode import TranscodeFailed, transcode
 from activities.moderation.decision import decide, run_checks
 from activities.moderation.models import NudityScanner, Transcriber
@@ -49,6 +50,7 @@ from workflows.contracts.moderation import (
     ReusedAnalysis,
     ReuseRequest,
     SaveAnalysis,
+    ScreenText,
     TranscodeRequest,
     Transcript,
 )
@@ -232,6 +234,25 @@ class MediaActivities:
                         HashMatch(time_s=found.time_s, distance=distance, list_name=hash_list.name)
                     )
         return FrameHashes(hashes=hashes, matches=matches)
+
+    @activity.defn(name="media.read_screen_text")
+    def read_screen_text(self, renditions: Renditions) -> list[ScreenText]:
+        """On-screen text of the frames inside the disclosure window (a disclosure shown
+        later does not count, so later frames are not read)."""
+        window = self._moderation.spoken_disclosure_within_s
+        limits = Limits(self._media.probe_timeout_s, self._media.tool_memory_bytes)
+        found: list[ScreenText] = []
+        with scratch(self._media.work_dir) as tmp:
+            for i, (key, time_s) in enumerate(
+                zip(renditions.frame_keys, renditions.frame_times, strict=True)
+            ):
+                if time_s > window:
+                    break
+                text = read_frame_text(_download(self._store, key, tmp / f"{i}.jpg"), tmp, limits)
+                if text:
+                    found.append(ScreenText(time_s=time_s, text=text))
+                activity.heartbeat(i)
+        return found
 
     @activity.defn(name="media.reuse_analysis")
     def reuse_analysis(self, request: ReuseRequest) -> ReusedAnalysis | None:

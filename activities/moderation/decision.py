@@ -34,7 +34,10 @@ def run_checks(evidence: EvaluateRequest, settings: ModerationSettings) -> list[
             for f in check_caption(request.caption, disclosure_required=True, mandatory_mentions=[])
         ]
         findings += check_spoken_disclosure(
-            words, brand=brief.brand, within_s=settings.spoken_disclosure_within_s
+            words,
+            brand=brief.brand,
+            within_s=settings.spoken_disclosure_within_s,
+            shown=evidence.screen_text,
         )
     findings += check_brief(brief, caption=request.caption, words=words, info=evidence.info)
     findings += check_brand_safety(

@@ -23,6 +23,7 @@ from workflows.contracts.moderation import (
     ModerationRequest,
     NudityScan,
     Renditions,
+    ScreenText,
     Segment,
     Transcript,
     Word,
@@ -71,6 +72,23 @@ def test_a_late_spoken_disclosure_points_at_where_it_is_said() -> None:
     assert finding.code == "spoken_disclosure_late"
     assert finding.start_s == pytest.approx(63 * 0.4)
     assert "0:25" in finding.message
+
+
+def test_a_disclosure_shown_on_screen_early_counts_as_said() -> None:
+    silent = words("hey everyone here is my morning routine")
+    shown = [
+        ScreenText(time_s=1.0, text="GLOW MORNING"),
+        ScreenText(time_s=2.0, text="| Paid partnership . with Glow"),
+    ]
+    assert check_spoken_disclosure(silent, brand="Glow", within_s=15, shown=shown) == []
+
+    # Shown only after the window, or only in vague words: the finding stands.
+    late = [ScreenText(time_s=20.0, text="#ad")]
+    vague = [ScreenText(time_s=1.0, text="collab with Glow")]
+    for frames in (late, vague):
+        [finding] = check_spoken_disclosure(silent, brand="Glow", within_s=15, shown=frames)
+        assert finding.code == "spoken_disclosure_missing"
+        assert "show it on screen" in finding.message
 
 
 @pytest.mark.parametrize("vague", ["big collab with Glow", "thanks Glow", "I'm an ambassador"])

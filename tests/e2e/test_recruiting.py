@@ -17,11 +17,12 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaigns import CampaignActivities
-from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
+from activities.moderation.activities import MediaActivities
 from activities.notifications import NotificationActivities
 from api.app import create_app
 from integrations.notifications import InAppInbox
+from integrations.storage import store_from_settings
 from models.enums import Role
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
@@ -36,8 +37,8 @@ from tests.support import (
     make_creator,
     make_tenant,
 )
-from workers.cpu.main import WORKFLOWS
-from workflows.contracts.delivery import CheckReport, CheckRequest
+from workers.cpu.main import WORKFLOWS, moderation_activities
+from workflows.contracts.moderation import ProbeRequest, ProbeResult
 from workflows.task_queues import cpu_queue
 
 T = TypeVar("T")
@@ -403,26 +404,29 @@ async def test_cancel_in_production_stops_open_work_and_keeps_approved_owed(
 
 
 class GatedChecks:
-    """The caption check held at a gate, so a test can act while a draft is being checked.
-    The real check (tested by the happy path) runs once the gate opens."""
+    """The moderation's first step (the probe) held at a gate, so a test can act while a
+    draft is being checked. The real pipeline runs once the gate opens."""
 
-    def __init__(self) -> None:
+    def __init__(self, settings: Settings, engine: Engine) -> None:
         self.started = asyncio.Event()
         self.gate = asyncio.Event()
+        self.media = MediaActivities(
+            store_from_settings(settings.storage), engine, settings.media, settings.moderation
+        )
+        self.rest = [a for a in moderation_activities(settings, engine) if a.__name__ != "probe"]
 
-    @activity.defn(name="checks.caption")
-    async def caption(self, request: CheckRequest) -> CheckReport:
+    @activity.defn(name="media.probe")
+    async def probe(self, request: ProbeRequest) -> ProbeResult:
         self.started.set()
         await self.gate.wait()
-        report: CheckReport = caption_check(request)
-        return report
+        return await asyncio.to_thread(self.media.probe, request)
 
 
 @pytest.fixture
 async def gated(
-    settings: Settings, engine: Engine, client: Client
+    settings: Settings, engine: Engine, client: Client, gpu_worker: Worker
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatedChecks]]:
-    checks = GatedChecks()
+    checks = GatedChecks(settings, engine)
     campaigns, deliveries = CampaignActivities(engine), DeliveryActivities(engine)
     notifications = NotificationActivities(engine, InAppInbox(engine))
     worker = Worker(
@@ -435,7 +439,8 @@ async def gated(
             campaigns.record_application,
             deliveries.record,
             notifications.notify,
-            checks.caption,
+            checks.probe,
+            *checks.rest,
         ],
         activity_executor=ThreadPoolExecutor(8),
     )

@@ -65,6 +65,10 @@ class CpuWorkers:
             "NEXUS_TEMPORAL__ADDRESS": self.settings.temporal.address,
             "NEXUS_TEMPORAL__NAMESPACE": self.settings.temporal.namespace,
             "NEXUS_TEMPORAL__TASK_QUEUE": self.settings.temporal.task_queue,
+            "NEXUS_STORAGE__ROOT": str(self.settings.storage.root),
+            "NEXUS_MEDIA__X264_PRESET": self.settings.media.x264_preset,
+            "NEXUS_MEDIA__LADDER_PRESET": self.settings.media.ladder_preset,
+            "NEXUS_MEDIA__WORK_DIR": str(self.settings.media.work_dir),
         }
         log = self.logs / f"cpu-{len(self.processes)}.log"
         with log.open("w") as out:

@@ -362,3 +362,14 @@ def test_a_reused_analysis_is_matched_against_todays_hash_lists(
     assert [m.list_name for m in reused.hashes.matches] == ["test-list"]
     assert reused.analysis.renditions.frame_keys == [f"media/{asset_id}/f0.jpg"]
     assert media.reuse_analysis(ReuseRequest(asset_id=asset_id, sha256="cd" * 32)) is None
+
+
+async def test_a_disclosure_shown_on_screen_passes_without_being_said(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    shown = video(
+        tmp_path / "shown.mp4", say="here is my morning routine with Glow",
+        show="Paid partnership", seconds=3,
+    )  # fmt: skip
+    report = await moderate(client, settings, shown, "#ad Glow morning")
+    assert (report.decision, report.findings) == ("pass", [])

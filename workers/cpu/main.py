@@ -78,6 +78,7 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
         media.probe,
         media.transcode,
         media.hash_frames,
+        media.read_screen_text,
         media.reuse_analysis,
         media.save_analysis,
         media.evaluate,

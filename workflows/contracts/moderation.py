@@ -140,6 +140,11 @@ class NudityScan(BaseModel):
     frames: list[FrameScore]  # the highest-scoring exposed class per frame that has one
 
 
+class ScreenText(BaseModel):
+    time_s: float
+    text: str  # what OCR read on the frame shown at `time_s`
+
+
 class MediaAnalysis(BaseModel):
     """Everything learned from a file's bytes alone: the same bytes give the same analysis,
     so a resubmission (a fixed caption, the same video) skips the transcode and the models."""
@@ -148,6 +153,7 @@ class MediaAnalysis(BaseModel):
     hashes: list[FrameHash]
     transcript: Transcript
     nudity: NudityScan
+    screen_text: list[ScreenText] = Field(default_factory=list)
 
 
 class ReuseRequest(BaseModel):
@@ -172,6 +178,7 @@ class EvaluateRequest(BaseModel):
     hashes: FrameHashes
     transcript: Transcript
     nudity: NudityScan
+    screen_text: list[ScreenText] = Field(default_factory=list)
 
 
 class ReviewDecision(BaseModel):
