@@ -44,10 +44,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from activities.media.transcode import fit
 from activities.moderation.activities import MediaActivities, ModelActivities
-from activities.moderation.models import NudityScanner, Transcriber
+from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from integrations.storage.filesystem import FilesystemStore
 from nexus.settings import MediaSettings, ModerationSettings
 from workflows.contracts.moderation import (
+    BrandSafetyRequest,
     BriefRules,
     EvaluateRequest,
     ModerationRequest,
@@ -104,7 +105,13 @@ def pipeline(
     store = FilesystemStore(root / "objects")
     moderation = ModerationSettings()
     cpu = MediaActivities(store, create_engine("sqlite://"), media, moderation)
-    models = ModelActivities(store, Transcriber(moderation, "cpu"), NudityScanner(), media.work_dir)
+    models = ModelActivities(
+        store,
+        Transcriber(moderation, "cpu"),
+        NudityScanner(),
+        TextEmbedder(moderation, "cpu"),
+        media.work_dir,
+    )
     env = ActivityEnvironment()
     steps: dict[str, float] = {}
 
@@ -139,12 +146,18 @@ def pipeline(
         asset_id=asset_id, source_key=key, caption="#ad My Glow morning routine",
         brief=BriefRules(brand="Glow", mandatory_mentions=["Glow"]),
     )  # fmt: skip
+    semantic = timed(
+        "garm_similarity",
+        models.garm_similarity,
+        BrandSafetyRequest(words=transcript_result.words, caption=request.caption),
+    )
     report = timed(
         "evaluate",
         cpu.evaluate,
         EvaluateRequest(
             request=request, info=probe.info, renditions=renditions, hashes=hashes,
             transcript=transcript_result, nudity=nudity_result, screen_text=screen_text,
+            semantic=semantic,
         ),
     )  # fmt: skip
     timed("store_report", cpu.store_report, report)

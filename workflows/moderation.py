@@ -21,6 +21,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.checks.safety import check_child_safety
     from activities.moderation.activities import MediaActivities, ModelActivities
     from workflows.contracts.moderation import (
+        BrandSafetyRequest,
         EscalationRequest,
         EvaluateRequest,
         FrameHashes,
@@ -38,12 +39,15 @@ with workflow.unsafe.imports_passed_through():
         ReviewDecision,
         SaveAnalysis,
         ScreenText,
+        SemanticMatch,
         Stage,
         TranscodeRequest,
+        Transcript,
     )
     from workflows.search_attributes import STAGE
     from workflows.task_queues import gpu_queue_for
 
+A = TypeVar("A")
 T = TypeVar("T")
 
 MEDIA_RETRY = RetryPolicy(
@@ -105,6 +109,7 @@ class ModerationWorkflow:
             if isinstance(fresh, ModerationReport):
                 return fresh
             analysis, hashes = fresh
+        semantic = await self._brand_safety(request, analysis.transcript)
         report = await workflow.execute_activity_method(
             MediaActivities.evaluate,
             EvaluateRequest(
@@ -115,6 +120,7 @@ class ModerationWorkflow:
                 transcript=analysis.transcript,
                 nudity=analysis.nudity,
                 screen_text=analysis.screen_text,
+                semantic=semantic,
             ),
             start_to_close_timeout=QUICK,
             retry_policy=MEDIA_RETRY,
@@ -206,10 +212,22 @@ class ModerationWorkflow:
             retry_policy=MEDIA_RETRY,
         )
 
+    async def _brand_safety(
+        self, request: ModerationRequest, transcript: Transcript
+    ) -> list[SemanticMatch]:
+        # Assets checked before the embeddings replay without them.
+        if not workflow.patched("garm-embeddings"):
+            return []
+        return await self._model(
+            ModelActivities.garm_similarity,
+            BrandSafetyRequest(words=transcript.words, caption=request.caption),
+            request,
+        )
+
     async def _model(
         self,
-        method: Callable[[ModelActivities, Renditions], T],
-        renditions: Renditions,
+        method: Callable[[ModelActivities, A], T],
+        argument: A,
         request: ModerationRequest,
     ) -> T:
         """Run a model activity on the GPU pool; if no GPU worker takes it in time, on the
@@ -217,7 +235,7 @@ class ModerationWorkflow:
         try:
             return await workflow.execute_activity_method(
                 method,
-                renditions,
+                argument,
                 task_queue=gpu_queue_for(workflow.info().task_queue),
                 schedule_to_start_timeout=timedelta(seconds=request.gpu_wait_s),
                 start_to_close_timeout=MODELS,
@@ -231,7 +249,7 @@ class ModerationWorkflow:
                 raise
         workflow.logger.warning("no GPU worker took the model work; running it on the CPU pool")
         return await workflow.execute_activity_method(
-            method, renditions, start_to_close_timeout=MODELS, retry_policy=MEDIA_RETRY
+            method, argument, start_to_close_timeout=MODELS, retry_policy=MEDIA_RETRY
         )
 
     async def _quarantine(

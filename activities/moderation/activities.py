@@ -28,12 +28,13 @@ from activities.media.probe import probe_file
 from activities.media.tools import Limits, ToolTimeout
 from activities.media.transcode import TranscodeFailed, transcode
 from activities.moderation.decision import decide, run_checks
-from activities.moderation.models import NudityScanner, Transcriber
+from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from integrations.storage import ObjectNotFound, ObjectStore
 from models.db import session_scope
 from models.moderation import open_escalation
 from nexus.settings import MediaSettings, ModerationSettings
 from workflows.contracts.moderation import (
+    BrandSafetyRequest,
     EscalationRequest,
     EvaluateRequest,
     FrameHash,
@@ -51,8 +52,11 @@ from workflows.contracts.moderation import (
     ReuseRequest,
     SaveAnalysis,
     ScreenText,
+    Segment,
+    SemanticMatch,
     TranscodeRequest,
     Transcript,
+    Word,
 )
 
 CONTENT_TYPES = {
@@ -337,18 +341,63 @@ class MediaActivities:
             return open_escalation(session, request.asset_id, request.kind, request.reason)
 
 
+def sentences(words: list[Word], max_words: int = 30, pause_s: float = 1.0) -> list[Segment]:
+    """Speech split into sentences (at end punctuation or a pause): one sentence carries one
+    meaning, where a speech-to-text segment may run several together."""
+    out: list[Segment] = []
+    current: list[Word] = []
+    for word in words:
+        if current and (word.start_s - current[-1].end_s > pause_s or len(current) >= max_words):
+            out.append(_sentence(current))
+            current = []
+        current.append(word)
+        if word.text.rstrip().endswith((".", "!", "?")):
+            out.append(_sentence(current))
+            current = []
+    if current:
+        out.append(_sentence(current))
+    return out
+
+
+def _sentence(words: list[Word]) -> Segment:
+    text = " ".join(w.text.strip() for w in words).strip()
+    return Segment(text=text, start_s=words[0].start_s, end_s=words[-1].end_s)
+
+
 class ModelActivities:
     def __init__(
         self,
         store: ObjectStore,
         transcriber: Transcriber,
         scanner: NudityScanner,
+        embedder: TextEmbedder,
         work_dir: Path | None,
     ) -> None:
         self._store = store
         self._transcriber = transcriber
         self._scanner = scanner
+        self._embedder = embedder
         self._work_dir = work_dir
+
+    @activity.defn(name="media.garm_similarity")
+    def garm_similarity(self, request: BrandSafetyRequest) -> list[SemanticMatch]:
+        """Speech segments and caption lines close in meaning to a GARM category."""
+        lines = [line.strip() for line in request.caption.splitlines() if line.strip()]
+        spoken = sentences(request.words)
+        texts = [s.text for s in spoken] + lines
+        matches = []
+        for i, category, score in self._embedder.garm_matches(texts):
+            said = spoken[i] if i < len(spoken) else None
+            matches.append(
+                SemanticMatch(
+                    category=category,
+                    score=score,
+                    text=texts[i],
+                    start_s=said.start_s if said else None,
+                    end_s=said.end_s if said else None,
+                )
+            )
+        return matches
 
     @activity.defn(name="media.transcribe")
     def transcribe(self, renditions: Renditions) -> Transcript:

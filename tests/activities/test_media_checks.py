@@ -25,6 +25,7 @@ from workflows.contracts.moderation import (
     Renditions,
     ScreenText,
     Segment,
+    SemanticMatch,
     Transcript,
     Word,
 )
@@ -210,3 +211,25 @@ def test_the_decision_passes_blocks_or_asks_for_review() -> None:
     matched = evidence("#ad Glow", "sponsored by Glow")
     matched.hashes.matches.append(HashMatch(time_s=1, distance=0, list_name="t"))
     assert decide(run_checks(matched, settings))[0] == "block"
+
+
+def test_semantic_brand_safety_matches_become_findings_once_per_category() -> None:
+    said = words("after this we went to the range and fired a few rounds")
+    matches = [
+        SemanticMatch(category="arms", score=0.44, text="went to the range", start_s=3.0, end_s=5),
+        SemanticMatch(category="arms", score=0.41, text="fired a few rounds", start_s=6.0),
+        SemanticMatch(category="misinformation", score=0.43, text="cured my eczema"),
+    ]
+    findings = check_brand_safety(caption="", words=said, sensitivity="medium", semantic=matches)
+    assert [(f.code, f.severity, f.start_s) for f in findings] == [
+        ("garm_arms", "review", 3.0),  # a floor category: a person looks at it
+        ("garm_misinformation", "warn", None),
+    ]
+    assert "What is said at 0:03" in findings[0].message
+    assert findings[1].message.startswith('The caption ("cured my eczema")')
+
+    # A lexicon hit already covers the category; low sensitivity drops non-floor categories.
+    gun = words("look at my gun")
+    only_lexicon = check_brand_safety(caption="", words=gun, sensitivity="low", semantic=matches)
+    assert [f.code for f in only_lexicon] == ["garm_arms"]
+    assert '"gun"' in only_lexicon[0].message

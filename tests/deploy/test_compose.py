@@ -325,11 +325,14 @@ def test_images_carry_only_their_own_runtime() -> None:
     assert "runtime" in root_base("worker-gpu")
     assert "python3.11" in runs("worker-gpu")
     assert "ffmpeg" in runs("worker-cpu")
+    assert "tesseract-ocr-eng" in runs("worker-cpu")
     assert re.search(r"pip install \"?\.\[gpu\]", runs("worker-gpu"))
-    # The API and CPU images stay free of the model stack (torch alone is gigabytes).
+    # The API and CPU images stay free of the GPU model stack, and get torch's CPU build
+    # (PyPI's default torch is the multi-gigabyte CUDA one).
     assert "[gpu]" not in runs("api")
     assert "[gpu]" not in runs("worker-cpu")
-    assert re.search(r"pip install \.(\s|$)", runs("api"), flags=re.MULTILINE)
+    cpu_torch = r"pip install --extra-index-url https://download\.pytorch\.org/whl/cpu \.(\s|$)"
+    assert re.search(cpu_torch, runs("api"), flags=re.MULTILINE)
 
 
 def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:

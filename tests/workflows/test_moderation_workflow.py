@@ -373,3 +373,15 @@ async def test_a_disclosure_shown_on_screen_passes_without_being_said(
     )  # fmt: skip
     report = await moderate(client, settings, shown, "#ad Glow morning")
     assert (report.decision, report.findings) == ("pass", [])
+
+
+async def test_speech_that_means_a_garm_category_is_flagged_where_it_is_said(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    speech = "this video is sponsored by Glow. I took some pills and got so high"
+    said = video(tmp_path / "high.mp4", say=speech, seconds=6)
+    report = await moderate(client, settings, said, "#ad My Glow morning routine")
+    [finding] = report.findings
+    assert (finding.code, finding.severity) == ("garm_drugs_alcohol_tobacco", "warn")
+    assert finding.start_s is not None and finding.start_s > 0
+    assert report.decision == "pass"  # a warning for the brand to weigh, not a block

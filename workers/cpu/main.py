@@ -18,7 +18,7 @@ from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
 from activities.licensing.activities import LicensingActivities
 from activities.moderation.activities import MediaActivities, ModelActivities
-from activities.moderation.models import NudityScanner, Transcriber
+from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from activities.money.activities import MoneyActivities
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
@@ -72,7 +72,11 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
     store = store_from_settings(settings.storage)
     media = MediaActivities(store, engine, settings.media, settings.moderation)
     models = ModelActivities(
-        store, Transcriber(settings.moderation, "cpu"), NudityScanner(), settings.media.work_dir
+        store,
+        Transcriber(settings.moderation, "cpu"),
+        NudityScanner(),
+        TextEmbedder(settings.moderation, "cpu"),
+        settings.media.work_dir,
     )
     return [
         media.probe,
@@ -87,6 +91,7 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
         media.escalate,
         models.transcribe,
         models.detect_nudity,
+        models.garm_similarity,
     ]
 
 

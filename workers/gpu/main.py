@@ -10,7 +10,7 @@ from temporalio.worker import Worker
 
 from activities.health import GpuProbe
 from activities.moderation.activities import ModelActivities
-from activities.moderation.models import NudityScanner, Transcriber
+from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from integrations.storage import store_from_settings
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -25,12 +25,18 @@ def build_worker(client: Client, settings: Settings, device: str) -> Worker:
         store_from_settings(settings.storage),
         Transcriber(settings.moderation, device),
         NudityScanner(),
+        TextEmbedder(settings.moderation, device),
         settings.media.work_dir,
     )
     return Worker(
         client,
         task_queue=gpu_queue(settings.temporal.task_queue),
-        activities=[probe.probe_gpu, models.transcribe, models.detect_nudity],
+        activities=[
+            probe.probe_gpu,
+            models.transcribe,
+            models.detect_nudity,
+            models.garm_similarity,
+        ],
         # Models hold the device: few at a time.
         max_concurrent_activities=settings.gpu.max_concurrent_activities,
         activity_executor=ThreadPoolExecutor(settings.gpu.max_concurrent_activities),

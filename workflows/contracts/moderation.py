@@ -171,6 +171,21 @@ class SaveAnalysis(BaseModel):
     analysis: MediaAnalysis
 
 
+class BrandSafetyRequest(BaseModel):
+    words: list[Word]  # what is said, with the punctuation speech-to-text gave it
+    caption: str
+
+
+class SemanticMatch(BaseModel):
+    """Speech or caption whose meaning is close to a GARM category's description."""
+
+    category: str
+    score: float  # cosine similarity of the sentence embeddings
+    text: str
+    start_s: float | None = None  # where it is said; None for the caption
+    end_s: float | None = None
+
+
 class EvaluateRequest(BaseModel):
     request: ModerationRequest
     info: MediaInfo
@@ -179,6 +194,7 @@ class EvaluateRequest(BaseModel):
     transcript: Transcript
     nudity: NudityScan
     screen_text: list[ScreenText] = Field(default_factory=list)
+    semantic: list[SemanticMatch] = Field(default_factory=list)
 
 
 class ReviewDecision(BaseModel):
