@@ -71,7 +71,7 @@ async def test_each_run_signs_the_entries_since_the_last_checkpoint(
 
     async def run_once(expected: int) -> None:
         await schedule.trigger()
-        await until(lambda: _ran(schedule, expected))
+        await until(lambda: _ran(schedule, expected), timeout_s=45)
         [*_, last] = (await schedule.describe()).info.recent_actions
         action = last.action
         assert isinstance(action, ScheduleActionExecutionStartWorkflow)
