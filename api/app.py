@@ -72,9 +72,12 @@ def create_app(
     app.state.store = store_from_settings(settings.storage)
 
     problems.install(app)
-    # Upload bodies stream to disk under the media size limit (api.routers.uploads).
+    # Upload bodies stream to disk under the media size limit (api.routers.uploads), from
+    # API clients and from the portal's upload form alike.
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.api.max_body_bytes, exempt_prefix="/uploads/content/"
+        BodySizeLimit,
+        max_bytes=settings.api.max_body_bytes,
+        exempt_prefixes=("/uploads/content/", "/portal/uploads/content/"),
     )
     for router in (
         health.router,

@@ -49,7 +49,8 @@ async def test_sign_in_sets_an_httponly_session_and_lists_campaigns_escaped(
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
 
-    page = await http.get("/portal")
+    assert (await http.get("/portal")).headers["location"] == "/portal/campaigns"
+    page = await http.get("/portal/campaigns")
     assert page.status_code == 200
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Glow" in page.text
     assert "<script>alert" not in page.text
@@ -97,13 +98,13 @@ async def test_another_workspaces_campaign_is_not_found_in_the_portal(
     page = await http.get(f"/portal/campaigns/{created.json()['id']}")
     assert page.status_code == 404
     assert "Spring glow launch" not in page.text
-    assert "Spring glow launch" not in (await http.get("/portal")).text
+    assert "Spring glow launch" not in (await http.get("/portal/campaigns")).text
 
 
 async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine) -> None:
     tenant = make_tenant(engine)
     await sign_in(http, tenant)
-    page = await http.get("/portal")
+    page = await http.get("/portal/campaigns")
     response = await http.post("/portal/logout", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 303
     assert (await http.get("/portal")).status_code == 303

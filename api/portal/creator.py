@@ -1,0 +1,477 @@
+"""Creator pages: open campaigns that fit and applying, applications and counter-offers,
+the guided task list of each deliverable with the upload, and earnings with payout status.
+Also what brand and creator share of a delivery: its page, its live part, its media."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import (
+    FileResponse,
+    HTMLResponse,
+    JSONResponse,
+    RedirectResponse,
+    Response,
+)
+from pydantic import ValidationError
+from sqlmodel import Session
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import CreatorPrincipal, DatabaseDep, Principal, SettingsDep, TemporalDep
+from api.portal.brand import BadAmount, minor_units, moment, review_page
+from api.portal.web import (
+    BRAND_ROLES,
+    CreatorId,
+    CreatorUser,
+    Csrf,
+    SignedIn,
+    field_errors,
+    render,
+)
+from api.routers import deliveries as deliveries_api
+from api.routers import marketplace as marketplace_api
+from api.routers import money as money_api
+from api.routers import uploads as uploads_api
+from api.schemas import (
+    ApplicationCreate,
+    BriefAcceptanceCreate,
+    DraftCreate,
+    FinalCreate,
+    ResponseCreate,
+    ScriptCreate,
+)
+from integrations.storage import ObjectStore, StorageError
+from models import applications, deliveries, money
+from models.campaigns import Campaign
+from nexus.errors import AppError, Forbidden, NotFound
+
+router = APIRouter()
+
+# Payout states after which nothing moves any more.
+SETTLED = frozenset({"paid", "failed", "abandoned"})
+
+# Steps that take a video, and which submission the upload becomes.
+UPLOAD_STEPS = {"upload_draft": "drafts", "fix_issues": "drafts", "address_revisions": "drafts",
+                "final_delivery": "final"}  # fmt: skip
+
+
+def _me(principal: Principal, creator_id: uuid.UUID) -> CreatorPrincipal:
+    assert principal.user_id is not None
+    return CreatorPrincipal(principal, creator_id, principal.user_id)
+
+
+def _campaigns(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Campaign]:
+    found = (session.get(Campaign, i) for i in ids)
+    return {c.id: c for c in found if c is not None}
+
+
+# -- marketplace and applications -------------------------------------------------------------
+
+
+async def _marketplace(
+    request: Request,
+    principal: Principal,
+    creator_id: uuid.UUID,
+    db: DatabaseDep,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    listing = await marketplace_api.open_campaigns(_me(principal, creator_id), db, 50, 0)
+    context = {"principal": principal, "listing": listing, "form": form or {},
+               "errors": errors or {}}  # fmt: skip
+    return render(request, "portal/marketplace.html", context, status_code)
+
+
+@router.get("/marketplace")
+async def marketplace(
+    request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
+) -> HTMLResponse:
+    return await _marketplace(request, principal, creator_id, db)
+
+
+@router.post("/marketplace/{campaign_id}/applications", response_model=None, dependencies=[Csrf])
+async def apply(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    deliverable_id: Annotated[str, Form(max_length=40)] = "",
+    pitch: Annotated[str, Form(max_length=8000)] = "",
+    price: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    form = {"deliverable_id": deliverable_id, "pitch": pitch, "price": price}
+    errors: dict[str, str] = {}
+    try:
+        body = ApplicationCreate.model_validate(
+            {"deliverable_id": deliverable_id, "pitch": pitch.strip(),
+             "price_minor": minor_units(price)}
+        )  # fmt: skip
+        await marketplace_api.apply(
+            campaign_id, body, _me(principal, creator_id), db, temporal, settings
+        )
+    except BadAmount as exc:
+        errors["price"] = str(exc)
+    except ValidationError as exc:
+        names = {"pitch": "pitch", "price_minor": "price", "deliverable_id": "form"}
+        errors = field_errors(exc, names)
+    except AppError as exc:
+        errors["form"] = exc.detail
+    if errors:
+        form["campaign_id"] = str(campaign_id)
+        return await _marketplace(request, principal, creator_id, db, form, errors, 422)
+    return RedirectResponse("/portal/applications", status_code=303)
+
+
+@router.get("/applications")
+async def my_applications(
+    request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
+) -> HTMLResponse:
+    def rows(session: Session) -> dict[str, Any]:
+        found = applications.list_for_creator(session, creator_id)
+        return {"rows": found, "campaigns": _campaigns(session, {a.campaign_id for a in found})}
+
+    context = {"principal": principal, **await db.run(rows)}
+    return render(request, "portal/applications.html", context)
+
+
+@router.post("/applications/{application_id}/response", response_model=None, dependencies=[Csrf])
+async def respond(
+    application_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    accept: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    body = ResponseCreate(accept=accept == "yes")
+    # A stale page (the offer expired meanwhile) just shows the current state again.
+    with contextlib.suppress(AppError):
+        await marketplace_api.respond(
+            application_id, body, _me(principal, creator_id), db, temporal, settings
+        )
+    return RedirectResponse("/portal/applications", status_code=303)
+
+
+# -- deliveries ------------------------------------------------------------------------------
+
+
+@router.get("/work")
+async def my_work(
+    request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
+) -> HTMLResponse:
+    """The creator's deliverables, each with the step it waits for."""
+
+    def rows(session: Session) -> dict[str, Any]:
+        found = deliveries.list_deliveries(session, creator_id=creator_id, limit=200)
+        return {"rows": found, "campaigns": _campaigns(session, {d.campaign_id for d in found})}
+
+    context = {"principal": principal, **await db.run(rows)}
+    return render(request, "portal/work.html", context)
+
+
+async def _task_page(
+    request: Request,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    template: str = "portal/tasks.html",
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+    except NotFound:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    title = (await db.run(_campaigns, {delivery.campaign_id}))[delivery.campaign_id].title
+    context = {
+        "principal": principal, "d": delivery, "title": title, "errors": errors or {},
+        "upload_steps": UPLOAD_STEPS, "moment": moment,
+    }  # fmt: skip
+    return render(request, template, context, status_code)
+
+
+@router.get("/deliveries/{delivery_id}")
+async def delivery_page(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    """The brand reviews a delivery here; its creator works through the task list."""
+    if principal.role in BRAND_ROLES:
+        return await review_page(request, principal, delivery_id, db, temporal)
+    return await _task_page(request, principal, delivery_id, db, temporal)
+
+
+@router.get("/deliveries/{delivery_id}/live")
+async def delivery_live(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    """The part of the page that follows the process (polled while it moves)."""
+    return await _task_page(
+        request, principal, delivery_id, db, temporal, "portal/partials/delivery_live.html"
+    )
+
+
+async def _step(
+    request: Request,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    call: Any,
+) -> Response:
+    try:
+        await call
+    except ValidationError as exc:
+        names = {"media_key": "video", "caption": "caption", "text": "script"}
+        errors = field_errors(exc, names)
+        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
+                                status_code=422)  # fmt: skip
+    except AppError as exc:
+        return await _task_page(request, principal, delivery_id, db, temporal,
+                                errors={"form": exc.detail}, status_code=exc.status)  # fmt: skip
+    return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
+
+
+async def _validated(model: Any, data: dict[str, Any]) -> Any:
+    # Runs inside `_step`'s try, so a bad field becomes a message next to it.
+    return model.model_validate(data)
+
+
+@router.post("/deliveries/{delivery_id}/brief-acceptance", response_model=None,
+             dependencies=[Csrf])  # fmt: skip
+async def accept_brief(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    accept_perpetual_rights: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    body = BriefAcceptanceCreate(accept_perpetual_rights=bool(accept_perpetual_rights))
+    call = deliveries_api.accept_brief(
+        delivery_id, _me(principal, creator_id), db, temporal, settings, body
+    )
+    return await _step(request, principal, delivery_id, db, temporal, call)
+
+
+@router.post("/deliveries/{delivery_id}/product-receipt", response_model=None,
+             dependencies=[Csrf])  # fmt: skip
+async def confirm_product(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    call = deliveries_api.confirm_product(
+        delivery_id, _me(principal, creator_id), db, temporal, settings
+    )
+    return await _step(request, principal, delivery_id, db, temporal, call)
+
+
+@router.post("/deliveries/{delivery_id}/script", response_model=None, dependencies=[Csrf])
+async def submit_script(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    script: Annotated[str, Form(max_length=20_000)] = "",
+) -> Response:
+    async def call() -> None:
+        body = await _validated(ScriptCreate, {"text": script.strip()})
+        me = _me(principal, creator_id)
+        await deliveries_api.submit_script(delivery_id, body, me, db, temporal, settings)
+
+    return await _step(request, principal, delivery_id, db, temporal, call())
+
+
+@router.post("/deliveries/{delivery_id}/submissions", response_model=None, dependencies=[Csrf])
+async def submit_video(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    kind: Annotated[str, Form(max_length=10)] = "drafts",
+    media_key: Annotated[str, Form(max_length=2048)] = "",
+    caption: Annotated[str, Form(max_length=4400)] = "",
+) -> Response:
+    """A draft (with its caption) or the final file, once its upload has finished."""
+
+    async def call() -> None:
+        me = _me(principal, creator_id)
+        # Only the creator's own workspace uploads: another key is as good as none.
+        key = media_key if media_key.startswith(f"uploads/{principal.workspace_id}/") else ""
+        if kind == "final":
+            final = await _validated(FinalCreate, {"media_key": key})
+            await deliveries_api.submit_final(delivery_id, final, me, db, temporal, settings)
+            return
+        draft = await _validated(DraftCreate, {"media_key": key, "caption": caption.strip()})
+        await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings)
+
+    return await _step(request, principal, delivery_id, db, temporal, call())
+
+
+# -- uploads ---------------------------------------------------------------------------------
+
+
+@router.post("/uploads", response_model=None, dependencies=[Csrf])
+async def create_upload(request: Request, principal: SignedIn, settings: SettingsDep) -> Response:
+    """Where the page sends a file: the API's ticket, with the embedded store's target moved
+    under the portal so the session cookie (not a bearer token) authorizes the bytes."""
+    try:
+        if principal.role not in uploads_api.UPLOADERS:
+            raise Forbidden(f"role {principal.role.value} may not upload")
+        body = uploads_api.UploadCreate.model_validate_json(await request.body())
+        ticket = await run_in_threadpool(
+            uploads_api.create_upload, body, principal, settings, request.app.state.store, request
+        )
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    if not ticket.direct:
+        ticket.urls = [str(request.url_for("portal_put_content", key=ticket.key))]
+    return JSONResponse(ticket.model_dump(mode="json"), 201)
+
+
+@router.post("/uploads/complete", response_model=None, dependencies=[Csrf])
+async def complete_upload(request: Request, principal: SignedIn) -> JSONResponse:
+    """Assemble a multipart upload once every part is in object storage."""
+    try:
+        if principal.role not in uploads_api.UPLOADERS:
+            raise Forbidden(f"role {principal.role.value} may not upload")
+        body = uploads_api.MultipartComplete.model_validate_json(await request.body())
+        done = await run_in_threadpool(
+            uploads_api.complete_upload, body, principal, request.app.state.store
+        )
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    return JSONResponse(done.model_dump(), 200)
+
+
+@router.put("/uploads/content/{key:path}", name="portal_put_content", dependencies=[Csrf])
+async def put_content(
+    key: str, request: Request, principal: SignedIn, settings: SettingsDep
+) -> JSONResponse:
+    try:
+        done = await uploads_api.put_content(
+            key, request, principal, settings, request.app.state.store
+        )
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    return JSONResponse(done.model_dump(), 201)
+
+
+@router.get("/media/{delivery_id}/{submission_id}", response_model=None)
+async def media(
+    request: Request,
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> Response:
+    """A submission's video for the in-page player, to the delivery's brand and creator."""
+    try:
+        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+    except NotFound:
+        return Response(status_code=404)
+    found = next((s for s in delivery.submissions if s.id == submission_id), None)
+    if found is None or found.media_key is None:
+        return Response(status_code=404)
+    store: ObjectStore = request.app.state.store
+    try:
+        url = await run_in_threadpool(store.download_url, found.media_key, timedelta(minutes=15))
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+        # The embedded store has no URLs of its own: a private copy, removed once sent.
+        scratch = Path(tempfile.mkdtemp(prefix="portal-media-"))
+        copy = scratch / "video"
+        await run_in_threadpool(store.get_file, found.media_key, copy)
+    except StorageError:
+        return Response(status_code=404)
+    return FileResponse(
+        copy,
+        media_type="video/mp4",
+        headers={"Cache-Control": "private, max-age=300"},
+        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
+    )
+
+
+# -- earnings --------------------------------------------------------------------------------
+
+
+async def _earnings(
+    request: Request, principal: Principal, creator_id: uuid.UUID, db: DatabaseDep, template: str
+) -> HTMLResponse:
+    me = _me(principal, creator_id)
+    payouts = await money_api.creator_payouts(me, db)
+    account = await db.run(money.payout_account, creator_id)
+    context = {"principal": principal, "payouts": payouts, "account": account,
+               "moving": any(p.status not in SETTLED for p in payouts)}  # fmt: skip
+    return render(request, template, context)
+
+
+@router.get("/earnings")
+async def earnings(
+    request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
+) -> HTMLResponse:
+    return await _earnings(request, principal, creator_id, db, "portal/earnings.html")
+
+
+@router.get("/earnings/live")
+async def earnings_live(
+    request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
+) -> HTMLResponse:
+    return await _earnings(request, principal, creator_id, db, "portal/partials/payouts.html")
+
+
+@router.post("/payout-account", response_model=None, dependencies=[Csrf])
+async def payout_account(
+    request: Request,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> Response:
+    """Open the payout account and go to the provider's onboarding when it needs one."""
+    try:
+        opened = await money_api.open_payout_account(
+            _me(principal, creator_id), db, temporal, request
+        )
+    except AppError:
+        return RedirectResponse("/portal/earnings?problem=provider", status_code=303)
+    return RedirectResponse(opened.onboarding_url or "/portal/earnings", status_code=303)
