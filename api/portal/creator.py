@@ -245,6 +245,8 @@ async def _step(
     except ValidationError as exc:
         names = {"media_key": "video", "caption": "caption", "text": "script"}
         errors = field_errors(exc, names)
+        if "video" in errors:
+            errors["video"] = "Choose a video on your device and upload it first."
         return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
                                 status_code=422)  # fmt: skip
     except AppError as exc:

@@ -94,6 +94,8 @@ async def decide(
         await moderation_api.review(asset_id, body, principal, temporal, settings)
     except ValidationError as exc:
         errors = field_errors(exc, {"decision": "decision", "reason": "reason"})
+        if "decision" in errors:
+            errors["decision"] = "Choose pass or block."
         return await _console(request, principal, db, temporal, form, errors, 422)
     except AppError as exc:
         errors = {"form": exc.detail}

@@ -33,7 +33,7 @@ from nexus.settings import Settings
 from tests.e2e.support import GOOD_CAPTION
 from tests.media import video
 from tests.support import PASSWORD, Tenant, free_port, login, make_creator, make_tenant
-from workflows.contracts.moderation import BriefRules, ModerationRequest
+from workflows.contracts.moderation import BriefRules, ModerationReport, ModerationRequest
 from workflows.moderation import ModerationWorkflow, workflow_id
 from workflows.task_queues import cpu_queue
 
@@ -254,9 +254,8 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     await card.get_by_role("button", name="Record decision").click()
     await expect(ops.get_by_role("heading", name="Ops console")).to_be_visible()
     await expect(ops.locator(f"#case-{case}")).to_have_count(0)
-    report = await client.get_workflow_handle_for(
-        ModerationWorkflow.run, workflow_id(case)
-    ).result()
+    handle = client.get_workflow_handle(workflow_id(case), result_type=ModerationReport)
+    report = await handle.result()
     assert (report.decision, report.reason) == (
         "pass",
         "Reviewed: A toy gun in a skincare video: fine",
