@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -25,8 +24,7 @@ from api.routers import money as money_api
 from api.routers.licenses import days_left_of
 from api.schemas import CampaignCreate, DecisionCreate, ReviewCreate
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
-from models.campaigns import Campaign
-from models.enums import CampaignVisibility, DeliverableFormat, DeliveryStage
+from models.enums import CampaignVisibility, DeliverableFormat
 from nexus.errors import AppError, NotFound
 from workflows.contracts.campaign import Channel
 from workflows.contracts.delivery import Finding
@@ -34,6 +32,7 @@ from workflows.contracts.delivery import Finding
 router = APIRouter()
 
 DELIVERABLE_ROWS = 3
+QUEUE_PAGE = 50
 CHANNELS: tuple[Channel, ...] = (
     "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh",
 )  # fmt: skip
@@ -379,25 +378,24 @@ async def statement(
 # -- review ----------------------------------------------------------------------------------
 
 
-def _titles(session: Session, rows: list[Any]) -> dict[uuid.UUID, str]:
-    found = (
-        session.get(Campaign, r.campaign_id) for r in {r.campaign_id: r for r in rows}.values()
-    )
-    return {c.id: c.title for c in found if c is not None}
-
-
 @router.get("/reviews")
-async def review_queue(request: Request, principal: BrandUser, db: DatabaseDep) -> HTMLResponse:
-    """Drafts waiting for the brand, oldest review deadline first."""
+async def review_queue(
+    request: Request,
+    principal: BrandUser,
+    db: DatabaseDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """Drafts waiting for the brand, the nearest review deadline first, a page at a time."""
 
     def queue(session: Session) -> dict[str, Any]:
-        rows = deliveries.list_deliveries(
-            session, workspace_id=principal.workspace_id, stage=DeliveryStage.IN_REVIEW, limit=200
+        rows = deliveries.review_queue(
+            session, principal.workspace_id, limit=QUEUE_PAGE + 1, offset=(page - 1) * QUEUE_PAGE
         )
-        rows.sort(key=lambda d: d.review_due_at or datetime.max.replace(tzinfo=UTC))
-        return {"rows": rows, "titles": _titles(session, rows)}
+        shown = rows[:QUEUE_PAGE]
+        named = campaigns.by_ids(session, {d.campaign_id for d in shown})
+        return {"rows": shown, "campaigns": named, "more": len(rows) > QUEUE_PAGE}
 
-    context = {"principal": principal, **await db.run(queue)}
+    context = {"principal": principal, "page": page, **await db.run(queue)}
     return render(request, "portal/reviews.html", context)
 
 
@@ -414,7 +412,7 @@ async def review_page(
         delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    title = (await db.run(_titles, [delivery]))[delivery.campaign_id]
+    title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title
     drafts = [s for s in delivery.submissions if s.kind == "draft"]
     context = {
         "principal": principal, "d": delivery, "title": title,

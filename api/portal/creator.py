@@ -49,8 +49,7 @@ from api.schemas import (
     ScriptCreate,
 )
 from integrations.storage import ObjectStore, StorageError
-from models import applications, deliveries, money
-from models.campaigns import Campaign
+from models import applications, campaigns, deliveries, money
 from nexus.errors import AppError, Forbidden, NotFound
 
 router = APIRouter()
@@ -66,11 +65,6 @@ UPLOAD_STEPS = {"upload_draft": "drafts", "fix_issues": "drafts", "address_revis
 def _me(principal: Principal, creator_id: uuid.UUID) -> CreatorPrincipal:
     assert principal.user_id is not None
     return CreatorPrincipal(principal, creator_id, principal.user_id)
-
-
-def _campaigns(session: Session, ids: set[uuid.UUID]) -> dict[uuid.UUID, Campaign]:
-    found = (session.get(Campaign, i) for i in ids)
-    return {c.id: c for c in found if c is not None}
 
 
 # -- marketplace and applications -------------------------------------------------------------
@@ -140,7 +134,10 @@ async def my_applications(
 ) -> HTMLResponse:
     def rows(session: Session) -> dict[str, Any]:
         found = applications.list_for_creator(session, creator_id)
-        return {"rows": found, "campaigns": _campaigns(session, {a.campaign_id for a in found})}
+        return {
+            "rows": found,
+            "campaigns": campaigns.by_ids(session, {a.campaign_id for a in found}),
+        }
 
     context = {"principal": principal, **await db.run(rows)}
     return render(request, "portal/applications.html", context)
@@ -176,7 +173,10 @@ async def my_work(
 
     def rows(session: Session) -> dict[str, Any]:
         found = deliveries.list_deliveries(session, creator_id=creator_id, limit=200)
-        return {"rows": found, "campaigns": _campaigns(session, {d.campaign_id for d in found})}
+        return {
+            "rows": found,
+            "campaigns": campaigns.by_ids(session, {d.campaign_id for d in found}),
+        }
 
     context = {"principal": principal, **await db.run(rows)}
     return render(request, "portal/work.html", context)
@@ -196,7 +196,7 @@ async def _task_page(
         delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    title = (await db.run(_campaigns, {delivery.campaign_id}))[delivery.campaign_id].title
+    title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title
     context = {
         "principal": principal, "d": delivery, "title": title, "errors": errors or {},
         "upload_steps": UPLOAD_STEPS, "moment": moment,
