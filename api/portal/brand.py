@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -17,7 +16,15 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
-from api.portal.web import BrandUser, Csrf, field_errors, render
+from api.portal.web import (
+    BadAmount,
+    BrandUser,
+    Csrf,
+    field_errors,
+    minor_units,
+    moment,
+    render,
+)
 from api.routers import campaigns as campaigns_api
 from api.routers import deliveries as deliveries_api
 from api.routers import money as money_api
@@ -27,7 +34,6 @@ from models import applications, brands, campaigns, creators, deliveries, licens
 from models.enums import CampaignVisibility, DeliverableFormat
 from nexus.errors import AppError, NotFound
 from workflows.contracts.campaign import Channel
-from workflows.contracts.delivery import Finding
 
 router = APIRouter()
 
@@ -55,31 +61,6 @@ FORM_FIELDS = {
     "brief.usage_rights.fee_minor": "license_fee",
     **{f"deliverables.{i}": f"d{i}" for i in range(DELIVERABLE_ROWS)},
 }  # fmt: skip
-_MOMENT = re.compile(r"\bat (\d+):([0-5]\d)\b")
-
-
-def moment(finding: Finding) -> int | None:
-    """The second of the video a finding points at: the checks write it as "at M:SS"."""
-    match = _MOMENT.search(finding.message)
-    return int(match[1]) * 60 + int(match[2]) if match else None
-
-
-class BadAmount(ValueError):
-    pass
-
-
-def minor_units(text: str) -> int | None:
-    """ "1,250.50" -> 125050; empty -> None."""
-    cleaned = text.replace(",", "").strip()
-    if not cleaned:
-        return None
-    try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise BadAmount("Enter an amount like 1250 or 1250.50.") from exc
-    if amount != amount.quantize(Decimal("0.01")) or not amount.is_finite():
-        raise BadAmount("Use at most two decimals.")
-    return int(amount * 100)
 
 
 def _lines(text: str) -> list[str]:
@@ -143,7 +124,7 @@ def _campaign_body(form: dict[str, Any], errors: dict[str, str]) -> dict[str, An
 
     def amount(field: str) -> int | None:
         try:
-            return minor_units(str(form.get(field, "")))
+            return minor_units(str(form.get(field, "")), str(form.get("currency", "")))
         except BadAmount as exc:
             errors[field] = str(exc)
             return None
@@ -348,7 +329,9 @@ async def decide(
 ) -> Response:
     error: AppError | ValidationError | None = None
     try:
-        counter = minor_units(counter_price) if action == "counter" else None
+        record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+        currency = record.campaign.currency if record else ""
+        counter = minor_units(counter_price, currency) if action == "counter" else None
         if action == "counter" and counter is None:
             raise AppError("Enter the price you offer instead.")
         body = DecisionCreate.model_validate({"action": action, "counter_price_minor": counter})

@@ -26,14 +26,17 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import CreatorPrincipal, DatabaseDep, Principal, SettingsDep, TemporalDep
-from api.portal.brand import BadAmount, minor_units, moment, review_page
+from api.portal.brand import review_page
 from api.portal.web import (
     BRAND_ROLES,
+    BadAmount,
     CreatorId,
     CreatorUser,
     Csrf,
     SignedIn,
     field_errors,
+    minor_units,
+    moment,
     render,
 )
 from api.routers import deliveries as deliveries_api
@@ -85,6 +88,11 @@ async def _marketplace(
     return render(request, "portal/marketplace.html", context, status_code)
 
 
+async def _currency(db: DatabaseDep, campaign_id: uuid.UUID) -> str:
+    record = await db.run(campaigns.get_public_campaign, campaign_id)
+    return record.campaign.currency if record else ""
+
+
 @router.get("/marketplace")
 async def marketplace(
     request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
@@ -110,7 +118,7 @@ async def apply(
     try:
         body = ApplicationCreate.model_validate(
             {"deliverable_id": deliverable_id, "pitch": pitch.strip(),
-             "price_minor": minor_units(price)}
+             "price_minor": minor_units(price, await _currency(db, campaign_id))}
         )  # fmt: skip
         await marketplace_api.apply(
             campaign_id, body, _me(principal, creator_id), db, temporal, settings

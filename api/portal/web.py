@@ -5,9 +5,11 @@ next to the fields they concern."""
 from __future__ import annotations
 
 import hmac
+import re
 import secrets
 import uuid
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated
 from urllib.parse import quote
@@ -22,6 +24,7 @@ from api.security import decode_access_token
 from models import creators
 from models.enums import Role
 from nexus.errors import AppError, Unauthenticated
+from workflows.contracts.delivery import Finding
 
 SESSION_COOKIE = "nexus_session"
 CSRF_COOKIE = "nexus_csrf"
@@ -31,11 +34,51 @@ BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER})
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 
+# ISO 4217 currencies whose minor unit is not a hundredth.
+_DECIMALS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
+                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}  # fmt: skip
+_MOMENT = re.compile(r"\bat (\d+):([0-5]\d)\b")
+
+
+def decimals(currency: str) -> int:
+    return _DECIMALS.get(currency, 2)
+
+
 def money(amount_minor: int | None, currency: str) -> str:
-    """Minor units shown as major units with the code; every currency here has 2 decimals."""
+    """Minor units shown as major units with the code."""
     if amount_minor is None:
         return "—"
-    return f"{amount_minor / 100:,.2f} {currency}"
+    places = decimals(currency)
+    major = Decimal(amount_minor).scaleb(-places)
+    return f"{major:,.{places}f} {currency}"
+
+
+class BadAmount(ValueError):
+    pass
+
+
+def minor_units(text: str, currency: str) -> int | None:
+    """What a person typed ("1,250.50") in minor units of `currency`; empty -> None."""
+    cleaned = text.replace(",", "").strip()
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise BadAmount("Enter an amount like 1250 or 1250.50.") from exc
+    places = decimals(currency)
+    if not amount.is_finite() or amount != round(amount, places):
+        raise BadAmount(f"Use at most {places} decimals." if places else "Use whole amounts.")
+    return int(amount.scaleb(places))
+
+
+def moment(finding: Finding) -> int | None:
+    """The second of the video a finding points at: the checks write it as "at M:SS"."""
+    match = _MOMENT.search(finding.message)
+    return int(match[1]) * 60 + int(match[2]) if match else None
 
 
 def label(value: object) -> str:
@@ -104,13 +147,9 @@ async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> P
     return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
 
 
-def to_sign_in() -> HTTPException:
-    return HTTPException(303, "sign in first", headers={"Location": "/portal/login"})
-
-
 async def _signed_in(principal: Annotated[Principal | None, Depends(session)]) -> Principal:
     if principal is None:
-        raise to_sign_in()
+        raise HTTPException(303, "sign in first", headers={"Location": "/portal/login"})
     return principal
 
 
@@ -131,9 +170,10 @@ BrandUser = Annotated[Principal, _role(*BRAND_ROLES)]
 OpsUser = Annotated[Principal, _role(Role.OPS)]
 
 
-async def _creator(
-    principal: Annotated[Principal, _role(Role.CREATOR)], db: DatabaseDep
-) -> uuid.UUID:
+CreatorUser = Annotated[Principal, _role(Role.CREATOR)]
+
+
+async def _creator(principal: CreatorUser, db: DatabaseDep) -> uuid.UUID:
     assert principal.user_id is not None
     profile = await db.run(creators.profile_of_user, principal.user_id)
     if profile is None:
@@ -142,7 +182,6 @@ async def _creator(
 
 
 CreatorId = Annotated[uuid.UUID, Depends(_creator)]
-CreatorUser = Annotated[Principal, _role(Role.CREATOR)]
 
 
 def field_errors(exc: ValidationError | AppError, names: dict[str, str]) -> dict[str, str]:

@@ -52,7 +52,7 @@ async def test_the_brief_builder_shows_each_problem_next_to_its_field(
     page = await http.post("/portal/campaigns", data=bad)
     assert page.status_code == 422
     assert "at least 1 character" in error_of(page, "product")
-    assert error_of(page, "budget") == "Use at most two decimals."
+    assert error_of(page, "budget") == "Use at most 2 decimals."
     assert "pattern" in error_of(page, "currency")
     assert "Enter an amount" in error_of(page, "d0_price")
     assert "XX" in error_of(page, "territories")

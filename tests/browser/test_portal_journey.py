@@ -4,8 +4,9 @@ uvicorn server, the test's PostgreSQL and Temporal dev server, and real workers.
 A brand builds and funds a campaign; a creator applies and is accepted, uploads a generated
 video (with the upload's progress shown), reads the check report and fixes the caption; the
 brand asks for a revision in the review player, the creator resubmits, the brand approves,
-and the creator sees the payout. Meanwhile an ops user resolves a moderation case that waits
-for a person. Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages at desktop and phone width.
+and the creator sees the payout go out once payouts are set up. Meanwhile an ops user resolves
+a moderation case that waits for a person. Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages
+at desktop and phone width.
 """
 
 from __future__ import annotations
@@ -238,6 +239,11 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     await creator.get_by_role("link", name="Earnings").click()
     await expect(creator.locator("#payouts")).to_contain_text("750.00 USD")
     await expect(creator.locator("#payouts .status")).to_have_text("awaiting onboarding")
+    # Setting up payouts (bank details, with the manual provider) sends it on; the list
+    # follows without a reload.
+    await creator.get_by_role("button", name="Set up payouts").click()
+    await expect(creator.get_by_text("Payouts are enabled")).to_be_visible()
+    await expect(creator.locator("#payouts .status")).to_have_text("awaiting settlement")
     await shoot(creator, "earnings")
 
     # -- ops resolve the case waiting for a person ----------------------------------------
