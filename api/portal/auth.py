@@ -13,13 +13,16 @@ from api.deps import DatabaseDep, Principal, SettingsDep
 from api.portal.web import (
     BRAND_ROLES,
     SESSION_COOKIE,
+    Csrf,
     SignedIn,
     csrf_ok,
     field_errors,
     render,
     secure,
 )
+from api.routers import auth as auth_api
 from api.routers.auth import authenticate, token_for
+from api.schemas import SwitchWorkspace
 from api.security import hash_password
 from models import creators
 from models.enums import Role
@@ -155,6 +158,33 @@ async def signup_submit(
     )  # fmt: skip
     user_id, memberships = await db.run(authenticate, wanted.email, wanted.password)
     token = token_for(settings, user_id, memberships, None)
+    return _signed_in_as(request, token.access_token, token.expires_in)
+
+
+@router.get("/workspaces")
+async def workspaces_page(
+    request: Request, principal: SignedIn, db: DatabaseDep, error: str = ""
+) -> HTMLResponse:
+    """Every workspace the user belongs to, to act in another one."""
+    who = await auth_api.me(principal, db)
+    context = {"principal": principal, "memberships": who.memberships, "error": error}
+    return render(request, "portal/workspaces.html", context, 403 if error else 200)
+
+
+@router.post("/workspaces", response_model=None, dependencies=[Csrf])
+async def switch_workspace(
+    request: Request,
+    principal: SignedIn,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    workspace_id: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    try:
+        body = SwitchWorkspace.model_validate({"workspace_id": workspace_id})
+        token = await auth_api.switch_workspace(body, principal, settings, db)
+    except (ValidationError, AppError):
+        error = "You are not a member of that workspace."
+        return await workspaces_page(request, principal, db, error)
     return _signed_in_as(request, token.access_token, token.expires_in)
 
 

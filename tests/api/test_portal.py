@@ -5,6 +5,9 @@ import re
 import httpx
 from sqlalchemy import Engine
 
+from models.db import session_scope
+from models.enums import Role
+from models.workspaces import Membership
 from tests.support import PASSWORD, Tenant, campaign_body, login, make_tenant
 
 
@@ -108,3 +111,30 @@ async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine
     response = await http.post("/portal/logout", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 303
     assert (await http.get("/portal")).status_code == 303
+
+
+async def test_the_workspace_switcher_moves_the_session_to_another_membership(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand, ops, stranger = make_tenant(engine), make_tenant(engine, Role.OPS), make_tenant(engine)
+    with session_scope(engine) as session:
+        session.add(Membership(user_id=brand.user_id, workspace_id=ops.workspace_id, role=Role.OPS))
+    await sign_in(http, brand)
+    page = await http.get("/portal/workspaces")
+    assert page.text.count("<button") == 2  # sign out, and the one other workspace
+    assert (await http.get("/portal")).headers["location"] == "/portal/campaigns"
+
+    data = {"csrf_token": csrf_from(page), "workspace_id": str(ops.workspace_id)}
+    assert (
+        await http.post("/portal/workspaces", data={**data, "csrf_token": "x"})
+    ).status_code == 403
+    switched = await http.post("/portal/workspaces", data=data)
+    assert switched.status_code == 303
+    assert "HttpOnly" in switched.headers["set-cookie"]
+    assert (await http.get("/portal")).headers["location"] == "/portal/ops"
+
+    foreign = {**data, "workspace_id": str(stranger.workspace_id)}
+    refused = await http.post("/portal/workspaces", data=foreign)
+    assert refused.status_code == 403
+    assert "not a member of that workspace" in refused.text
+    assert (await http.get("/portal")).headers["location"] == "/portal/ops"

@@ -13,6 +13,7 @@ from models.deliveries import Submission
 from models.enums import Role
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
+from tests.e2e.support import ok
 from tests.support import (
     campaign_body,
     fund,
@@ -55,7 +56,7 @@ async def test_sign_up_checks_each_field_then_signs_the_creator_in(
     assert me.json()["role"] == "creator"
 
 
-async def test_applying_shows_problems_next_to_the_fields_and_lists_the_application(
+async def test_applying_countering_and_accepting_the_offer_through_the_forms(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
     brand = make_tenant(engine)
@@ -89,6 +90,23 @@ async def test_applying_shows_problems_next_to_the_fields_and_lists_the_applicat
     await sign_in(http, brand)
     campaign_page = await http.get(f"/portal/campaigns/{cid}")
     assert "&lt;b&gt;I love serums&lt;/b&gt;" in campaign_page.text
+    [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
+    decide = f"/portal/campaigns/{cid}/applications/{application['id']}/decision"
+    counter = {"csrf_token": csrf_from(campaign_page), "action": "counter", "counter_price": ""}
+    missing = await http.post(decide, data=counter)
+    assert missing.status_code == 400
+    assert "Enter the price you offer instead." in missing.text
+    countered = await http.post(decide, data={**counter, "counter_price": "850"})
+    assert countered.status_code == 303
+
+    await sign_in(http, creator.tenant)
+    offers = await http.get("/portal/applications")
+    assert "the brand offers 850.00 USD" in offers.text
+    answer = f"/portal/applications/{application['id']}/response"
+    accepted = await http.post(answer, data={"csrf_token": csrf_from(offers), "accept": "yes"})
+    assert accepted.status_code == 303
+    mine = ok(await http.get("/creator/applications", headers=await login(http, creator.tenant)))
+    assert (mine[0]["status"], mine[0]["counter_price_minor"]) == ("accepted", 85_000)
 
 
 async def test_uploads_go_through_the_session_with_csrf_and_stay_in_the_workspace(
