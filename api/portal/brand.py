@@ -27,9 +27,10 @@ from api.portal.web import (
 )
 from api.routers import campaigns as campaigns_api
 from api.routers import deliveries as deliveries_api
+from api.routers import licenses as licenses_api
 from api.routers import money as money_api
 from api.routers.licenses import days_left_of
-from api.schemas import CampaignCreate, DecisionCreate, ReviewCreate
+from api.schemas import CampaignCreate, DecisionCreate, LicenseChangeCreate, ReviewCreate
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
 from models.enums import CampaignVisibility, DeliverableFormat
 from nexus.errors import AppError, NotFound
@@ -433,11 +434,59 @@ async def review(
 # -- licenses --------------------------------------------------------------------------------
 
 
-@router.get("/licenses")
-async def license_list(request: Request, principal: BrandUser, db: DatabaseDep) -> HTMLResponse:
+async def _license_page(
+    request: Request,
+    principal: Principal,
+    db: DatabaseDep,
+    notice: str = "",
+    failed: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
     def rows(session: Session) -> list[dict[str, Any]]:
         found = licenses.list_licenses(session, {"workspace_id": principal.workspace_id}, 200, 0)
         return [{"license": r, "days_left": days_left_of(r)} for r in found]
 
-    context = {"principal": principal, "rows": await db.run(rows)}
-    return render(request, "portal/licenses.html", context)
+    context = {"principal": principal, "rows": await db.run(rows), "notice": notice,
+               "failed": failed}  # fmt: skip
+    return render(request, "portal/licenses.html", context, status_code)
+
+
+@router.get("/licenses")
+async def license_list(
+    request: Request, principal: BrandUser, db: DatabaseDep, renewed: str = ""
+) -> HTMLResponse:
+    notice = "Renewal proposed: it applies once the creator accepts it." if renewed else ""
+    return await _license_page(request, principal, db, notice)
+
+
+@router.post("/licenses/{license_id}/renewal", response_model=None, dependencies=[Csrf])
+async def propose_renewal(
+    request: Request,
+    license_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    ends_on: Annotated[str, Form(max_length=20)] = "",
+    fee: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """A later end date for the license (with an extra fee, if any) for the creator to accept."""
+    try:
+        row = await db.run(licenses.get_license, license_id)
+        currency = row.currency if row else ""
+        change = LicenseChangeCreate.model_validate(
+            {"ends_at": f"{ends_on}T00:00:00+00:00" if ends_on else None,
+             "fee_minor": minor_units(fee, currency) or 0}
+        )  # fmt: skip
+        await licenses_api.propose_change(license_id, change, principal, db, temporal, settings)
+    except BadAmount as exc:
+        return await _license_page(request, principal, db, failed=(str(license_id), str(exc)),
+                                   status_code=422)  # fmt: skip
+    except ValidationError:
+        message = "Choose the new end date."
+        return await _license_page(request, principal, db, failed=(str(license_id), message),
+                                   status_code=422)  # fmt: skip
+    except AppError as exc:
+        return await _license_page(request, principal, db, failed=(str(license_id), exc.detail),
+                                   status_code=exc.status)  # fmt: skip
+    return RedirectResponse("/portal/licenses?renewed=1", status_code=303)

@@ -40,12 +40,14 @@ from api.portal.web import (
     render,
 )
 from api.routers import deliveries as deliveries_api
+from api.routers import licenses as licenses_api
 from api.routers import marketplace as marketplace_api
 from api.routers import money as money_api
 from api.routers import uploads as uploads_api
 from api.schemas import (
     ApplicationCreate,
     BriefAcceptanceCreate,
+    ChangeAnswerCreate,
     DraftCreate,
     FinalCreate,
     ResponseCreate,
@@ -485,3 +487,32 @@ async def payout_account(
     except AppError:
         return RedirectResponse("/portal/earnings?problem=provider", status_code=303)
     return RedirectResponse(opened.onboarding_url or "/portal/earnings", status_code=303)
+
+
+# -- licenses --------------------------------------------------------------------------------
+
+
+@router.get("/my-licenses")
+async def my_licenses(
+    request: Request, principal: CreatorUser, db: DatabaseDep, temporal: TemporalDep
+) -> HTMLResponse:
+    """Licenses of the creator's work, with what a brand proposes to change."""
+    rows = await licenses_api.list_licenses(principal, db, None, None, None, 200, 0)
+    live = [await licenses_api.get_license(r.id, principal, db, temporal) for r in rows]
+    return render(request, "portal/my_licenses.html", {"principal": principal, "rows": live})
+
+
+@router.post("/my-licenses/{license_id}/answer", response_model=None, dependencies=[Csrf])
+async def answer_change(
+    license_id: uuid.UUID,
+    principal: CreatorUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    accept: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    body = ChangeAnswerCreate(accept=accept == "yes")
+    # A change answered meanwhile (or withdrawn) just shows the current state again.
+    with contextlib.suppress(AppError):
+        await licenses_api.answer_change(license_id, body, principal, db, temporal, settings)
+    return RedirectResponse("/portal/my-licenses", status_code=303)

@@ -4,6 +4,7 @@ CSRF on every form, and tenancy."""
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -187,3 +188,22 @@ async def test_creators_are_kept_out_of_brand_pages(
         response = await http.get(path)
         assert response.status_code == 303
         assert response.headers["location"] == "/portal"
+
+
+async def test_the_renewal_form_checks_its_fields_and_the_license(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    await sign_in(http, make_tenant(engine))
+    page = await http.get("/portal/licenses")
+    assert "No licenses yet" in page.text
+    path = f"/portal/licenses/{uuid.uuid4()}/renewal"
+    data = {"csrf_token": csrf_from(page), "ends_on": "2030-01-01", "fee": "10"}
+    assert (await http.post(path, data={**data, "csrf_token": ""})).status_code == 403
+    for form, status, message in [
+        ({**data, "ends_on": ""}, 422, "Choose the new end date."),
+        ({**data, "fee": "ten"}, 422, "Enter an amount like 1250 or 1250.50."),
+        (data, 404, "no such license"),
+    ]:
+        response = await http.post(path, data=form)
+        assert response.status_code == status
+        assert message in response.text

@@ -3,10 +3,10 @@ uvicorn server, the test's PostgreSQL and Temporal dev server, and real workers.
 
 A brand builds and funds a campaign; a creator applies and is accepted, uploads a generated
 video (with the upload's progress shown), reads the check report and fixes the caption; the
-brand asks for a revision in the review player, the creator resubmits, the brand approves,
-and the creator sees the payout go out once payouts are set up. Meanwhile an ops user resolves
-a moderation case that waits for a person. Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages
-at desktop and phone width.
+brand asks for a revision in the review player, the creator resubmits, the brand approves and
+proposes a license renewal the creator accepts, and the creator sees the payout go out once
+payouts are set up. Meanwhile an ops user resolves a moderation case that waits for a person.
+Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages at desktop and phone width.
 """
 
 from __future__ import annotations
@@ -234,6 +234,19 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     await brand.reload()
     await brand.get_by_role("button", name="Approve").click()
     await stage_is(brand, "awaiting final")
+
+    # -- the brand renews the license; the creator accepts -------------------------------
+    await brand.get_by_role("link", name="Licenses").click()
+    renew_to = (datetime.now(UTC) + timedelta(days=500)).date()
+    await brand.get_by_label("Renew until").fill(renew_to.isoformat())
+    await brand.get_by_label("Extra fee (USD)").fill("50")
+    await brand.get_by_role("button", name="Propose renewal").click()
+    await expect(brand.get_by_role("status")).to_contain_text("Renewal proposed")
+    await shoot(brand, "licenses")
+    await creator.get_by_role("link", name="Licenses").click()
+    await expect(creator.locator("article")).to_contain_text("for an extra 50.00 USD")
+    await creator.get_by_role("button", name="Accept").click()
+    await expect(creator.locator("article")).to_contain_text(f"until {renew_to.isoformat()}")
 
     # -- the creator sees the payout -------------------------------------------------------
     await creator.get_by_role("link", name="Earnings").click()
