@@ -154,6 +154,12 @@ async def test_funding_by_invoice_from_the_campaign_page(
     assert card.status_code == 422
     assert "card payments are not enabled" in card.text
 
+    [funding] = (await http.get(f"/campaigns/{cid}/fundings", headers=headers)).json()
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    assert (await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=ops)).is_success
+    statement = await http.get(f"/portal/campaigns/{cid}/statement")
+    assert "<td>funding</td><td>5,000.00 USD</td><td>500.00 USD</td>" in statement.text
+
 
 async def test_another_workspace_cannot_see_or_act_on_a_campaign(
     http: httpx.AsyncClient, engine: Engine

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from models.db import session_scope
 from models.deliveries import Submission
 from models.enums import Role
+from models.moderation import open_escalation
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
 from tests.e2e.support import ok
@@ -195,10 +196,18 @@ async def test_creator_steps_refuse_forged_tokens_and_foreign_uploads(
 async def test_ops_console_validates_the_decision_and_keeps_others_out(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
+    escalated = uuid.uuid4()
+    with session_scope(engine) as session:
+        open_escalation(session, escalated, "review_overdue", "No decision in 4 h: <gun>")
     await sign_in(http, make_tenant(engine, Role.OPS))
     page = await http.get("/portal/ops")
     assert page.status_code == 200
     assert "No video waits for a human decision." in page.text
+    assert "review overdue</strong> · asset <code>" + str(escalated) in page.text
+    assert "No decision in 4 h: &lt;gun&gt;" in page.text
+    assert f'href="http://127.0.0.1:8233/namespaces/default/workflows/moderation-{escalated}"' in (
+        page.text
+    )
     asset_id = uuid.uuid4()
     path = f"/portal/ops/moderation/{asset_id}/review"
     assert (await http.post(path, data={"decision": "pass", "reason": "ok"})).status_code == 403
