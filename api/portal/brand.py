@@ -39,7 +39,7 @@ from workflows.contracts.campaign import Channel
 router = APIRouter()
 
 DELIVERABLE_ROWS = 3
-QUEUE_PAGE = 50
+PAGE = 50
 CHANNELS: tuple[Channel, ...] = (
     "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh",
 )  # fmt: skip
@@ -80,16 +80,26 @@ def _utc(text: str) -> str | None:
 # -- campaigns -------------------------------------------------------------------------------
 
 
-def _campaign_rows(session: Session, workspace_id: uuid.UUID) -> list[dict[str, Any]]:
-    rows = campaigns.list_campaigns(session, workspace_id, limit=200, offset=0)
-    spend = money.spend_by_campaign(session, workspace_id, [c.id for c in rows])
-    return [{"campaign": c, "spend": spend.get(c.id, 0)} for c in rows]
-
-
 @router.get("/campaigns")
-async def campaign_list(request: Request, principal: BrandUser, db: DatabaseDep) -> HTMLResponse:
-    rows = await db.run(_campaign_rows, principal.workspace_id)
-    return render(request, "portal/campaigns.html", {"principal": principal, "rows": rows})
+async def campaign_list(
+    request: Request,
+    principal: BrandUser,
+    db: DatabaseDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """The newest campaigns first, a page at a time, with what each has committed."""
+
+    def rows(session: Session) -> dict[str, Any]:
+        found = campaigns.list_campaigns(
+            session, principal.workspace_id, limit=PAGE + 1, offset=(page - 1) * PAGE
+        )
+        shown = found[:PAGE]
+        spend = money.spend_by_campaign(session, principal.workspace_id, [c.id for c in shown])
+        listed = [{"campaign": c, "spend": spend.get(c.id, 0)} for c in shown]
+        return {"rows": listed, "more": len(found) > PAGE}
+
+    context = {"principal": principal, "page": page, **await db.run(rows)}
+    return render(request, "portal/campaigns.html", context)
 
 
 def _builder(
@@ -373,11 +383,11 @@ async def review_queue(
 
     def queue(session: Session) -> dict[str, Any]:
         rows = deliveries.review_queue(
-            session, principal.workspace_id, limit=QUEUE_PAGE + 1, offset=(page - 1) * QUEUE_PAGE
+            session, principal.workspace_id, limit=PAGE + 1, offset=(page - 1) * PAGE
         )
-        shown = rows[:QUEUE_PAGE]
+        shown = rows[:PAGE]
         named = campaigns.by_ids(session, {d.campaign_id for d in shown})
-        return {"rows": shown, "campaigns": named, "more": len(rows) > QUEUE_PAGE}
+        return {"rows": shown, "campaigns": named, "more": len(rows) > PAGE}
 
     context = {"principal": principal, "page": page, **await db.run(queue)}
     return render(request, "portal/reviews.html", context)

@@ -8,6 +8,7 @@ import contextlib
 import shutil
 import tempfile
 import uuid
+from collections.abc import Awaitable
 from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -248,8 +249,9 @@ async def _step(
     delivery_id: uuid.UUID,
     db: DatabaseDep,
     temporal: TemporalDep,
-    call: Any,
+    call: Awaitable[object],
 ) -> Response:
+    """Run one step of the delivery; a refusal comes back on the page, next to its field."""
     try:
         await call
     except ValidationError as exc:
@@ -263,11 +265,6 @@ async def _step(
         return await _task_page(request, principal, delivery_id, db, temporal,
                                 errors={"form": exc.detail}, status_code=exc.status)  # fmt: skip
     return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
-
-
-async def _validated(model: Any, data: dict[str, Any]) -> Any:
-    # Runs inside `_step`'s try, so a bad field becomes a message next to it.
-    return model.model_validate(data)
 
 
 @router.post("/deliveries/{delivery_id}/brief-acceptance", response_model=None,
@@ -318,7 +315,7 @@ async def submit_script(
     script: Annotated[str, Form(max_length=20_000)] = "",
 ) -> Response:
     async def call() -> None:
-        body = await _validated(ScriptCreate, {"text": script.strip()})
+        body = ScriptCreate.model_validate({"text": script.strip()})
         me = _me(principal, creator_id)
         await deliveries_api.submit_script(delivery_id, body, me, db, temporal, settings)
 
@@ -345,10 +342,10 @@ async def submit_video(
         # Only the creator's own workspace uploads: another key is as good as none.
         key = media_key if media_key.startswith(f"uploads/{principal.workspace_id}/") else ""
         if kind == "final":
-            final = await _validated(FinalCreate, {"media_key": key})
+            final = FinalCreate.model_validate({"media_key": key})
             await deliveries_api.submit_final(delivery_id, final, me, db, temporal, settings)
             return
-        draft = await _validated(DraftCreate, {"media_key": key, "caption": caption.strip()})
+        draft = DraftCreate.model_validate({"media_key": key, "caption": caption.strip()})
         await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings)
 
     return await _step(request, principal, delivery_id, db, temporal, call())
