@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.portal import auth, brand, creator, ops
+from api.portal import auth, brand, creator, media, ops
 
 router = APIRouter(include_in_schema=False)
-for _pages in (auth.router, brand.router, creator.router, ops.router):
+for _pages in (auth.router, brand.router, creator.router, media.router, ops.router):
     router.include_router(_pages, prefix="/portal")
