@@ -94,9 +94,9 @@ def create_app(
         notifications.router,
         uploads.router,
         moderation.router,
-        portal.router,
     ):
         app.include_router(router)
+    portal.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

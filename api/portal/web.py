@@ -120,6 +120,14 @@ def csrf_ok(request: Request, submitted: str) -> bool:
     return bool(expected) and hmac.compare_digest(expected, submitted)
 
 
+class CsrfFailed(Exception):
+    """A state-changing request without the page's token: forged, or from a stale page."""
+
+
+async def csrf_failed(request: Request, exc: Exception) -> HTMLResponse:
+    return render(request, "portal/expired.html", {"principal": None}, 403)
+
+
 async def check_csrf(request: Request) -> None:
     """Every state-changing portal request carries the token: a form field, or the header
     that htmx and the upload script send."""
@@ -129,7 +137,7 @@ async def check_csrf(request: Request) -> None:
         value = form.get("csrf_token")
         submitted = value if isinstance(value, str) else ""
     if not csrf_ok(request, submitted):
-        raise HTTPException(403, "Your session expired; reload the page and try again.")
+        raise CsrfFailed
 
 
 Csrf = Depends(check_csrf)

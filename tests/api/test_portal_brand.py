@@ -124,6 +124,7 @@ async def test_every_brand_form_refuses_a_missing_or_forged_csrf_token(
         for token in ("", "forged"):
             response = await http.post(path, data={**data, "csrf_token": token})
             assert response.status_code == 403, path
+            assert "Nothing was changed." in response.text
     assert (await http.get("/portal/campaigns")).text.count("/portal/campaigns/") == 2  # new + 1
     assert (await http.get(f"/campaigns/{cid}/fundings", headers=headers)).json() == []
 
