@@ -8,8 +8,10 @@ STAMP := $(VENV)/.installed
 # Debian packages the platform runs on: PostgreSQL server binaries, ffmpeg/ffprobe for media,
 # espeak-ng for the speech in generated test media, util-linux's prlimit and setpriv for
 # capping tools, a C++ compiler with Python headers for pdqhash (published as source only),
-# and Tesseract with its English data for text shown on screen.
-APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux g++ python3-dev tesseract-ocr tesseract-ocr-eng
+# Tesseract with its English data for text shown on screen, and chromium for the portal's
+# browser tests.
+APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux g++ python3-dev tesseract-ocr \
+	tesseract-ocr-eng chromium
 
 .PHONY: up check-stack test lint typecheck check install system-deps clean
 
@@ -41,6 +43,7 @@ system-deps:
 	command -v tesseract >/dev/null 2>&1 && test -n "$$(ls /usr/share/tesseract-ocr/*/tessdata/eng.traineddata 2>/dev/null)" || missing="$$missing tesseract-ocr tesseract-ocr-eng"; \
 	command -v prlimit >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
+	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	$(PYTHON) -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || missing="$$missing python3-dev"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \

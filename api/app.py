@@ -72,9 +72,12 @@ def create_app(
     app.state.store = store_from_settings(settings.storage)
 
     problems.install(app)
-    # Upload bodies stream to disk under the media size limit (api.routers.uploads).
+    # Upload bodies stream to disk under the media size limit (api.routers.uploads), from
+    # API clients and from the portal's upload form alike.
     app.add_middleware(
-        BodySizeLimit, max_bytes=settings.api.max_body_bytes, exempt_prefix="/uploads/content/"
+        BodySizeLimit,
+        max_bytes=settings.api.max_body_bytes,
+        exempt_prefixes=("/uploads/content/", "/portal/uploads/content/"),
     )
     for router in (
         health.router,
@@ -91,9 +94,9 @@ def create_app(
         notifications.router,
         uploads.router,
         moderation.router,
-        portal.router,
     ):
         app.include_router(router)
+    portal.install(app)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

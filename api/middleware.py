@@ -14,16 +14,14 @@ class BodySizeLimit:
     """Refuses bodies over `max_bytes` with 413: at once by Content-Length, otherwise after
     reading at most `max_bytes + 1` bytes of a streamed body, before the app parses it."""
 
-    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefix: str | None = None) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int, exempt_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
         # Paths that stream their bodies and enforce their own, larger limit.
-        self.exempt_prefix = exempt_prefix
+        self.exempt_prefixes = exempt_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        exempt = self.exempt_prefix is not None and scope.get("path", "").startswith(
-            self.exempt_prefix
-        )
+        exempt = scope.get("path", "").startswith(self.exempt_prefixes)
         if scope["type"] != "http" or exempt:
             await self.app(scope, receive, send)
             return

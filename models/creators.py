@@ -9,6 +9,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.base import created_at_field, id_field
+from models.enums import Role, WorkspaceKind
+from models.workspaces import Membership, User, Workspace, find_user_by_email
 
 
 class CreatorProfile(SQLModel, table=True):
@@ -44,3 +46,42 @@ def search_profiles(
         query = query.where(CreatorProfile.country == country)
     query = query.order_by(col(CreatorProfile.handle)).limit(limit).offset(offset)
     return list(session.exec(query).all())
+
+
+def taken(session: Session, email: str, handle: str) -> list[str]:
+    """Which of a new creator's unique names already belong to someone: "email", "handle"."""
+    clashes = []
+    if find_user_by_email(session, email) is not None:
+        clashes.append("email")
+    if session.exec(select(CreatorProfile).where(CreatorProfile.handle == handle)).first():
+        clashes.append("handle")
+    return clashes
+
+
+def sign_up(
+    session: Session,
+    user: User,
+    *,
+    handle: str,
+    country: str,
+    niches: list[str],
+    platforms: list[str],
+) -> CreatorProfile:
+    """A new creator: the user, their own creator workspace, membership and profile."""
+    workspace = Workspace(name=f"{user.name} (creator)", kind=WorkspaceKind.CREATOR)
+    session.add_all([workspace, user])
+    session.flush()
+    profile = CreatorProfile(
+        user_id=user.id,
+        workspace_id=workspace.id,
+        handle=handle,
+        display_name=user.name,
+        country=country,
+        niches=niches,
+        platforms=platforms,
+    )
+    session.add_all(
+        [profile, Membership(user_id=user.id, workspace_id=workspace.id, role=Role.CREATOR)]
+    )
+    session.flush()
+    return profile

@@ -124,3 +124,15 @@ def list_submissions(session: Session, delivery_id: uuid.UUID) -> list[Submissio
             .order_by(col(Submission.number))
         ).all()
     )
+
+
+def review_queue(
+    session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
+) -> list[Delivery]:
+    """The workspace's drafts waiting for the brand, the nearest review deadline first."""
+    query = (
+        select(Delivery)
+        .where(Delivery.workspace_id == workspace_id, Delivery.stage == DeliveryStage.IN_REVIEW)
+        .order_by(col(Delivery.review_due_at).asc().nulls_last(), col(Delivery.id))
+    )
+    return list(session.exec(query.limit(limit).offset(offset)).all())

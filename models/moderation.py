@@ -39,3 +39,9 @@ def open_escalation(session: Session, asset_id: uuid.UUID, kind: str, reason: st
 def escalations(session: Session, asset_id: uuid.UUID) -> list[ModerationEscalation]:
     query = select(ModerationEscalation).where(ModerationEscalation.asset_id == asset_id)
     return list(session.exec(query.order_by(col(ModerationEscalation.opened_at))).all())
+
+
+def open_escalations(session: Session, limit: int = 200) -> list[ModerationEscalation]:
+    """Every unresolved escalation, oldest first: the ops console's to-do list."""
+    query = select(ModerationEscalation).where(col(ModerationEscalation.resolved_at).is_(None))
+    return list(session.exec(query.order_by(col(ModerationEscalation.opened_at)).limit(limit)))

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, func
+from sqlalchemy import BigInteger, Index, case, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -465,3 +465,27 @@ def mark_processed(session: Session, event_id: str) -> None:
     assert event is not None
     event.processed_at = utcnow()
     session.add(event)
+
+
+def spend_by_campaign(
+    session: Session, workspace_id: uuid.UUID, campaign_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, int]:
+    """What each campaign has committed to creators: reserved minus released, minor units."""
+    if not campaign_ids:
+        return {}
+    signed = func.sum(
+        case(
+            (col(LedgerEntry.kind) == ledger.EntryKind.RELEASE, -col(LedgerEntry.amount_minor)),
+            else_=col(LedgerEntry.amount_minor),
+        )
+    )
+    rows = session.exec(
+        select(LedgerEntry.campaign_id, signed)
+        .where(
+            LedgerEntry.workspace_id == workspace_id,
+            col(LedgerEntry.campaign_id).in_(campaign_ids),
+            col(LedgerEntry.kind).in_([ledger.EntryKind.RESERVE, ledger.EntryKind.RELEASE]),
+        )
+        .group_by(col(LedgerEntry.campaign_id))
+    ).all()
+    return {campaign_id: int(total) for campaign_id, total in rows if campaign_id is not None}

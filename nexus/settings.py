@@ -39,6 +39,8 @@ class TemporalSettings(BaseModel):
     namespace: str = "default"
     # Base name; the CPU and GPU pools poll "<base>.cpu" and "<base>.gpu" (workflows.task_queues).
     task_queue: str = "nexus"
+    # Where people open the Temporal UI; the portal links every process there.
+    ui_url: str = "http://127.0.0.1:8233"
 
 
 class ApiSettings(BaseModel):

@@ -118,7 +118,7 @@ async def _live(temporal: TemporalGateway, license_id: uuid.UUID) -> LicenseStat
         return None
 
 
-def _days_left(row: License) -> int | None:
+def days_left_of(row: License) -> int | None:
     if row.ends_at is None:
         return None
     if row.status in licenses.NOT_IN_FORCE:
@@ -159,7 +159,7 @@ async def _public(
     live = await _live(temporal, license_id)
     return LicensePublic(
         **LicenseSummary.model_validate(row, from_attributes=True).model_dump(),
-        days_left=_days_left(row),
+        days_left=days_left_of(row),
         live=_with_paid_fees(live, await db.run(money.fee_fundings, license_id)),
     )
 

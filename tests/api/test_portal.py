@@ -5,6 +5,9 @@ import re
 import httpx
 from sqlalchemy import Engine
 
+from models.db import session_scope
+from models.enums import Role
+from models.workspaces import Membership
 from tests.support import PASSWORD, Tenant, campaign_body, login, make_tenant
 
 
@@ -49,7 +52,8 @@ async def test_sign_in_sets_an_httponly_session_and_lists_campaigns_escaped(
     assert "HttpOnly" in cookie
     assert "SameSite=lax" in cookie
 
-    page = await http.get("/portal")
+    assert (await http.get("/portal")).headers["location"] == "/portal/campaigns"
+    page = await http.get("/portal/campaigns")
     assert page.status_code == 200
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Glow" in page.text
     assert "<script>alert" not in page.text
@@ -97,13 +101,40 @@ async def test_another_workspaces_campaign_is_not_found_in_the_portal(
     page = await http.get(f"/portal/campaigns/{created.json()['id']}")
     assert page.status_code == 404
     assert "Spring glow launch" not in page.text
-    assert "Spring glow launch" not in (await http.get("/portal")).text
+    assert "Spring glow launch" not in (await http.get("/portal/campaigns")).text
 
 
 async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine) -> None:
     tenant = make_tenant(engine)
     await sign_in(http, tenant)
-    page = await http.get("/portal")
+    page = await http.get("/portal/campaigns")
     response = await http.post("/portal/logout", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 303
     assert (await http.get("/portal")).status_code == 303
+
+
+async def test_the_workspace_switcher_moves_the_session_to_another_membership(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand, ops, stranger = make_tenant(engine), make_tenant(engine, Role.OPS), make_tenant(engine)
+    with session_scope(engine) as session:
+        session.add(Membership(user_id=brand.user_id, workspace_id=ops.workspace_id, role=Role.OPS))
+    await sign_in(http, brand)
+    page = await http.get("/portal/workspaces")
+    assert page.text.count("<button") == 2  # sign out, and the one other workspace
+    assert (await http.get("/portal")).headers["location"] == "/portal/campaigns"
+
+    data = {"csrf_token": csrf_from(page), "workspace_id": str(ops.workspace_id)}
+    assert (
+        await http.post("/portal/workspaces", data={**data, "csrf_token": "x"})
+    ).status_code == 403
+    switched = await http.post("/portal/workspaces", data=data)
+    assert switched.status_code == 303
+    assert "HttpOnly" in switched.headers["set-cookie"]
+    assert (await http.get("/portal")).headers["location"] == "/portal/ops"
+
+    foreign = {**data, "workspace_id": str(stranger.workspace_id)}
+    refused = await http.post("/portal/workspaces", data=foreign)
+    assert refused.status_code == 403
+    assert "not a member of that workspace" in refused.text
+    assert (await http.get("/portal")).headers["location"] == "/portal/ops"

@@ -1,0 +1,19 @@
+"""Server-rendered portal (Jinja2 + htmx): brand, creator and ops pages over the same
+endpoint functions the JSON API serves."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+
+from api.portal import auth, brand, creator, media, ops
+from api.portal.web import CsrfFailed, csrf_failed
+
+router = APIRouter(include_in_schema=False)
+for _pages in (auth.router, brand.router, creator.router, media.router, ops.router):
+    router.include_router(_pages, prefix="/portal")
+
+
+def install(app: FastAPI) -> None:
+    """The pages, and the page a request without its form's token gets."""
+    app.include_router(router)
+    app.add_exception_handler(CsrfFailed, csrf_failed)

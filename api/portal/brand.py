@@ -1,0 +1,502 @@
+"""Brand pages: campaigns with stage and spend, the brief builder, funding, applications,
+the review queue with the player and the check report, licenses, and statements.
+
+Every action calls the same endpoint function the JSON API serves, with the signed-in
+principal, so rules, workflow Updates and errors are the API's own."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
+from api.portal.web import (
+    BadAmount,
+    BrandUser,
+    Csrf,
+    field_errors,
+    minor_units,
+    moment,
+    render,
+)
+from api.routers import campaigns as campaigns_api
+from api.routers import deliveries as deliveries_api
+from api.routers import licenses as licenses_api
+from api.routers import money as money_api
+from api.routers.licenses import days_left_of
+from api.schemas import CampaignCreate, DecisionCreate, LicenseChangeCreate, ReviewCreate
+from models import applications, brands, campaigns, creators, deliveries, licenses, money
+from models.enums import CampaignVisibility, DeliverableFormat
+from nexus.errors import AppError, NotFound
+from workflows.contracts.campaign import Channel
+
+router = APIRouter()
+
+DELIVERABLE_ROWS = 3
+PAGE = 50
+CHANNELS: tuple[Channel, ...] = (
+    "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh",
+)  # fmt: skip
+# Where each part of the API's campaign body sits in the brief builder form.
+FORM_FIELDS = {
+    "brand_id": "brand_id", "title": "title", "visibility": "visibility",
+    "budget": "budget", "budget.amount_minor": "budget", "budget.currency": "currency",
+    "brief": "delivery_deadline", "deliverables": "d0",
+    **{f"brief.{n}": n for n in (
+        "product", "objective", "target_audience", "hooks", "dos", "donts",
+        "mandatory_mentions", "disclosure_required", "revision_rounds", "ships_product",
+        "script_required", "review_window_days", "target_niches", "target_countries",
+        "application_deadline", "delivery_deadline",
+    )},
+    "brief.usage_rights": "usage_rights",
+    **{f"brief.usage_rights.{n}": n for n in (
+        "channels", "platforms", "territories", "term_days", "exclusivity_days",
+        "exclusivity_category", "modification",
+    )},
+    "brief.usage_rights.fee_minor": "license_fee",
+    **{f"deliverables.{i}": f"d{i}" for i in range(DELIVERABLE_ROWS)},
+}  # fmt: skip
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def _items(text: str) -> list[str]:
+    return [item.strip() for item in text.split(",") if item.strip()]
+
+
+def _utc(text: str) -> str | None:
+    # <input type="datetime-local"> has no zone; the form says the times are UTC.
+    return f"{text}:00+00:00" if re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", text) else text or None
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+
+@router.get("/campaigns")
+async def campaign_list(
+    request: Request,
+    principal: BrandUser,
+    db: DatabaseDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """The newest campaigns first, a page at a time, with what each has committed."""
+
+    def rows(session: Session) -> dict[str, Any]:
+        found = campaigns.list_campaigns(
+            session, principal.workspace_id, limit=PAGE + 1, offset=(page - 1) * PAGE
+        )
+        shown = found[:PAGE]
+        spend = money.spend_by_campaign(session, principal.workspace_id, [c.id for c in shown])
+        listed = [{"campaign": c, "spend": spend.get(c.id, 0)} for c in shown]
+        return {"rows": listed, "more": len(found) > PAGE}
+
+    context = {"principal": principal, "page": page, **await db.run(rows)}
+    return render(request, "portal/campaigns.html", context)
+
+
+def _builder(
+    request: Request,
+    principal: Principal,
+    brand_list: list[Any],
+    form: dict[str, Any],
+    errors: dict[str, str],
+    status_code: int = 200,
+) -> HTMLResponse:
+    context = {
+        "principal": principal, "brands": brand_list, "form": form, "errors": errors,
+        "formats": list(DeliverableFormat), "channels": CHANNELS,
+        "rows": range(DELIVERABLE_ROWS), "visibilities": list(CampaignVisibility),
+    }  # fmt: skip
+    return render(request, "portal/brief_builder.html", context, status_code)
+
+
+@router.get("/campaigns/new")
+async def new_campaign(request: Request, principal: BrandUser, db: DatabaseDep) -> HTMLResponse:
+    brand_list = await db.run(brands.list_brands, principal.workspace_id)
+    form = {
+        "idempotency_key": str(uuid.uuid4()), "currency": "USD", "disclosure_required": "on",
+        "revision_rounds": "2", "review_window_days": "3", "territories": "WW",
+        "term_days": "365", "channels": ["organic_social"], "modification": "edit",
+        "d0_format": DeliverableFormat.VIDEO_9_16.value, "d0_quantity": "1",
+    }  # fmt: skip
+    return _builder(request, principal, brand_list, form, {})
+
+
+def _campaign_body(form: dict[str, Any], errors: dict[str, str]) -> dict[str, Any]:
+    """The API's campaign body from the form; amounts that do not parse go to `errors`."""
+
+    def amount(field: str) -> int | None:
+        try:
+            return minor_units(str(form.get(field, "")), str(form.get("currency", "")))
+        except BadAmount as exc:
+            errors[field] = str(exc)
+            return None
+
+    deliverables = []
+    for i in range(DELIVERABLE_ROWS):
+        price = amount(f"d{i}_price")
+        if price is None and not form.get(f"d{i}_duration") and i > 0:
+            continue  # an empty row
+        deliverables.append({
+            "format": form.get(f"d{i}_format"),
+            "duration_s": form.get(f"d{i}_duration") or None,
+            "quantity": form.get(f"d{i}_quantity") or 1,
+            "price_minor": price,
+        })  # fmt: skip
+    perpetual = bool(form.get("perpetual"))
+    rights: dict[str, Any] = {
+        "channels": form.get("channels") or [], "platforms": _items(form.get("platforms", "")),
+        "territories": _items(form.get("territories", "")),
+        "term_days": None if perpetual else form.get("term_days") or None,
+        "perpetual": perpetual, "exclusivity_days": form.get("exclusivity_days") or 0,
+        "exclusivity_category": form.get("exclusivity_category") or None,
+        "modification": form.get("modification"), "attribution": bool(form.get("attribution")),
+        "fee_minor": amount("license_fee") or 0,
+    }  # fmt: skip
+    return {
+        "brand_id": form.get("brand_id"), "title": form.get("title", ""),
+        "visibility": form.get("visibility"),
+        "budget": {"amount_minor": amount("budget"), "currency": form.get("currency", "")},
+        "brief": {
+            "product": form.get("product", ""), "objective": form.get("objective", ""),
+            "target_audience": form.get("target_audience", ""),
+            "hooks": _lines(form.get("hooks", "")), "dos": _lines(form.get("dos", "")),
+            "donts": _lines(form.get("donts", "")),
+            "mandatory_mentions": _lines(form.get("mandatory_mentions", "")),
+            "disclosure_required": bool(form.get("disclosure_required")),
+            "revision_rounds": form.get("revision_rounds"),
+            "ships_product": bool(form.get("ships_product")),
+            "script_required": bool(form.get("script_required")),
+            "review_window_days": form.get("review_window_days"),
+            "target_niches": _items(form.get("target_niches", "").lower()),
+            "target_countries": _items(form.get("target_countries", "").upper()),
+            "usage_rights": rights,
+            "application_deadline": _utc(form.get("application_deadline", "")),
+            "delivery_deadline": _utc(form.get("delivery_deadline", "")),
+        },
+        "deliverables": deliverables,
+    }  # fmt: skip
+
+
+@router.post("/campaigns", response_model=None, dependencies=[Csrf])
+async def create_campaign(
+    request: Request,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    submitted = await request.form()
+    form: dict[str, Any] = {k: v for k, v in submitted.items() if isinstance(v, str)}
+    form["channels"] = [v for v in submitted.getlist("channels") if isinstance(v, str)]
+    errors: dict[str, str] = {}
+    body = _campaign_body(form, errors)
+    status_code = 422
+    try:
+        valid = CampaignCreate.model_validate(body)
+        if not errors:
+            created = await campaigns_api.create_campaign(
+                valid, principal, db, temporal, settings, Response(),
+                idempotency_key=str(form.get("idempotency_key", ""))[:200] or None,
+            )  # fmt: skip
+            return RedirectResponse(f"/portal/campaigns/{created.id}", status_code=303)
+    except (ValidationError, AppError) as exc:
+        errors = field_errors(exc, FORM_FIELDS) | errors
+        status_code = exc.status if isinstance(exc, AppError) else 422
+    brand_list = await db.run(brands.list_brands, principal.workspace_id)
+    return _builder(request, principal, brand_list, form, errors, status_code)
+
+
+def _campaign_extras(session: Session, campaign_id: uuid.UUID) -> dict[str, Any]:
+    apps = applications.list_for_campaign(session, campaign_id)
+    handles = {
+        a.creator_id: p.handle
+        for a in apps
+        if (p := creators.get_profile(session, a.creator_id)) is not None
+    }
+    return {
+        "applications": apps,
+        "handles": handles,
+        "fundings": money.fundings_of(session, campaign_id),
+        "deliveries": deliveries.list_deliveries(session, campaign_id=campaign_id, limit=200),
+    }
+
+
+async def _campaign_page(
+    request: Request,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    error: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    live = await campaigns_api.live_status(temporal, campaign_id)
+    extras = await db.run(_campaign_extras, campaign_id)
+    context = {
+        "principal": principal, "record": record, "live": live, "error": error,
+        "cards": settings.payments.provider != "manual", **extras,
+    }  # fmt: skip
+    return render(request, "portal/campaign.html", context, status_code)
+
+
+@router.get("/campaigns/{campaign_id}")
+async def campaign_page(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    return await _campaign_page(request, principal, campaign_id, db, temporal, settings)
+
+
+async def _after(
+    request: Request,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    exc: AppError | ValidationError | None,
+) -> Response:
+    """Back to the campaign page: a redirect when the action worked, else the page with why."""
+    if exc is None:
+        return RedirectResponse(f"/portal/campaigns/{campaign_id}", status_code=303)
+    message = exc.detail if isinstance(exc, AppError) else "; ".join(e["msg"] for e in exc.errors())
+    status_code = exc.status if isinstance(exc, AppError) else 422
+    return await _campaign_page(
+        request, principal, campaign_id, db, temporal, settings, message, status_code
+    )
+
+
+@router.post("/campaigns/{campaign_id}/fundings", response_model=None, dependencies=[Csrf])
+async def fund(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    method: Annotated[str, Form(max_length=20)] = "bank_transfer",
+    payment_method: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    error: AppError | ValidationError | None = None
+    try:
+        body = money_api.FundingCreate.model_validate(
+            {"method": method, "payment_method": payment_method or None}
+        )
+        await money_api.fund_campaign(campaign_id, body, principal, db, temporal, settings, request)
+    except (AppError, ValidationError) as exc:
+        error = exc
+    return await _after(request, principal, campaign_id, db, temporal, settings, error)
+
+
+@router.post("/campaigns/{campaign_id}/publish", response_model=None, dependencies=[Csrf])
+async def publish(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    error: AppError | None = None
+    try:
+        await campaigns_api.publish_campaign(campaign_id, principal, db, temporal, settings)
+    except AppError as exc:
+        error = exc
+    return await _after(request, principal, campaign_id, db, temporal, settings, error)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/applications/{application_id}/decision",
+    response_model=None,
+    dependencies=[Csrf],
+)
+async def decide(
+    request: Request,
+    campaign_id: uuid.UUID,
+    application_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    action: Annotated[str, Form(max_length=20)] = "",
+    counter_price: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    error: AppError | ValidationError | None = None
+    try:
+        record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+        currency = record.campaign.currency if record else ""
+        counter = minor_units(counter_price, currency) if action == "counter" else None
+        if action == "counter" and counter is None:
+            raise AppError("Enter the price you offer instead.")
+        body = DecisionCreate.model_validate({"action": action, "counter_price_minor": counter})
+        await campaigns_api.decide_application(
+            campaign_id, application_id, body, principal, db, temporal, settings
+        )
+    except BadAmount as exc:
+        error = AppError(str(exc))
+    except (AppError, ValidationError) as exc:
+        error = exc
+    return await _after(request, principal, campaign_id, db, temporal, settings, error)
+
+
+@router.get("/campaigns/{campaign_id}/statement")
+async def statement(
+    request: Request, campaign_id: uuid.UUID, principal: BrandUser, db: DatabaseDep
+) -> HTMLResponse:
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    result = await money_api.campaign_statement(campaign_id, principal, db, "json")
+    assert isinstance(result, money_api.Statement)
+    context = {"principal": principal, "campaign": record.campaign, "statement": result}
+    return render(request, "portal/statement.html", context)
+
+
+# -- review ----------------------------------------------------------------------------------
+
+
+@router.get("/reviews")
+async def review_queue(
+    request: Request,
+    principal: BrandUser,
+    db: DatabaseDep,
+    page: Annotated[int, Query(ge=1, le=10_000)] = 1,
+) -> HTMLResponse:
+    """Drafts waiting for the brand, the nearest review deadline first, a page at a time."""
+
+    def queue(session: Session) -> dict[str, Any]:
+        rows = deliveries.review_queue(
+            session, principal.workspace_id, limit=PAGE + 1, offset=(page - 1) * PAGE
+        )
+        shown = rows[:PAGE]
+        named = campaigns.by_ids(session, {d.campaign_id for d in shown})
+        return {"rows": shown, "campaigns": named, "more": len(rows) > PAGE}
+
+    context = {"principal": principal, "page": page, **await db.run(queue)}
+    return render(request, "portal/reviews.html", context)
+
+
+async def review_page(
+    request: Request,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+    except NotFound:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title
+    drafts = [s for s in delivery.submissions if s.kind == "draft"]
+    context = {
+        "principal": principal, "d": delivery, "title": title,
+        "draft": drafts[-1] if drafts else None, "errors": errors or {}, "moment": moment,
+    }  # fmt: skip
+    return render(request, "portal/review.html", context, status_code)
+
+
+@router.post("/deliveries/{delivery_id}/review", response_model=None, dependencies=[Csrf])
+async def review(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    decision: Annotated[str, Form(max_length=20)] = "",
+    notes: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    if decision == "revise" and not notes.strip():
+        errors = {"notes": "Tell the creator what to change."}
+        return await review_page(request, principal, delivery_id, db, temporal, errors, 422)
+    try:
+        body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
+        await deliveries_api.review(delivery_id, body, principal, db, temporal, settings)
+    except ValidationError as exc:
+        errors = field_errors(exc, {"decision": "decision", "notes": "notes"})
+        return await review_page(request, principal, delivery_id, db, temporal, errors, 422)
+    except AppError as exc:
+        errors = {"form": exc.detail}
+        return await review_page(request, principal, delivery_id, db, temporal, errors, exc.status)
+    return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
+
+
+# -- licenses --------------------------------------------------------------------------------
+
+
+async def _license_page(
+    request: Request,
+    principal: Principal,
+    db: DatabaseDep,
+    notice: str = "",
+    failed: tuple[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    def rows(session: Session) -> list[dict[str, Any]]:
+        found = licenses.list_licenses(session, {"workspace_id": principal.workspace_id}, 200, 0)
+        return [{"license": r, "days_left": days_left_of(r)} for r in found]
+
+    context = {"principal": principal, "rows": await db.run(rows), "notice": notice,
+               "failed": failed}  # fmt: skip
+    return render(request, "portal/licenses.html", context, status_code)
+
+
+@router.get("/licenses")
+async def license_list(
+    request: Request, principal: BrandUser, db: DatabaseDep, renewed: str = ""
+) -> HTMLResponse:
+    notice = "Renewal proposed: it applies once the creator accepts it." if renewed else ""
+    return await _license_page(request, principal, db, notice)
+
+
+@router.post("/licenses/{license_id}/renewal", response_model=None, dependencies=[Csrf])
+async def propose_renewal(
+    request: Request,
+    license_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    ends_on: Annotated[str, Form(max_length=20)] = "",
+    fee: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    """A later end date for the license (with an extra fee, if any) for the creator to accept."""
+    try:
+        row = await db.run(licenses.get_license, license_id)
+        currency = row.currency if row else ""
+        change = LicenseChangeCreate.model_validate(
+            {"ends_at": f"{ends_on}T00:00:00+00:00" if ends_on else None,
+             "fee_minor": minor_units(fee, currency) or 0}
+        )  # fmt: skip
+        await licenses_api.propose_change(license_id, change, principal, db, temporal, settings)
+    except BadAmount as exc:
+        return await _license_page(request, principal, db, failed=(str(license_id), str(exc)),
+                                   status_code=422)  # fmt: skip
+    except ValidationError:
+        message = "Choose the new end date."
+        return await _license_page(request, principal, db, failed=(str(license_id), message),
+                                   status_code=422)  # fmt: skip
+    except AppError as exc:
+        return await _license_page(request, principal, db, failed=(str(license_id), exc.detail),
+                                   status_code=exc.status)  # fmt: skip
+    return RedirectResponse("/portal/licenses?renewed=1", status_code=303)

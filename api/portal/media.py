@@ -1,0 +1,111 @@
+"""Media in the portal: uploads authorized by the session (the API's tickets; the embedded
+store's bytes stream through the portal) and a submission's video for the in-page player."""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
+
+from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.portal.web import Csrf, SignedIn
+from api.routers import deliveries as deliveries_api
+from api.routers import uploads as uploads_api
+from integrations.storage import ObjectStore, StorageError
+from nexus.errors import AppError, Forbidden, NotFound
+
+router = APIRouter()
+
+
+@router.post("/uploads", response_model=None, dependencies=[Csrf])
+async def create_upload(request: Request, principal: SignedIn, settings: SettingsDep) -> Response:
+    """Where the page sends a file: the API's ticket, with the embedded store's target moved
+    under the portal so the session cookie (not a bearer token) authorizes the bytes."""
+    try:
+        if principal.role not in uploads_api.UPLOADERS:
+            raise Forbidden(f"role {principal.role.value} may not upload")
+        body = uploads_api.UploadCreate.model_validate_json(await request.body())
+        ticket = await run_in_threadpool(
+            uploads_api.create_upload, body, principal, settings, request.app.state.store, request
+        )
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    if not ticket.direct:
+        ticket.urls = [str(request.url_for("portal_put_content", key=ticket.key))]
+    return JSONResponse(ticket.model_dump(mode="json"), 201)
+
+
+@router.post("/uploads/complete", response_model=None, dependencies=[Csrf])
+async def complete_upload(request: Request, principal: SignedIn) -> JSONResponse:
+    """Assemble a multipart upload once every part is in object storage."""
+    try:
+        if principal.role not in uploads_api.UPLOADERS:
+            raise Forbidden(f"role {principal.role.value} may not upload")
+        body = uploads_api.MultipartComplete.model_validate_json(await request.body())
+        done = await run_in_threadpool(
+            uploads_api.complete_upload, body, principal, request.app.state.store
+        )
+    except ValidationError as exc:
+        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    return JSONResponse(done.model_dump(), 200)
+
+
+@router.put("/uploads/content/{key:path}", name="portal_put_content", dependencies=[Csrf])
+async def put_content(
+    key: str, request: Request, principal: SignedIn, settings: SettingsDep
+) -> JSONResponse:
+    try:
+        done = await uploads_api.put_content(
+            key, request, principal, settings, request.app.state.store
+        )
+    except AppError as exc:
+        return JSONResponse({"detail": exc.detail}, exc.status)
+    return JSONResponse(done.model_dump(), 201)
+
+
+@router.get("/media/{delivery_id}/{submission_id}", response_model=None)
+async def media(
+    request: Request,
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> Response:
+    """A submission's video for the in-page player, to the delivery's brand and creator."""
+    try:
+        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+    except NotFound:
+        return Response(status_code=404)
+    found = next((s for s in delivery.submissions if s.id == submission_id), None)
+    if found is None or found.media_key is None:
+        return Response(status_code=404)
+    store: ObjectStore = request.app.state.store
+    try:
+        url = await run_in_threadpool(store.download_url, found.media_key, timedelta(minutes=15))
+        if url is not None:
+            return RedirectResponse(url, status_code=307)
+        # The embedded store has no URLs of its own: a private copy, removed once sent.
+        scratch = Path(tempfile.mkdtemp(prefix="portal-media-"))
+        copy = scratch / "video"
+        await run_in_threadpool(store.get_file, found.media_key, copy)
+    except StorageError:
+        return Response(status_code=404)
+    return FileResponse(
+        copy,
+        media_type="video/mp4",
+        headers={"Cache-Control": "private, max-age=300"},
+        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
+    )

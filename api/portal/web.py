@@ -1,0 +1,221 @@
+"""What every portal page shares: the session (the API's short-lived JWT in an HttpOnly
+cookie), double-submit CSRF, rendering with escaping on, and turning API errors into messages
+next to the fields they concern."""
+
+from __future__ import annotations
+
+import hmac
+import re
+import secrets
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+
+from api.deps import DatabaseDep, Principal, SettingsDep, check_membership
+from api.security import decode_access_token
+from models import creators
+from models.enums import Role
+from nexus.errors import AppError, Unauthenticated
+from workflows.contracts.delivery import Finding
+
+SESSION_COOKIE = "nexus_session"
+CSRF_COOKIE = "nexus_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER})
+
+templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
+
+
+# ISO 4217 currencies whose minor unit is not a hundredth.
+_DECIMALS = {
+    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
+                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
+    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
+}  # fmt: skip
+_MOMENT = re.compile(r"\bat (\d+):([0-5]\d)\b")
+
+
+def decimals(currency: str) -> int:
+    return _DECIMALS.get(currency, 2)
+
+
+def money(amount_minor: int | None, currency: str) -> str:
+    """Minor units shown as major units with the code."""
+    if amount_minor is None:
+        return "—"
+    places = decimals(currency)
+    major = Decimal(amount_minor).scaleb(-places)
+    return f"{major:,.{places}f} {currency}"
+
+
+class BadAmount(ValueError):
+    pass
+
+
+def minor_units(text: str, currency: str) -> int | None:
+    """What a person typed ("1,250.50") in minor units of `currency`; empty -> None."""
+    cleaned = text.replace(",", "").strip()
+    if not cleaned:
+        return None
+    try:
+        amount = Decimal(cleaned)
+    except InvalidOperation as exc:
+        raise BadAmount("Enter an amount like 1250 or 1250.50.") from exc
+    places = decimals(currency)
+    if not amount.is_finite() or amount != round(amount, places):
+        raise BadAmount(f"Use at most {places} decimals." if places else "Use whole amounts.")
+    return int(amount.scaleb(places))
+
+
+def moment(finding: Finding) -> int | None:
+    """The second of the video a finding points at: the checks write it as "at M:SS"."""
+    match = _MOMENT.search(finding.message)
+    return int(match[1]) * 60 + int(match[2]) if match else None
+
+
+def label(value: object) -> str:
+    return str(getattr(value, "value", value)).replace("_", " ")
+
+
+templates.env.filters["money"] = money
+templates.env.filters["label"] = label
+
+
+def secure(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+def render(
+    request: Request, template: str, context: dict[str, object], status_code: int = 200
+) -> HTMLResponse:
+    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    settings = request.app.state.settings
+    base = settings.temporal.ui_url.rstrip("/")
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {
+            "csrf_token": token,
+            "temporal_ui": f"{base}/namespaces/{quote(settings.temporal.namespace)}/workflows/",
+            **context,
+        },
+        status_code=status_code,
+    )
+    response.set_cookie(
+        CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request)
+    )
+    return response
+
+
+def csrf_ok(request: Request, submitted: str) -> bool:
+    expected = request.cookies.get(CSRF_COOKIE, "")
+    return bool(expected) and hmac.compare_digest(expected, submitted)
+
+
+class CsrfFailed(Exception):
+    """A state-changing request without the page's token: forged, or from a stale page."""
+
+
+async def csrf_failed(request: Request, exc: Exception) -> HTMLResponse:
+    return render(request, "portal/expired.html", {"principal": None}, 403)
+
+
+async def check_csrf(request: Request) -> None:
+    """Every state-changing portal request carries the token: a form field, or the header
+    that htmx and the upload script send."""
+    submitted = request.headers.get(CSRF_HEADER)
+    if submitted is None:
+        form = await request.form()
+        value = form.get("csrf_token")
+        submitted = value if isinstance(value, str) else ""
+    if not csrf_ok(request, submitted):
+        raise CsrfFailed
+
+
+Csrf = Depends(check_csrf)
+
+
+async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> Principal | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        claims = decode_access_token(settings.auth, token)
+        role = await db.run(check_membership, claims.user_id, claims.workspace_id)
+    except Unauthenticated:
+        return None
+    return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
+
+
+async def _signed_in(principal: Annotated[Principal | None, Depends(session)]) -> Principal:
+    if principal is None:
+        raise HTTPException(303, "sign in first", headers={"Location": "/portal/login"})
+    return principal
+
+
+SignedIn = Annotated[Principal, Depends(_signed_in)]
+
+
+def _role(*roles: Role) -> object:
+    async def check(principal: SignedIn) -> Principal:
+        if principal.role not in roles:
+            # Home shows each role its own start page.
+            raise HTTPException(303, "not for this role", headers={"Location": "/portal"})
+        return principal
+
+    return Depends(check)
+
+
+BrandUser = Annotated[Principal, _role(*BRAND_ROLES)]
+OpsUser = Annotated[Principal, _role(Role.OPS)]
+
+
+CreatorUser = Annotated[Principal, _role(Role.CREATOR)]
+
+
+async def _creator(principal: CreatorUser, db: DatabaseDep) -> uuid.UUID:
+    assert principal.user_id is not None
+    profile = await db.run(creators.profile_of_user, principal.user_id)
+    if profile is None:
+        raise HTTPException(303, "no profile", headers={"Location": "/portal"})
+    return profile.id
+
+
+CreatorId = Annotated[uuid.UUID, Depends(_creator)]
+
+
+def field_errors(exc: ValidationError | AppError, names: dict[str, str]) -> dict[str, str]:
+    """Problems keyed by form field. `names` maps a dotted location of the API body
+    ("brief.product") to the form field that holds it; what maps to none goes under "form"."""
+    found: Iterable[tuple[str, str]]
+    if isinstance(exc, ValidationError):
+        found = (
+            (".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
+            for e in exc.errors()
+        )
+    else:
+        found = ((p.field.removeprefix("body."), p.reason) for p in exc.errors)
+    errors: dict[str, str] = {}
+    for loc, message in found:
+        field = _closest(loc, names)
+        errors.setdefault(field, message)
+    if isinstance(exc, AppError) and not errors:
+        errors["form"] = exc.detail
+    return errors
+
+
+def _closest(loc: str, names: dict[str, str]) -> str:
+    # "deliverables.0.price_minor" -> the longest mapped prefix, e.g. "deliverables.0".
+    while loc:
+        if loc in names:
+            return names[loc]
+        loc = loc.rpartition(".")[0]
+    return "form"

@@ -1,0 +1,224 @@
+"""Creator and ops pages of the portal over HTTP: sign-up and application forms with their
+messages, uploads through the session, the check report's timestamps, CSRF and tenancy."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+from sqlalchemy import Engine
+
+from models.db import session_scope
+from models.deliveries import Submission
+from models.enums import Role
+from models.moderation import open_escalation
+from tests.api.test_portal import csrf_from, sign_in
+from tests.api.test_portal_brand import error_of
+from tests.e2e.support import ok
+from tests.support import (
+    campaign_body,
+    fund,
+    login,
+    make_creator,
+    make_delivered_asset,
+    make_tenant,
+)
+
+
+async def test_sign_up_checks_each_field_then_signs_the_creator_in(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    taken = make_creator(engine)
+    csrf = csrf_from(await http.get("/portal/signup"))
+    form = {
+        "csrf_token": csrf, "name": "<Ana>", "email": "not-an-email", "password": "short",
+        "handle": "Ana Makes!", "country": "USA", "niches": "Beauty, skincare",
+        "platforms": "tiktok",
+    }  # fmt: skip
+    page = await http.post("/portal/signup", data=form)
+    assert page.status_code == 400
+    assert "name@example.com" in error_of(page, "email")
+    assert "at least 12 characters" in error_of(page, "password")
+    assert "lowercase letters" in error_of(page, "handle")
+    assert "Two capital letters" in error_of(page, "country")
+    assert 'value="&lt;Ana&gt;"' in page.text
+    assert "short" not in page.text  # a password is never echoed
+
+    form |= {"email": taken.email, "password": "x" * 12, "handle": "ana.makes", "country": "us"}
+    page = await http.post("/portal/signup", data=form)
+    assert error_of(page, "email") == "This email is taken already."
+
+    form["email"] = f"ana-{uuid.uuid4().hex[:6]}@example.com"
+    done = await http.post("/portal/signup", data=form)
+    assert done.status_code == 303
+    assert "HttpOnly" in done.headers["set-cookie"]
+    assert (await http.get("/portal")).headers["location"] == "/portal/work"
+    me = await http.post("/auth/login", json={"email": form["email"], "password": "x" * 12})
+    assert me.json()["role"] == "creator"
+
+
+async def test_applying_countering_and_accepting_the_offer_through_the_forms(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine, niches=["beauty"])
+    headers = await login(http, brand)
+    body = campaign_body(brand.brand_id)
+    body["brief"] |= {"application_deadline": "2099-01-01T00:00:00Z"}
+    cid = (await http.post("/campaigns", json=body, headers=headers)).json()["id"]
+    await fund(http, engine, headers, cid)
+    assert (await http.post(f"/campaigns/{cid}/publish", headers=headers)).status_code == 200
+
+    await sign_in(http, creator.tenant)
+    page = await http.get("/portal/marketplace")
+    assert "Spring glow launch" in page.text
+    deliverable = page.text.split('name="deliverable_id"')[1].split('value="')[1].split('"')[0]
+    data = {"csrf_token": csrf_from(page), "deliverable_id": deliverable, "pitch": " ",
+            "price": "9.999"}  # fmt: skip
+    bad = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
+    assert bad.status_code == 422
+    assert "decimals" in bad.text
+    data |= {"price": "900", "pitch": "<b>I love serums</b>"}
+    done = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
+    assert done.status_code == 303
+    listing = await http.get("/portal/applications")
+    assert "pending" in listing.text
+    assert "900.00 USD" in listing.text
+    again = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
+    assert again.status_code == 422
+    assert 'class="error banner"' in again.text
+
+    await sign_in(http, brand)
+    campaign_page = await http.get(f"/portal/campaigns/{cid}")
+    assert "&lt;b&gt;I love serums&lt;/b&gt;" in campaign_page.text
+    [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
+    decide = f"/portal/campaigns/{cid}/applications/{application['id']}/decision"
+    counter = {"csrf_token": csrf_from(campaign_page), "action": "counter", "counter_price": ""}
+    missing = await http.post(decide, data=counter)
+    assert missing.status_code == 400
+    assert "Enter the price you offer instead." in missing.text
+    countered = await http.post(decide, data={**counter, "counter_price": "850"})
+    assert countered.status_code == 303
+
+    await sign_in(http, creator.tenant)
+    offers = await http.get("/portal/applications")
+    assert "the brand offers 850.00 USD" in offers.text
+    answer = f"/portal/applications/{application['id']}/response"
+    accepted = await http.post(answer, data={"csrf_token": csrf_from(offers), "accept": "yes"})
+    assert accepted.status_code == 303
+    mine = ok(await http.get("/creator/applications", headers=await login(http, creator.tenant)))
+    assert (mine[0]["status"], mine[0]["counter_price_minor"]) == ("accepted", 85_000)
+
+
+async def test_uploads_go_through_the_session_with_csrf_and_stay_in_the_workspace(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator = make_creator(engine)
+    await sign_in(http, creator.tenant)
+    csrf = csrf_from(await http.get("/portal/work"))
+    ticket_body = {"filename": "../my clip.mp4", "content_type": "video/mp4", "size_bytes": 5}
+    refused = await http.post("/portal/uploads", json=ticket_body)
+    assert refused.status_code == 403
+    ticket = await http.post("/portal/uploads", json=ticket_body, headers={"X-CSRF-Token": csrf})
+    assert ticket.status_code == 201, ticket.text
+    key, [url] = ticket.json()["key"], ticket.json()["urls"]
+    assert key.startswith(f"uploads/{creator.workspace_id}/")
+    assert url.endswith(f"/portal/uploads/content/{key}")
+    assert (await http.put(url, content=b"video")).status_code == 403  # no token
+    put = await http.put(url, content=b"video", headers={"X-CSRF-Token": csrf})
+    assert put.status_code == 201, put.text
+    assert put.json() == {"key": key, "size_bytes": 5}
+
+    other = make_creator(engine)
+    await sign_in(http, other.tenant)
+    csrf = csrf_from(await http.get("/portal/work"))
+    foreign = await http.put(url, content=b"overwrite", headers={"X-CSRF-Token": csrf})
+    assert foreign.status_code == 404
+    bad = await http.post(
+        "/portal/uploads", json={**ticket_body, "content_type": "text/html"},
+        headers={"X-CSRF-Token": csrf},
+    )  # fmt: skip
+    assert bad.status_code == 422
+
+
+async def test_the_check_report_links_findings_to_their_moment_and_escapes_them(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine)
+    asset = make_delivered_asset(engine, brand, creator)
+    finding = {"code": "garm_arms", "severity": "warn",
+               "message": '"gun" at 1:07 touches the <b>arms</b> category'}  # fmt: skip
+    with session_scope(engine) as session:
+        row = session.get(Submission, asset.asset_id)
+        assert row is not None
+        row.findings, row.text = [finding], "<script>x</script>"
+        session.add(row)
+
+    await sign_in(http, brand)
+    page = await http.get(f"/portal/deliveries/{asset.delivery_id}")
+    assert page.status_code == 200
+    assert 'data-seek="67"' in page.text
+    assert "Play from 1:07" in page.text
+    assert "&lt;b&gt;arms&lt;/b&gt;" in page.text
+    assert "<script>x" not in page.text
+    assert f'src="/portal/media/{asset.delivery_id}/{asset.asset_id}"' in page.text
+
+    outsider = make_tenant(engine)
+    await sign_in(http, outsider)
+    assert (await http.get(f"/portal/deliveries/{asset.delivery_id}")).status_code == 404
+    media = await http.get(f"/portal/media/{asset.delivery_id}/{asset.asset_id}")
+    assert media.status_code == 404
+    await sign_in(http, make_creator(engine).tenant)
+    assert (await http.get(f"/portal/deliveries/{asset.delivery_id}")).status_code == 404
+
+
+async def test_creator_steps_refuse_forged_tokens_and_foreign_uploads(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine)
+    asset = make_delivered_asset(engine, brand, creator)
+    await sign_in(http, creator.tenant)
+    page = await http.get(f"/portal/deliveries/{asset.delivery_id}")
+    assert page.status_code == 200
+    path = f"/portal/deliveries/{asset.delivery_id}/submissions"
+    forged = await http.post(path, data={"csrf_token": "x", "media_key": "k", "kind": "final"})
+    assert forged.status_code == 403
+    foreign_key = f"uploads/{brand.workspace_id}/clip.mp4"
+    response = await http.post(
+        path, data={"csrf_token": csrf_from(page), "media_key": foreign_key, "kind": "final"}
+    )
+    assert response.status_code == 422
+    assert 'id="video-error"' in response.text
+
+
+async def test_ops_console_validates_the_decision_and_keeps_others_out(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    escalated = uuid.uuid4()
+    with session_scope(engine) as session:
+        open_escalation(session, escalated, "review_overdue", "No decision in 4 h: <gun>")
+    await sign_in(http, make_tenant(engine, Role.OPS))
+    page = await http.get("/portal/ops")
+    assert page.status_code == 200
+    assert "No video waits for a human decision." in page.text
+    assert "review overdue</strong> · asset <code>" + str(escalated) in page.text
+    assert "No decision in 4 h: &lt;gun&gt;" in page.text
+    assert f'href="http://127.0.0.1:8233/namespaces/default/workflows/moderation-{escalated}"' in (
+        page.text
+    )
+    asset_id = uuid.uuid4()
+    path = f"/portal/ops/moderation/{asset_id}/review"
+    assert (await http.post(path, data={"decision": "pass", "reason": "ok"})).status_code == 403
+    bad = await http.post(path, data={"csrf_token": csrf_from(page), "decision": "maybe"})
+    assert bad.status_code == 422
+    assert "Choose pass or block." in bad.text
+    gone = await http.post(
+        path, data={"csrf_token": csrf_from(page), "decision": "pass", "reason": "fine"}
+    )
+    assert gone.status_code == 409
+    assert "already finished" in gone.text
+
+    await sign_in(http, make_tenant(engine))
+    assert (await http.get("/portal/ops")).headers["location"] == "/portal"

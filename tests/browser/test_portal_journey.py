@@ -1,0 +1,281 @@
+"""The portal in real headless Chromium (Debian's, driven by Playwright) against a real
+uvicorn server, the test's PostgreSQL and Temporal dev server, and real workers.
+
+A brand builds and funds a campaign; a creator applies and is accepted, uploads a generated
+video (with the upload's progress shown), reads the check report and fixes the caption; the
+brand asks for a revision in the review player, the creator resubmits, the brand approves and
+proposes a license renewal the creator accepts, and the creator sees the payout go out once
+payouts are set up. Meanwhile an ops user resolves a moderation case that waits for a person.
+Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages at desktop and phone width.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.worker import Worker
+
+from api.app import create_app
+from integrations.storage import store_from_settings
+from models.enums import Role
+from nexus.settings import Settings
+from tests.e2e.support import GOOD_CAPTION
+from tests.media import video
+from tests.support import PASSWORD, Tenant, free_port, login, make_creator, make_tenant
+from workflows.contracts.moderation import BriefRules, ModerationReport, ModerationRequest
+from workflows.moderation import ModerationWorkflow, workflow_id
+from workflows.task_queues import cpu_queue
+
+pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")
+SHOTS = os.environ.get("NEXUS_PORTAL_SCREENSHOTS")
+TIMEOUT_MS = 30_000
+
+
+@pytest.fixture
+async def server(
+    settings: Settings, engine: Engine, client: Client, workers: list[Worker]
+) -> AsyncIterator[str]:
+    """The app on a free port, served by uvicorn in this event loop (beside the workers)."""
+    port = free_port()
+    app = create_app(settings, engine=engine, temporal=client)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    serving = uvicorn.Server(config)
+    task = asyncio.create_task(serving.serve())
+    while not serving.started:
+        assert not task.done(), "uvicorn did not start"
+        await asyncio.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    serving.should_exit = True
+    await task
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    if SHOTS:
+        await asyncio.to_thread(Path(SHOTS).mkdir, parents=True, exist_ok=True)
+    async with async_playwright() as playwright:
+        launched = await playwright.chromium.launch(
+            executable_path=shutil.which("chromium"),
+            args=[
+                "--no-sandbox", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+            ],
+        )  # fmt: skip
+        yield launched
+        await launched.close()
+
+
+async def shoot(page: Page, name: str) -> None:
+    """Save the page at desktop and phone width when screenshots are asked for."""
+    if not SHOTS:
+        return
+    for width, height, suffix in ((1280, 900, "desktop"), (375, 812, "phone")):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=Path(SHOTS) / f"{name}-{suffix}.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def signed_in(browser: Browser, base: str, tenant: Tenant) -> Page:
+    context = await browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    await page.goto("/portal/login")
+    await page.get_by_label("E-mail").fill(tenant.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/portal/**")
+    return page
+
+
+async def upload(page: Page, source: Path, caption: str | None) -> str:
+    """Upload through the form; returns the highest progress the bar showed."""
+    # The page navigates once the upload is in: keep what the bar showed across it.
+    await page.evaluate(
+        """() => { const bar = document.querySelector('progress');
+        new MutationObserver(() => sessionStorage.setItem('progress', String(bar.value)))
+          .observe(bar, {attributes: true}); }"""
+    )
+    await page.locator("input[type=file]").set_input_files(source)
+    if caption is not None:
+        await page.get_by_label("Caption").fill(caption)
+    await page.locator("form[data-upload] button[type=submit]").click()
+    await page.wait_for_load_state()
+    await expect(page.locator("#delivery-stage")).not_to_have_text("awaiting draft")
+    return str(await page.evaluate("() => sessionStorage.getItem('progress')"))
+
+
+async def stage_is(page: Page, stage: str) -> None:
+    await expect(page.locator("#delivery-stage")).to_have_text(stage, timeout=TIMEOUT_MS)
+
+
+async def start_review_case(client: Client, settings: Settings, tmp_path: Path) -> uuid.UUID:
+    """A video that brand safety sends to a person (it mentions a gun)."""
+    asset_id = uuid.uuid4()
+    source = video(tmp_path / "gun.mp4", say="sponsored by Glow. I love my gun", seconds=4)
+    key = f"uploads/{asset_id}/gun.mp4"
+    store_from_settings(settings.storage).put_file(key, source, "video/mp4")
+    await client.start_workflow(
+        ModerationWorkflow.run,
+        ModerationRequest(
+            asset_id=asset_id, source_key=key, caption="#ad Glow",
+            brief=BriefRules(brand="Glow", mandatory_mentions=["Glow"]),
+        ),
+        id=workflow_id(asset_id),
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        execution_timeout=timedelta(seconds=180),
+    )  # fmt: skip
+    return asset_id
+
+
+async def test_brief_to_payout_in_the_browser_and_an_ops_review(
+    server: str,
+    browser: Browser,
+    client: Client,
+    settings: Settings,
+    engine: Engine,
+    tmp_path: Path,
+) -> None:
+    case = await start_review_case(client, settings, tmp_path)
+    draft = video(tmp_path / "draft.mp4", seconds=2, say="sponsored by Glow")
+    brand_tenant = make_tenant(engine)
+    creator_account = make_creator(engine, niches=["beauty"])
+
+    # -- the brand builds the brief, funds and publishes ---------------------------------
+    brand = await signed_in(browser, server, brand_tenant)
+    await brand.get_by_role("link", name="New campaign").click()
+    await brand.get_by_label("Title", exact=True).fill("Glow <i>spring</i>")
+    await brand.get_by_label("Budget", exact=True).fill("3000")
+    await brand.get_by_label("Product", exact=True).fill("Glow serum 30 ml")
+    await brand.get_by_label("Objective", exact=True).fill("Awareness among skincare buyers")
+    await brand.get_by_label("Mandatory mentions", exact=True).fill("Glow serum")
+    await brand.get_by_label("Target niches", exact=True).fill("beauty")
+    closes = datetime.now(UTC) + timedelta(minutes=30)
+    await brand.get_by_label("Applications close (UTC)").fill(closes.strftime("%Y-%m-%dT%H:%M"))
+    await brand.locator("#d0_price").fill("800")
+    await shoot(brand, "brief-builder")
+    await brand.get_by_role("button", name="Create draft campaign").click()
+    await expect(brand.get_by_role("heading", level=1)).to_have_text("Glow <i>spring</i>")
+    campaign_url = brand.url
+    await brand.get_by_role("button", name="Fund campaign").click()
+    await expect(brand.get_by_text("awaiting transfer")).to_be_visible()
+
+    async with httpx.AsyncClient(base_url=server) as api:
+        cid = campaign_url.rsplit("/", 1)[1]
+        headers = await login(api, brand_tenant)
+        [funding] = (await api.get(f"/campaigns/{cid}/fundings", headers=headers)).json()
+        ops_headers = await login(api, make_tenant(engine, Role.OPS))
+        confirmed = await api.post(f"/ops/fundings/{funding['id']}/confirm", headers=ops_headers)
+        assert confirmed.status_code == 200, confirmed.text
+    await brand.reload()
+    await expect(brand.get_by_text("succeeded")).to_be_visible()
+    await brand.get_by_role("button", name="Publish").click()
+    await expect(brand.locator(".facts .stage")).to_have_text("published")
+    await shoot(brand, "campaign")
+
+    # -- the creator applies; the brand accepts -------------------------------------------
+    creator = await signed_in(browser, server, creator_account.tenant)
+    await creator.get_by_role("link", name="Find campaigns").click()
+    await shoot(creator, "marketplace")
+    await creator.get_by_label("Your pitch").fill("Morning routines are my thing")
+    await creator.get_by_label("Your price (USD)").fill("750")
+    await creator.get_by_role("button", name="Apply").click()
+    await expect(creator.get_by_text("pending")).to_be_visible()
+
+    await brand.reload()
+    await expect(brand.get_by_text("Morning routines are my thing")).to_be_visible()
+    await brand.get_by_role("button", name="Accept").click()
+    await expect(brand.get_by_role("link", name="Open delivery")).to_be_visible()
+
+    # -- the creator works through the tasks ----------------------------------------------
+    await creator.get_by_role("link", name="My work").click()
+    await creator.get_by_role("link", name="Glow <i>spring</i>").click()
+    await creator.get_by_role("button", name="Accept the brief").click()
+    await expect(creator.get_by_label("Draft video")).to_be_visible()
+    await shoot(creator, "tasks")
+    progress = await upload(creator, draft, "Loving this serum #spon")
+    assert progress == "100"
+    # The page follows the checks without a reload, then shows what to fix.
+    await stage_is(creator, "fixing")
+    await expect(creator.get_by_text("disclosure_insufficient")).to_be_visible()
+    await shoot(creator, "check-report")
+    await upload(creator, draft, GOOD_CAPTION)
+    await stage_is(creator, "in review")
+
+    # -- the brand reviews in the player and asks for a revision --------------------------
+    await brand.get_by_role("link", name="Reviews").click()
+    await shoot(brand, "review-queue")
+    await brand.get_by_role("link", name="Review draft").click()
+    player = brand.locator("video#player")
+    await expect(player).to_have_js_property("readyState", 4, timeout=TIMEOUT_MS)
+    await shoot(brand, "review")
+    await brand.get_by_role("button", name="Request revision").click()
+    await expect(brand.locator("#notes-error")).to_have_text("Tell the creator what to change.")
+    await brand.get_by_label("Notes for the creator").fill("Show the <texture> closer")
+    await brand.get_by_role("button", name="Request revision").click()
+    await stage_is(brand, "revising")
+
+    await creator.reload()
+    await expect(creator.get_by_text("Show the <texture> closer")).to_be_visible()
+    await upload(creator, draft, GOOD_CAPTION)
+    await stage_is(creator, "in review")
+
+    await brand.reload()
+    await brand.get_by_role("button", name="Approve").click()
+    await stage_is(brand, "awaiting final")
+
+    # -- the brand renews the license; the creator accepts -------------------------------
+    await brand.get_by_role("link", name="Licenses").click()
+    renew_to = (datetime.now(UTC) + timedelta(days=500)).date()
+    await brand.get_by_label("Renew until").fill(renew_to.isoformat())
+    await brand.get_by_label("Extra fee (USD)").fill("50")
+    await brand.get_by_role("button", name="Propose renewal").click()
+    await expect(brand.get_by_role("status")).to_contain_text("Renewal proposed")
+    await shoot(brand, "licenses")
+    await creator.get_by_role("link", name="Licenses").click()
+    await expect(creator.locator("article")).to_contain_text("for an extra 50.00 USD")
+    await creator.get_by_role("button", name="Accept").click()
+    await expect(creator.locator("article")).to_contain_text(f"until {renew_to.isoformat()}")
+
+    # -- the creator sees the payout -------------------------------------------------------
+    await creator.get_by_role("link", name="Earnings").click()
+    await expect(creator.locator("#payouts")).to_contain_text("750.00 USD")
+    await expect(creator.locator("#payouts .status")).to_have_text("awaiting onboarding")
+    # Setting up payouts (bank details, with the manual provider) sends it on; the list
+    # follows without a reload.
+    await creator.get_by_role("button", name="Set up payouts").click()
+    await expect(creator.get_by_text("Payouts are enabled")).to_be_visible()
+    await expect(creator.locator("#payouts .status")).to_have_text("awaiting settlement")
+    await shoot(creator, "earnings")
+
+    # -- ops resolve the case waiting for a person ----------------------------------------
+    ops = await signed_in(browser, server, make_tenant(engine, Role.OPS))
+    card = ops.locator(f"#case-{case}")
+    for _ in range(60):
+        if await card.count():
+            break
+        await asyncio.sleep(1)
+        await ops.reload()
+    await shoot(ops, "ops-console")
+    await card.get_by_label("Pass").check()
+    await card.get_by_label("Reason").fill("A toy gun in a skincare video: fine")
+    await card.get_by_role("button", name="Record decision").click()
+    await expect(ops.get_by_role("heading", name="Ops console")).to_be_visible()
+    await expect(ops.locator(f"#case-{case}")).to_have_count(0)
+    handle = client.get_workflow_handle(workflow_id(case), result_type=ModerationReport)
+    report = await handle.result()
+    assert (report.decision, report.reason) == (
+        "pass",
+        "Reviewed: A toy gun in a skincare video: fine",
+    )
