@@ -18,7 +18,14 @@ from fastapi.responses import (
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from api.deps import CreatorPrincipal, DatabaseDep, Principal, SettingsDep, TemporalDep
+from api.deps import (
+    CreatorPrincipal,
+    DatabaseDep,
+    Principal,
+    SettingsDep,
+    StoreDep,
+    TemporalDep,
+)
 from api.portal.brand import review_page
 from api.portal.web import (
     BRAND_ROLES,
@@ -46,7 +53,7 @@ from api.schemas import (
     ScriptCreate,
 )
 from models import applications, campaigns, deliveries, money
-from nexus.errors import AppError, NotFound
+from nexus.errors import AppError, NotFound, ValidationFailed
 
 router = APIRouter()
 
@@ -242,15 +249,20 @@ async def _step(
     call: Awaitable[object],
 ) -> Response:
     """Run one step of the delivery; a refusal comes back on the page, next to its field."""
+    names = {"media_key": "video", "caption": "caption", "text": "script"}
     try:
         await call
     except ValidationError as exc:
-        names = {"media_key": "video", "caption": "caption", "text": "script"}
         errors = field_errors(exc, names)
         if "video" in errors:
             errors["video"] = "Choose a video on your device and upload it first."
         return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
                                 status_code=422)  # fmt: skip
+    except ValidationFailed as exc:
+        # The API's own checks (an upload that is not the creator's): next to the field.
+        errors = {names.get(e.field.removeprefix("body."), "form"): e.reason for e in exc.errors}
+        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
+                                status_code=exc.status)  # fmt: skip
     except AppError as exc:
         return await _task_page(request, principal, delivery_id, db, temporal,
                                 errors={"form": exc.detail}, status_code=exc.status)  # fmt: skip
@@ -321,6 +333,7 @@ async def submit_video(
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    store: StoreDep,
     kind: Annotated[str, Form(max_length=10)] = "drafts",
     media_key: Annotated[str, Form(max_length=2048)] = "",
     caption: Annotated[str, Form(max_length=4400)] = "",
@@ -329,14 +342,13 @@ async def submit_video(
 
     async def call() -> None:
         me = _me(principal, creator_id)
-        # Only the creator's own workspace uploads: another key is as good as none.
-        key = media_key if media_key.startswith(f"uploads/{principal.workspace_id}/") else ""
+        # The API refuses a key that is not an upload of the creator's own workspace.
         if kind == "final":
-            final = FinalCreate.model_validate({"media_key": key})
-            await deliveries_api.submit_final(delivery_id, final, me, db, temporal, settings)
+            final = FinalCreate.model_validate({"media_key": media_key})
+            await deliveries_api.submit_final(delivery_id, final, me, db, temporal, settings, store)
             return
-        draft = DraftCreate.model_validate({"media_key": key, "caption": caption.strip()})
-        await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings)
+        draft = DraftCreate.model_validate({"media_key": media_key, "caption": caption.strip()})
+        await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings, store)
 
     return await _step(request, principal, delivery_id, db, temporal, call())
 

@@ -8,6 +8,7 @@ import tempfile
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
@@ -15,7 +16,7 @@ from pydantic import ValidationError
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DatabaseDep, SettingsDep, TemporalDep
+from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
 from api.portal.web import Csrf, SignedIn
 from api.routers import deliveries as deliveries_api
 from api.routers import uploads as uploads_api
@@ -93,6 +94,9 @@ async def media(
     if found is None or found.media_key is None:
         return Response(status_code=404)
     store: ObjectStore = request.app.state.store
+    if "video" in found.media:
+        # The checked, streamable master (seekable: range requests).
+        return await _checked(delivery_id, submission_id, "video", principal, db, store)
     try:
         url = await run_in_threadpool(store.download_url, found.media_key, timedelta(minutes=15))
         if url is not None:
@@ -109,3 +113,32 @@ async def media(
         headers={"Cache-Control": "private, max-age=300"},
         background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
     )
+
+
+@router.get("/media/{delivery_id}/{submission_id}/captions", response_model=None)
+async def captions(
+    request: Request,
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+) -> Response:
+    """The checked draft's WebVTT captions, for the player's captions track."""
+    store: ObjectStore = request.app.state.store
+    return await _checked(delivery_id, submission_id, "captions", principal, db, store)
+
+
+async def _checked(
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    part: Literal["video", "captions"],
+    principal: Principal,
+    db: DatabaseDep,
+    store: ObjectStore,
+) -> Response:
+    try:
+        return await deliveries_api.submission_media(
+            delivery_id, submission_id, part, principal, db, store
+        )
+    except NotFound:
+        return Response(status_code=404)

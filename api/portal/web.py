@@ -76,7 +76,10 @@ def minor_units(text: str, currency: str) -> int | None:
 
 
 def moment(finding: Finding) -> int | None:
-    """The second of the video a finding points at: the checks write it as "at M:SS"."""
+    """The second of the video a finding points at (findings recorded before they carried
+    it say "at M:SS" in their message)."""
+    if finding.start_s is not None:
+        return int(finding.start_s)
     match = _MOMENT.search(finding.message)
     return int(match[1]) * 60 + int(match[2]) if match else None
 
