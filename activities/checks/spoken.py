@@ -46,11 +46,15 @@ def _clear_phrases(brand: str) -> list[tuple[str, ...]]:
 
 
 def shown_disclosure_at(shown: list[ScreenText], *, brand: str) -> float | None:
-    """When a clear disclosure first appears as on-screen text, if it does."""
+    """When a clear disclosure first appears as on-screen text, if it does. OCR splits
+    words ("pa rtn ership"), so a phrase of several words also matches the frame's text
+    run together, and a single word matches up to three neighbouring pieces joined."""
     phrases = _clear_phrases(brand)
     for frame in sorted(shown, key=lambda f: f.time_s):
         tokens = [t for t in (normalize(w) for w in frame.text.split()) if t]
-        if any(_find(tokens, p) for p in phrases):
+        joined = "".join(tokens)
+        pieces = {"".join(tokens[i : i + n]) for n in (1, 2, 3) for i in range(len(tokens))}
+        if any("".join(p) in joined if len(p) > 1 else p[0] in pieces for p in phrases):
             return frame.time_s
     return None
 

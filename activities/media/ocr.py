@@ -24,7 +24,11 @@ def read_frame_text(frame: Path, scratch: Path, limits: Limits) -> str:
     except OSError:
         return ""
     try:
-        result = run_tool(["tesseract", str(prepared), "stdout", "--psm", "11"], limits)
+        # One thread: OCR runs beside the models and the encoder, which have the cores.
+        result = run_tool(
+            ["env", "OMP_THREAD_LIMIT=1", "tesseract", str(prepared), "stdout", "--psm", "11"],
+            limits,
+        )
     except ToolTimeout:
         return ""
     if result.returncode != 0:

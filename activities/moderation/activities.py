@@ -241,17 +241,23 @@ class MediaActivities:
 
     @activity.defn(name="media.read_screen_text")
     def read_screen_text(self, renditions: Renditions) -> list[ScreenText]:
-        """On-screen text of the frames inside the disclosure window (a disclosure shown
-        later does not count, so later frames are not read)."""
+        """On-screen text inside the disclosure window (a disclosure shown later does not
+        count, so later frames are not read), one frame every `screen_text_every_s`: a
+        disclosure has to stay on screen long enough to be read, so it spans several."""
         window = self._moderation.spoken_disclosure_within_s
+        every = self._moderation.screen_text_every_s
         limits = Limits(self._media.probe_timeout_s, self._media.tool_memory_bytes)
         found: list[ScreenText] = []
+        last_read = -every
         with scratch(self._media.work_dir) as tmp:
             for i, (key, time_s) in enumerate(
                 zip(renditions.frame_keys, renditions.frame_times, strict=True)
             ):
                 if time_s > window:
                     break
+                if time_s - last_read < every:
+                    continue
+                last_read = time_s
                 text = read_frame_text(_download(self._store, key, tmp / f"{i}.jpg"), tmp, limits)
                 if text:
                     found.append(ScreenText(time_s=time_s, text=text))

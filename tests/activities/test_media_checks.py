@@ -82,6 +82,12 @@ def test_a_disclosure_shown_on_screen_early_counts_as_said() -> None:
         ScreenText(time_s=2.0, text="| Paid partnership . with Glow"),
     ]
     assert check_spoken_disclosure(silent, brand="Glow", within_s=15, shown=shown) == []
+    # Words OCR broke apart still count; a short word inside another ("paid") does not.
+    for text in ("00:00 a iia Paid pa rtn ership ty", "spon sored by Glow"):
+        split = [ScreenText(time_s=0.5, text=text)]
+        assert check_spoken_disclosure(silent, brand="Glow", within_s=15, shown=split) == []
+    unpaid = [ScreenText(time_s=0.5, text="unpaid loading ready")]
+    assert check_spoken_disclosure(silent, brand="Glow", within_s=15, shown=unpaid) != []
 
     # Shown only after the window, or only in vague words: the finding stands.
     late = [ScreenText(time_s=20.0, text="#ad")]
