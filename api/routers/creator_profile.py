@@ -92,6 +92,7 @@ class PortfolioWork(BaseModel):
     campaign_id: uuid.UUID
     campaign_title: str
     finished_at: datetime
+    submission_id: uuid.UUID | None = Field(description="the submission the media is of")
     media: dict[str, str] = Field(description="video and thumbnail, where they are stored")
 
 
@@ -129,6 +130,7 @@ def portfolio_of(
                 campaign_id=delivery.campaign_id,
                 campaign_title=title,
                 finished_at=delivery.approved_at or delivery.updated_at,
+                submission_id=submission.id if submission else None,
                 media=media,
             )
         )
