@@ -38,16 +38,13 @@ Word = Annotated[
 
 
 class ProfileUpdate(Request):
-    display_name: str = Field(min_length=1, max_length=200)
-    bio: str = Field(default="", max_length=2000)
+    display_name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
+    ]
+    bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
     country: Annotated[str, AfterValidator(_country)]
     niches: list[Word] = Field(default_factory=list, max_length=20)
     platforms: list[Word] = Field(default_factory=list, max_length=20)
-
-    @field_validator("display_name", "bio")
-    @classmethod
-    def _stripped(cls, value: str) -> str:
-        return value.strip()
 
     @field_validator("niches", "platforms")
     @classmethod

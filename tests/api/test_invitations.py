@@ -8,7 +8,8 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from models.base import utcnow
 from models.db import session_scope
@@ -41,7 +42,7 @@ async def test_a_new_person_accepts_once_and_acts_in_the_workspace(
     token = _token(created)
     assert created.json()["link"] == f"/portal/invitations/{token}"
     with session_scope(engine) as session:
-        row = session.exec(select(Invitation).where(Invitation.email == email)).scalar_one()
+        row = session.exec(select(Invitation).where(Invitation.email == email)).one()
         # Only the hash is stored.
         assert row.token_hash == hashlib.sha256(token.encode()).hexdigest()
         assert token not in row.model_dump_json()
@@ -154,7 +155,7 @@ async def test_an_existing_user_is_told_in_the_inbox_and_must_sign_in_as_themsel
     with session_scope(engine) as session:
         inbox = session.exec(
             select(Notification).where(Notification.user_id == elsewhere.user_id)
-        ).scalar_one()
+        ).one()
         assert inbox.kind == "invitation"
         assert inbox.link == f"/portal/invitations/{token}"
 

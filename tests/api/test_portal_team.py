@@ -8,7 +8,8 @@ import uuid
 from datetime import timedelta
 
 import httpx
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
+from sqlmodel import select
 
 from models.base import utcnow
 from models.db import session_scope
@@ -64,7 +65,7 @@ async def test_an_admin_invites_with_inline_messages_and_revokes(
     assert forged.status_code == 403
 
     with session_scope(engine) as session:
-        row = session.exec(select(Invitation).where(Invitation.email == email)).scalar_one()
+        row = session.exec(select(Invitation).where(Invitation.email == email)).one()
     revoked = await http.post(
         f"/portal/team/invitations/{row.id}/revocation", data={"csrf_token": csrf}
     )
@@ -129,7 +130,7 @@ async def test_expired_and_unknown_links_get_a_clear_page(
         )
     )
     with session_scope(engine) as session:
-        row = session.exec(select(Invitation).where(Invitation.email == email)).scalar_one()
+        row = session.exec(select(Invitation).where(Invitation.email == email)).one()
         row.expires_at = utcnow() - timedelta(minutes=1)
         session.add(row)
     expired = await http.get(link)
