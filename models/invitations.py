@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func
+from sqlalchemy import DateTime, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
@@ -23,7 +23,7 @@ class Invitation(SQLModel, table=True):
     token_hash: str = Field(max_length=64, unique=True, index=True)
     invited_by: uuid.UUID = Field(foreign_key="users.id")
     created_at: datetime = created_at_field()
-    expires_at: datetime = created_at_field()
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True))
     accepted_at: datetime | None = aware_datetime_field()
     revoked_at: datetime | None = aware_datetime_field()
 

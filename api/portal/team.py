@@ -45,8 +45,10 @@ async def _team(
             "pending": invitations.pending(session, principal.workspace_id),
         }
 
+    ttl_days = request.app.state.settings.auth.invitation_ttl_days
     context = {"principal": principal, "form": form or {"role": "brand_member"},
-               "errors": errors or {}, "link": link, **await db.run(rows)}  # fmt: skip
+               "errors": errors or {}, "link": link, "ttl_days": ttl_days,
+               **await db.run(rows)}  # fmt: skip
     return render(request, "portal/team.html", context, status_code)
 
 

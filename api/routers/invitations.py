@@ -79,7 +79,7 @@ def _create(
     token_hash: str,
     ttl: timedelta,
 ) -> tuple[Invitation, User | None, str]:
-    email = body.email.strip()
+    email = body.email
     if invitations.is_member(session, principal.workspace_id, email):
         raise Conflict(
             "already a member of this workspace",
