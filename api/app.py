@@ -20,9 +20,11 @@ from api.routers import (
     auth,
     brands,
     campaigns,
+    creator_profile,
     creators,
     deliveries,
     health,
+    invitations,
     ledger,
     licenses,
     marketplace,
@@ -32,6 +34,7 @@ from api.routers import (
     uploads,
 )
 from api.services import Database, TemporalGateway
+from integrations.notifications import notifier_from_settings
 from integrations.payments import provider_from_settings
 from integrations.payments.manual import ManualPayments
 from integrations.storage import store_from_settings
@@ -70,6 +73,7 @@ def create_app(
     # Bank transfers are confirmed by ops whichever provider takes cards.
     app.state.manual_payments = ManualPayments(db_engine)
     app.state.store = store_from_settings(settings.storage)
+    app.state.notifier = notifier_from_settings(db_engine, settings.notifications)
 
     problems.install(app)
     # Upload bodies stream to disk under the media size limit (api.routers.uploads), from
@@ -83,9 +87,11 @@ def create_app(
         health.router,
         auth.router,
         api_keys.router,
+        invitations.router,
         brands.router,
         campaigns.router,
         creators.router,
+        creator_profile.router,
         marketplace.router,
         deliveries.router,
         licenses.router,

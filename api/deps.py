@@ -107,6 +107,21 @@ async def _principal(
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
+async def _maybe_user(
+    settings: SettingsDep,
+    db: DatabaseDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal | None:
+    """The signed-in user where a request carries a user's token; None for anyone else."""
+    if credentials is None:
+        return None
+    principal = await _principal(settings, db, credentials)
+    return principal if principal.user_id is not None else None
+
+
+OptionalUserDep = Annotated[Principal | None, Depends(_maybe_user)]
+
+
 def allow(
     *roles: Role, scope: str | None = None
 ) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:

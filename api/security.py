@@ -107,6 +107,16 @@ def api_key_matches(secret_hash: str, secret: str) -> bool:
     return hmac.compare_digest(secret_hash, _sha256(secret))
 
 
+def new_invitation_token() -> tuple[str, str]:
+    """(token for the invitee's link, the hash to store)."""
+    token = secrets.token_urlsafe(32)
+    return token, invitation_token_hash(token)
+
+
+def invitation_token_hash(token: str) -> str:
+    return _sha256(token)
+
+
 def _sha256(value: str) -> str:
-    # API key secrets are 256-bit random, so a fast hash is enough (unlike passwords).
+    # API key and invitation secrets are 256-bit random: a fast hash is enough, unlike passwords.
     return hashlib.sha256(value.encode()).hexdigest()

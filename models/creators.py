@@ -5,11 +5,15 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlalchemy import func, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from models.applications import Application
 from models.base import created_at_field, id_field
-from models.enums import Role, WorkspaceKind
+from models.campaigns import Campaign
+from models.deliveries import Delivery, Submission
+from models.enums import DeliveryStage, Role, WorkspaceKind
 from models.workspaces import Membership, User, Workspace, find_user_by_email
 
 
@@ -25,6 +29,18 @@ class CreatorProfile(SQLModel, table=True):
     country: str = Field(max_length=2)
     niches: list[str] = Field(default_factory=list, sa_type=JSONB)
     platforms: list[str] = Field(default_factory=list, sa_type=JSONB)
+    created_at: datetime = created_at_field()
+
+
+class PortfolioLink(SQLModel, table=True):
+    """A sample of the creator's work elsewhere (https only)."""
+
+    __tablename__ = "portfolio_links"
+
+    id: uuid.UUID = id_field()
+    creator_id: uuid.UUID = Field(foreign_key="creator_profiles.id", index=True)
+    url: str = Field(max_length=2000)
+    title: str = Field(default="", max_length=200)
     created_at: datetime = created_at_field()
 
 
@@ -85,3 +101,105 @@ def sign_up(
     )
     session.flush()
     return profile
+
+
+def update_profile(
+    session: Session,
+    creator_id: uuid.UUID,
+    *,
+    display_name: str,
+    bio: str,
+    country: str,
+    niches: list[str],
+    platforms: list[str],
+) -> CreatorProfile:
+    profile = session.get(CreatorProfile, creator_id)
+    assert profile is not None
+    profile.display_name = display_name
+    profile.bio = bio
+    profile.country = country
+    profile.niches = niches
+    profile.platforms = platforms
+    session.add(profile)
+    session.flush()
+    return profile
+
+
+def portfolio_links(session: Session, creator_id: uuid.UUID) -> list[PortfolioLink]:
+    return list(
+        session.exec(
+            select(PortfolioLink)
+            .where(PortfolioLink.creator_id == creator_id)
+            .order_by(col(PortfolioLink.created_at))
+        ).all()
+    )
+
+
+def add_portfolio_link(
+    session: Session, creator_id: uuid.UUID, url: str, title: str, limit: int
+) -> PortfolioLink | None:
+    """The new link, or None when the creator has `limit` links already."""
+    # Locking the profile keeps two concurrent additions from both passing the count.
+    session.exec(select(CreatorProfile).where(CreatorProfile.id == creator_id).with_for_update())
+    count = session.exec(
+        select(func.count()).where(col(PortfolioLink.creator_id) == creator_id)
+    ).one()
+    if count >= limit:
+        return None
+    link = PortfolioLink(creator_id=creator_id, url=url, title=title)
+    session.add(link)
+    session.flush()
+    return link
+
+
+def remove_portfolio_link(session: Session, creator_id: uuid.UUID, link_id: uuid.UUID) -> bool:
+    link = session.exec(
+        select(PortfolioLink).where(
+            PortfolioLink.id == link_id, PortfolioLink.creator_id == creator_id
+        )
+    ).first()
+    if link is None:
+        return False
+    session.delete(link)
+    return True
+
+
+def finished_work(
+    session: Session, creator_id: uuid.UUID
+) -> list[tuple[Delivery, str, Submission | None]]:
+    """Completed or approved deliveries, newest first, each with its campaign's title and the
+    latest submission that has checked media (the video the brand approved)."""
+    rows = session.exec(
+        select(Delivery, Campaign.title)
+        .join(Campaign, col(Campaign.id) == col(Delivery.campaign_id))
+        .where(
+            Delivery.creator_id == creator_id,
+            or_(
+                col(Delivery.stage) == DeliveryStage.COMPLETED,
+                col(Delivery.approved_at).is_not(None),
+            ),
+        )
+        .order_by(col(Delivery.updated_at).desc())
+    ).all()
+    checked: dict[uuid.UUID, Submission] = {}
+    if rows:
+        submissions = session.exec(
+            select(Submission)
+            .where(
+                col(Submission.delivery_id).in_([d.id for d, _ in rows]),
+                col(Submission.media).is_not(None),
+            )
+            .order_by(col(Submission.number))
+        ).all()
+        checked = {s.delivery_id: s for s in submissions}
+    return [(d, title, checked.get(d.id)) for d, title in rows]
+
+
+def known_to_workspace(session: Session, workspace_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+    """Whether the creator applied to, or was invited to, a campaign of the workspace."""
+    found = session.exec(
+        select(Application.id).where(
+            Application.workspace_id == workspace_id, Application.creator_id == creator_id
+        )
+    ).first()
+    return found is not None

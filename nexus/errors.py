@@ -52,6 +52,12 @@ class Conflict(AppError):
     type_slug = "conflict"
 
 
+class Gone(AppError):
+    status = 410
+    title = "Gone"
+    type_slug = "gone"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     title = "Payload too large"

@@ -57,6 +57,7 @@ class AuthSettings(BaseModel):
     jwt_secret: SecretStr = SecretStr("dev-insecure-jwt-secret-change-me")
     jwt_issuer: str = "nexus"
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    invitation_ttl_days: int = Field(default=7, ge=1, le=90)
 
 
 class TelemetrySettings(BaseModel):

@@ -5,11 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.portal import auth, brand, creator, media, ops
+from api.portal import auth, brand, creator, media, ops, profile, team
 from api.portal.web import CsrfFailed, csrf_failed
 
 router = APIRouter(include_in_schema=False)
-for _pages in (auth.router, brand.router, creator.router, media.router, ops.router):
+for _pages in (
+    auth.router,
+    brand.router,
+    creator.router,
+    media.router,
+    ops.router,
+    profile.router,
+    team.router,
+):
     router.include_router(_pages, prefix="/portal")
 
 

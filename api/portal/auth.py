@@ -32,7 +32,7 @@ from nexus.errors import AppError
 router = APIRouter()
 
 
-def _signed_in_as(request: Request, access_token: str, expires_in: int) -> RedirectResponse:
+def signed_in_as(request: Request, access_token: str, expires_in: int) -> RedirectResponse:
     response = RedirectResponse("/portal", status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
@@ -75,7 +75,7 @@ async def login_submit(
     if errors:
         context: dict[str, object] = {"email": email, "errors": errors}
         return render(request, "portal/login.html", context, status_code=400)
-    return _signed_in_as(request, token.access_token, token.expires_in)
+    return signed_in_as(request, token.access_token, token.expires_in)
 
 
 @router.post("/logout")
@@ -158,7 +158,7 @@ async def signup_submit(
     )  # fmt: skip
     user_id, memberships = await db.run(authenticate, wanted.email, wanted.password)
     token = token_for(settings, user_id, memberships, None)
-    return _signed_in_as(request, token.access_token, token.expires_in)
+    return signed_in_as(request, token.access_token, token.expires_in)
 
 
 @router.get("/workspaces")
@@ -185,7 +185,7 @@ async def switch_workspace(
     except (ValidationError, AppError):
         error = "You are not a member of that workspace."
         return await workspaces_page(request, principal, db, error)
-    return _signed_in_as(request, token.access_token, token.expires_in)
+    return signed_in_as(request, token.access_token, token.expires_in)
 
 
 def start_page(principal: Principal) -> str:

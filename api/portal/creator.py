@@ -65,7 +65,7 @@ UPLOAD_STEPS = {"upload_draft": "drafts", "fix_issues": "drafts", "address_revis
                 "final_delivery": "final"}  # fmt: skip
 
 
-def _me(principal: Principal, creator_id: uuid.UUID) -> CreatorPrincipal:
+def as_creator(principal: Principal, creator_id: uuid.UUID) -> CreatorPrincipal:
     assert principal.user_id is not None
     return CreatorPrincipal(principal, creator_id, principal.user_id)
 
@@ -82,7 +82,7 @@ async def _marketplace(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    listing = await marketplace_api.open_campaigns(_me(principal, creator_id), db, 50, 0)
+    listing = await marketplace_api.open_campaigns(as_creator(principal, creator_id), db, 50, 0)
     context = {"principal": principal, "listing": listing, "form": form or {},
                "errors": errors or {}}  # fmt: skip
     return render(request, "portal/marketplace.html", context, status_code)
@@ -121,7 +121,7 @@ async def apply(
              "price_minor": minor_units(price, await _currency(db, campaign_id))}
         )  # fmt: skip
         await marketplace_api.apply(
-            campaign_id, body, _me(principal, creator_id), db, temporal, settings
+            campaign_id, body, as_creator(principal, creator_id), db, temporal, settings
         )
     except BadAmount as exc:
         errors["price"] = str(exc)
@@ -165,7 +165,7 @@ async def respond(
     # A stale page (the offer expired meanwhile) just shows the current state again.
     with contextlib.suppress(AppError):
         await marketplace_api.respond(
-            application_id, body, _me(principal, creator_id), db, temporal, settings
+            application_id, body, as_creator(principal, creator_id), db, temporal, settings
         )
     return RedirectResponse("/portal/applications", status_code=303)
 
@@ -283,7 +283,7 @@ async def accept_brief(
 ) -> Response:
     body = BriefAcceptanceCreate(accept_perpetual_rights=bool(accept_perpetual_rights))
     call = deliveries_api.accept_brief(
-        delivery_id, _me(principal, creator_id), db, temporal, settings, body
+        delivery_id, as_creator(principal, creator_id), db, temporal, settings, body
     )
     return await _step(request, principal, delivery_id, db, temporal, call)
 
@@ -300,7 +300,7 @@ async def confirm_product(
     settings: SettingsDep,
 ) -> Response:
     call = deliveries_api.confirm_product(
-        delivery_id, _me(principal, creator_id), db, temporal, settings
+        delivery_id, as_creator(principal, creator_id), db, temporal, settings
     )
     return await _step(request, principal, delivery_id, db, temporal, call)
 
@@ -318,7 +318,7 @@ async def submit_script(
 ) -> Response:
     async def call() -> None:
         body = ScriptCreate.model_validate({"text": script.strip()})
-        me = _me(principal, creator_id)
+        me = as_creator(principal, creator_id)
         await deliveries_api.submit_script(delivery_id, body, me, db, temporal, settings)
 
     return await _step(request, principal, delivery_id, db, temporal, call())
@@ -341,7 +341,7 @@ async def submit_video(
     """A draft (with its caption) or the final file, once its upload has finished."""
 
     async def call() -> None:
-        me = _me(principal, creator_id)
+        me = as_creator(principal, creator_id)
         # The API refuses a key that is not an upload of the creator's own workspace.
         if kind == "final":
             final = FinalCreate.model_validate({"media_key": media_key})
@@ -359,7 +359,7 @@ async def submit_video(
 async def _earnings(
     request: Request, principal: Principal, creator_id: uuid.UUID, db: DatabaseDep, template: str
 ) -> HTMLResponse:
-    me = _me(principal, creator_id)
+    me = as_creator(principal, creator_id)
     payouts = await money_api.creator_payouts(me, db)
     account = await db.run(money.payout_account, creator_id)
     context = {"principal": principal, "payouts": payouts, "account": account,
@@ -392,7 +392,7 @@ async def payout_account(
     """Open the payout account and go to the provider's onboarding when it needs one."""
     try:
         opened = await money_api.open_payout_account(
-            _me(principal, creator_id), db, temporal, request
+            as_creator(principal, creator_id), db, temporal, request
         )
     except AppError:
         return RedirectResponse("/portal/earnings?problem=provider", status_code=303)

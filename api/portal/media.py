@@ -128,10 +128,23 @@ async def captions(
     return await _checked(delivery_id, submission_id, "captions", principal, db, store)
 
 
+@router.get("/media/{delivery_id}/{submission_id}/thumbnail", response_model=None)
+async def thumbnail(
+    request: Request,
+    delivery_id: uuid.UUID,
+    submission_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+) -> Response:
+    """The checked draft's thumbnail, for the portfolio."""
+    store: ObjectStore = request.app.state.store
+    return await _checked(delivery_id, submission_id, "thumbnail", principal, db, store)
+
+
 async def _checked(
     delivery_id: uuid.UUID,
     submission_id: uuid.UUID,
-    part: Literal["video", "captions"],
+    part: Literal["video", "captions", "thumbnail"],
     principal: Principal,
     db: DatabaseDep,
     store: ObjectStore,

@@ -158,6 +158,9 @@ async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> P
     return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
 
 
+MaybeSignedIn = Annotated[Principal | None, Depends(session)]
+
+
 async def _signed_in(principal: Annotated[Principal | None, Depends(session)]) -> Principal:
     if principal is None:
         raise HTTPException(303, "sign in first", headers={"Location": "/portal/login"})
@@ -178,6 +181,7 @@ def _role(*roles: Role) -> object:
 
 
 BrandUser = Annotated[Principal, _role(*BRAND_ROLES)]
+BrandAdmin = Annotated[Principal, _role(Role.BRAND_ADMIN)]
 OpsUser = Annotated[Principal, _role(Role.OPS)]
 
 

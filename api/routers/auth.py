@@ -24,7 +24,7 @@ from nexus.settings import Settings
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def _memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembership]:
+def memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembership]:
     return [
         WorkspaceMembership(workspace_id=w.id, name=w.name, kind=w.kind, role=m.role)
         for m, w in workspaces.memberships_of(session, user_id)
@@ -54,7 +54,7 @@ def authenticate(
     user = workspaces.find_user_by_email(session, email)
     if not verify_password(user.password_hash if user else None, password) or user is None:
         raise Unauthenticated("e-mail or password is wrong")
-    return user.id, _memberships(session, user.id)
+    return user.id, memberships(session, user.id)
 
 
 @router.post("/login")
@@ -70,7 +70,7 @@ async def switch_workspace(
 ) -> TokenResponse:
     """A new token for another workspace the user belongs to."""
     assert principal.user_id is not None
-    options = await db.run(_memberships, principal.user_id)
+    options = await db.run(memberships, principal.user_id)
     return token_for(settings, principal.user_id, options, body.workspace_id)
 
 
@@ -79,12 +79,12 @@ def _me(
 ) -> tuple[User | None, list[WorkspaceMembership]]:
     if user_id is None:
         return None, []
-    return session.get(User, user_id), _memberships(session, user_id)
+    return session.get(User, user_id), memberships(session, user_id)
 
 
 @router.get("/me")
 async def me(principal: PrincipalDep, db: DatabaseDep) -> MeResponse:
-    user, memberships = await db.run(_me, principal.user_id)
+    user, joined = await db.run(_me, principal.user_id)
     return MeResponse(
         user_id=principal.user_id,
         api_key_id=principal.api_key_id,
@@ -92,5 +92,5 @@ async def me(principal: PrincipalDep, db: DatabaseDep) -> MeResponse:
         name=user.name if user else None,
         workspace_id=principal.workspace_id,
         role=principal.role,
-        memberships=memberships,
+        memberships=joined,
     )

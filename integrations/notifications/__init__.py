@@ -16,8 +16,11 @@ from nexus.settings import NotificationSettings
 
 @dataclass(frozen=True)
 class Message:
+    """`user_id` None: the recipient has no account yet (an invitation), so there is no inbox
+    to write to and the message goes out by e-mail only, when e-mail is configured."""
+
     event_key: str
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
     email: str
     kind: str
     title: str
@@ -27,7 +30,8 @@ class Message:
 
 class Notifier(Protocol):
     def deliver(self, messages: Sequence[Message]) -> None:
-        """Deliver each message once; a repeated call with the same event keys is a no-op."""
+        """Deliver each message once; a repeated call with the same event keys is a no-op for
+        recipients with an inbox."""
 
 
 class InAppInbox:
@@ -53,9 +57,10 @@ class InAppInbox:
                         link=m.link,
                     )
                     for m in messages
+                    if m.user_id is not None
                 ],
             )
-            new = [m for m in messages if m.user_id in added]
+            new = [m for m in messages if m.user_id is None or m.user_id in added]
             if new and self._forward is not None:
                 self._forward.deliver(new)
 

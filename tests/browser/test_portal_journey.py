@@ -12,91 +12,29 @@ Set NEXUS_PORTAL_SCREENSHOTS=<dir> to save the pages at desktop and phone width.
 from __future__ import annotations
 
 import asyncio
-import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-from playwright.async_api import Browser, Page, async_playwright, expect
+from playwright.async_api import Browser, Page, expect
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
 
-from api.app import create_app
 from integrations.storage import store_from_settings
 from models.enums import Role
 from nexus.settings import Settings
+from tests.browser.support import TIMEOUT_MS, shoot, signed_in
 from tests.e2e.support import GOOD_CAPTION
 from tests.media import video
-from tests.support import PASSWORD, Tenant, free_port, login, make_creator, make_tenant
+from tests.support import login, make_creator, make_tenant
 from workflows.contracts.moderation import BriefRules, ModerationReport, ModerationRequest
 from workflows.moderation import ModerationWorkflow, workflow_id
 from workflows.task_queues import cpu_queue
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")
-SHOTS = os.environ.get("NEXUS_PORTAL_SCREENSHOTS")
-TIMEOUT_MS = 30_000
-
-
-@pytest.fixture
-async def server(
-    settings: Settings, engine: Engine, client: Client, workers: list[Worker]
-) -> AsyncIterator[str]:
-    """The app on a free port, served by uvicorn in this event loop (beside the workers)."""
-    port = free_port()
-    app = create_app(settings, engine=engine, temporal=client)
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    serving = uvicorn.Server(config)
-    task = asyncio.create_task(serving.serve())
-    while not serving.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    serving.should_exit = True
-    await task
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    if SHOTS:
-        await asyncio.to_thread(Path(SHOTS).mkdir, parents=True, exist_ok=True)
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=shutil.which("chromium"),
-            args=[
-                "--no-sandbox", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-            ],
-        )  # fmt: skip
-        yield launched
-        await launched.close()
-
-
-async def shoot(page: Page, name: str) -> None:
-    """Save the page at desktop and phone width when screenshots are asked for."""
-    if not SHOTS:
-        return
-    for width, height, suffix in ((1280, 900, "desktop"), (375, 812, "phone")):
-        await page.set_viewport_size({"width": width, "height": height})
-        await page.screenshot(path=Path(SHOTS) / f"{name}-{suffix}.png", full_page=True)
-    await page.set_viewport_size({"width": 1280, "height": 900})
-
-
-async def signed_in(browser: Browser, base: str, tenant: Tenant) -> Page:
-    context = await browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = await context.new_page()
-    await page.goto("/portal/login")
-    await page.get_by_label("E-mail").fill(tenant.email)
-    await page.get_by_label("Password").fill(PASSWORD)
-    await page.get_by_role("button", name="Sign in").click()
-    await page.wait_for_url("**/portal/**")
-    return page
 
 
 async def upload(page: Page, source: Path, caption: str | None) -> str:

@@ -1,0 +1,165 @@
+"""A brand admin's team: members, inviting people by e-mail, revoking pending invitations;
+and the public page where an invited person accepts."""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
+from sqlmodel import Session
+
+from api.deps import DatabaseDep, Principal, SettingsDep
+from api.portal.auth import signed_in_as
+from api.portal.web import BrandAdmin, Csrf, MaybeSignedIn, field_errors, render
+from api.routers import invitations as invitations_api
+from api.routers.invitations import InvitationAcceptance, MemberInvitationCreate
+from models import invitations, workspaces
+from models.workspaces import Workspace
+from nexus.errors import AppError, Conflict, Gone, NotFound
+
+router = APIRouter()
+
+INVITE_FIELDS = {"email": "email", "role": "role"}
+INVITE_MESSAGES = {
+    "email": "Enter an e-mail address like name@example.com.",
+    "role": "Choose member or admin.",
+}
+
+
+async def _team(
+    request: Request,
+    principal: Principal,
+    db: DatabaseDep,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    link: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    def rows(session: Session) -> dict[str, Any]:
+        return {
+            "members": invitations.members(session, principal.workspace_id),
+            "pending": invitations.pending(session, principal.workspace_id),
+        }
+
+    ttl_days = request.app.state.settings.auth.invitation_ttl_days
+    context = {"principal": principal, "form": form or {"role": "brand_member"},
+               "errors": errors or {}, "link": link, "ttl_days": ttl_days,
+               **await db.run(rows)}  # fmt: skip
+    return render(request, "portal/team.html", context, status_code)
+
+
+@router.get("/team")
+async def team(request: Request, principal: BrandAdmin, db: DatabaseDep) -> HTMLResponse:
+    return await _team(request, principal, db)
+
+
+@router.post("/team/invitations", response_model=None, dependencies=[Csrf])
+async def invite(
+    request: Request,
+    principal: BrandAdmin,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    role: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    form = {"email": email, "role": role}
+    try:
+        body = MemberInvitationCreate.model_validate({"email": email.strip(), "role": role})
+        created = await invitations_api.invite(body, principal, request, settings, db)
+    except ValidationError as exc:
+        found = field_errors(exc, INVITE_FIELDS)
+        errors = {k: INVITE_MESSAGES.get(k, v) for k, v in found.items()}
+        return await _team(request, principal, db, form, errors, status_code=422)
+    except AppError as exc:
+        errors = field_errors(exc, INVITE_FIELDS)
+        return await _team(request, principal, db, form, errors, status_code=exc.status)
+    # The link is shown this once, to pass on by hand if the message does not arrive.
+    return await _team(request, principal, db, link=f"{request.base_url}{created.link[1:]}")
+
+
+@router.post("/team/invitations/{invitation_id}/revocation", dependencies=[Csrf])
+async def revoke(
+    invitation_id: uuid.UUID, principal: BrandAdmin, db: DatabaseDep
+) -> RedirectResponse:
+    # One revoked meanwhile, or not of this workspace, is gone from the list either way.
+    with contextlib.suppress(NotFound):
+        await invitations_api.revoke_invitation(invitation_id, principal, db)
+    return RedirectResponse("/portal/team", status_code=303)
+
+
+# -- accepting -------------------------------------------------------------------------------
+
+ACCEPT_FIELDS = {"name": "name", "password": "password"}
+ACCEPT_MESSAGES = {
+    "name": "Enter your name.",
+    "password": "Choose a password of at least 12 characters.",
+}
+CLOSED = {
+    NotFound: "This invitation does not exist or was withdrawn.",
+    Conflict: "This invitation has been used already.",
+    Gone: "This invitation has expired. Ask the workspace's admin for a new one.",
+}
+
+
+def _invitation(session: Session, token: str) -> dict[str, Any]:
+    row = invitations_api.open_invitation(session, token)
+    workspace = session.get(Workspace, row.workspace_id)
+    assert workspace is not None
+    user = workspaces.find_user_by_email(session, row.email)
+    return {"invitation": row, "workspace": workspace.name,
+            "account_id": user.id if user else None}  # fmt: skip
+
+
+async def _accept_page(
+    request: Request,
+    token: str,
+    principal: Principal | None,
+    db: DatabaseDep,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        found = await db.run(_invitation, token)
+    except (NotFound, Conflict, Gone) as exc:
+        closed: dict[str, object] = {"principal": principal, "message": CLOSED[type(exc)]}
+        return render(request, "portal/invitation_closed.html", closed, exc.status)
+    context: dict[str, object] = {"principal": principal, "token": token, "form": form or {},
+                                  "errors": errors or {}, **found}  # fmt: skip
+    return render(request, "portal/invitation.html", context, status_code)
+
+
+@router.get("/invitations/{token}")
+async def invitation_page(
+    request: Request, token: str, principal: MaybeSignedIn, db: DatabaseDep
+) -> HTMLResponse:
+    return await _accept_page(request, token, principal, db)
+
+
+@router.post("/invitations/{token}", response_model=None, dependencies=[Csrf])
+async def accept(
+    request: Request,
+    token: str,
+    principal: MaybeSignedIn,
+    settings: SettingsDep,
+    db: DatabaseDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+) -> Response:
+    form = {"name": name}
+    try:
+        body = InvitationAcceptance.model_validate(
+            {"name": name.strip() or None, "password": password or None}
+        )
+        joined = await invitations_api.accept_invitation(token, body, principal, settings, db)
+    except ValidationError as exc:
+        errors = field_errors(exc, ACCEPT_FIELDS)
+        return await _accept_page(request, token, principal, db, form, errors, 422)
+    except AppError as exc:
+        errors = {k: ACCEPT_MESSAGES.get(k, v) for k, v in field_errors(exc, ACCEPT_FIELDS).items()}
+        return await _accept_page(request, token, principal, db, form, errors, exc.status)
+    return signed_in_as(request, joined.access_token, joined.expires_in)

@@ -1,0 +1,160 @@
+"""A creator's profile and portfolio: editing with checked fields, finished work with its
+checked media, sample links (https only, at most 20), and brands seeing only creators who
+applied to or were invited to their campaigns."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import httpx
+from sqlalchemy import Engine
+
+from integrations.storage import store_from_settings
+from models.base import utcnow
+from models.db import session_scope
+from models.deliveries import Delivery, Submission
+from nexus.settings import Settings
+from tests.support import (
+    CreatorAccount,
+    Tenant,
+    login,
+    make_creator,
+    make_delivered_asset,
+    make_tenant,
+)
+
+
+async def test_the_creator_edits_the_profile_and_bad_fields_are_named(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator = make_creator(engine)
+    headers = await login(http, creator.tenant)
+    before = (await http.get("/creator/profile", headers=headers)).json()
+    assert before["id"] == str(creator.creator_id)
+
+    bad = await http.put(
+        "/creator/profile",
+        json={"display_name": "", "country": "XX", "niches": ["x" * 51], "platforms": []},
+        headers=headers,
+    )
+    assert bad.status_code == 422
+    fields = {e["field"] for e in bad.json()["errors"]}
+    assert {"body.display_name", "body.country", "body.niches.0"} <= fields
+    assert (await http.get("/creator/profile", headers=headers)).json() == before
+
+    body = {"display_name": " Ana Lima ", "bio": "Skincare <b>reviews</b>", "country": "br",
+            "niches": ["Beauty", "skincare", "beauty"], "platforms": ["TikTok"]}  # fmt: skip
+    saved = await http.put("/creator/profile", json=body, headers=headers)
+    assert saved.status_code == 200, saved.text
+    assert saved.json() | {"id": None} == {
+        "id": None, "handle": before["handle"], "display_name": "Ana Lima",
+        "bio": "Skincare <b>reviews</b>", "country": "BR", "niches": ["beauty", "skincare"],
+        "platforms": ["tiktok"],
+    }  # fmt: skip
+    brand = make_tenant(engine)
+    refused = await http.get("/creator/profile", headers=await login(http, brand))
+    assert refused.status_code == 403
+
+
+async def test_portfolio_links_are_https_at_most_twenty_and_the_creators_own(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator, other = make_creator(engine), make_creator(engine)
+    headers = await login(http, creator.tenant)
+    for url in ("http://example.com/v", "javascript:alert(1)", "https://", "not a url"):
+        bad = await http.post("/creator/portfolio/links", json={"url": url}, headers=headers)
+        assert bad.status_code == 422, url
+        assert bad.json()["errors"][0]["field"] == "body.url"
+
+    added = [
+        await http.post(
+            "/creator/portfolio/links",
+            json={"url": f"https://example.com/v/{n}", "title": f"Sample {n}"},
+            headers=headers,
+        )
+        for n in range(20)
+    ]
+    assert {a.status_code for a in added} == {201}
+    full = await http.post(
+        "/creator/portfolio/links", json={"url": "https://example.com/21"}, headers=headers
+    )
+    assert full.status_code == 409
+    assert full.json()["errors"][0]["field"] == "body.url"
+
+    link_id = added[0].json()["id"]
+    other_headers = await login(http, other.tenant)
+    foreign = await http.delete(f"/creator/portfolio/links/{link_id}", headers=other_headers)
+    assert foreign.status_code == 404
+    assert (
+        await http.delete(f"/creator/portfolio/links/{link_id}", headers=headers)
+    ).status_code == 204
+    links = (await http.get("/creator/portfolio", headers=headers)).json()["links"]
+    assert len(links) == 19
+    assert links[0]["url"] == "https://example.com/v/1"
+
+
+def checked_work(
+    engine: Engine, settings: Settings, tmp_path: Path, brand: Tenant, creator: CreatorAccount
+) -> tuple[uuid.UUID, uuid.UUID]:
+    """An approved delivery whose draft has a checked video and thumbnail in the store."""
+    asset = make_delivered_asset(engine, brand, creator)
+    store = store_from_settings(settings.storage)
+    keys = {"master_key": f"media/{asset.asset_id}/master.mp4",
+            "thumbnail_key": f"media/{asset.asset_id}/thumb.jpg"}  # fmt: skip
+    for key in keys.values():
+        source = tmp_path / key.rsplit("/", 1)[1]
+        source.write_bytes(b"bytes of " + key.encode())
+        store.put_file(key, source, "application/octet-stream")
+    with session_scope(engine) as session:
+        delivery = session.get(Delivery, asset.delivery_id)
+        submission = session.get(Submission, asset.asset_id)
+        assert delivery is not None and submission is not None
+        delivery.approved_at = utcnow()
+        submission.media = keys
+        session.add_all([delivery, submission])
+    return asset.delivery_id, asset.asset_id
+
+
+async def test_finished_work_links_the_checked_video_and_thumbnail(
+    http: httpx.AsyncClient, engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    brand, creator = make_tenant(engine), make_creator(engine)
+    delivery_id, submission_id = checked_work(engine, settings, tmp_path, brand, creator)
+    headers = await login(http, creator.tenant)
+    work = (await http.get("/creator/portfolio", headers=headers)).json()["work"]
+    assert len(work) == 1
+    assert work[0]["campaign_title"] == "Licensed campaign"
+    base = f"/deliveries/{delivery_id}/submissions/{submission_id}/media"
+    assert work[0]["media"] == {"video": f"{base}/video", "thumbnail": f"{base}/thumbnail"}
+    video = await http.get(work[0]["media"]["video"], headers=headers)
+    assert video.status_code == 200
+    assert video.content.endswith(b"master.mp4")
+
+
+async def test_brands_see_only_creators_they_work_with_and_only_their_own_videos(
+    http: httpx.AsyncClient, engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    brand, other_brand = make_tenant(engine), make_tenant(engine)
+    creator, stranger = make_creator(engine), make_creator(engine)
+    checked_work(engine, settings, tmp_path, other_brand, creator)
+    creator_headers = await login(http, creator.tenant)
+    await http.post(
+        "/creator/portfolio/links",
+        json={"url": "https://example.com/reel"},
+        headers=creator_headers,
+    )
+    headers = await login(http, brand)
+    assert (await http.get(f"/creators/{creator.creator_id}", headers=headers)).status_code == 404
+
+    make_delivered_asset(engine, brand, creator)  # an application to this brand's campaign
+    page = await http.get(f"/creators/{creator.creator_id}", headers=headers)
+    assert page.status_code == 200, page.text
+    assert page.json()["profile"]["handle"].startswith("creator")
+    assert [link["url"] for link in page.json()["portfolio"]["links"]] == [
+        "https://example.com/reel"
+    ]
+    # The other brand's approved video is not shown to this brand.
+    assert page.json()["portfolio"]["work"] == []
+    assert (await http.get(f"/creators/{stranger.creator_id}", headers=headers)).status_code == 404
+    assert (await http.get(f"/creators/{uuid.uuid4()}", headers=headers)).status_code == 404

@@ -1,0 +1,35 @@
+"""What the browser tests share: signing in through the form, and screenshots on request."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from playwright.async_api import Browser, Page
+
+from tests.support import PASSWORD, Tenant
+
+SHOTS = os.environ.get("NEXUS_PORTAL_SCREENSHOTS")
+TIMEOUT_MS = 30_000
+
+
+async def shoot(page: Page, name: str) -> None:
+    """Save the page at desktop and phone width when screenshots are asked for."""
+    if not SHOTS:
+        return
+    for width, height, suffix in ((1280, 900, "desktop"), (375, 812, "phone")):
+        await page.set_viewport_size({"width": width, "height": height})
+        await page.screenshot(path=Path(SHOTS) / f"{name}-{suffix}.png", full_page=True)
+    await page.set_viewport_size({"width": 1280, "height": 900})
+
+
+async def signed_in(browser: Browser, base: str, tenant: Tenant) -> Page:
+    context = await browser.new_context(base_url=base, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = await context.new_page()
+    await page.goto("/portal/login")
+    await page.get_by_label("E-mail").fill(tenant.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    await page.wait_for_url("**/portal/**")
+    return page
