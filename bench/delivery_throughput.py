@@ -47,6 +47,7 @@ import json
 import math
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,7 +69,6 @@ with workflow.unsafe.imports_passed_through():
     from models.seed import DEMO_PASSWORD
     from nexus.devstack import DevStack, StackError, isolated_environment
     from nexus.settings import Settings
-    from tests.media import sponsored_clip
 
 ADMIN_EMAIL = "admin@glow.demo"
 OPS_EMAIL = "ops@nexus.demo"
@@ -299,7 +299,7 @@ async def drive(
             raise StepFailed("accept_brief", f"stage {step['stage']}, not awaiting_draft")
         lap("accept_brief")
         # Every process uploads the same clip: after the first, moderation reuses its analysis.
-        clip = await asyncio.to_thread(sponsored_clip().read_bytes)
+        clip: bytes = args.clip
         ticket = await call(
             http, "upload", "POST", "/uploads", creator, 201,
             {"filename": "draft.mp4", "content_type": "video/mp4", "size_bytes": len(clip)},
@@ -778,11 +778,33 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def make_clip(folder: Path) -> bytes:
+    """A 2 s 9:16 clip that says "this video is sponsored by Glow serum" (espeak-ng)."""
+    speech, clip = folder / "speech.wav", folder / "draft.mp4"
+    subprocess.run(
+        ["espeak-ng", "-s", "150", "-w", str(speech), f"this video is sponsored by {PRODUCT}"],
+        check=True,
+    )
+    subprocess.run(
+        [
+            "ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+            "-f", "lavfi", "-i", "testsrc2=s=360x640:r=15:d=2", "-i", str(speech),
+            "-filter_complex", "[1:a]apad,atrim=0:2,aresample=44100[a]",
+            "-map", "0:v", "-map", "[a]", "-c:v", "libx264", "-preset", "ultrafast",
+            "-pix_fmt", "yuv420p", "-c:a", "aac", "-t", "2", "-movflags", "+faststart",
+            str(clip),
+        ],
+        check=True,
+    )  # fmt: skip
+    return clip.read_bytes()
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     state_dir = Path(tempfile.mkdtemp(prefix="nexus-bench-"))
     # As root PostgreSQL runs as the `postgres` OS user, which must reach the directory.
     state_dir.chmod(0o755)
+    args.clip = make_clip(state_dir)
     os.environ.update(isolated_environment(state_dir))
     settings = Settings()
     stack = DevStack(settings)
