@@ -125,6 +125,8 @@ class PaymentSettings(BaseModel):
     platform_fee_bps: int = Field(default=1_000, ge=0, le=5_000)
     # Where Stripe sends a creator after (or to restart) onboarding.
     onboarding_return_url: str = "http://127.0.0.1:8000/portal"
+    # The browser's key (pk_...): with it the portal takes cards in Stripe Elements.
+    stripe_publishable_key: str | None = None
 
 
 class StorageSettings(BaseModel):

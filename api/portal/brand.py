@@ -239,15 +239,20 @@ async def _campaign_page(
     settings: SettingsDep,
     error: str = "",
     status_code: int = 200,
+    confirm_secret: str | None = None,
 ) -> HTMLResponse:
     record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
     if record is None:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     live = await campaigns_api.live_status(temporal, campaign_id)
     extras = await db.run(_campaign_extras, campaign_id)
+    payments = settings.payments
     context = {
         "principal": principal, "record": record, "live": live, "error": error,
-        "cards": settings.payments.provider != "manual", **extras,
+        "cards": payments.provider != "manual",
+        # Card details go to Stripe from the browser (Elements), never through this app.
+        "stripe_key": payments.stripe_publishable_key if payments.provider == "stripe" else None,
+        "confirm_secret": confirm_secret, **extras,
     }  # fmt: skip
     return render(request, "portal/campaign.html", context, status_code)
 
@@ -299,9 +304,18 @@ async def fund(
         body = money_api.FundingCreate.model_validate(
             {"method": method, "payment_method": payment_method or None}
         )
-        await money_api.fund_campaign(campaign_id, body, principal, db, temporal, settings, request)
+        funded = await money_api.fund_campaign(
+            campaign_id, body, principal, db, temporal, settings, request
+        )
     except (AppError, ValidationError) as exc:
         error = exc
+    else:
+        if funded.status == "requires_action" and funded.client_secret:
+            # 3-D Secure: the page hands the secret to Stripe.js, which asks the bank.
+            return await _campaign_page(
+                request, principal, campaign_id, db, temporal, settings,
+                confirm_secret=funded.client_secret,
+            )  # fmt: skip
     return await _after(request, principal, campaign_id, db, temporal, settings, error)
 
 

@@ -140,6 +140,7 @@ async def test_funding_by_invoice_from_the_campaign_page(
     page = await http.get(f"/portal/campaigns/{cid}")
     assert 'value="bank_transfer" checked' in page.text
     assert 'value="card"' not in page.text  # no card form without Stripe
+    assert "js.stripe.com" not in page.text  # nor any script from outside the portal
     funded = await http.post(
         f"/portal/campaigns/{cid}/fundings",
         data={"csrf_token": csrf_from(page), "method": "bank_transfer"},
