@@ -48,8 +48,10 @@ async def upload(page: Page, source: Path, caption: str | None) -> str:
     await page.locator("input[type=file]").set_input_files(source)
     if caption is not None:
         await page.get_by_label("Caption").fill(caption)
-    await page.locator("form[data-upload] button[type=submit]").click()
-    await page.wait_for_load_state()
+    # The script uploads, then submits the form: wait for that navigation, or the page could
+    # be read while it is replaced.
+    async with page.expect_navigation(timeout=TIMEOUT_MS):
+        await page.locator("form[data-upload] button[type=submit]").click()
     await expect(page.locator("#delivery-stage")).not_to_have_text("awaiting draft")
     return str(await page.evaluate("() => sessionStorage.getItem('progress')"))
 
