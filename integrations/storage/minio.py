@@ -144,7 +144,8 @@ class S3Store:
                 self._bucket,
                 check_key(key),
                 upload_id,
-                [Part(p.number, p.etag) for p in sorted(parts, key=lambda p: p.number)],
+                # Browsers pass the ETag header as sent, quotes included; the XML takes it bare.
+                [Part(p.number, p.etag.strip('"')) for p in sorted(parts, key=lambda p: p.number)],
             )
         except S3Error as exc:
             raise StorageError(str(exc)) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from playwright.async_api import Browser, Page
+from playwright.async_api import Browser, Page, expect
 
 from tests.support import PASSWORD, Tenant
 
@@ -33,3 +33,22 @@ async def signed_in(browser: Browser, base: str, tenant: Tenant) -> Page:
     await page.get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/portal/**")
     return page
+
+
+async def upload(page: Page, source: Path, caption: str | None) -> str:
+    """Upload through the form; returns the highest progress the bar showed."""
+    # The page navigates once the upload is in: keep what the bar showed across it.
+    await page.evaluate(
+        """() => { const bar = document.querySelector('progress');
+        new MutationObserver(() => sessionStorage.setItem('progress', String(bar.value)))
+          .observe(bar, {attributes: true}); }"""
+    )
+    await page.locator("input[type=file]").set_input_files(source)
+    if caption is not None:
+        await page.get_by_label("Caption").fill(caption)
+    # The script uploads, then submits the form: wait for that navigation, or the page could
+    # be read while it is replaced.
+    async with page.expect_navigation(timeout=TIMEOUT_MS):
+        await page.locator("form[data-upload] button[type=submit]").click()
+    await expect(page.locator("#delivery-stage")).not_to_have_text("awaiting draft")
+    return str(await page.evaluate("() => sessionStorage.getItem('progress')"))

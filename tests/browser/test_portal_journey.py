@@ -26,7 +26,7 @@ from temporalio.client import Client
 from integrations.storage import store_from_settings
 from models.enums import Role
 from nexus.settings import Settings
-from tests.browser.support import TIMEOUT_MS, shoot, signed_in
+from tests.browser.support import TIMEOUT_MS, shoot, signed_in, upload
 from tests.e2e.support import GOOD_CAPTION
 from tests.media import video
 from tests.support import login, make_creator, make_tenant
@@ -35,25 +35,6 @@ from workflows.moderation import ModerationWorkflow, workflow_id
 from workflows.task_queues import cpu_queue
 
 pytestmark = pytest.mark.skipif(shutil.which("chromium") is None, reason="needs chromium")
-
-
-async def upload(page: Page, source: Path, caption: str | None) -> str:
-    """Upload through the form; returns the highest progress the bar showed."""
-    # The page navigates once the upload is in: keep what the bar showed across it.
-    await page.evaluate(
-        """() => { const bar = document.querySelector('progress');
-        new MutationObserver(() => sessionStorage.setItem('progress', String(bar.value)))
-          .observe(bar, {attributes: true}); }"""
-    )
-    await page.locator("input[type=file]").set_input_files(source)
-    if caption is not None:
-        await page.get_by_label("Caption").fill(caption)
-    # The script uploads, then submits the form: wait for that navigation, or the page could
-    # be read while it is replaced.
-    async with page.expect_navigation(timeout=TIMEOUT_MS):
-        await page.locator("form[data-upload] button[type=submit]").click()
-    await expect(page.locator("#delivery-stage")).not_to_have_text("awaiting draft")
-    return str(await page.evaluate("() => sessionStorage.getItem('progress')"))
 
 
 async def stage_is(page: Page, stage: str) -> None:
