@@ -69,7 +69,9 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     tmp_path: Path,
 ) -> None:
     case = await start_review_case(client, settings, tmp_path)
-    draft = video(tmp_path / "draft.mp4", seconds=2, say="sponsored by Glow")
+    # Passes once the caption is fixed, with a brand-safety warning at the second it is said.
+    speech = "this video is sponsored by Glow. I took some pills and got so high"
+    draft = video(tmp_path / "draft.mp4", seconds=6, say=speech)
     brand_tenant = make_tenant(engine)
     creator_account = make_creator(engine, niches=["beauty"])
 
@@ -141,6 +143,16 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     player = brand.locator("video#player")
     await expect(player).to_have_js_property("readyState", 4, timeout=TIMEOUT_MS)
     await shoot(brand, "review")
+    # The warning names where it is said; its button moves the player there.
+    seek = brand.locator("button.seek").first
+    at = int(await seek.get_attribute("data-seek") or "")
+    assert at > 0
+    await brand.evaluate(
+        """() => { const v = document.querySelector('video#player');
+        v.addEventListener('seeked', () => { window.seekedTo = v.currentTime; }, {once: true}); }"""
+    )
+    await seek.click()
+    await brand.wait_for_function("at => Math.abs(window.seekedTo - at) < 0.5", arg=at)
     await brand.get_by_role("button", name="Request revision").click()
     await expect(brand.locator("#notes-error")).to_have_text("Tell the creator what to change.")
     await brand.get_by_label("Notes for the creator").fill("Show the <texture> closer")
