@@ -249,8 +249,7 @@ async def _campaign_page(
     payments = settings.payments
     context = {
         "principal": principal, "record": record, "live": live, "error": error,
-        "cards": payments.provider != "manual",
-        # Card details go to Stripe from the browser (Elements), never through this app.
+        # Cards only through Stripe Elements: card details go from the browser to Stripe.
         "stripe_key": payments.stripe_publishable_key if payments.provider == "stripe" else None,
         "confirm_secret": confirm_secret, **extras,
     }  # fmt: skip

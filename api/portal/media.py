@@ -3,17 +3,12 @@ store's bytes stream through the portal) and a submission's video for the in-pag
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 import uuid
-from datetime import timedelta
-from pathlib import Path
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
@@ -97,22 +92,11 @@ async def media(
     if "video" in found.media:
         # The checked, streamable master (seekable: range requests).
         return await _checked(delivery_id, submission_id, "video", principal, db, store)
+    # Not checked yet: the upload as it arrived.
     try:
-        url = await run_in_threadpool(store.download_url, found.media_key, timedelta(minutes=15))
-        if url is not None:
-            return RedirectResponse(url, status_code=307)
-        # The embedded store has no URLs of its own: a private copy, removed once sent.
-        scratch = Path(tempfile.mkdtemp(prefix="portal-media-"))
-        copy = scratch / "video"
-        await run_in_threadpool(store.get_file, found.media_key, copy)
-    except StorageError:
+        return await deliveries_api.stored_object(store, found.media_key, "video")
+    except (NotFound, StorageError):
         return Response(status_code=404)
-    return FileResponse(
-        copy,
-        media_type="video/mp4",
-        headers={"Cache-Control": "private, max-age=300"},
-        background=BackgroundTask(shutil.rmtree, scratch, ignore_errors=True),
-    )
 
 
 @router.get("/media/{delivery_id}/{submission_id}/captions", response_model=None)

@@ -183,15 +183,21 @@ async def submission_media(
     key = (submission.media or {}).get(MEDIA_PARTS[part]) if submission else None
     if key is None:
         raise NotFound(f"this submission has no {part}")
+    return await stored_object(store, key, part)
+
+
+async def stored_object(store: ObjectStore, key: str, what: str) -> Response:
+    """An object for the browser: a short-lived presigned URL (307) where the store has
+    them, else its bytes from disk (with range requests, for seeking)."""
     url = await asyncio.to_thread(store.download_url, key, timedelta(minutes=15))
     if url is not None:
         return RedirectResponse(url, status_code=307)
     try:
         path = await asyncio.to_thread(store.local_path, key)
     except ObjectNotFound:
-        raise NotFound(f"the {part} is no longer stored") from None
+        raise NotFound(f"the {what} is no longer stored") from None
     if path is None:
-        raise NotFound(f"the {part} cannot be served")
+        raise NotFound(f"the {what} cannot be served")
     return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0])
 
 

@@ -36,7 +36,6 @@ async def test_cards_go_through_elements_and_3d_secure_is_confirmed_in_the_brows
     assert f'id="card-element" class="card-element" data-stripe-key="{PUBLISHABLE}"' in page.text
     assert '<script src="https://js.stripe.com/v3/" defer></script>' in page.text
     assert 'type="hidden" id="payment_method" name="payment_method"' in page.text
-    assert 'placeholder="pm_' not in page.text  # no typing card references by hand
 
     method = ps.card(stripe_emulator, ps.THREE_D_SECURE)
     answer = await http.post(
