@@ -21,16 +21,25 @@ from workflows.contracts.moderation import MediaFinding, MediaInfo, ProbeResult
 DECODE_CHECK_S = 1
 
 
-def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:
+def check_report(report: dict[str, Any], size: int, settings: MediaSettings) -> ProbeResult:
+    """Today's limits applied to ffprobe's report from an earlier probe of the same bytes
+    that decoded cleanly: the tools need not run again."""
+    checked = _check(report, size, settings)
+    return ProbeResult(info=checked) if isinstance(checked, MediaInfo) else checked
+
+
+def probe_report(path: Path, settings: MediaSettings) -> tuple[ProbeResult, dict[str, Any] | None]:
+    """The probe, with ffprobe's report when the file passed every check, decode included:
+    the same bytes always give the same report."""
     size = path.stat().st_size
     if size == 0:
-        return _reject("empty_file", "The upload is empty (0 bytes). Upload the video again.")
+        return _reject("empty_file", "The upload is empty (0 bytes). Upload the video again."), None
     if size > settings.max_upload_bytes:
         return _reject(
             "file_too_large",
             f"The file is {_mb(size)}; the limit is {_mb(settings.max_upload_bytes)}. "
             "Export it at a lower bitrate or trim it.",
-        )
+        ), None
     limits = Limits(settings.probe_timeout_s, settings.tool_memory_bytes)
     try:
         result = run_tool(
@@ -49,17 +58,18 @@ def probe_file(path: Path, settings: MediaSettings) -> ProbeResult:
             limits,
         )
     except ToolTimeout:
-        return _unreadable()
+        return _unreadable(), None
     if result.returncode != 0:
-        return _not_a_video(path, settings)
+        return _not_a_video(path, settings), None
     try:
         data: dict[str, Any] = json.loads(result.stdout)
     except json.JSONDecodeError:
-        return _unreadable()
-    rejected = _check(data, size, settings)
-    if not isinstance(rejected, MediaInfo):
-        return rejected
-    return _decode_check(path, limits, settings, rejected)
+        return _unreadable(), None
+    checked = _check(data, size, settings)
+    if not isinstance(checked, MediaInfo):
+        return checked, None
+    decoded = _decode_check(path, limits, settings, checked)
+    return decoded, data if decoded.info is not None else None
 
 
 def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeResult | MediaInfo:

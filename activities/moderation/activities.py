@@ -24,7 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.checks.subtitles import to_srt, to_webvtt
 from activities.media.hashes import HashList, hash_frame
 from activities.media.ocr import read_frame_text
-from activities.media.probe import probe_file
+from activities.media.probe import check_report, probe_report
 from activities.media.tools import Limits, ToolTimeout
 from activities.media.transcode import TranscodeFailed, transcode
 from activities.moderation.decision import decide, run_checks
@@ -74,6 +74,10 @@ def rendition_prefix(asset_id: uuid.UUID) -> str:
 
 def analysis_key(sha256: str) -> str:
     return f"analysis/{sha256}.json"
+
+
+def probe_key(sha256: str) -> str:
+    return f"analysis/{sha256}.probe.json"
 
 
 @contextmanager
@@ -177,11 +181,21 @@ class MediaActivities:
             )
         with scratch(self._media.work_dir) as tmp:
             source = _download(self._store, request.source_key, tmp / "source")
-            result = probe_file(source, self._media)
-            if result.info is None:
-                return result
             with source.open("rb") as raw:
                 digest = hashlib.file_digest(raw, "sha256").hexdigest()
+            # Bytes probed before (a resubmission) skip ffprobe and the decode check.
+            try:
+                self._store.get_file(probe_key(digest), tmp / "probe.json")
+            except ObjectNotFound:
+                result, report = probe_report(source, self._media)
+                if report is not None:
+                    (tmp / "probe.json").write_text(json.dumps(report))
+                    self._store.put_file(probe_key(digest), tmp / "probe.json", "application/json")
+            else:
+                known = json.loads((tmp / "probe.json").read_bytes())
+                result = check_report(known, size, self._media)
+            if result.info is None:
+                return result
             return result.model_copy(update={"sha256": digest})
 
     @activity.defn(name="media.transcode")
@@ -336,7 +350,7 @@ class MediaActivities:
             open_escalation(session, request.asset_id, "child_safety", request.reason)
         keys = [request.source_key, *self._store.list_keys(rendition_prefix(request.asset_id))]
         if request.sha256 is not None:
-            keys.append(analysis_key(request.sha256))
+            keys += [analysis_key(request.sha256), probe_key(request.sha256)]
         for key in keys:
             self._store.delete(key)
         return len(keys)

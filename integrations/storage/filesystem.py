@@ -42,7 +42,24 @@ class FilesystemStore:
         shutil.copyfile(self.local_path(key), dest)
 
     def copy(self, source: str, target: str) -> None:
-        self.put_file(target, self.local_path(source), "")
+        """A hard link where the filesystem allows one: objects are only ever replaced
+        (put_file renames a new file into place) or unlinked, never written in place, so
+        two keys may share one file."""
+        path = self.local_path(source)
+        target_path = self._path(target)
+        target_path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target_path.parent, prefix=".upload-")
+        os.close(fd)
+        try:
+            os.unlink(tmp)
+            try:
+                os.link(path, tmp)
+            except OSError:
+                shutil.copyfile(path, tmp)
+            os.replace(tmp, target_path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
 
     def stat(self, key: str) -> ObjectInfo:
         path = self.local_path(key)
@@ -50,11 +67,14 @@ class FilesystemStore:
         return ObjectInfo(key=key, size=path.stat().st_size, content_type=content_type)
 
     def list_keys(self, prefix: str) -> list[str]:
-        if not self._root.is_dir():
+        # Walk only the folder the prefix names: the store holds every upload and rendition.
+        folder = prefix.rpartition("/")[0]
+        start = self._path(folder) if folder else self._root
+        if not start.is_dir():
             return []
         keys = (
             p.relative_to(self._root).as_posix()
-            for p in self._root.rglob("*")
+            for p in start.rglob("*")
             if p.is_file() and not p.name.startswith(".upload-")
         )
         return sorted(k for k in keys if k.startswith(prefix))

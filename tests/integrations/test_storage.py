@@ -65,6 +65,14 @@ def test_both_stores_put_stat_get_list_and_delete(store: ObjectStore, tmp_path: 
     assert info.size == 6000
     assert info.content_type == "video/mp4"
     assert store.list_keys("uploads/a/") == ["uploads/a/clip.mp4", "uploads/a/thumb.jpg"]
+    # Prefixes are strings, not folders (S3's meaning), on both stores.
+    assert store.list_keys("uploads/a/cl") == ["uploads/a/clip.mp4"]
+    assert store.list_keys("uploads/") == [
+        "uploads/a/clip.mp4",
+        "uploads/a/thumb.jpg",
+        "uploads/b/clip.mp4",
+    ]
+    assert store.list_keys("uploads/c/") == []
 
     copy = tmp_path / "copy.mp4"
     store.get_file("uploads/a/clip.mp4", copy)
@@ -72,6 +80,14 @@ def test_both_stores_put_stat_get_list_and_delete(store: ObjectStore, tmp_path: 
 
     store.copy("uploads/a/clip.mp4", "media/x/clip.mp4")
     store.get_file("media/x/clip.mp4", copy)
+    assert copy.read_bytes() == source.read_bytes()
+    # A copy is independent of its source: replacing the source leaves it as it was.
+    replacement = tmp_path / "other.mp4"
+    replacement.write_bytes(b"other")
+    store.put_file("uploads/b/clip.mp4", source, "video/mp4")
+    store.copy("uploads/b/clip.mp4", "media/y/clip.mp4")
+    store.put_file("uploads/b/clip.mp4", replacement, "video/mp4")
+    store.get_file("media/y/clip.mp4", copy)
     assert copy.read_bytes() == source.read_bytes()
     with pytest.raises(ObjectNotFound):
         store.copy("uploads/a/missing.mp4", "media/x/missing.mp4")

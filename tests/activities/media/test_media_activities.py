@@ -12,12 +12,19 @@ import pytest
 from sqlalchemy import create_engine
 from temporalio.testing import ActivityEnvironment
 
+import activities.media.probe as probe_module
 import activities.moderation.activities as media_activities
 from activities.media.transcode import Outputs
 from activities.moderation.activities import MediaActivities
 from integrations.storage.filesystem import FilesystemStore
 from nexus.settings import MediaSettings, ModerationSettings
-from workflows.contracts.moderation import MediaInfo, TranscodeRequest
+from tests.media import video
+from workflows.contracts.moderation import (
+    MediaInfo,
+    ProbeRequest,
+    ProbeResult,
+    TranscodeRequest,
+)
 
 INFO = MediaInfo(
     container="mov,mp4", size_bytes=10, duration_s=2.0, width=360, height=640, fps=15,
@@ -68,3 +75,35 @@ def test_one_worker_runs_at_most_its_share_of_transcodes_and_heartbeats_while_qu
     assert peak[0] == 1
     queued = max(started, key=lambda name: started[name])
     assert any(beat < started[queued] for beat in heartbeats[queued])  # heartbeats while queued
+
+
+def test_bytes_probed_before_skip_the_tools_but_meet_todays_limits(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = FilesystemStore(tmp_path / "objects")
+    clip = video(tmp_path / "clip.mp4", seconds=2)
+    store.put_file("uploads/a.mp4", clip, "video/mp4")
+    store.put_file("uploads/b.mp4", clip, "video/mp4")
+
+    def probe(media: MediaSettings, key: str) -> ProbeResult:
+        worker = MediaActivities(store, create_engine("sqlite://"), media, ModerationSettings())
+        result: ProbeResult = ActivityEnvironment().run(
+            worker.probe, ProbeRequest(asset_id=uuid.uuid4(), source_key=key)
+        )
+        return result
+
+    media = MediaSettings(work_dir=tmp_path / "work")
+    first = probe(media, "uploads/a.mp4")
+    assert first.info is not None and first.sha256 is not None
+    assert store.list_keys("analysis/") == [f"analysis/{first.sha256}.probe.json"]
+
+    def no_tools(*_: Any) -> None:
+        raise AssertionError("ffprobe or ffmpeg ran for bytes probed before")
+
+    monkeypatch.setattr(probe_module, "run_tool", no_tools)
+    again = probe(media, "uploads/b.mp4")
+    assert again == first
+    # The stored report is held to the limits of the day: a stricter one refuses the file.
+    refused = probe(media.model_copy(update={"max_duration_s": 1.5}), "uploads/b.mp4")
+    assert refused.info is None and refused.rejection is not None
+    assert refused.rejection.code == "too_long"

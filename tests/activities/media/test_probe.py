@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from activities.media.probe import probe_file
+from activities.media.probe import probe_report
 from activities.media.tools import Limits, ToolTimeout, run_tool
 from nexus.settings import MediaSettings
 from tests.media import FFMPEG, raw_lavfi, video
@@ -25,7 +25,7 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def rejection(path: Path, settings: MediaSettings = SETTINGS) -> str:
-    result = probe_file(path, settings)
+    result = probe_report(path, settings)[0]
     assert result.info is None
     assert result.rejection is not None
     assert result.rejection.severity == "block"
@@ -36,7 +36,7 @@ def rejection(path: Path, settings: MediaSettings = SETTINGS) -> str:
 def test_a_video_is_sniffed_from_its_bytes_whatever_its_name(clip: Path, tmp_path: Path) -> None:
     renamed = tmp_path / "holiday.jpg"
     renamed.write_bytes(clip.read_bytes())
-    result = probe_file(renamed, SETTINGS)
+    result = probe_report(renamed, SETTINGS)[0]
     assert result.rejection is None
     assert result.info is not None
     assert (result.info.width, result.info.height) == (360, 640)
@@ -50,7 +50,7 @@ def test_a_rotated_phone_video_reports_its_displayed_shape(clip: Path, tmp_path:
     rotated = tmp_path / "rotated.mp4"
     args = ["-i", str(clip), "-c", "copy", "-metadata:s:v:0", "rotate=90", str(rotated)]
     subprocess.run([*FFMPEG, *args], check=True)
-    info = probe_file(rotated, SETTINGS).info
+    info = probe_report(rotated, SETTINGS)[0].info
     assert info is not None
     assert (info.width, info.height) == (640, 360)
 
@@ -125,7 +125,7 @@ def test_duration_limits_apply(tmp_path: Path) -> None:
 def test_a_video_within_each_limit_can_still_be_too_much_work(clip: Path) -> None:
     # 360x640 at 15 fps for 2 s is 6.9 million pixels to decode.
     assert rejection(clip, MediaSettings(max_decoded_pixels=5_000_000)) == "too_much_video"
-    assert probe_file(clip, MediaSettings(max_decoded_pixels=8_000_000)).info is not None
+    assert probe_report(clip, MediaSettings(max_decoded_pixels=8_000_000))[0].info is not None
 
 
 def test_size_and_container_limits_come_from_settings(clip: Path) -> None:
@@ -162,7 +162,7 @@ def test_a_playlist_disguised_as_a_video_opens_nothing_it_names(tmp_path: Path) 
     secret.write_bytes(b"\x47" * 188 * 10)  # something the playlist would pull in
     playlist = tmp_path / "evil.mp4"
     playlist.write_text(f"#EXTM3U\n#EXTINF:10.0,\n{secret}\n#EXTINF:10.0,\nfile://{secret}\n")
-    found = probe_file(playlist, SETTINGS).rejection
+    found = probe_report(playlist, SETTINGS)[0].rejection
     assert found is not None
     assert found.code == "unsupported_type"
     assert "playlist" in found.message

@@ -13,7 +13,7 @@ import pytest
 import activities.media.transcode as transcode_module
 from activities.media import tools
 from activities.media.hashes import HashList, hash_frame, hash_image
-from activities.media.probe import probe_file
+from activities.media.probe import probe_report
 from activities.media.tools import Limits, ToolResult
 from activities.media.transcode import Outputs, transcode
 from nexus.settings import MediaSettings
@@ -44,7 +44,7 @@ def ffprobe(path: Path) -> dict[str, Any]:
 
 
 def run(source: Path, out: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Outputs, int]:
-    info = probe_file(source, SETTINGS).info
+    info = probe_report(source, SETTINGS)[0].info
     assert info is not None
     calls = []
     real = tools.run_tool
