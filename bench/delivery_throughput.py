@@ -109,6 +109,48 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+def cpu_by_program() -> dict[str, float]:
+    """CPU seconds so far of every process on the host, by program (PostgreSQL, Temporal,
+    each NEXUS service, this bench), including children they have reaped (ffmpeg)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    seconds: dict[str, float] = {}
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue  # gone meanwhile
+        fields = stat.rsplit(")", 1)[1].split()
+        used = sum(int(f) for f in fields[11:15]) / tick  # utime stime cutime cstime
+        name = program(pid, [a.decode(errors="replace") for a in argv if a])
+        seconds[name] = seconds.get(name, 0.0) + used
+    return seconds
+
+
+def program(pid: str, argv: list[str]) -> str:
+    if pid == str(os.getpid()):
+        return "bench"
+    if not argv:
+        return "other"
+    if argv[0].startswith("postgres") or argv[0].endswith("/postgres"):
+        return "postgres"
+    if argv[0].endswith("/temporal"):
+        return "temporal"
+    if argv[1:3] == ["-m", "nexus"]:
+        return " ".join(argv[3:5])  # "api", "worker cpu", "worker gpu"
+    return "other"
+
+
+def cpu_used(before: dict[str, float], after: dict[str, float], processes: int) -> dict[str, float]:
+    """CPU seconds per completed process, by program, between two readings."""
+    used = {name: (after[name] - before.get(name, 0.0)) / max(processes, 1) for name in after}
+    return {
+        name: round(s, 3) for name, s in sorted(used.items(), key=lambda kv: -kv[1]) if s >= 0.001
+    }
+
+
 def loadavg() -> float | None:
     try:
         return round(os.getloadavg()[0], 2)
@@ -393,6 +435,10 @@ class HistoryStats:
     activities: dict[str, Timing] = field(default_factory=dict)
     workflow_tasks: Timing = field(default_factory=Timing)
     sample: dict[str, int] = field(default_factory=dict)  # activity type -> count, one process
+    events: Counter[str] = field(default_factory=Counter)  # history event type -> count, all
+    # workflow kind (its ID's prefix) -> history event type -> count
+    events_by_kind: dict[str, Counter[str]] = field(default_factory=dict)
+    workflows: int = 0
     processes: int = 0
 
 
@@ -404,6 +450,7 @@ async def read_tree(client: Client, root_id: str, stats: HistoryStats) -> dict[s
     while pending:
         workflow_id = pending.pop()
         history = await client.get_workflow_handle(workflow_id).fetch_history()
+        stats.workflows += 1
         scheduled: dict[int, tuple[str, float]] = {}
         started: dict[int, float] = {}
         wft_scheduled: dict[int, float] = {}
@@ -411,6 +458,9 @@ async def read_tree(client: Client, root_id: str, stats: HistoryStats) -> dict[s
         for event in history.events:
             at = event.event_time.ToMicroseconds() / 1e6
             kind = event.event_type
+            name = EventType.Name(kind).removeprefix("EVENT_TYPE_")
+            stats.events[name] += 1
+            stats.events_by_kind.setdefault(workflow_id.split("-")[0], Counter())[name] += 1
             if kind == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
                 name = event.activity_task_scheduled_event_attributes.activity_type.name
                 scheduled[event.event_id] = (name, at)
@@ -527,6 +577,17 @@ def log_history(label: str, stats: HistoryStats) -> None:
             f"mean queue {t.queue_s / t.count * 1000:6.1f} ms   "
             f"mean run {t.run_s / t.count * 1000:6.1f} ms   total {(t.queue_s + t.run_s):6.2f} s"
         )
+    per = max(stats.processes, 1)
+    log(
+        f"  {label}: {stats.workflows / per:.1f} workflows and "
+        f"{sum(stats.events.values()) / per:.1f} history events per process; by type "
+        + ", ".join(f"{name} {n / per:.1f}" for name, n in stats.events.most_common())
+    )
+    for kind, events in sorted(stats.events_by_kind.items()):
+        log(
+            f"  {label}: {kind}: {sum(events.values()) / per:.1f} events per process; "
+            + ", ".join(f"{name} {n / per:.1f}" for name, n in events.most_common())
+        )
     wt = stats.workflow_tasks
     if wt.count:
         log(
@@ -576,10 +637,14 @@ async def platform_phase(
             raise RuntimeError(f"the warm-up process failed: {warm[0].error}")
         await settle(http, actors, warm)
     log(f"platform: {args.processes} processes, concurrency {args.concurrency}")
+    before = cpu_by_program()
     processes, elapsed = await run_processes(
         http, actors, range(args.processes), args, approve=True
     )
     summary = summarize(processes, elapsed)
+    cpu = cpu_used(before, cpu_by_program(), len(processes) - summary.get("errors", 0))
+    summary["cpu_s_per_process"] = round(sum(cpu.values()), 3)
+    log(f"platform: CPU seconds per process by program {cpu}")
     log(f"platform: {json.dumps(summary)} in {elapsed:.1f}s")
     completed = [p for p in processes if p.error is None]
     if not completed:
@@ -622,15 +687,19 @@ async def baseline_phase(
         if args.warmup:
             await asyncio.gather(*(one(f"warm-{i}") for i in range(args.warmup)))
         log(f"baseline: {args.processes} bare processes x {activities} no-op activities")
+        before = cpu_by_program()
         began = time.perf_counter()
         walls = sorted(await asyncio.gather(*(one(str(i)) for i in range(args.processes))))
         elapsed = time.perf_counter() - began
+        cpu = cpu_used(before, cpu_by_program(), len(walls))
+    log(f"baseline: CPU seconds per process by program {cpu}")
     ids = [f"{task_queue}-{i}" for i in range(args.processes)]
     log_history("baseline", await read_histories(client, ids))
     summary = {
         "processes_per_s": round(len(walls) / elapsed, 3),
         "p50_s": round(percentile(walls, 50), 3),
         "p99_s": round(percentile(walls, 99), 3),
+        "cpu_s_per_process": round(sum(cpu.values()), 3),
     }
     log(f"baseline: {json.dumps(summary)} in {elapsed:.1f}s")
     return summary
