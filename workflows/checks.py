@@ -1,7 +1,10 @@
-"""AutomatedChecksWorkflow (`checks-<submission id>`): every check a submitted draft goes
-through before the brand sees it. A draft with a video runs the moderation pipeline as a child
-(`moderation-<submission id>`: the submission is the asset), whose caption rules include the
-ones a caption-only draft gets."""
+"""The automated checks of a submitted draft, before the brand sees it.
+
+A draft with a video is checked by the moderation pipeline (`moderation-<submission id>`: the
+submission is the asset), whose caption rules include the ones a caption-only draft gets; the
+delivery runs it as its child and reads its report through `to_check_report`.
+AutomatedChecksWorkflow (`checks-<submission id>`) checks a caption-only draft, and finishes
+the video drafts it took before deliveries ran moderation themselves."""
 
 from __future__ import annotations
 
@@ -42,23 +45,27 @@ class AutomatedChecksWorkflow:
             )
         report = await workflow.execute_child_workflow(
             ModerationWorkflow.run,
-            ModerationRequest(
-                asset_id=request.submission_id,
-                source_key=request.media_key,
-                caption=request.caption,
-                brief=BriefRules(
-                    disclosure_required=request.disclosure_required,
-                    brand=request.brand,
-                    mandatory_mentions=request.mandatory_mentions,
-                    banned_words=request.banned_words,
-                    max_duration_s=request.max_duration_s,
-                    aspect_ratio=request.aspect_ratio,
-                    sensitivity=request.sensitivity,
-                ),
-            ),
+            moderation_request(request, request.media_key),
             id=moderation_workflow_id(request.submission_id),
         )
         return to_check_report(report)
+
+
+def moderation_request(request: CheckRequest, media_key: str) -> ModerationRequest:
+    return ModerationRequest(
+        asset_id=request.submission_id,
+        source_key=media_key,
+        caption=request.caption,
+        brief=BriefRules(
+            disclosure_required=request.disclosure_required,
+            brand=request.brand,
+            mandatory_mentions=request.mandatory_mentions,
+            banned_words=request.banned_words,
+            max_duration_s=request.max_duration_s,
+            aspect_ratio=request.aspect_ratio,
+            sensitivity=request.sensitivity,
+        ),
+    )
 
 
 def to_check_report(report: ModerationReport) -> CheckReport:

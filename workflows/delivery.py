@@ -2,7 +2,8 @@
 
 Guided tasks: accept the brief, confirm the product arrived (when the brief ships one), submit
 a script (when asked), upload a draft, fix what the automated checks found, address revision
-notes, deliver the final files. Drafts go through AutomatedChecksWorkflow, then to the brand.
+notes, deliver the final files. A video draft goes through ModerationWorkflow (a caption-only
+draft through AutomatedChecksWorkflow), then to the brand.
 Durable timers send reminders, mark the creator late at the deadline, and auto-approve when the
 brand does not review within its window (business days).
 """
@@ -26,7 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.calendar import add_business_days
-    from workflows.checks import AutomatedChecksWorkflow
+    from workflows.checks import AutomatedChecksWorkflow, moderation_request, to_check_report
     from workflows.checks import workflow_id as checks_workflow_id
     from workflows.contracts.campaign import DeliveryOutcome
     from workflows.contracts.delivery import (
@@ -55,6 +56,8 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.payouts import PayoutRequest
     from workflows.license import LicenseWorkflow
     from workflows.license import workflow_id as license_workflow_id
+    from workflows.moderation import ModerationWorkflow
+    from workflows.moderation import workflow_id as moderation_workflow_id
     from workflows.options import DB_RETRY, DB_TIMEOUT, one_at_a_time
     from workflows.payout import PayoutWorkflow
     from workflows.payout import workflow_id as payout_workflow_id
@@ -262,20 +265,32 @@ class DeliveryWorkflow:
             await self._enter(S.AWAITING_DRAFT)
 
     async def _run_checks(self, request: CheckRequest) -> None:
-        report: CheckReport = await workflow.execute_child_workflow(
-            AutomatedChecksWorkflow.run,
-            request,
-            id=checks_workflow_id(request.submission_id),
-            # A video can wait on a person (human review, escalation): no time limit then.
-            execution_timeout=None if request.media_key else timedelta(hours=2),
-            search_attributes=TypedSearchAttributes(
-                [
-                    SearchAttributePair(sa.CAMPAIGN_ID, str(self._start.campaign_id)),
-                    SearchAttributePair(sa.DELIVERY_ID, str(self._start.delivery_id)),
-                    SearchAttributePair(sa.CREATOR_ID, str(self._start.creator_id)),
-                ]
-            ),
+        found = TypedSearchAttributes(
+            [
+                SearchAttributePair(sa.CAMPAIGN_ID, str(self._start.campaign_id)),
+                SearchAttributePair(sa.DELIVERY_ID, str(self._start.delivery_id)),
+                SearchAttributePair(sa.CREATOR_ID, str(self._start.creator_id)),
+            ]
         )
+        report: CheckReport
+        # Drafts checked before the delivery ran moderation itself went through a wrapper.
+        if request.media_key is not None and workflow.patched("moderation-as-checks"):
+            # A video can wait on a person (human review, escalation): no time limit.
+            moderated = await workflow.execute_child_workflow(
+                ModerationWorkflow.run,
+                moderation_request(request, request.media_key),
+                id=moderation_workflow_id(request.submission_id),
+                search_attributes=found,
+            )
+            report = to_check_report(moderated)
+        else:
+            report = await workflow.execute_child_workflow(
+                AutomatedChecksWorkflow.run,
+                request,
+                id=checks_workflow_id(request.submission_id),
+                execution_timeout=None if request.media_key else timedelta(hours=2),
+                search_attributes=found,
+            )
         async with self._lock:
             await self._after_checks(report)
 

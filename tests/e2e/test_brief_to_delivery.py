@@ -9,14 +9,16 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from temporalio.client import Client
 
 from tests.e2e.support import GOOD_CAPTION, until, upload
 from tests.media import sponsored_clip, video
 from tests.support import campaign_body, fund, login, make_creator, make_tenant
+from workflows.search_attributes import DELIVERY_ID
 
 
 async def test_brief_to_approved_delivery(
-    http: httpx.AsyncClient, engine: Engine, tmp_path: Path
+    http: httpx.AsyncClient, engine: Engine, client: Client, tmp_path: Path
 ) -> None:
     brand = make_tenant(engine)
     creator = make_creator(engine, niches=["beauty"])
@@ -103,6 +105,12 @@ async def test_brief_to_approved_delivery(
         headers=c,
     )
     in_review = await until(lambda: stage("in_review"), timeout_s=60)
+    # The delivery ran the draft's moderation as its own child, found by the delivery's ID.
+    checked = await client.get_workflow_handle(
+        f"moderation-{in_review['submissions'][-1]['id']}"
+    ).describe()
+    assert checked.parent_id == f"delivery-{delivery_id}"
+    assert checked.typed_search_attributes.get(DELIVERY_ID) == delivery_id
     queue = (await http.get("/deliveries?stage=in_review", headers=b)).json()
     assert [q["id"] for q in queue] == [delivery_id]
 

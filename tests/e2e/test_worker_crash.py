@@ -37,8 +37,8 @@ from tests.support import (
     make_tenant,
     table_named,
 )
-from workflows.checks import workflow_id as checks_workflow_id
-from workflows.contracts.delivery import CheckReport
+from workflows.contracts.moderation import ModerationReport
+from workflows.moderation import workflow_id as moderation_workflow_id
 
 T = TypeVar("T")
 
@@ -296,9 +296,9 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
         (2, "final", None, None),
     ]
     checks = client.get_workflow_handle(
-        checks_workflow_id(submissions[0]["id"]), result_type=CheckReport
+        moderation_workflow_id(submissions[0]["id"]), result_type=ModerationReport
     )
-    assert (await checks.result()).passed
+    assert (await checks.result()).decision == "pass"
 
     # Every event notified once, to the right people.
     rows = notification_rows(engine)
