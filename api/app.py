@@ -64,11 +64,13 @@ def create_app(
         lifespan=lifespan,
         # FastAPI's native OpenTelemetry server spans; Temporal's interceptor continues them
         # into the workflows and activities a request starts.
-        telemetry={"tracing": True, "metrics": False, "logs": False},
+        telemetry={"tracing": settings.telemetry.tracing, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.database = Database(db_engine)
-    app.state.temporal = TemporalGateway(settings.temporal, temporal)
+    app.state.temporal = TemporalGateway(
+        settings.temporal, temporal, tracing=settings.telemetry.tracing
+    )
     app.state.payments = provider_from_settings(db_engine, settings.payments)
     # Bank transfers are confirmed by ops whichever provider takes cards.
     app.state.manual_payments = ManualPayments(db_engine)

@@ -37,9 +37,12 @@ class Database:
 class TemporalGateway:
     """Connects lazily, so the API starts (and /readyz reports) while Temporal is down."""
 
-    def __init__(self, settings: TemporalSettings, client: Client | None = None) -> None:
+    def __init__(
+        self, settings: TemporalSettings, client: Client | None = None, *, tracing: bool = False
+    ) -> None:
         self._settings = settings
         self._client = client
+        self._tracing = tracing
         self._lock = asyncio.Lock()
 
     async def client(self) -> Client:
@@ -48,7 +51,9 @@ class TemporalGateway:
         async with self._lock:
             if self._client is None:
                 try:
-                    self._client = await asyncio.wait_for(connect(self._settings), timeout=5)
+                    self._client = await asyncio.wait_for(
+                        connect(self._settings, tracing=self._tracing), timeout=5
+                    )
                 except (RuntimeError, TimeoutError) as exc:
                     raise ServiceUnavailable("the workflow engine is not reachable") from exc
             return self._client

@@ -41,6 +41,10 @@ class TemporalSettings(BaseModel):
     task_queue: str = "nexus"
     # Where people open the Temporal UI; the portal links every process there.
     ui_url: str = "http://127.0.0.1:8233"
+    # Temporal's sandbox re-checks every workflow activation for I/O, clocks and randomness,
+    # at a cost to the CPU pool on every workflow task. The test suite runs every workflow in it
+    # (and replays recorded histories in it); production workers run the same code without.
+    workflow_sandbox: bool = False
 
 
 class ApiSettings(BaseModel):
@@ -63,6 +67,12 @@ class AuthSettings(BaseModel):
 class TelemetrySettings(BaseModel):
     exporter: Literal["none", "console"] = "none"
     service_name: str = "nexus"
+
+    @property
+    def tracing(self) -> bool:
+        """Spans are made only where they go somewhere: without an exporter, no request,
+        workflow or activity pays for them."""
+        return self.exporter != "none"
 
 
 class GpuSettings(BaseModel):

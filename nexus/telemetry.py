@@ -12,8 +12,9 @@ from nexus.settings import TelemetrySettings
 
 
 def configure_tracing(settings: TelemetrySettings) -> None:
-    """Install the process-wide tracer provider once; later calls keep the first one."""
-    if isinstance(trace.get_tracer_provider(), TracerProvider):
+    """Install the process-wide tracer provider once; later calls keep the first one.
+    Without an exporter OpenTelemetry's no-op tracer stays in place."""
+    if not settings.tracing or isinstance(trace.get_tracer_provider(), TracerProvider):
         return
     provider = TracerProvider(resource=Resource.create({"service.name": settings.service_name}))
     if settings.exporter == "console":

@@ -16,12 +16,14 @@ from nexus.settings import TemporalSettings
 log = logging.getLogger(__name__)
 
 
-async def connect(settings: TemporalSettings) -> Client:
+async def connect(settings: TemporalSettings, *, tracing: bool = False) -> Client:
+    """A client (and the workers built on it) that carries the caller's trace into workflows
+    and activities when `tracing`."""
     return await Client.connect(
         settings.address,
         namespace=settings.namespace,
         data_converter=pydantic_data_converter,
-        interceptors=[TracingInterceptor()],
+        interceptors=[TracingInterceptor()] if tracing else [],
     )
 
 

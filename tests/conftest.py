@@ -187,10 +187,14 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
             "address": client.service_client.config.target_host,
             "namespace": client.namespace,
             "task_queue": f"test-{uuid.uuid4().hex[:12]}",
+            # Every workflow under test runs where I/O, clocks and randomness are refused.
+            "workflow_sandbox": True,
         },
         api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 10},
         auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
         storage={"root": tmp_path / "objects"},
+        # Tracing on; the spans go to this module's in-memory exporter, installed first.
+        telemetry={"exporter": "console"},
         # Test media is tiny; the fastest x264 preset keeps transcodes to a fraction of a second.
         media={
             "x264_preset": "ultrafast",

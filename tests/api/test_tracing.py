@@ -6,7 +6,10 @@ import httpx
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 from sqlalchemy import Engine
+from temporalio.client import Client
 
+from api.app import create_app
+from nexus.settings import Settings, TelemetrySettings
 from tests.support import campaign_body, login, make_tenant
 
 
@@ -41,3 +44,14 @@ async def test_one_trace_links_the_request_to_its_workflow_and_activities(
     assert "RunWorkflow:CampaignWorkflow" in names
     assert "StartActivity:campaigns.create_record" in names
     assert "RunActivity:campaigns.create_record" in names
+
+
+async def test_without_an_exporter_requests_make_no_spans(
+    settings: Settings, engine: Engine, client: Client, spans: InMemorySpanExporter
+) -> None:
+    quiet = settings.model_copy(update={"telemetry": TelemetrySettings(exporter="none")})
+    app = create_app(quiet, engine=engine, temporal=client)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
+        assert (await http.get("/healthz")).status_code == 200
+    assert [s.name for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER] == []

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 from temporalio.client import Client
-from temporalio.worker import Worker
+from temporalio.worker import UnsandboxedWorkflowRunner, Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.campaigns import CampaignActivities
@@ -108,7 +108,9 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
         workflows=WORKFLOWS,
-        workflow_runner=SANDBOX,
+        workflow_runner=SANDBOX
+        if settings.temporal.workflow_sandbox
+        else UnsandboxedWorkflowRunner(),
         activities=[
             campaigns.create_record,
             campaigns.record_stage,
@@ -142,7 +144,7 @@ async def main(settings: Settings) -> None:
     # liveness round trip every checkout would otherwise make.
     engine = make_engine(settings.database, pre_ping=False)
     try:
-        client = await connect(settings.temporal)
+        client = await connect(settings.temporal, tracing=settings.telemetry.tracing)
         await ensure_checkpoint_schedule(
             client,
             cpu_queue(settings.temporal.task_queue),

@@ -47,5 +47,5 @@ def build_worker(client: Client, settings: Settings, device: str) -> Worker:
 async def main(settings: Settings) -> None:
     configure_tracing(settings.telemetry)
     device = resolve_device(settings.gpu.device)
-    client = await connect(settings.temporal)
+    client = await connect(settings.temporal, tracing=settings.telemetry.tracing)
     await run_until_signalled(build_worker(client, settings, device))
