@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -119,24 +120,38 @@ def _sentence_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
 class TextEmbedder:
     """Sentence embeddings, compared with every GARM category description."""
 
+    # Texts whose closest category is remembered: a resubmitted draft repeats its sentences
+    # and caption lines, and their comparison never changes for one model.
+    REMEMBERED = 4096
+
     def __init__(self, settings: ModerationSettings, device: str) -> None:
         self._path = settings.embedding_model_path or default_embedding_model()
         self._threshold = settings.garm_similarity
         self._device = device
         self._lock = threading.Lock()
+        self._closest: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def garm_matches(self, texts: list[str]) -> list[tuple[int, str, float]]:
         """(index of the text, category, similarity) for each text's closest category when
         it reaches the threshold."""
-        if not texts:
-            return []
         with self._lock:
-            model, prototypes, categories = _sentence_model(self._path, self._device)
-        vectors = model.encode(texts, normalize_embeddings=True, convert_to_numpy=True)
-        similarity = vectors @ prototypes.T
-        found = []
-        for i, row in enumerate(similarity):
-            best = int(row.argmax())
-            if float(row[best]) >= self._threshold:
-                found.append((i, categories[best], round(float(row[best]), 3)))
-        return found
+            closest = {t: self._closest[t] for t in texts if t in self._closest}
+        new = list(dict.fromkeys(t for t in texts if t not in closest))
+        if new:
+            with self._lock:
+                model, prototypes, categories = _sentence_model(self._path, self._device)
+            vectors = model.encode(new, normalize_embeddings=True, convert_to_numpy=True)
+            for text, row in zip(new, vectors @ prototypes.T, strict=True):
+                best = int(row.argmax())
+                closest[text] = (categories[best], round(float(row[best]), 3))
+        with self._lock:
+            for text in texts:
+                self._closest[text] = closest[text]
+                self._closest.move_to_end(text)
+            while len(self._closest) > self.REMEMBERED:
+                self._closest.popitem(last=False)
+        return [
+            (i, *closest[text])
+            for i, text in enumerate(texts)
+            if closest[text][1] >= self._threshold
+        ]

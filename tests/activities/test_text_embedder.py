@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
+import activities.moderation.models as models
 from activities.moderation.activities import sentences
 from activities.moderation.models import TextEmbedder
 from nexus.settings import ModerationSettings
@@ -44,6 +47,27 @@ def test_everyday_creator_speech_is_not_flagged(embedder: TextEmbedder) -> None:
     ]
     assert embedder.garm_matches(ordinary) == []
     assert embedder.garm_matches([]) == []
+
+
+def test_texts_seen_before_are_not_embedded_again(monkeypatch: pytest.MonkeyPatch) -> None:
+    embedder = TextEmbedder(ModerationSettings(), "cpu")
+    encoded: list[list[str]] = []
+    model, prototypes, categories = models._sentence_model(embedder._path, "cpu")
+
+    class Counting:
+        def encode(self, texts: list[str], **options: Any) -> Any:
+            encoded.append(list(texts))
+            return model.encode(texts, **options)
+
+    monkeypatch.setattr(models, "_sentence_model", lambda *_: (Counting(), prototypes, categories))
+    texts = ["I took some pills and got so high", "here is my morning routine"]
+    first = embedder.garm_matches(texts)
+    assert [(i, c) for i, c, _ in first] == [(0, "drugs_alcohol_tobacco")]
+    # The same sentence again, beside a new one: only the new one is embedded.
+    again = embedder.garm_matches(["we went to the range and fired a few rounds", texts[0]])
+    assert [(i, c) for i, c, _ in again] == [(0, "arms"), (1, "drugs_alcohol_tobacco")]
+    assert again[1][2] == first[0][2]
+    assert encoded == [texts, ["we went to the range and fired a few rounds"]]
 
 
 def test_speech_is_split_into_sentences_at_end_punctuation_and_pauses() -> None:
