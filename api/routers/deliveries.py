@@ -85,15 +85,23 @@ MEDIA_PARTS = {
 
 
 async def _visible(db: DatabaseDep, principal: Principal, delivery_id: uuid.UUID) -> Delivery:
-    row = await db.run(deliveries.get_delivery, delivery_id)
-    if row is not None:
-        if principal.role in BRAND_SIDE and row.workspace_id == principal.workspace_id:
+    row = await db.run(_visible_row, principal, delivery_id)
+    if row is None:
+        raise NotFound("no such delivery")
+    return row
+
+
+def _visible_row(session: Session, principal: Principal, delivery_id: uuid.UUID) -> Delivery | None:
+    row = deliveries.get_delivery(session, delivery_id)
+    if row is None:
+        return None
+    if principal.role in BRAND_SIDE and row.workspace_id == principal.workspace_id:
+        return row
+    if principal.role == Role.CREATOR and principal.user_id is not None:
+        profile = creators.profile_of_user(session, principal.user_id)
+        if profile is not None and row.creator_id == profile.id:
             return row
-        if principal.role == Role.CREATOR and principal.user_id is not None:
-            profile = await db.run(creators.profile_of_user, principal.user_id)
-            if profile is not None and row.creator_id == profile.id:
-                return row
-    raise NotFound("no such delivery")
+    return None
 
 
 async def _live(temporal: TemporalGateway, delivery_id: uuid.UUID) -> DeliveryStatus | None:
@@ -111,12 +119,17 @@ async def _public(
 ) -> DeliveryPublic:
     """The stored delivery with its submissions; `live` from the workflow unless the caller
     already has it (a step's Update answers with it)."""
-    fresh = await db.run(deliveries.get_delivery, row.id)
-    submissions = await db.run(deliveries.list_submissions, row.id)
+    fresh, submissions = await db.run(_stored, row.id)
     return DeliveryPublic(
         **DeliverySummary.model_validate(fresh or row, from_attributes=True).model_dump(),
         submissions=[_submission_public(s) for s in submissions],
         live=live or await _live(temporal, row.id),
+    )
+
+
+def _stored(session: Session, delivery_id: uuid.UUID) -> tuple[Delivery | None, list[Submission]]:
+    return deliveries.get_delivery(session, delivery_id), deliveries.list_submissions(
+        session, delivery_id
     )
 
 
