@@ -6,7 +6,13 @@ from sqlalchemy import Engine
 from temporalio import activity
 
 from models.db import session_scope
-from models.deliveries import Delivery, Submission, upsert_delivery, upsert_submission
+from models.deliveries import (
+    Delivery,
+    Submission,
+    announce_change,
+    upsert_delivery,
+    upsert_submission,
+)
 from workflows.contracts.delivery import DeliveryRecord, SubmissionRecord
 
 
@@ -40,6 +46,7 @@ class DeliveryActivities:
             )
             for submission in record.submissions:
                 upsert_submission(session, _submission_row(submission))
+            announce_change(session, start.delivery_id)
 
 
 def _submission_row(record: SubmissionRecord) -> Submission:

@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api import portal, problems
+from api.changes import DeliveryChanges
 from api.middleware import BodySizeLimit
 from api.routers import (
     api_keys,
@@ -39,6 +40,7 @@ from integrations.payments import provider_from_settings
 from integrations.payments.manual import ManualPayments
 from integrations.storage import store_from_settings
 from models.db import make_engine
+from nexus.health import libpq_dsn
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
 
@@ -54,6 +56,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
+        await app.state.changes.close()
         if owned_engine:
             db_engine.dispose()
 
@@ -68,6 +71,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.database = Database(db_engine)
+    app.state.changes = DeliveryChanges(libpq_dsn(settings.database.url.get_secret_value()))
     app.state.temporal = TemporalGateway(
         settings.temporal, temporal, tracing=settings.telemetry.tracing
     )

@@ -11,6 +11,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
+from api.changes import DeliveryChanges
 from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
 from api.services import Database, TemporalGateway
 from integrations.storage import ObjectStore
@@ -35,12 +36,18 @@ def _temporal(request: Request) -> TemporalGateway:
     return gateway
 
 
+def _changes(request: Request) -> DeliveryChanges:
+    changes: DeliveryChanges = request.app.state.changes
+    return changes
+
+
 def _store(request: Request) -> ObjectStore:
     store: ObjectStore = request.app.state.store
     return store
 
 
 StoreDep = Annotated[ObjectStore, Depends(_store)]
+ChangesDep = Annotated[DeliveryChanges, Depends(_changes)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]

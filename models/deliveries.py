@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, UniqueConstraint
+from sqlalchemy import BigInteger, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -136,3 +136,21 @@ def review_queue(
         .order_by(col(Delivery.review_due_at).asc().nulls_last(), col(Delivery.id))
     )
     return list(session.exec(query.limit(limit).offset(offset)).all())
+
+
+# Every write of a delivery's read model announces itself here (delivered at commit), so a
+# request waiting for the delivery to change wakes at once instead of polling.
+CHANGES_CHANNEL = "delivery_changed"
+LISTEN_FOR_CHANGES = f"LISTEN {CHANGES_CHANNEL}"
+
+
+def announce_change(session: Session, delivery_id: uuid.UUID) -> None:
+    session.execute(
+        text("SELECT pg_notify(:channel, :id)"),
+        {"channel": CHANGES_CHANNEL, "id": str(delivery_id)},
+    )
+
+
+def stage_of(session: Session, delivery_id: uuid.UUID) -> DeliveryStage | None:
+    found = session.exec(select(Delivery.stage).where(Delivery.id == delivery_id)).first()
+    return None if found is None else DeliveryStage(found)

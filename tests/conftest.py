@@ -232,6 +232,8 @@ async def http(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http_client:
         yield http_client
+    # The ASGI transport runs no lifespan: stop what the app started.
+    await app.state.changes.close()
 
 
 @pytest.fixture

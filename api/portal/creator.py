@@ -201,7 +201,7 @@ async def _task_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     try:
-        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+        delivery = await deliveries_api.read_delivery(delivery_id, principal, db, temporal)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title

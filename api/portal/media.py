@@ -82,7 +82,7 @@ async def media(
 ) -> Response:
     """A submission's video for the in-page player, to the delivery's brand and creator."""
     try:
-        delivery = await deliveries_api.get_delivery(delivery_id, principal, db, temporal)
+        delivery = await deliveries_api.read_delivery(delivery_id, principal, db, temporal)
     except NotFound:
         return Response(status_code=404)
     found = next((s for s in delivery.submissions if s.id == submission_id), None)

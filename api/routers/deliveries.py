@@ -21,6 +21,7 @@ from temporalio.service import RPCError
 
 from activities.licensing.terms import Exclusivity, Period
 from api.deps import (
+    ChangesDep,
     CreatorDep,
     DatabaseDep,
     Principal,
@@ -167,12 +168,35 @@ async def list_deliveries(
     return [DeliverySummary.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.get("/{delivery_id}")
-async def get_delivery(
-    delivery_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, temporal: TemporalDep
+async def read_delivery(
+    delivery_id: uuid.UUID, principal: Principal, db: DatabaseDep, temporal: TemporalGateway
 ) -> DeliveryPublic:
     """The delivery with its submissions and, live, the guided task list."""
     return await _public(db, temporal, await _visible(db, principal, delivery_id))
+
+
+@router.get("/{delivery_id}")
+async def get_delivery(
+    delivery_id: uuid.UUID,
+    principal: PrincipalDep,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    changes: ChangesDep,
+    while_stage: Annotated[
+        DeliveryStage | None,
+        Query(description="long poll: answer once the delivery leaves this stage"),
+    ] = None,
+    wait_s: Annotated[
+        float, Query(gt=0, le=60, description="the longest a long poll waits (s)")
+    ] = 30.0,
+) -> DeliveryPublic:
+    """The delivery with its submissions and, live, the guided task list. With
+    `while_stage`, the answer waits (up to `wait_s`) until the delivery is in another stage:
+    a client waiting for the checks to finish asks once instead of polling."""
+    row = await _visible(db, principal, delivery_id)
+    if while_stage is not None and row.stage == while_stage:
+        await changes.wait_while(db, delivery_id, while_stage, wait_s)
+    return await _public(db, temporal, row)
 
 
 @router.get(

@@ -104,6 +104,11 @@ async def test_brief_to_approved_delivery(
         json={"media_key": await upload(http, c, sponsored_clip()), "caption": GOOD_CAPTION},
         headers=c,
     )
+    # A long poll answers once the checks are done, without the client polling.
+    waited = await http.get(
+        f"/deliveries/{delivery_id}", params={"while_stage": "checking", "wait_s": 60}, headers=b
+    )
+    assert waited.json()["stage"] == "in_review"
     in_review = await until(lambda: stage("in_review"), timeout_s=60)
     # The delivery ran the draft's moderation as its own child, found by the delivery's ID.
     checked = await client.get_workflow_handle(
