@@ -7,10 +7,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BigInteger, UniqueConstraint, text
-from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
+from models.base import aware_datetime_field, created_at_field, str_enum
 from models.enums import DeliveryStage
 
 
@@ -59,27 +59,26 @@ class Submission(SQLModel, table=True):
 
 
 _MUTABLE = ("stage", "due_at", "review_due_at", "late", "revisions_used", "approved_at", "handoffs")
+_REVIEWED = ("checks_passed", "findings", "media", "review", "review_notes")
 
 
 def upsert_delivery(session: Session, row: Delivery) -> None:
-    existing = session.get(Delivery, row.id)
-    if existing is None:
-        session.add(row)
-        return
-    for name in _MUTABLE:
-        setattr(existing, name, getattr(row, name))
-    existing.updated_at = utcnow()
-    session.add(existing)
+    _upsert(session, row, (*_MUTABLE, "updated_at"))
 
 
 def upsert_submission(session: Session, row: Submission) -> None:
-    existing = session.get(Submission, row.id)
-    if existing is None:
-        session.add(row)
-        return
-    for name in ("checks_passed", "findings", "media", "review", "review_notes"):
-        setattr(existing, name, getattr(row, name))
-    session.add(existing)
+    _upsert(session, row, _REVIEWED)
+
+
+def _upsert(session: Session, row: Delivery | Submission, changing: tuple[str, ...]) -> None:
+    """One INSERT ... ON CONFLICT: the read model is written on every step of every delivery."""
+    table = type(row).__table__  # type: ignore[union-attr]
+    statement = insert(table).values({c.name: getattr(row, c.name) for c in table.columns})
+    session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[table.c.id], set_={name: statement.excluded[name] for name in changing}
+        )
+    )
 
 
 def get_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery | None:
