@@ -5,7 +5,7 @@ the brand's review Update at a fixed request rate.
 Run by hand from the repository root (never in CI):
 
     .venv/bin/python bench/delivery_throughput.py  # --processes 20 --concurrency 10
-                                                   # --reviews 30 --review-rate 10
+                                                   # --reviews 100 --review-rate 10
 
 It starts the whole embedded dev stack (PostgreSQL, the Temporal dev server, the CPU and GPU
 workers and the API) on free 127.0.0.1 ports with a fresh state directory and signs in as the
@@ -836,7 +836,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--processes", type=int, default=20, help="processes per phase (20)")
     parser.add_argument("--concurrency", type=int, default=10, help="processes at once (10)")
-    parser.add_argument("--reviews", type=int, default=30, help="review Updates to time (30)")
+    parser.add_argument("--reviews", type=int, default=100, help="review Updates to time (100)")
     parser.add_argument("--review-rate", type=float, default=10.0, help="reviews per s (10)")
     parser.add_argument("--warmup", type=int, default=1, help="unmeasured processes first (1)")
     parser.add_argument(
