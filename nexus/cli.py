@@ -70,11 +70,15 @@ def _serve_api(settings: Settings) -> int:
 
 
 def _worker(settings: Settings, pool: str) -> int:
+    import uvloop
+
     if pool == "cpu":
         from workers.cpu.main import main as run_worker
     else:
         from workers.gpu.main import main as run_worker
-    asyncio.run(run_worker(settings))
+    # uvloop: the worker's event loop turns once per task, activity result and heartbeat.
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        runner.run(run_worker(settings))
     _exit_now(0)  # the worker has drained
 
 
