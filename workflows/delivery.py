@@ -384,12 +384,14 @@ class DeliveryWorkflow:
         if approval is None:
             return
         if workflow.patched("hand-offs-together"):
-            # Independent of each other: their commands leave in one workflow task, and
-            # their answers come back together instead of one round trip each.
+            # Independent of each other: their commands leave in one workflow task (with the
+            # review's answer), and come back together instead of one round trip each. The
+            # notices follow: a local activity would hold that workflow task, and the answer.
             steps = [self._start_payout(), self._tell_campaign("approved")]
             if approval.draft is not None:
                 steps.append(self._grant_license(approval.draft))
-            await asyncio.gather(*steps, self._notify_approved(auto=approval.auto))
+            await asyncio.gather(*steps)
+            await self._notify_approved(auto=approval.auto)
             return
         await self._start_payout()
         if approval.draft is not None:
