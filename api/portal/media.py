@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
+from api.deps import DatabaseDep, SettingsDep, StoreDep
 from api.portal.web import Csrf, SignedIn
 from api.routers import deliveries as deliveries_api
 from api.routers import uploads as uploads_api
-from integrations.storage import ObjectStore, StorageError
+from integrations.storage import StorageError
 from nexus.errors import AppError, Forbidden, NotFound
 
 router = APIRouter()
@@ -73,66 +73,39 @@ async def put_content(
 
 @router.get("/media/{delivery_id}/{submission_id}", response_model=None)
 async def media(
-    request: Request,
     delivery_id: uuid.UUID,
     submission_id: uuid.UUID,
     principal: SignedIn,
     db: DatabaseDep,
-    temporal: TemporalDep,
+    store: StoreDep,
 ) -> Response:
-    """A submission's video for the in-page player, to the delivery's brand and creator."""
+    """A submission's video for the in-page player, to the delivery's brand and creator:
+    the checked, streamable master (seekable: range requests), or before the checks the
+    upload as it arrived."""
     try:
-        delivery = await deliveries_api.read_delivery(delivery_id, principal, db, temporal)
-    except NotFound:
-        return Response(status_code=404)
-    found = next((s for s in delivery.submissions if s.id == submission_id), None)
-    if found is None or found.media_key is None:
-        return Response(status_code=404)
-    store: ObjectStore = request.app.state.store
-    if "video" in found.media:
-        # The checked, streamable master (seekable: range requests).
-        return await _checked(delivery_id, submission_id, "video", principal, db, store)
-    # Not checked yet: the upload as it arrived.
-    try:
+        found = await deliveries_api.visible_submission(db, principal, delivery_id, submission_id)
+        if (found.media or {}).get("master_key"):
+            return await deliveries_api.submission_media(
+                delivery_id, submission_id, "video", principal, db, store
+            )
+        if found.media_key is None:
+            return Response(status_code=404)
         return await deliveries_api.stored_object(store, found.media_key, "video")
     except (NotFound, StorageError):
         return Response(status_code=404)
 
 
-@router.get("/media/{delivery_id}/{submission_id}/captions", response_model=None)
-async def captions(
-    request: Request,
+@router.get("/media/{delivery_id}/{submission_id}/{part}", response_model=None)
+async def checked_part(
     delivery_id: uuid.UUID,
     submission_id: uuid.UUID,
+    part: Literal["captions", "thumbnail"],
     principal: SignedIn,
     db: DatabaseDep,
+    store: StoreDep,
 ) -> Response:
-    """The checked draft's WebVTT captions, for the player's captions track."""
-    store: ObjectStore = request.app.state.store
-    return await _checked(delivery_id, submission_id, "captions", principal, db, store)
-
-
-@router.get("/media/{delivery_id}/{submission_id}/thumbnail", response_model=None)
-async def thumbnail(
-    request: Request,
-    delivery_id: uuid.UUID,
-    submission_id: uuid.UUID,
-    principal: SignedIn,
-    db: DatabaseDep,
-) -> Response:
-    """The checked draft's thumbnail, for the portfolio."""
-    store: ObjectStore = request.app.state.store
-    return await _checked(delivery_id, submission_id, "thumbnail", principal, db, store)
-
-
-async def _checked(
-    delivery_id: uuid.UUID,
-    submission_id: uuid.UUID,
-    part: Literal["video", "captions", "thumbnail"],
-    principal: Principal,
-    db: DatabaseDep,
-    store: ObjectStore,
-) -> Response:
+    """The checked draft's WebVTT captions (the player's captions track) or thumbnail (the
+    portfolio)."""
     try:
         return await deliveries_api.submission_media(
             delivery_id, submission_id, part, principal, db, store

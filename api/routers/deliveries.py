@@ -215,12 +215,22 @@ async def submission_media(
     """A checked draft's video (the streamable master), thumbnail, WebVTT captions or check
     report: a short-lived presigned URL where the store has them, else the bytes (with
     range requests, for seeking)."""
-    row = await _visible(db, principal, delivery_id)
-    submission = await db.run(deliveries.get_submission, row.id, submission_id)
-    key = (submission.media or {}).get(MEDIA_PARTS[part]) if submission else None
+    submission = await visible_submission(db, principal, delivery_id, submission_id)
+    key = (submission.media or {}).get(MEDIA_PARTS[part])
     if key is None:
         raise NotFound(f"this submission has no {part}")
     return await stored_object(store, key, part)
+
+
+async def visible_submission(
+    db: DatabaseDep, principal: Principal, delivery_id: uuid.UUID, submission_id: uuid.UUID
+) -> Submission:
+    """A submission of a delivery the principal may see (NotFound otherwise)."""
+    row = await _visible(db, principal, delivery_id)
+    submission = await db.run(deliveries.get_submission, row.id, submission_id)
+    if submission is None:
+        raise NotFound("no such submission")
+    return submission
 
 
 async def stored_object(store: ObjectStore, key: str, what: str) -> Response:
