@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from domain.findings import Finding
 from models.enums import (
     ApplicationOrigin,
     ApplicationStatus,
@@ -21,7 +22,7 @@ from models.enums import (
     WorkspaceKind,
 )
 from workflows.contracts.campaign import BriefSpec, Channel, Money, UsageRightsSpec
-from workflows.contracts.delivery import DeliveryStatus, Finding
+from workflows.contracts.delivery import DeliveryStatus
 from workflows.contracts.license import (
     DisputeResolution,
     LicenseState,

@@ -12,7 +12,7 @@ brand workspaces, creators, campaigns and deliveries, then bulk-loads (COPY):
   platforms, territories (a few countries or worldwide), terms of 30 days to 2 years or
   perpetual, some with exclusivity;
 - M rights-ledger entries whose bodies, hashes and chain links are computed with
-  activities/licensing/ledger.py exactly as the repository appends them (each records one
+  domain/rights_ledger.py exactly as the repository appends them (each records one
   license's snapshot), with a signed checkpoint (models.licenses.make_checkpoint) after every
   1,000 entries.
 
@@ -61,8 +61,8 @@ from sqlalchemy import Engine, create_engine
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
-from activities.licensing import ledger
-from activities.licensing.terms import CHANNELS, WORLDWIDE, Use, normalize_category
+from domain import rights_ledger as ledger
+from domain.license_terms import CHANNELS, WORLDWIDE, Use, normalize_category
 from models.applications import Application
 from models.brands import Brand
 from models.campaigns import Campaign, Deliverable

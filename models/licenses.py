@@ -1,7 +1,7 @@
 """Licenses (usage rights of approved assets), where assets are published, and the rights
 ledger: append-only, hash-chained entries with signed Merkle checkpoints.
 
-The ledger's arithmetic lives in activities/licensing/ledger.py; this module stores it. Appends
+The ledger's arithmetic lives in domain/rights_ledger.py; this module stores it. Appends
 take one transaction-scoped advisory lock, so entries get gap-free sequence numbers and each
 links to the one before it.
 """
@@ -21,8 +21,8 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from activities.licensing import ledger
-from activities.licensing.terms import (
+from domain import rights_ledger as ledger
+from domain.license_terms import (
     Exclusivity,
     Grant,
     Period,

@@ -10,7 +10,7 @@ from sqlalchemy import BigInteger, Index, case, func
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from activities.money import ledger
+from domain import ledger
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
 from models.enums import Role
 from models.workspaces import Membership

@@ -31,7 +31,7 @@ def add_parser(sub: Any) -> None:
 
 
 def run(settings: Settings, args: argparse.Namespace) -> int:
-    from activities.licensing import ledger
+    from domain import rights_ledger as ledger
 
     if args.ledger_command == "verify-certificate":
         # Pinned by default: a certificate re-signed with some other key must not pass.

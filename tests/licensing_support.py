@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Engine
 
-from activities.licensing import ledger
+from domain import rights_ledger as ledger
 from models import licenses
 from models.db import session_scope
 from models.enums import LicenseStatus

@@ -12,8 +12,8 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, Table, func, select
 
-from activities.money import ledger
 from api.security import hash_password
+from domain import ledger
 from models import money
 from models.applications import Application
 from models.brands import Brand

@@ -15,7 +15,8 @@ from temporalio import workflow
 with workflow.unsafe.imports_passed_through():
     from activities.checks.activities import caption_check
     from activities.checks.spoken import clock
-    from workflows.contracts.delivery import CheckReport, CheckRequest, Finding, ReviewMedia
+    from domain.findings import Finding
+    from workflows.contracts.delivery import CheckReport, CheckRequest, ReviewMedia
     from workflows.contracts.moderation import (
         BriefRules,
         MediaFinding,

@@ -23,10 +23,11 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
+    from domain.calendar import add_business_days
+    from domain.findings import Finding
     from models.enums import DeliverableFormat, DeliveryStage
     from workflows import notify, timers
     from workflows import search_attributes as sa
-    from workflows.calendar import add_business_days
     from workflows.checks import AutomatedChecksWorkflow, moderation_request, to_check_report
     from workflows.checks import workflow_id as checks_workflow_id
     from workflows.contracts.campaign import DeliveryOutcome
@@ -41,7 +42,6 @@ with workflow.unsafe.imports_passed_through():
         ExtendDeadline,
         ExtraRevisionAnswer,
         ExtraRevisionRequest,
-        Finding,
         Reassign,
         Review,
         SubmissionRecord,

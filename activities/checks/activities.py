@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
-from activities.checks.caption import check_caption
+from domain.disclosure import check_caption
 from workflows.contracts.delivery import CheckReport, CheckRequest
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Engine
 from temporalio import activity
 
-from activities.licensing.ledger import Signer
+from domain.rights_ledger import Signer
 from models.db import session_scope
 from models.licenses import make_checkpoint, record_event
 from nexus.settings import LicensingSettings

@@ -17,7 +17,7 @@ from typing import Any
 
 from fpdf import FPDF
 
-from activities.licensing import ledger
+from domain import rights_ledger as ledger
 
 CERTIFICATE_TYPE = "nexus.license-certificate"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from activities.checks.brand_safety import check_brand_safety
 from activities.checks.brief import check_brief
-from activities.checks.caption import check_caption
 from activities.checks.safety import check_child_safety, check_nudity
 from activities.checks.spoken import check_spoken_disclosure
+from domain.disclosure import check_caption
 from nexus.settings import ModerationSettings
 from workflows.contracts.moderation import Decision, EvaluateRequest, MediaFinding
 

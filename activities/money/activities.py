@@ -10,7 +10,7 @@ from sqlmodel import Session
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
-from activities.money import ledger
+from domain import ledger
 from integrations.payments import (
     PaymentProvider,
     RefundRequest,

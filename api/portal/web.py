@@ -21,10 +21,10 @@ from pydantic import ValidationError
 
 from api.deps import DatabaseDep, Principal, SettingsDep, check_membership
 from api.security import decode_access_token
+from domain.findings import Finding
 from models import creators
 from models.enums import Role
 from nexus.errors import AppError, Unauthenticated
-from workflows.contracts.delivery import Finding
 
 SESSION_COOKIE = "nexus_session"
 CSRF_COOKIE = "nexus_csrf"

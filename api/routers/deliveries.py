@@ -19,7 +19,6 @@ from sqlmodel import Session
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from activities.licensing.terms import Exclusivity, Period
 from api.deps import (
     ChangesDep,
     CreatorDep,
@@ -47,6 +46,7 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain.license_terms import Exclusivity, Period
 from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, check_key
 from models import campaigns, creators, deliveries, licenses
 from models.base import utcnow

@@ -9,10 +9,10 @@ import uuid
 from fastapi import APIRouter
 from sqlmodel import Session
 
-from activities.licensing import ledger
 from api.deps import DatabaseDep, PrincipalDep, SettingsDep
 from api.routers.licenses import Ops, entry_public, visible_license
 from api.schemas import LedgerEntryProof, ProofPublic, PublicKeyPublic, VerdictPublic
+from domain import rights_ledger as ledger
 from models import licenses
 from nexus.errors import NotFound
 

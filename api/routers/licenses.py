@@ -18,8 +18,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from activities.licensing import certificate, ledger
-from activities.licensing.terms import TermError, Use, normalize_territories
+from activities.licensing import certificate
 from api.deps import (
     DatabaseDep,
     Principal,
@@ -45,6 +44,8 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain import rights_ledger as ledger
+from domain.license_terms import TermError, Use, normalize_territories
 from models import creators, licenses, money
 from models.base import utcnow
 from models.enums import LicenseStatus, PublicationStatus, Role

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from activities.money import ledger
+from domain import ledger
 from models import money
 from models.db import session_scope
 from nexus.settings import Settings

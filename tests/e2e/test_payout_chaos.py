@@ -21,7 +21,7 @@ from temporalio.client import Client, WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.money import ledger
+from domain import ledger
 from integrations.payments.stripe_connect import StripePayments
 from integrations.storage import store_from_settings
 from models import money

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
-from activities.money import ledger
+from domain import ledger
 from models import money
 from models.db import session_scope
 

@@ -12,7 +12,7 @@ import sqlalchemy.exc
 from sqlalchemy import Engine, text
 from sqlmodel import Session
 
-from activities.licensing import ledger
+from domain import rights_ledger as ledger
 from models import licenses
 from nexus import cli
 from nexus.settings import Settings

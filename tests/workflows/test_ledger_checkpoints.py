@@ -14,7 +14,7 @@ from temporalio.client import Client, ScheduleActionExecutionStartWorkflow, Sche
 from temporalio.service import RPCError
 from temporalio.worker import Worker
 
-from activities.licensing import ledger
+from domain import rights_ledger as ledger
 from models import licenses
 from nexus.settings import Settings
 from tests.e2e.support import until

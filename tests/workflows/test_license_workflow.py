@@ -21,8 +21,8 @@ from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.licensing import ledger
-from activities.licensing.terms import Use
+from domain import rights_ledger as ledger
+from domain.license_terms import Use
 from models import licenses
 from models.enums import LicenseStatus, PublicationStatus
 from models.licenses import License, Publication

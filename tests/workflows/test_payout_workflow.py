@@ -15,7 +15,7 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from activities.money import ledger
+from domain import ledger
 from models import money
 from models.campaigns import Brief, Campaign, CampaignRecord, insert_campaign_if_absent
 from models.db import session_scope

@@ -38,6 +38,7 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
+from domain.calendar import add_business_days
 from integrations.storage import store_from_settings
 from models.applications import Application
 from models.campaigns import Campaign
@@ -51,7 +52,6 @@ from tests.support import CreatorAccount, Tenant, fund_in_ledger, make_creator, 
 from workers.cpu.main import build_worker
 from workers.gpu.main import build_worker as build_gpu_worker
 from workflows import search_attributes as sa
-from workflows.calendar import add_business_days
 from workflows.campaign import CampaignWorkflow
 from workflows.campaign import workflow_id as campaign_workflow_id
 from workflows.contracts.campaign import (

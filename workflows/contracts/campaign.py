@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
-from activities.licensing.terms import TermError, normalize_territories
+from domain.license_terms import TermError, normalize_territories
 from models.enums import (
     ApplicationOrigin,
     ApplicationStatus,

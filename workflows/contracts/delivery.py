@@ -8,6 +8,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.findings import Finding
 from models.enums import DeliverableFormat, DeliveryStage
 from workflows.contracts.campaign import UsageRightsSpec
 
@@ -50,14 +51,6 @@ class DeliveryStart(BaseModel):
     currency: str
     terms: DeliveryTerms
     reminders: ReminderPolicy = Field(default_factory=ReminderPolicy)
-
-
-class Finding(BaseModel):
-    code: str
-    severity: Literal["block", "warn"]
-    message: str
-    span: tuple[int, int] | None = None  # characters of the caption it refers to
-    start_s: float | None = None  # where in the video
 
 
 class CheckRequest(BaseModel):

@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
-from activities.licensing.terms import (
+from domain.license_terms import (
     Exclusivity,
     Grant,
     Period,

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.money import ledger
-from activities.money.ledger import Ledger, LedgerError, Posting
+from domain import ledger
+from domain.ledger import Ledger, LedgerError, Posting
 
 WS, CAMPAIGN, CREATOR = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
 

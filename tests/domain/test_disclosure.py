@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from activities.checks.activities import caption_check
-from activities.checks.caption import MORE_CUT, check_caption
+from domain.disclosure import MORE_CUT, check_caption
 from workflows.contracts.delivery import CheckRequest
 
 

@@ -13,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from activities.licensing.terms import (
+from domain.license_terms import (
     WORLDWIDE,
     Exclusivity,
     Grant,

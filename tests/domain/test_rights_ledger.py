@@ -18,8 +18,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.licensing import certificate, ledger
-from activities.licensing.ledger import StoredCheckpoint, StoredEntry
+from activities.licensing import certificate
+from domain import rights_ledger as ledger
+from domain.rights_ledger import StoredCheckpoint, StoredEntry
 from models.enums import LicenseStatus
 from workflows.contracts.license import LicenseSnapshot, LicenseTerms
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 
-from workflows.contracts.delivery import Finding
+from domain.findings import Finding
 
 # Platforms cut captions after about this many characters behind a "more" link.
 MORE_CUT = 125

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from workflows.calendar import add_business_days, is_business_day
+from domain.calendar import add_business_days, is_business_day
 
 THURSDAY = datetime(2026, 11, 26, 15, 30, tzinfo=UTC)
 
