@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from nexus import ledger_cli
 from nexus.health import COMPONENTS
-from nexus.settings import Settings
+from nexus.settings import MissingSecret, Settings
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -145,6 +145,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return up(settings)
     if args.command == "check":
         return _check(settings, args.components)
+    if args.command in ("api", "worker"):
+        try:
+            settings.require_secrets("api" if args.command == "api" else f"worker-{args.pool}")
+        except MissingSecret as exc:
+            print(f"nexus: {exc}", file=sys.stderr)
+            return 2
     if args.command == "api":
         return _serve_api(settings)
     if args.command == "worker":

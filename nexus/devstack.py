@@ -8,7 +8,9 @@ so a restart resumes where the last run stopped.
 from __future__ import annotations
 
 import asyncio
+import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -55,6 +57,32 @@ def _port_in_use(port: int) -> bool:
 
 def _port_of(address: str) -> int:
     return int(address.rsplit(":", 1)[1])
+
+
+# Secrets generated for an installation that set none: (variable, how to make one).
+GENERATED_SECRETS = {
+    "NEXUS_AUTH__JWT_SECRET": lambda: secrets.token_urlsafe(48),
+    "NEXUS_LICENSING__LEDGER_SIGNING_KEY": lambda: secrets.token_hex(32),
+    "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(32),
+}
+
+
+def installation_secrets(state_dir: Path, environ: dict[str, str]) -> dict[str, str]:
+    """The secrets of this installation that `environ` does not set: made once, kept in
+    `<state dir>/secrets.json` (readable by its owner only) and reused on every start."""
+    path = state_dir / "secrets.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    missing = [name for name in GENERATED_SECRETS if name not in kept]
+    if missing:
+        kept |= {name: GENERATED_SECRETS[name]() for name in missing}
+        state_dir.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump(kept, f, indent=2)
+        temporary.replace(path)
+    return {name: value for name, value in kept.items() if not environ.get(name)}
 
 
 @dataclass
@@ -200,6 +228,8 @@ class DevStack:
         self._start_postgres(postgres)
         self._start_temporal()
         logins = self._migrate_and_seed()
+        # The children (API, workers) read their settings from the environment they inherit.
+        os.environ.update(installation_secrets(self.state_dir, dict(os.environ)))
         python = [sys.executable, "-m", "nexus"]
         self._spawn("worker-cpu", [*python, "worker", "cpu"])
         self._spawn("worker-gpu", [*python, "worker", "gpu"])

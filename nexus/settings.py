@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# Values that are public (earlier releases shipped them as defaults, or they are the usual
+# guesses): refused wherever a secret is set to one of them.
 PLACEHOLDER_SECRETS = frozenset(
     {
         "dev-insecure-jwt-secret-change-me",
@@ -22,8 +24,56 @@ PLACEHOLDER_SECRETS = frozenset(
         "",
         "sk_test_placeholder",
         "whsec_placeholder",
+        "6e657875732d6465762d6c65646765722d6b65792d6e6f742d666f722d70726f",
     }
 )
+
+
+class MissingSecret(ValueError):
+    """A secret the process needs was never configured."""
+
+
+class UnsetSecret(SecretStr):
+    """Stands for a secret nobody configured: the source holds no value for it, so reading it
+    refuses, naming the variable to set (`nexus up` generates one per installation)."""
+
+    def __init__(self, variable: str) -> None:
+        super().__init__("")
+        self.variable = variable
+
+    def get_secret_value(self) -> str:
+        raise MissingSecret(
+            f"{self.variable} is not set: configure it (the dev stack, `nexus up`, generates "
+            "one per installation)"
+        )
+
+    def _display(self) -> str:
+        return ""
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, UnsetSecret) and other.variable == self.variable
+
+    def __hash__(self) -> int:
+        return hash(self.variable)
+
+
+def _unset(variable: str) -> Any:
+    return Field(default_factory=lambda: UnsetSecret(variable))
+
+
+def is_set(secret: SecretStr | None) -> bool:
+    return secret is not None and not isinstance(secret, UnsetSecret)
+
+
+def _public(secret: SecretStr) -> bool:
+    return is_set(secret) and secret.get_secret_value() in PLACEHOLDER_SECRETS
+
+
+def _refuse_public(secret: SecretStr) -> SecretStr:
+    if _public(secret):
+        raise ValueError("this value is public: set a secret of your own")
+    return secret
+
 
 Environment = Literal["development", "test", "production"]
 
@@ -58,10 +108,12 @@ class ApiSettings(BaseModel):
 
 
 class AuthSettings(BaseModel):
-    jwt_secret: SecretStr = SecretStr("dev-insecure-jwt-secret-change-me")
+    jwt_secret: SecretStr = _unset("NEXUS_AUTH__JWT_SECRET")
     jwt_issuer: str = "nexus"
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     invitation_ttl_days: int = Field(default=7, ge=1, le=90)
+
+    _jwt_secret = field_validator("jwt_secret")(_refuse_public)
 
 
 class TelemetrySettings(BaseModel):
@@ -93,21 +145,19 @@ class NotificationSettings(BaseModel):
     portal_url: str = "http://127.0.0.1:8000"
 
 
-# Development signing key of the rights ledger (32-byte Ed25519 seed, hex); refused in production.
-DEV_LEDGER_KEY = "6e657875732d6465762d6c65646765722d6b65792d6e6f742d666f722d70726f"
-
-
 class LicensingSettings(BaseModel):
     reminder_days_before_expiry: list[int] = Field(default_factory=lambda: [30, 7])
     # A signed Merkle checkpoint after every this many ledger entries, and at least this
     # often (a Temporal Schedule) for the entries that came since the last one.
     checkpoint_every: int = Field(default=1000, ge=1)
     checkpoint_interval_minutes: int = Field(default=60, ge=1, le=7 * 24 * 60)
-    ledger_signing_key: SecretStr = SecretStr(DEV_LEDGER_KEY)
+    # A 32-byte Ed25519 seed, hex.
+    ledger_signing_key: SecretStr = _unset("NEXUS_LICENSING__LEDGER_SIGNING_KEY")
 
     @field_validator("ledger_signing_key")
     @classmethod
     def _ed25519_seed(cls, key: SecretStr) -> SecretStr:
+        _refuse_public(key)
         try:
             ok = len(bytes.fromhex(key.get_secret_value())) == 32
         except ValueError:
@@ -126,10 +176,10 @@ class PaymentSettings(BaseModel):
     "stripe": cards through PaymentIntents, creators through Connect Express accounts."""
 
     provider: Literal["manual", "stripe"] = "manual"
-    stripe_api_key: SecretStr = SecretStr("sk_test_placeholder")
+    stripe_api_key: SecretStr = _unset("NEXUS_PAYMENTS__STRIPE_API_KEY")
     # Stripe's own API when unset; tests point it at a local emulator.
     stripe_api_base: str | None = None
-    stripe_webhook_secret: SecretStr = SecretStr("whsec_placeholder")
+    stripe_webhook_secret: SecretStr = _unset("NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET")
     webhook_tolerance_s: int = Field(default=300, ge=1, le=3600)
     # The platform fee a brand pays on top of a campaign's budget, in basis points.
     platform_fee_bps: int = Field(default=1_000, ge=0, le=5_000)
@@ -137,6 +187,8 @@ class PaymentSettings(BaseModel):
     onboarding_return_url: str = "http://127.0.0.1:8000/portal"
     # The browser's key (pk_...): with it the portal takes cards in Stripe Elements.
     stripe_publishable_key: str | None = None
+
+    _secrets = field_validator("stripe_api_key", "stripe_webhook_secret")(_refuse_public)
 
 
 class StorageSettings(BaseModel):
@@ -153,7 +205,7 @@ class StorageSettings(BaseModel):
     region: str = "us-east-1"
     bucket: str = "nexus-media"
     access_key: str = "nexus"
-    secret_key: SecretStr = SecretStr("nexus-dev-secret")
+    secret_key: SecretStr = _unset("NEXUS_STORAGE__SECRET_KEY")
     presign_ttl_s: int = Field(default=3600, ge=60, le=7 * 86_400)
     # S3 needs at least 5 MiB per part but the last.
     multipart_part_bytes: int = Field(default=16 * 1024 * 1024, ge=5 * 1024 * 1024)
@@ -250,31 +302,54 @@ class Settings(BaseSettings):
     media: MediaSettings = MediaSettings()
     moderation: ModerationSettings = ModerationSettings()
 
+    def missing_secrets(self, process: str) -> list[str]:
+        """The variables of the secrets `process` (api, worker-cpu or worker-gpu) needs that are
+        not configured."""
+        needed: dict[str, SecretStr] = {}
+        if process == "api":
+            needed["NEXUS_AUTH__JWT_SECRET"] = self.auth.jwt_secret
+        if process in ("api", "worker-cpu"):
+            needed["NEXUS_LICENSING__LEDGER_SIGNING_KEY"] = self.licensing.ledger_signing_key
+            if self.payments.provider == "stripe":
+                needed["NEXUS_PAYMENTS__STRIPE_API_KEY"] = self.payments.stripe_api_key
+            if self.storage.backend == "s3":
+                needed["NEXUS_STORAGE__SECRET_KEY"] = self.storage.secret_key
+        if process == "api" and self.payments.provider == "stripe":
+            needed["NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET"] = self.payments.stripe_webhook_secret
+        return [variable for variable, secret in needed.items() if not is_set(secret)]
+
+    def require_secrets(self, process: str) -> None:
+        """Refuse to start `process` without its secrets: none has a default."""
+        missing = self.missing_secrets(process)
+        if missing:
+            raise MissingSecret(
+                f"{process} cannot start: {', '.join(missing)} not set. Set them (`nexus up` "
+                "generates them for the dev stack, in its state directory)"
+            )
+
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:
         if self.env != "production":
             return self
         problems = []
-        if (
-            self.auth.jwt_secret.get_secret_value() in PLACEHOLDER_SECRETS
-            or len(self.auth.jwt_secret.get_secret_value()) < 32
-        ):
+        jwt_secret = self.auth.jwt_secret
+        if not is_set(jwt_secret) or len(jwt_secret.get_secret_value()) < 32:
             problems.append("NEXUS_AUTH__JWT_SECRET must be a real secret of 32+ characters")
         from sqlalchemy.engine import make_url
 
         password = make_url(self.database.url.get_secret_value()).password
         if password is None or password in PLACEHOLDER_SECRETS:
             problems.append("NEXUS_DATABASE__URL must carry a real password")
-        if self.licensing.ledger_signing_key.get_secret_value() == DEV_LEDGER_KEY:
+        if not is_set(self.licensing.ledger_signing_key):
             problems.append("NEXUS_LICENSING__LEDGER_SIGNING_KEY must be a real Ed25519 seed")
         if self.payments.provider == "stripe":
-            if self.payments.stripe_api_key.get_secret_value() in PLACEHOLDER_SECRETS:
+            if not is_set(self.payments.stripe_api_key):
                 problems.append("NEXUS_PAYMENTS__STRIPE_API_KEY must be a real Stripe key")
-            if self.payments.stripe_webhook_secret.get_secret_value() in PLACEHOLDER_SECRETS:
+            if not is_set(self.payments.stripe_webhook_secret):
                 problems.append("NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET must be a real secret")
-        if (
-            self.storage.backend == "s3"
-            and self.storage.secret_key.get_secret_value() in PLACEHOLDER_SECRETS
+        storage_key = self.storage.secret_key
+        if self.storage.backend == "s3" and (
+            not is_set(storage_key) or storage_key.get_secret_value() in PLACEHOLDER_SECRETS
         ):
             problems.append("NEXUS_STORAGE__SECRET_KEY must be a real secret")
         if problems:

@@ -5,6 +5,7 @@ per test on its own task queue, and an httpx client over the ASGI app."""
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -191,7 +192,9 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
             "workflow_sandbox": True,
         },
         api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 10},
-        auth={"jwt_secret": "test-secret-" + "x" * 32, "access_token_ttl_s": 300},
+        # No secret has a default: each test makes its own.
+        auth={"jwt_secret": secrets.token_urlsafe(32), "access_token_ttl_s": 300},
+        licensing={"ledger_signing_key": secrets.token_hex(32)},
         storage={"root": tmp_path / "objects"},
         # Tracing on; the spans go to this module's in-memory exporter, installed first.
         telemetry={"exporter": "console"},

@@ -1,11 +1,38 @@
 from __future__ import annotations
 
+import os
+import stat
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import jwt
 import pytest
 from pydantic import ValidationError
 
-from nexus.settings import Settings
+from api.security import decode_access_token
+from nexus.devstack import installation_secrets
+from nexus.errors import Unauthenticated
+from nexus.settings import MissingSecret, Settings
 
 STRONG = "s" * 40
+# The secrets earlier releases shipped as defaults in the source: public, so refused.
+OLD_JWT_SECRET = "dev-insecure-jwt-secret-change-me"
+OLD_LEDGER_KEY = "6e657875732d6465762d6c65646765722d6b65792d6e6f742d666f722d70726f"
+SECRET_VARIABLES = (
+    "NEXUS_AUTH__JWT_SECRET",
+    "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
+    "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+    "NEXUS_PAYMENTS__STRIPE_API_KEY",
+)
+
+
+@pytest.fixture
+def no_secrets(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in SECRET_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    return {k: v for k, v in os.environ.items() if k not in SECRET_VARIABLES}
 
 
 def test_environment_overrides_nested_sections(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -96,3 +123,94 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
     assert ok.payments.provider == "stripe"
     manual = Settings(env="production", auth=auth, database=database, licensing=licensing)
     assert manual.payments.provider == "manual"
+
+
+def test_no_secret_has_a_value_in_the_source(no_secrets: dict[str, str]) -> None:
+    settings = Settings(payments={"provider": "stripe"})
+    assert settings.missing_secrets("api") == [
+        "NEXUS_AUTH__JWT_SECRET",
+        "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
+        "NEXUS_PAYMENTS__STRIPE_API_KEY",
+        "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+    ]
+    for secret in (settings.auth.jwt_secret, settings.payments.stripe_webhook_secret):
+        with pytest.raises(MissingSecret, match="is not set"):
+            secret.get_secret_value()
+    with pytest.raises(MissingSecret, match="NEXUS_LICENSING__LEDGER_SIGNING_KEY"):
+        settings.licensing.signing_seed()
+    assert Settings().missing_secrets("worker-gpu") == []
+
+
+@pytest.mark.parametrize(
+    ("command", "named"),
+    [
+        (["api"], "NEXUS_AUTH__JWT_SECRET"),
+        (["worker", "cpu"], "NEXUS_LICENSING__LEDGER_SIGNING_KEY"),
+    ],
+)
+def test_a_process_without_its_secrets_refuses_to_start(
+    no_secrets: dict[str, str], command: list[str], named: str
+) -> None:
+    started = subprocess.run(
+        [sys.executable, "-m", "nexus", *command],
+        env=no_secrets,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert started.returncode == 2
+    assert named in started.stderr and "cannot start" in started.stderr
+
+
+@pytest.mark.parametrize(
+    "section",
+    [
+        {"auth": {"jwt_secret": OLD_JWT_SECRET}},
+        {"licensing": {"ledger_signing_key": OLD_LEDGER_KEY}},
+        {"payments": {"stripe_webhook_secret": "whsec_placeholder"}},
+    ],
+)
+def test_the_old_public_secrets_are_refused_everywhere(section: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match="public"):
+        Settings(env="development", **section)  # type: ignore[arg-type]
+
+
+def test_the_dev_stack_makes_secrets_once_per_installation(
+    tmp_path: Path, no_secrets: dict[str, str]
+) -> None:
+    made = installation_secrets(tmp_path, {})
+    path = tmp_path / "secrets.json"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert installation_secrets(tmp_path, {}) == made  # reused on the next start
+    assert installation_secrets(tmp_path / "other", {}) != made  # per installation
+    # A secret the operator set wins over the generated one.
+    assert "NEXUS_AUTH__JWT_SECRET" not in installation_secrets(
+        tmp_path, {"NEXUS_AUTH__JWT_SECRET": STRONG}
+    )
+    settings = Settings(
+        auth={"jwt_secret": made["NEXUS_AUTH__JWT_SECRET"]},
+        licensing={"ledger_signing_key": made["NEXUS_LICENSING__LEDGER_SIGNING_KEY"]},
+    )
+    assert settings.missing_secrets("api") == settings.missing_secrets("worker-cpu") == []
+
+
+def test_a_token_signed_with_the_old_source_secret_is_refused(
+    tmp_path: Path, no_secrets: dict[str, str]
+) -> None:
+    made = installation_secrets(tmp_path, {})
+    settings = Settings(auth={"jwt_secret": made["NEXUS_AUTH__JWT_SECRET"]})
+    now = datetime.now(UTC)
+    claims = {
+        "sub": "8c1b8b4e-3f55-4b3c-9a43-8d0e7a3f2b10",
+        "wid": "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "role": "ops",
+        "iss": settings.auth.jwt_issuer,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": "forged",
+    }
+    forged = jwt.encode(claims, OLD_JWT_SECRET, algorithm="HS256")
+    with pytest.raises(Unauthenticated):
+        decode_access_token(settings.auth, forged)
+    genuine = jwt.encode(claims, made["NEXUS_AUTH__JWT_SECRET"], algorithm="HS256")
+    assert decode_access_token(settings.auth, genuine).role.value == "ops"
