@@ -6,6 +6,7 @@ from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
+from domain.enums import CampaignStage
 from models.applications import Application, upsert_application
 from models.campaigns import (
     Brief,
@@ -16,7 +17,6 @@ from models.campaigns import (
     set_campaign_stage,
 )
 from models.db import session_scope
-from models.enums import CampaignStage
 from workflows.contracts.campaign import ApplicationChange, CampaignDraft, StageChange
 
 

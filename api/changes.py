@@ -14,8 +14,8 @@ import uuid
 import psycopg
 
 from api.services import Database
+from domain.enums import DeliveryStage
 from models.deliveries import LISTEN_FOR_CHANGES, stage_of
-from models.enums import DeliveryStage
 
 log = logging.getLogger(__name__)
 

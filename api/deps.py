@@ -14,9 +14,9 @@ from sqlmodel import Session
 from api.changes import DeliveryChanges
 from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
 from api.services import Database, TemporalGateway
+from domain.enums import Role
 from integrations.storage import ObjectStore
 from models import creators, workspaces
-from models.enums import Role
 from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
 

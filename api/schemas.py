@@ -8,8 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-from domain.findings import Finding
-from models.enums import (
+from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
     CampaignStage,
@@ -21,6 +20,7 @@ from models.enums import (
     Role,
     WorkspaceKind,
 )
+from domain.findings import Finding
 from workflows.contracts.campaign import BriefSpec, Channel, Money, UsageRightsSpec
 from workflows.contracts.delivery import DeliveryStatus
 from workflows.contracts.license import (

@@ -13,7 +13,7 @@ import jwt
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
-from models.enums import Role
+from domain.enums import Role
 from nexus.errors import Unauthenticated
 from nexus.settings import AuthSettings
 

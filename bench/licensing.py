@@ -62,14 +62,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from domain import rights_ledger as ledger
-from domain.license_terms import CHANNELS, WORLDWIDE, Use, normalize_category
-from models.applications import Application
-from models.brands import Brand
-from models.campaigns import Campaign, Deliverable
-from models.creators import CreatorProfile
-from models.db import session_scope
-from models.deliveries import Delivery
-from models.enums import (
+from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
     CampaignStage,
@@ -78,6 +71,13 @@ from models.enums import (
     LicenseStatus,
     WorkspaceKind,
 )
+from domain.license_terms import CHANNELS, WORLDWIDE, Use, normalize_category
+from models.applications import Application
+from models.brands import Brand
+from models.campaigns import Campaign, Deliverable
+from models.creators import CreatorProfile
+from models.db import session_scope
+from models.deliveries import Delivery
 from models.licenses import License, check_usage, make_checkpoint, verify
 from models.migrate import upgrade_to_head
 from models.workspaces import User, Workspace

@@ -52,18 +52,18 @@ from temporalio.testing import WorkflowEnvironment
 
 from api.app import create_app
 from api.security import hash_password
-from models import brands, creators
-from models.applications import Application
-from models.campaigns import Brief, Campaign, Deliverable
-from models.db import session_scope
-from models.deliveries import Delivery
-from models.enums import (
+from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
     CampaignStage,
     DeliverableFormat,
     DeliveryStage,
 )
+from models import brands, creators
+from models.applications import Application
+from models.campaigns import Brief, Campaign, Deliverable
+from models.db import session_scope
+from models.deliveries import Delivery
 from models.migrate import upgrade_to_head
 from models.seed import DEMO_PASSWORD, seed_demo
 from models.workspaces import find_user_by_email, memberships_of

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, UniqueConstraint
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import ApplicationOrigin, ApplicationStatus
 from models.base import created_at_field, str_enum, utcnow
-from models.enums import ApplicationOrigin, ApplicationStatus
 
 
 class Application(SQLModel, table=True):

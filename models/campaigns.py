@@ -11,8 +11,8 @@ from sqlalchemy import BigInteger, CheckConstraint, String, cast, func, or_
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import CampaignStage, CampaignVisibility, DeliverableFormat
 from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
-from models.enums import CampaignStage, CampaignVisibility, DeliverableFormat
 
 
 class Campaign(SQLModel, table=True):

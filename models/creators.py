@@ -9,11 +9,11 @@ from sqlalchemy import func, or_
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import DeliveryStage, Role, WorkspaceKind
 from models.applications import Application
 from models.base import created_at_field, id_field
 from models.campaigns import Campaign
 from models.deliveries import Delivery, Submission
-from models.enums import DeliveryStage, Role, WorkspaceKind
 from models.workspaces import Membership, User, Workspace, find_user_by_email
 
 

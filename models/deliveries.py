@@ -10,8 +10,8 @@ from sqlalchemy import BigInteger, UniqueConstraint, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import DeliveryStage
 from models.base import aware_datetime_field, created_at_field, str_enum
-from models.enums import DeliveryStage
 
 
 class Delivery(SQLModel, table=True):

@@ -8,8 +8,8 @@ from datetime import datetime
 from sqlalchemy import DateTime, func
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import Role
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
-from models.enums import Role
 from models.workspaces import Membership, User
 
 

@@ -22,6 +22,7 @@ from sqlalchemy.exc import DataError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain import rights_ledger as ledger
+from domain.enums import LicenseStatus, PublicationStatus
 from domain.license_terms import (
     Exclusivity,
     Grant,
@@ -31,7 +32,6 @@ from domain.license_terms import (
     refusal,
 )
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
-from models.enums import LicenseStatus, PublicationStatus
 from workflows.contracts.license import GrantOutcome, LicenseEvent
 
 # One lock for every append: sequence numbers without gaps, each entry linked to the last.

@@ -11,8 +11,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain import ledger
+from domain.enums import Role
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
-from models.enums import Role
 from models.workspaces import Membership
 from workflows.contracts.license import fee_payout_id
 

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 
 from sqlmodel import Session
 
+from domain.enums import Role, WorkspaceKind
 from models.brands import Brand
 from models.creators import CreatorProfile
-from models.enums import Role, WorkspaceKind
 from models.workspaces import Membership, User, Workspace, find_user_by_email
 
 DEMO_PASSWORD = "nexus-demo-2026"  # noqa: S105 - development-only demo credentials

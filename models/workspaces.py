@@ -9,8 +9,8 @@ from sqlalchemy import UniqueConstraint, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import Role, WorkspaceKind
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
-from models.enums import Role, WorkspaceKind
 
 
 class Workspace(SQLModel, table=True):

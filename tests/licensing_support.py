@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import Engine
 
 from domain import rights_ledger as ledger
+from domain.enums import LicenseStatus
 from models import licenses
 from models.db import session_scope
-from models.enums import LicenseStatus
 from tests.support import make_creator, make_delivered_asset, make_tenant
 from workflows.contracts.license import (
     EventKind,

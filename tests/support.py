@@ -14,14 +14,7 @@ from sqlalchemy import Engine, Table, func, select
 
 from api.security import hash_password
 from domain import ledger
-from models import money
-from models.applications import Application
-from models.brands import Brand
-from models.campaigns import Brief, Campaign, Deliverable
-from models.creators import CreatorProfile
-from models.db import session_scope
-from models.deliveries import Delivery, Submission
-from models.enums import (
+from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
     CampaignStage,
@@ -30,6 +23,13 @@ from models.enums import (
     Role,
     WorkspaceKind,
 )
+from models import money
+from models.applications import Application
+from models.brands import Brand
+from models.campaigns import Brief, Campaign, Deliverable
+from models.creators import CreatorProfile
+from models.db import session_scope
+from models.deliveries import Delivery, Submission
 from models.tables import metadata
 from models.workspaces import Membership, User, Workspace
 from workflows.contracts.payouts import FundingConfirmed

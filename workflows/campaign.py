@@ -21,7 +21,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities
     from activities.money.activities import MoneyActivities
-    from models.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
+    from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from workflows import notify
     from workflows import search_attributes as sa
     from workflows.contracts.campaign import (

@@ -24,8 +24,8 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.deliveries import DeliveryActivities
     from domain.calendar import add_business_days
+    from domain.enums import DeliverableFormat, DeliveryStage
     from domain.findings import Finding
-    from models.enums import DeliverableFormat, DeliveryStage
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.checks import AutomatedChecksWorkflow, moderation_request, to_check_report

@@ -23,7 +23,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.licensing.activities import LicensingActivities
-    from models.enums import LicenseStatus
+    from domain.enums import LicenseStatus
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.contracts.license import (

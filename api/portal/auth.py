@@ -24,8 +24,8 @@ from api.routers import auth as auth_api
 from api.routers.auth import authenticate, token_for
 from api.schemas import SwitchWorkspace
 from api.security import hash_password
+from domain.enums import Role
 from models import creators
-from models.enums import Role
 from models.workspaces import User
 from nexus.errors import AppError
 

@@ -31,8 +31,8 @@ from api.routers import licenses as licenses_api
 from api.routers import money as money_api
 from api.routers.licenses import days_left_of
 from api.schemas import CampaignCreate, DecisionCreate, LicenseChangeCreate, ReviewCreate
+from domain.enums import CampaignVisibility, DeliverableFormat
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
-from models.enums import CampaignVisibility, DeliverableFormat
 from nexus.errors import AppError, NotFound
 from workflows.contracts.campaign import Channel
 

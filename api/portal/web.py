@@ -21,9 +21,9 @@ from pydantic import ValidationError
 
 from api.deps import DatabaseDep, Principal, SettingsDep, check_membership
 from api.security import decode_access_token
+from domain.enums import Role
 from domain.findings import Finding
 from models import creators
-from models.enums import Role
 from nexus.errors import AppError, Unauthenticated
 
 SESSION_COOKIE = "nexus_session"

@@ -11,8 +11,8 @@ from sqlmodel import Session
 from api.deps import DatabaseDep, Principal, allow
 from api.schemas import ApiKeyCreate, ApiKeyCreated, ApiKeyPublic
 from api.security import generate_api_key
+from domain.enums import Role
 from models import workspaces
-from models.enums import Role
 from models.workspaces import ApiKey
 from nexus.errors import NotFound
 

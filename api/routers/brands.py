@@ -9,9 +9,9 @@ from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal, allow
 from api.schemas import BrandCreate, BrandPublic
+from domain.enums import Role
 from models import brands
 from models.brands import Brand
-from models.enums import Role
 
 router = APIRouter(prefix="/brands", tags=["brands"])
 

@@ -36,9 +36,9 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain.enums import CampaignStage, Role
 from models import applications, brands, campaigns, creators
 from models.campaigns import Campaign, CampaignRecord
-from models.enums import CampaignStage, Role
 from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from workflows import search_attributes as sa
 from workflows.campaign import CLOSED_STAGES, CampaignWorkflow, workflow_id

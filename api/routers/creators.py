@@ -11,8 +11,8 @@ from sqlmodel import Session
 from api.deps import DatabaseDep, Principal, allow
 from api.routers.creator_profile import CreatorPage, ProfilePublic, portfolio_of
 from api.schemas import CreatorPublic
+from domain.enums import Role
 from models import creators
-from models.enums import Role
 from nexus.errors import NotFound
 
 router = APIRouter(prefix="/creators", tags=["creators"])

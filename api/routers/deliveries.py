@@ -46,12 +46,12 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain.enums import DeliveryStage, Role
 from domain.license_terms import Exclusivity, Period
 from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, check_key
 from models import campaigns, creators, deliveries, licenses
 from models.base import utcnow
 from models.deliveries import Delivery, Submission
-from models.enums import DeliveryStage, Role
 from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from workflows.contracts.campaign import UsageRightsSpec
 from workflows.contracts.delivery import (

@@ -17,10 +17,10 @@ from api.routers.auth import memberships, token_for
 from api.schemas import Request as Body
 from api.schemas import TokenResponse
 from api.security import hash_password, invitation_token_hash, new_invitation_token
+from domain.enums import Role
 from integrations.notifications import Message, Notifier
 from models import invitations, workspaces
 from models.base import utcnow
-from models.enums import Role
 from models.invitations import Invitation
 from models.workspaces import Membership, User, Workspace
 from nexus.errors import (

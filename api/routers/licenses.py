@@ -45,10 +45,10 @@ from api.schemas import (
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
 from domain import rights_ledger as ledger
+from domain.enums import LicenseStatus, PublicationStatus, Role
 from domain.license_terms import TermError, Use, normalize_territories
 from models import creators, licenses, money
 from models.base import utcnow
-from models.enums import LicenseStatus, PublicationStatus, Role
 from models.licenses import License, Publication
 from nexus.errors import (
     Conflict,

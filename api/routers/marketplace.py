@@ -21,9 +21,9 @@ from api.schemas import (
     ResponseCreate,
 )
 from api.workflow_calls import execute_update
+from domain.enums import CampaignVisibility
 from models import applications, campaigns, creators
 from models.campaigns import Brief, Campaign, CampaignRecord
-from models.enums import CampaignVisibility
 from nexus.errors import NotFound
 from workflows.campaign import CampaignWorkflow, workflow_id
 from workflows.contracts.campaign import ApplicationState, Apply, Respond

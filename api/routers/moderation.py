@@ -14,7 +14,7 @@ from temporalio.service import RPCError
 
 from api.deps import Principal, SettingsDep, TemporalDep, allow
 from api.workflow_calls import execute_update
-from models.enums import Role
+from domain.enums import Role
 from nexus.errors import NotFound
 from workflows.contracts.moderation import ModerationStatus, ReviewDecision
 from workflows.moderation import ModerationWorkflow, workflow_id

@@ -20,6 +20,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.services import TemporalGateway
+from domain.enums import Role
 from integrations.payments import (
     BadSignature,
     Charge,
@@ -33,7 +34,6 @@ from integrations.payments import (
 from integrations.payments.manual import ManualPayments
 from models import campaigns, creators, licenses, money, workspaces
 from models.campaigns import Campaign
-from models.enums import Role
 from nexus.errors import (
     AppError,
     Conflict,

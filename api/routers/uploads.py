@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Principal as PrincipalT
 from api.deps import PrincipalDep, SettingsDep, StoreDep, allow
+from domain.enums import Role
 from integrations.storage import (
     InvalidKey,
     ResumableUploads,
@@ -30,7 +31,6 @@ from integrations.storage import (
     check_key,
 )
 from models.base import utcnow
-from models.enums import Role
 from nexus.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
-from models.enums import Role
+from domain.enums import Role
 from models.workspaces import Membership
 from nexus.settings import Settings
 from tests.support import PASSWORD, Tenant, add_member, login, make_tenant

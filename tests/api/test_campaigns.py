@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from models.enums import CampaignStage, Role
+from domain.enums import CampaignStage, Role
 from nexus.settings import Settings
 from tests.support import Tenant, add_member, campaign_body, count_rows, login, make_tenant
 from workflows.campaign import CampaignWorkflow

@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 
 from api.changes import DeliveryChanges
 from api.services import Database
+from domain.enums import DeliveryStage
 from models.db import session_scope
 from models.deliveries import Delivery, announce_change
-from models.enums import DeliveryStage
 from nexus.health import libpq_dsn
 from tests.support import make_creator, make_delivered_asset, make_tenant
 

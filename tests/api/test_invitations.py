@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from domain.enums import Role
 from models.base import utcnow
 from models.db import session_scope
-from models.enums import Role
 from models.invitations import Invitation
 from models.notifications import Notification
 from tests.support import PASSWORD, add_member, login, make_creator, make_tenant

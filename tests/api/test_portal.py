@@ -5,8 +5,8 @@ import re
 import httpx
 from sqlalchemy import Engine
 
+from domain.enums import Role
 from models.db import session_scope
-from models.enums import Role
 from models.workspaces import Membership
 from tests.support import PASSWORD, Tenant, campaign_body, login, make_tenant
 

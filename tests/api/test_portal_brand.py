@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from models.enums import Role
+from domain.enums import Role
 from tests.api.test_portal import csrf_from, sign_in
 from tests.support import Tenant, campaign_body, login, make_tenant
 

@@ -8,9 +8,9 @@ import uuid
 import httpx
 from sqlalchemy import Engine
 
+from domain.enums import Role
 from models.db import session_scope
 from models.deliveries import Submission
-from models.enums import Role
 from models.moderation import open_escalation
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of

@@ -11,9 +11,9 @@ import httpx
 from sqlalchemy import Engine
 from sqlmodel import select
 
+from domain.enums import Role
 from models.base import utcnow
 from models.db import session_scope
-from models.enums import Role
 from models.invitations import Invitation
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from models.enums import Role
+from domain.enums import Role
 from tests.support import Tenant, add_member, campaign_body, count_rows, login, make_tenant
 
 PROBLEM = "application/problem+json"

@@ -13,9 +13,9 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.app import create_app
+from domain.enums import Role
 from integrations.storage import store_from_settings
 from integrations.storage.minio import S3Store
-from models.enums import Role
 from nexus.settings import Settings, StorageSettings
 from tests.conftest import NANIO_ACCESS_KEY, NANIO_SECRET_KEY
 from tests.support import login, make_tenant

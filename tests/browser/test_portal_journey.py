@@ -23,8 +23,8 @@ from playwright.async_api import Browser, Page, expect
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from domain.enums import Role
 from integrations.storage import store_from_settings
-from models.enums import Role
 from nexus.settings import Settings
 from tests.browser.support import TIMEOUT_MS, shoot, signed_in, upload
 from tests.e2e.support import GOOD_CAPTION

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 
 from activities.licensing import certificate
 from domain import rights_ledger as ledger
+from domain.enums import LicenseStatus
 from domain.rights_ledger import StoredCheckpoint, StoredEntry
-from models.enums import LicenseStatus
 from workflows.contracts.license import LicenseSnapshot, LicenseTerms
 
 SIGNER = ledger.Signer(bytes(range(32)))

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine
 
-from models.enums import Role
+from domain.enums import Role
 from tests.e2e.support import Headers, draft_body, ok, until
 from tests.support import (
     CreatorAccount,

@@ -22,8 +22,8 @@ from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
 from activities.notifications import NotificationActivities
 from api.app import create_app
+from domain.enums import ApplicationStatus
 from integrations.notifications import InAppInbox
-from models.enums import ApplicationStatus
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
 from tests.media import sponsored_clip

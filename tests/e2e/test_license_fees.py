@@ -13,9 +13,9 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from domain.enums import Role
 from models import money
 from models.db import session_scope
-from models.enums import Role
 from tests.e2e.support import Headers, ok, until
 from tests.e2e.test_licensing import RIGHTS, Approved, approve_one
 from tests.support import assert_ledger_balanced, count_rows, login, make_tenant

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 
 from activities.licensing.certificate import verify_certificate
-from models.enums import Role
+from domain.enums import Role
 from nexus import cli
 from tests.e2e.support import Headers, draft_body, ok, until
 from tests.support import (

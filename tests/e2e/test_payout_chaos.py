@@ -22,11 +22,11 @@ from temporalio.service import RPCError
 from temporalio.worker import Worker
 
 from domain import ledger
+from domain.enums import DeliveryStage
 from integrations.payments.stripe_connect import StripePayments
 from integrations.storage import store_from_settings
 from models import money
 from models.db import session_scope
-from models.enums import DeliveryStage
 from nexus.settings import PaymentSettings, Settings
 from tests.e2e.support import GOOD_CAPTION, ok, until
 from tests.e2e.test_worker_crash import CpuWorkers, _client

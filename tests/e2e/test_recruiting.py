@@ -21,9 +21,9 @@ from activities.deliveries import DeliveryActivities
 from activities.moderation.activities import MediaActivities
 from activities.notifications import NotificationActivities
 from api.app import create_app
+from domain.enums import Role
 from integrations.notifications import InAppInbox
 from integrations.storage import store_from_settings
-from models.enums import Role
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
 from tests.media import sponsored_clip

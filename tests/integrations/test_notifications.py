@@ -13,8 +13,8 @@ from sqlmodel import Session as DbSession
 from sqlmodel import select
 
 from activities.notifications import NotificationActivities
+from domain.enums import Role
 from integrations.notifications import notifier_from_settings
-from models.enums import Role
 from models.notifications import Notification
 from nexus.settings import NotificationSettings
 from tests.support import add_member, free_port, make_tenant

@@ -4,7 +4,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 
 from api.security import hash_password, verify_password
-from models.enums import Role
+from domain.enums import Role
 from models.seed import DEMO_PASSWORD, seed_demo
 from models.workspaces import find_user_by_email, memberships_of
 from tests.support import count_rows

@@ -11,8 +11,8 @@ from temporalio.common import SearchAttributePair, TypedSearchAttributes
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
+from domain.enums import CampaignStage, DeliverableFormat
 from models.campaigns import Campaign
-from models.enums import CampaignStage, DeliverableFormat
 from nexus.settings import Settings
 from tests.support import make_tenant
 from workers.cpu.main import build_worker

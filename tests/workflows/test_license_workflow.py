@@ -22,9 +22,9 @@ from temporalio.exceptions import ApplicationError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import rights_ledger as ledger
+from domain.enums import LicenseStatus, PublicationStatus
 from domain.license_terms import Use
 from models import licenses
-from models.enums import LicenseStatus, PublicationStatus
 from models.licenses import License, Publication
 from models.notifications import Notification
 from nexus.settings import Settings

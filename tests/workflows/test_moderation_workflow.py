@@ -21,8 +21,8 @@ from temporalio.worker import Worker
 from activities.media.hashes import hash_image
 from activities.media.tools import Limits
 from activities.moderation.activities import MediaActivities
+from domain.enums import Role
 from integrations.storage import ObjectNotFound, store_from_settings
-from models.enums import Role
 from models.moderation import escalations
 from nexus.settings import Settings
 from tests.media import raw_lavfi, video

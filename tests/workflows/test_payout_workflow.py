@@ -16,10 +16,10 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from domain import ledger
+from domain.enums import CampaignStage, Role
 from models import money
 from models.campaigns import Brief, Campaign, CampaignRecord, insert_campaign_if_absent
 from models.db import session_scope
-from models.enums import CampaignStage, Role
 from models.notifications import Notification
 from nexus.settings import Settings
 from tests.e2e.support import until

@@ -39,11 +39,11 @@ from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import ActivityInboundInterceptor, ExecuteActivityInput
 
 from domain.calendar import add_business_days
+from domain.enums import ApplicationStatus, CampaignStage, DeliverableFormat, DeliveryStage
 from integrations.storage import store_from_settings
 from models.applications import Application
 from models.campaigns import Campaign
 from models.deliveries import Delivery, Submission
-from models.enums import ApplicationStatus, CampaignStage, DeliverableFormat, DeliveryStage
 from models.licenses import License
 from models.notifications import Notification
 from nexus.settings import Settings

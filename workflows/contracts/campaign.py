@@ -8,14 +8,14 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, Field, model_validator
 
-from domain.license_terms import TermError, normalize_territories
-from models.enums import (
+from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
     CampaignStage,
     CampaignVisibility,
     DeliverableFormat,
 )
+from domain.license_terms import TermError, normalize_territories
 
 Channel = Literal[
     "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh"

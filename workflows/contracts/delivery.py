@@ -8,8 +8,8 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, Field
 
+from domain.enums import DeliverableFormat, DeliveryStage
 from domain.findings import Finding
-from models.enums import DeliverableFormat, DeliveryStage
 from workflows.contracts.campaign import UsageRightsSpec
 
 

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
+from domain.enums import LicenseStatus
 from domain.license_terms import (
     Exclusivity,
     Grant,
@@ -15,7 +16,6 @@ from domain.license_terms import (
     TermError,
     as_utc,
 )
-from models.enums import LicenseStatus
 from workflows.contracts.campaign import (
     Channel,
     Modification,

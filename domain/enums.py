@@ -1,4 +1,4 @@
-"""Enumerations stored in the database as strings."""
+"""The platform's enumerations: values the tables store as strings and the contracts carry."""
 
 from __future__ import annotations
 
