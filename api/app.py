@@ -11,11 +11,12 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from starlette.types import ASGIApp
 from temporalio.client import Client
 
 from api import portal, problems
 from api.changes import DeliveryChanges
-from api.middleware import BodySizeLimit
+from api.middleware import API_CSP, BodySizeLimit, SecurityHeaders, portal_csp
 from api.routers import (
     api_keys,
     auth,
@@ -45,6 +46,31 @@ from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
 
 
+class _App(FastAPI):
+    """The app with its security headers outside Starlette's error middleware, so that a 500
+    carries them like every other answer."""
+
+    page_csp = API_CSP
+    hsts = False
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return SecurityHeaders(
+            super().build_middleware_stack(), page_csp=self.page_csp, hsts=self.hsts
+        )
+
+
+def _page_csp(settings: Settings) -> str:
+    storage = settings.storage
+    endpoint = storage.public_endpoint or storage.endpoint
+    scheme = "https" if storage.secure else "http"
+    payments = settings.payments
+    return portal_csp(
+        stripe=payments.provider == "stripe" and bool(payments.stripe_publishable_key),
+        # Presigned uploads and media go straight to the object store.
+        storage_origin=f"{scheme}://{endpoint}" if storage.backend == "s3" else None,
+    )
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, temporal: Client | None = None
 ) -> FastAPI:
@@ -60,7 +86,7 @@ def create_app(
         if owned_engine:
             db_engine.dispose()
 
-    app = FastAPI(
+    app = _App(
         title="NEXUS API",
         version="0.1.0",
         description="UGC campaign platform: campaigns, briefs, deliveries, licensing, payouts.",
@@ -69,6 +95,8 @@ def create_app(
         # into the workflows and activities a request starts.
         telemetry={"tracing": settings.telemetry.tracing, "metrics": False, "logs": False},
     )
+    app.page_csp = _page_csp(settings)
+    app.hsts = settings.api.public_url.startswith("https://")
     app.state.settings = settings
     app.state.database = Database(db_engine)
     app.state.changes = DeliveryChanges(libpq_dsn(settings.database.url.get_secret_value()))
@@ -82,12 +110,13 @@ def create_app(
     app.state.notifier = notifier_from_settings(db_engine, settings.notifications)
 
     problems.install(app)
-    # Upload bodies stream to disk under the media size limit (api.routers.uploads), from
-    # API clients and from the portal's upload form alike.
+    # Every body is held to the API's limit before anything parses it; only the upload
+    # targets, which stream to disk, take media up to the media limit.
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.api.max_body_bytes,
-        exempt_prefixes=("/uploads/content/", "/portal/uploads/content/"),
+        media_prefixes=("/uploads/content/", "/portal/uploads/content/"),
+        media_max_bytes=settings.media.max_upload_bytes,
     )
     for router in (
         health.router,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
 from api.changes import DeliveryChanges
+from api.schemas import Scope
 from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
 from api.services import Database, TemporalGateway
 from domain.enums import Role
@@ -129,14 +130,21 @@ async def _maybe_user(
 OptionalUserDep = Annotated[Principal | None, Depends(_maybe_user)]
 
 
+# For a route that tells a key only about itself (`GET /auth/me`): any scope will do.
+ANY_SCOPE: Literal["*"] = "*"
+
+
 def allow(
-    *roles: Role, scope: str | None = None
+    *roles: Role, scope: Scope | Literal["*"] | None = None
 ) -> Callable[[Principal], Coroutine[Any, Any, Principal]]:
-    """Dependency admitting the given user roles, and partner keys holding `scope`."""
+    """The one authorization check of the JSON API: the given user roles, and partner keys
+    holding `scope` (reads need a `:read` scope, writes a `:write` one; without a scope the
+    route is closed to keys). Every route that authenticates declares its caller through it."""
+    assert Role.PARTNER not in roles, "partner keys are admitted by their scope"
 
     async def check(principal: PrincipalDep) -> Principal:
         if principal.role == Role.PARTNER:
-            if scope is not None and scope in principal.scopes:
+            if scope is not None and (scope == ANY_SCOPE or scope in principal.scopes):
                 return principal
             raise Forbidden(f"API key lacks the scope {scope}" if scope else "not for API keys")
         if principal.role not in roles:

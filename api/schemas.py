@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
+from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from domain.enums import (
@@ -78,7 +79,17 @@ class MeResponse(BaseModel):
 
 # --- API keys -------------------------------------------------------------------------------
 
-Scope = Literal["campaigns:read", "campaigns:write", "licenses:read", "licenses:write"]
+# What a partner key may do (api.deps.allow checks them): read or write campaigns (with their
+# brands, creators, fundings and statements), deliveries (with their media and review steps),
+# and licenses (with their history, certificates, ledger entries and publications).
+Scope = Literal[
+    "campaigns:read",
+    "campaigns:write",
+    "deliveries:read",
+    "deliveries:write",
+    "licenses:read",
+    "licenses:write",
+]
 
 
 class ApiKeyCreate(Request):
@@ -199,6 +210,13 @@ class CampaignPublic(CampaignSummary):
     brief: BriefPublic
     deliverables: list[DeliverablePublic]
     live: LiveState | None
+
+
+# Every list's paging parameters: bounded, so that a huge offset is a 422 naming the field,
+# not a number the database cannot hold.
+MAX_OFFSET = 10_000_000
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="rows to skip")]
+Limit = Annotated[int, Query(ge=1, le=200, description="rows to return")]
 
 
 class Page(BaseModel):

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from sqlmodel import Session
 
-from api.deps import DatabaseDep, PrincipalDep, SettingsDep, UserDep
+from api.deps import ANY_SCOPE, DatabaseDep, Principal, SettingsDep, UserDep, allow
 from api.schemas import (
     LoginRequest,
     MeResponse,
@@ -16,12 +17,20 @@ from api.schemas import (
     WorkspaceMembership,
 )
 from api.security import AccessClaims, issue_access_token, verify_password
+from domain.enums import Role
 from models import workspaces
 from models.workspaces import User
 from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+# Who is calling: any signed-in user, and a partner key whatever its scopes (it learns only
+# about itself).
+Caller = Annotated[
+    Principal,
+    Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.CREATOR, Role.OPS, scope=ANY_SCOPE)),
+]
 
 
 def memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembership]:
@@ -83,7 +92,7 @@ def _me(
 
 
 @router.get("/me")
-async def me(principal: PrincipalDep, db: DatabaseDep) -> MeResponse:
+async def me(principal: Caller, db: DatabaseDep) -> MeResponse:
     user, joined = await db.run(_me, principal.user_id)
     return MeResponse(
         user_id=principal.user_id,

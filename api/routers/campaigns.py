@@ -6,7 +6,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Response
 from temporalio.client import (
     WithStartWorkflowOperation,
     WorkflowQueryFailedError,
@@ -31,7 +31,9 @@ from api.schemas import (
     DecisionCreate,
     DeliverablePublic,
     InvitationCreate,
+    Limit,
     LiveState,
+    Offset,
     Page,
 )
 from api.services import TemporalGateway
@@ -237,8 +239,8 @@ async def create_campaign(
 async def list_campaigns(
     reader: Reader,
     db: DatabaseDep,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> Page:
     rows = await db.run(
         lambda s: campaigns.list_campaigns(s, reader.workspace_id, limit=limit, offset=offset)

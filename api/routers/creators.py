@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal, allow
 from api.routers.creator_profile import CreatorPage, ProfilePublic, portfolio_of
-from api.schemas import CreatorPublic
+from api.schemas import CreatorPublic, Limit, Offset
 from domain.enums import Role
 from models import creators
 from nexus.errors import NotFound
@@ -28,8 +28,8 @@ async def search_creators(
     db: DatabaseDep,
     niche: Annotated[str | None, Query(max_length=50)] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[CreatorPublic]:
     rows = await db.run(
         lambda s: creators.search_profiles(

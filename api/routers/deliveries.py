@@ -24,7 +24,6 @@ from api.deps import (
     CreatorDep,
     DatabaseDep,
     Principal,
-    PrincipalDep,
     SettingsDep,
     StoreDep,
     TemporalDep,
@@ -38,6 +37,8 @@ from api.schemas import (
     DraftCreate,
     ExtraRevisionCreate,
     FinalCreate,
+    Limit,
+    Offset,
     ReassignCreate,
     ResponseCreate,
     ReviewCreate,
@@ -71,8 +72,13 @@ from workflows.delivery import DeliveryWorkflow, workflow_id
 
 router = APIRouter(prefix="/deliveries", tags=["deliveries"])
 
+# The brand's people and the delivery's creator read it; partner keys with deliveries:read.
+Reader = Annotated[
+    Principal,
+    Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.CREATOR, scope="deliveries:read")),
+]
 BrandWriter = Annotated[
-    Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="campaigns:write"))
+    Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="deliveries:write"))
 ]
 BRAND_SIDE = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.PARTNER})
 
@@ -143,12 +149,12 @@ def _submission_public(row: Submission) -> SubmissionPublic:
 
 @router.get("")
 async def list_deliveries(
-    principal: PrincipalDep,
+    principal: Reader,
     db: DatabaseDep,
     stage: DeliveryStage | None = None,
     campaign_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[DeliverySummary]:
     """Brand: the workspace's deliveries (`stage=in_review` is the review queue).
     Creator: their own deliveries."""
@@ -178,7 +184,7 @@ async def read_delivery(
 @router.get("/{delivery_id}")
 async def get_delivery(
     delivery_id: uuid.UUID,
-    principal: PrincipalDep,
+    principal: Reader,
     db: DatabaseDep,
     temporal: TemporalDep,
     changes: ChangesDep,
@@ -208,7 +214,7 @@ async def submission_media(
     delivery_id: uuid.UUID,
     submission_id: uuid.UUID,
     part: Literal["video", "thumbnail", "captions", "report"],
-    principal: PrincipalDep,
+    principal: Reader,
     db: DatabaseDep,
     store: StoreDep,
 ) -> Response:

@@ -5,18 +5,21 @@ from __future__ import annotations
 
 import json
 import uuid
+from typing import Annotated
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Path
 from sqlmodel import Session
 
-from api.deps import DatabaseDep, PrincipalDep, SettingsDep
-from api.routers.licenses import Ops, entry_public, visible_license
+from api.deps import DatabaseDep, SettingsDep
+from api.routers.licenses import Ops, Reader, entry_public, visible_license
 from api.schemas import LedgerEntryProof, ProofPublic, PublicKeyPublic, VerdictPublic
 from domain import rights_ledger as ledger
 from models import licenses
 from nexus.errors import NotFound
 
 router = APIRouter(prefix="/ledger", tags=["ledger"])
+# Sequence numbers are PostgreSQL bigints.
+MAX_SEQ = 2**63 - 1
 
 
 def _signer(settings: SettingsDep) -> ledger.Signer:
@@ -69,7 +72,9 @@ def _entry_with_proof(session: Session, seq: int) -> tuple[uuid.UUID, LedgerEntr
 
 
 @router.get("/entries/{seq}")
-async def entry(seq: int, principal: PrincipalDep, db: DatabaseDep) -> LedgerEntryProof:
+async def entry(
+    seq: Annotated[int, Path(ge=1, le=MAX_SEQ)], principal: Reader, db: DatabaseDep
+) -> LedgerEntryProof:
     """One entry, checked against its hash, with its inclusion proof once checkpointed."""
     found = await db.run(_entry_with_proof, seq)
     if found is None:

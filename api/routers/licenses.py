@@ -22,7 +22,6 @@ from activities.licensing import certificate
 from api.deps import (
     DatabaseDep,
     Principal,
-    PrincipalDep,
     SettingsDep,
     TemporalDep,
     allow,
@@ -37,6 +36,8 @@ from api.schemas import (
     LicenseHistory,
     LicensePublic,
     LicenseSummary,
+    Limit,
+    Offset,
     PublicationCreate,
     PublicationPublic,
     TerminationCreate,
@@ -53,7 +54,6 @@ from models.licenses import License, Publication
 from nexus.errors import (
     Conflict,
     FieldProblem,
-    Forbidden,
     NotFound,
     ServiceUnavailable,
     ValidationFailed,
@@ -84,6 +84,17 @@ BrandWriter = Annotated[
     Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="licenses:write")),
 ]
 Ops = Annotated[Principal, Depends(allow(Role.OPS))]
+# Either party and ops read a license; the parties change its terms and dispute it.
+Reader = Annotated[
+    Principal,
+    Depends(
+        allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.CREATOR, Role.OPS, scope="licenses:read")
+    ),
+]
+PartyWriter = Annotated[
+    Principal,
+    Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, Role.CREATOR, scope="licenses:write")),
+]
 
 
 async def _creator_id(db: DatabaseDep, principal: Principal) -> uuid.UUID | None:
@@ -167,13 +178,13 @@ async def _public(
 
 @router.get("/licenses")
 async def list_licenses(
-    principal: PrincipalDep,
+    principal: Reader,
     db: DatabaseDep,
     status: LicenseStatus | None = None,
     asset_id: uuid.UUID | None = None,
     delivery_id: uuid.UUID | None = None,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    limit: Limit = 50,
+    offset: Offset = 0,
 ) -> list[LicenseSummary]:
     """Brand: the workspace's licenses. Creator: licenses of their work. Ops: all."""
     filters: dict[str, Any] = {"status": status, "asset_id": asset_id, "delivery_id": delivery_id}
@@ -190,7 +201,7 @@ async def list_licenses(
 
 @router.get("/licenses/{license_id}")
 async def get_license(
-    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, temporal: TemporalDep
+    license_id: uuid.UUID, principal: Reader, db: DatabaseDep, temporal: TemporalDep
 ) -> LicensePublic:
     """The license's terms, days left and, while it runs, its live state (a pending change,
     an open dispute, agreed fees and whether they are paid in and paying out)."""
@@ -221,14 +232,13 @@ async def _update(
 async def propose_change(
     license_id: uuid.UUID,
     body: LicenseChangeCreate,
-    principal: PrincipalDep,
+    principal: PartyWriter,
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> LicensePublic:
     """Propose new terms (a later `ends_at` renews or extends, with `fee_minor` the extra
     fee); they apply when the other party accepts."""
-    _writer(principal)
     change = TermsChange(by=_party(principal), **body.model_dump(exclude_unset=True))
     return await _update(
         license_id, principal, db, temporal, settings, LicenseWorkflow.propose_change, change
@@ -239,13 +249,12 @@ async def propose_change(
 async def answer_change(
     license_id: uuid.UUID,
     body: ChangeAnswerCreate,
-    principal: PrincipalDep,
+    principal: PartyWriter,
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> LicensePublic:
     """Accept or decline the change the other party proposed."""
-    _writer(principal)
     answer = ChangeAnswer(by=_party(principal), accept=body.accept, note=body.note)
     return await _update(
         license_id, principal, db, temporal, settings, LicenseWorkflow.answer_change, answer
@@ -272,13 +281,12 @@ async def terminate(
 async def open_dispute(
     license_id: uuid.UUID,
     body: DisputeCreate,
-    principal: PrincipalDep,
+    principal: PartyWriter,
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> LicensePublic:
     """Either party disputes the license: it is suspended until ops resolve it."""
-    _writer(principal)
     dispute = DisputeOpen(by=_party(principal), reason=body.reason)
     return await _update(
         license_id, principal, db, temporal, settings, LicenseWorkflow.dispute, dispute
@@ -301,21 +309,11 @@ async def resolve_dispute(
     )
 
 
-def _writer(principal: Principal) -> None:
-    # Parties act for themselves: brand users, the creator, or a partner key with the scope.
-    if principal.role == Role.PARTNER and "licenses:write" not in principal.scopes:
-        raise Forbidden("API key lacks the scope licenses:write")
-    if principal.role == Role.OPS:
-        raise Forbidden("ops resolve disputes; the parties change terms")
-
-
 # -- history and certificates ----------------------------------------------------------------
 
 
 @router.get("/licenses/{license_id}/history")
-async def history(
-    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep
-) -> LicenseHistory:
+async def history(license_id: uuid.UUID, principal: Reader, db: DatabaseDep) -> LicenseHistory:
     """Every ledger entry of the license, each checked against its hash."""
     await visible_license(db, principal, license_id)
     entries = await db.run(licenses.license_entries, license_id)
@@ -360,7 +358,7 @@ def _certificate_of(session: Any, license_id: uuid.UUID, signer: ledger.Signer) 
 
 @router.get("/licenses/{license_id}/certificate.json")
 async def certificate_json(
-    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, settings: SettingsDep
+    license_id: uuid.UUID, principal: Reader, db: DatabaseDep, settings: SettingsDep
 ) -> dict[str, Any]:
     """The signed certificate: verify it offline with `nexus ledger verify-certificate`."""
     await visible_license(db, principal, license_id)
@@ -374,7 +372,7 @@ async def certificate_json(
     responses={200: {"content": {"application/pdf": {}}}},
 )
 async def certificate_pdf(
-    license_id: uuid.UUID, principal: PrincipalDep, db: DatabaseDep, settings: SettingsDep
+    license_id: uuid.UUID, principal: Reader, db: DatabaseDep, settings: SettingsDep
 ) -> Response:
     """The certificate as a PDF, with the signed JSON attached."""
     await visible_license(db, principal, license_id)

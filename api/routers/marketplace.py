@@ -18,6 +18,7 @@ from api.schemas import (
     BriefPublic,
     DeliverablePublic,
     MarketplaceCampaign,
+    Offset,
     ResponseCreate,
 )
 from api.workflow_calls import execute_update
@@ -52,7 +53,7 @@ async def open_campaigns(
     creator: CreatorDep,
     db: DatabaseDep,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[MarketplaceCampaign]:
     """Open campaigns still recruiting that fit the creator's niches and country."""
 

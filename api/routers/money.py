@@ -62,6 +62,10 @@ BrandWriter = Annotated[
 BrandReader = Annotated[
     Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="campaigns:read"))
 ]
+# A license fee is paid in for the license: its write scope, not the campaign's.
+LicenseWriter = Annotated[
+    Principal, Depends(allow(Role.BRAND_ADMIN, Role.BRAND_MEMBER, scope="licenses:write"))
+]
 Ops = Annotated[Principal, Depends(allow(Role.OPS))]
 
 
@@ -392,7 +396,7 @@ async def fund_license_fee(
     license_id: uuid.UUID,
     number: Annotated[int, Path(ge=1, le=10_000)],
     body: FeeFundingCreate,
-    writer: BrandWriter,
+    writer: LicenseWriter,
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Response
 
 from api.deps import DatabaseDep, UserDep
-from api.schemas import NotificationPublic
+from api.schemas import Limit, NotificationPublic
 from models import notifications
 from nexus.errors import NotFound
 
@@ -20,7 +19,7 @@ async def inbox(
     user: UserDep,
     db: DatabaseDep,
     unread: bool = False,
-    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    limit: Limit = 50,
 ) -> list[NotificationPublic]:
     assert user.user_id is not None
     user_id = user.user_id

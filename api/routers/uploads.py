@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Principal as PrincipalT
-from api.deps import PrincipalDep, SettingsDep, StoreDep, allow
+from api.deps import SettingsDep, StoreDep, allow
 from domain.enums import Role
 from integrations.storage import (
     InvalidKey,
@@ -142,7 +142,7 @@ def complete_upload(body: MultipartComplete, principal: Uploader, store: StoreDe
 
 @router.put("/content/{key:path}", status_code=201, response_model=Uploaded)
 async def put_content(
-    key: str, request: Request, principal: PrincipalDep, settings: SettingsDep, store: StoreDep
+    key: str, request: Request, principal: Uploader, settings: SettingsDep, store: StoreDep
 ) -> Uploaded:
     """The embedded store's upload target: the body streams to a scratch file (never held in
     memory) and is refused once it passes the size limit."""
