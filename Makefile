@@ -27,6 +27,7 @@ test: install
 lint: install
 	@$(BIN)/ruff check .
 	@$(BIN)/ruff format --check .
+	@$(BIN)/lint-imports
 
 typecheck: install
 	@$(BIN)/mypy .
@@ -63,4 +64,4 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
