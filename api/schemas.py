@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from api.text import LINE, Line, Text
 from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
@@ -93,7 +94,7 @@ Scope = Literal[
 
 
 class ApiKeyCreate(Request):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     scopes: list[Scope] = Field(min_length=1)
 
 
@@ -114,7 +115,7 @@ class ApiKeyCreated(ApiKeyPublic):
 
 
 class BrandCreate(Request):
-    name: str = Field(min_length=1, max_length=200)
+    name: Line = Field(min_length=1, max_length=200)
     website: str | None = Field(default=None, max_length=500, pattern=r"^https?://\S+$")
 
 
@@ -138,6 +139,17 @@ class UsageRightsIn(UsageRightsSpec):
 class BriefIn(BriefSpec):
     model_config = ConfigDict(extra="forbid")
 
+    # What the brand types, checked here rather than in the workflow contract that carries it.
+    product: Line = Field(min_length=1, max_length=500)
+    objective: Text = Field(min_length=1, max_length=2000)
+    target_audience: Text = Field(default="", max_length=2000)
+    hooks: list[Annotated[str, LINE]] = Field(default_factory=list, max_length=20)
+    dos: list[Annotated[str, LINE]] = Field(default_factory=list, max_length=50)
+    donts: list[Annotated[str, LINE]] = Field(default_factory=list, max_length=50)
+    mandatory_mentions: list[Annotated[str, LINE]] = Field(default_factory=list, max_length=20)
+    banned_claims: list[Annotated[str, Field(min_length=1, max_length=200), LINE]] = Field(
+        default_factory=list, max_length=50
+    )
     usage_rights: UsageRightsIn = Field(default_factory=UsageRightsIn)
 
     @model_validator(mode="after")
@@ -160,7 +172,7 @@ class DeliverableIn(Request):
 
 class CampaignCreate(Request):
     brand_id: uuid.UUID
-    title: str = Field(min_length=1, max_length=200)
+    title: Line = Field(min_length=1, max_length=200)
     visibility: CampaignVisibility = CampaignVisibility.OPEN
     budget: MoneyIn
     brief: BriefIn
@@ -168,7 +180,7 @@ class CampaignCreate(Request):
 
 
 class CampaignCancel(Request):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Text = Field(min_length=1, max_length=1000)
 
 
 class DeliverablePublic(BaseModel):
@@ -230,7 +242,7 @@ class Page(BaseModel):
 
 class ApplicationCreate(Request):
     deliverable_id: uuid.UUID
-    pitch: str = Field(min_length=1, max_length=4000)
+    pitch: Text = Field(min_length=1, max_length=4000)
     price_minor: int = Field(gt=0, le=10**12, description="Proposed price, in minor units")
 
 
@@ -238,7 +250,7 @@ class InvitationCreate(Request):
     creator_id: uuid.UUID
     deliverable_id: uuid.UUID
     price_minor: int = Field(gt=0, le=10**12)
-    message: str = Field(default="", max_length=4000)
+    message: Text = Field(default="", max_length=4000)
 
 
 class DecisionCreate(Request):
@@ -289,12 +301,12 @@ class MarketplaceCampaign(BaseModel):
 
 
 class ScriptCreate(Request):
-    text: str = Field(min_length=1, max_length=10_000)
+    text: Text = Field(min_length=1, max_length=10_000)
 
 
 class DraftCreate(Request):
     media_key: str = Field(min_length=1, max_length=1024, description="Object key of the upload")
-    caption: str = Field(default="", max_length=2200)
+    caption: Text = Field(default="", max_length=2200)
 
 
 class FinalCreate(Request):
@@ -303,11 +315,11 @@ class FinalCreate(Request):
 
 class ReviewCreate(Request):
     decision: Literal["approve", "revise"]
-    notes: str = Field(default="", max_length=4000)
+    notes: Text = Field(default="", max_length=4000)
 
 
 class ExtraRevisionCreate(Request):
-    notes: str = Field(min_length=1, max_length=4000)
+    notes: Text = Field(min_length=1, max_length=4000)
 
 
 class DeadlineCreate(Request):
@@ -315,7 +327,7 @@ class DeadlineCreate(Request):
 
 
 class ReassignCreate(Request):
-    reason: str = Field(min_length=1, max_length=1000)
+    reason: Text = Field(min_length=1, max_length=1000)
 
 
 class SubmissionPublic(BaseModel):
@@ -379,22 +391,28 @@ class BriefAcceptanceCreate(Request):
 class LicenseChangeCreate(Request, TermsChangeFields):
     """Proposed terms; the other party accepts or declines them."""
 
+    note: Text = Field(default="", max_length=2000)
+
 
 class ChangeAnswerCreate(Request):
     accept: bool
-    note: str = Field(default="", max_length=2000)
+    note: Text = Field(default="", max_length=2000)
 
 
 class TerminationCreate(Request, Termination):
     """Why the brand ends the license early."""
 
+    reason: Text = Field(min_length=1, max_length=2000)
+
 
 class DisputeCreate(Request):
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class DisputeResolutionCreate(Request, DisputeResolution):
     """Ops' decision on a disputed license."""
+
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 class LicenseSummary(BaseModel):
@@ -433,9 +451,9 @@ class UsageAnswerPublic(BaseModel):
 
 class PublicationCreate(Request):
     channel: Channel
-    platform: str | None = Field(default=None, max_length=50)
+    platform: Annotated[str, Field(max_length=50), LINE] | None = None
     territory: str = Field(min_length=2, max_length=2)
-    target: str = Field(min_length=1, max_length=500, description="Ad id, gallery slot, ...")
+    target: Line = Field(min_length=1, max_length=500, description="Ad id, gallery slot, ...")
 
 
 class PublicationPublic(BaseModel):

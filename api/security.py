@@ -42,6 +42,15 @@ class AccessClaims:
     role: Role
 
 
+@dataclass(frozen=True)
+class VerifiedClaims(AccessClaims):
+    """Claims of a token whose signature and expiry were checked; `token_id` (the jti) is what
+    sign-out revokes, until `expires_at`."""
+
+    token_id: str
+    expires_at: datetime
+
+
 def issue_access_token(settings: AuthSettings, claims: AccessClaims) -> tuple[str, int]:
     now = datetime.now(UTC)
     payload = {
@@ -51,25 +60,30 @@ def issue_access_token(settings: AuthSettings, claims: AccessClaims) -> tuple[st
         "role": claims.role.value,
         "iat": now,
         "exp": now + timedelta(seconds=settings.access_token_ttl_s),
-        "jti": secrets.token_hex(8),
+        "jti": secrets.token_hex(16),
     }
     token = jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
     return token, settings.access_token_ttl_s
 
 
-def decode_access_token(settings: AuthSettings, token: str) -> AccessClaims:
+def decode_access_token(settings: AuthSettings, token: str) -> VerifiedClaims:
     try:
         payload = jwt.decode(
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=["HS256"],
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "wid", "role", "iss"]},
+            options={"require": ["exp", "iat", "sub", "wid", "role", "iss", "jti"]},
         )
-        return AccessClaims(
+        token_id = payload["jti"]
+        if not isinstance(token_id, str) or not 0 < len(token_id) <= 64:
+            raise ValueError("jti")
+        return VerifiedClaims(
             user_id=uuid.UUID(payload["sub"]),
             workspace_id=uuid.UUID(payload["wid"]),
             role=Role(payload["role"]),
+            token_id=token_id,
+            expires_at=datetime.fromtimestamp(payload["exp"], UTC),
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("access token expired") from exc

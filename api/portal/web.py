@@ -96,31 +96,55 @@ def secure(request: Request) -> bool:
     return request.url.scheme == "https"
 
 
+def _session_id(request: Request) -> str | None:
+    """The id of the request's session token, when it carries a genuine one."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if not token:
+        return None
+    try:
+        return decode_access_token(request.app.state.settings.auth, token).token_id
+    except Unauthenticated:
+        return None
+
+
+def _csrf_token(request: Request, visitor: str) -> str:
+    """The CSRF token is a MAC of the session (or, before sign-in, of the visitor cookie): a
+    cookie/token pair minted by someone else, even one planted in the victim's browser, does
+    not match the victim's session."""
+    session_id = _session_id(request)
+    subject = f"session:{session_id}" if session_id else f"visitor:{visitor}"
+    secret = request.app.state.settings.auth.jwt_secret.get_secret_value()
+    key = hmac.digest(secret.encode(), b"nexus portal csrf", "sha256")
+    return hmac.new(key, subject.encode(), "sha256").hexdigest()
+
+
 def render(
     request: Request, template: str, context: dict[str, object], status_code: int = 200
 ) -> HTMLResponse:
-    token = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
+    visitor = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(32)
     settings = request.app.state.settings
     base = settings.temporal.ui_url.rstrip("/")
     response = templates.TemplateResponse(
         request,
         template,
         {
-            "csrf_token": token,
+            "csrf_token": _csrf_token(request, visitor),
             "temporal_ui": f"{base}/namespaces/{quote(settings.temporal.namespace)}/workflows/",
             **context,
         },
         status_code=status_code,
     )
     response.set_cookie(
-        CSRF_COOKIE, token, httponly=True, samesite="strict", secure=secure(request)
+        CSRF_COOKIE, visitor, httponly=True, samesite="strict", secure=secure(request)
     )
     return response
 
 
 def csrf_ok(request: Request, submitted: str) -> bool:
-    expected = request.cookies.get(CSRF_COOKIE, "")
-    return bool(expected) and hmac.compare_digest(expected, submitted)
+    visitor = request.cookies.get(CSRF_COOKIE, "")
+    if not visitor and _session_id(request) is None:
+        return False
+    return hmac.compare_digest(_csrf_token(request, visitor).encode(), submitted.encode())
 
 
 class CsrfFailed(Exception):

@@ -10,12 +10,13 @@ from urllib.parse import urlsplit
 
 import pycountry
 from fastapi import APIRouter, Response
-from pydantic import AfterValidator, BaseModel, Field, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, Field, field_validator
 from sqlmodel import Session
 
 from api.deps import CreatorDep, DatabaseDep
 from api.routers.deliveries import MEDIA_PARTS
 from api.schemas import Request
+from api.text import LINE, Line, Text
 from models import creators
 from models.creators import PortfolioLink
 from nexus.errors import Conflict, FieldProblem, NotFound
@@ -32,16 +33,12 @@ def _country(code: str) -> str:
     return code
 
 
-Word = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)
-]
+Word = Annotated[str, Field(min_length=1, max_length=50), LINE, AfterValidator(str.lower)]
 
 
 class ProfileUpdate(Request):
-    display_name: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)
-    ]
-    bio: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] = ""
+    display_name: Line = Field(min_length=1, max_length=200)
+    bio: Text = Field(default="", max_length=2000)
     country: Annotated[str, AfterValidator(_country)]
     niches: list[Word] = Field(default_factory=list, max_length=20)
     platforms: list[Word] = Field(default_factory=list, max_length=20)
@@ -63,7 +60,6 @@ class ProfilePublic(BaseModel):
 
 
 def _https(url: str) -> str:
-    url = url.strip()
     parts = urlsplit(url)
     if parts.scheme != "https" or not parts.hostname:
         raise ValueError("an https:// address is required")
@@ -71,8 +67,8 @@ def _https(url: str) -> str:
 
 
 class PortfolioLinkCreate(Request):
-    url: Annotated[str, Field(max_length=2000), AfterValidator(_https)]
-    title: str = Field(default="", max_length=200)
+    url: Annotated[str, Field(max_length=2000), LINE, AfterValidator(_https)]
+    title: Line = Field(default="", max_length=200)
 
 
 class PortfolioLinkPublic(BaseModel):
@@ -164,7 +160,7 @@ async def add_link(
     body: PortfolioLinkCreate, creator: CreatorDep, db: DatabaseDep
 ) -> PortfolioLinkPublic:
     link: PortfolioLink | None = await db.run(
-        creators.add_portfolio_link, creator.creator_id, body.url, body.title.strip(), MAX_LINKS
+        creators.add_portfolio_link, creator.creator_id, body.url, body.title, MAX_LINKS
     )
     if link is None:
         raise Conflict(

@@ -18,6 +18,7 @@ from nexus.settings import Settings
 from tests.support import (
     CreatorAccount,
     Tenant,
+    campaign_body,
     login,
     make_creator,
     make_delivered_asset,
@@ -158,3 +159,67 @@ async def test_brands_see_only_creators_they_work_with_and_only_their_own_videos
     assert page.json()["portfolio"]["work"] == []
     assert (await http.get(f"/creators/{stranger.creator_id}", headers=headers)).status_code == 404
     assert (await http.get(f"/creators/{uuid.uuid4()}", headers=headers)).status_code == 404
+
+
+async def test_typed_names_and_text_refuse_control_characters_and_are_stored_nfc(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator = make_creator(engine)
+    headers = await login(http, creator.tenant)
+    before = (await http.get("/creator/profile", headers=headers)).json()
+    body = {"display_name": "Ana", "bio": "", "country": "BR", "niches": [], "platforms": []}
+
+    for field, value in [
+        ("display_name", "Ana\x1b[2J"),  # a terminal escape
+        ("display_name", "Ana\nLima"),  # one line only
+        ("bio", "Hi\x00there"),
+        ("bio", "Hi\x85there"),  # C1
+        ("niches", ["beauty\x07"]),
+    ]:
+        bad = await http.put("/creator/profile", json=body | {field: value}, headers=headers)
+        assert bad.status_code == 422, (field, value)
+        assert bad.headers["content-type"] == "application/problem+json"
+        [problem] = bad.json()["errors"]
+        assert problem["field"].startswith(f"body.{field}")
+        assert "control characters" in problem["reason"]
+    assert (await http.get("/creator/profile", headers=headers)).json() == before
+
+    link = await http.post(
+        "/creator/portfolio/links",
+        json={"url": "https://example.com/a", "title": "Reel\x7f"},
+        headers=headers,
+    )
+    assert link.status_code == 422
+    assert [e["field"] for e in link.json()["errors"]] == ["body.title"]
+
+    # Decomposed "é" (e + combining accent) is stored composed; a bio keeps its line breaks.
+    saved = await http.put(
+        "/creator/profile",
+        json=body | {"display_name": "Zoe\u0301", "bio": "Line one\r\n\tLine two"},
+        headers=headers,
+    )
+    assert saved.status_code == 200, saved.text
+    assert saved.json()["display_name"] == "Zo\u00e9"
+    assert saved.json()["bio"] == "Line one\n\tLine two"
+
+
+async def test_brand_names_and_campaign_titles_refuse_control_characters(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    headers = await login(http, brand)
+
+    named = await http.post("/brands", json={"name": "Glow\x08Co"}, headers=headers)
+    titled = await http.post(
+        "/campaigns", json=campaign_body(brand.brand_id, title="Launch\u009b"), headers=headers
+    )
+    briefed = campaign_body(brand.brand_id)
+    briefed["brief"]["dos"] = ["Smile\x1b"]
+    brief = await http.post("/campaigns", json=briefed, headers=headers)
+
+    assert [e["field"] for e in named.json()["errors"]] == ["body.name"]
+    assert [e["field"] for e in titled.json()["errors"]] == ["body.title"]
+    assert [e["field"] for e in brief.json()["errors"]] == ["body.brief.dos.0"]
+    assert {named.status_code, titled.status_code, brief.status_code} == {422}
+    assert len((await http.get("/brands", headers=headers)).json()) == 1
+    assert (await http.get("/campaigns", headers=headers)).json()["items"] == []

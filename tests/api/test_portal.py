@@ -133,8 +133,33 @@ async def test_the_workspace_switcher_moves_the_session_to_another_membership(
     assert "HttpOnly" in switched.headers["set-cookie"]
     assert (await http.get("/portal")).headers["location"] == "/portal/ops"
 
+    # A form from before the switch would act in the other workspace: its token has expired.
     foreign = {**data, "workspace_id": str(stranger.workspace_id)}
+    assert (await http.post("/portal/workspaces", data=foreign)).status_code == 403
+    foreign["csrf_token"] = csrf_from(await http.get("/portal/workspaces"))
     refused = await http.post("/portal/workspaces", data=foreign)
     assert refused.status_code == 403
     assert "not a member of that workspace" in refused.text
     assert (await http.get("/portal")).headers["location"] == "/portal/ops"
+
+
+async def test_a_csrf_token_of_one_session_is_refused_with_another(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    attacker, victim = make_tenant(engine), make_tenant(engine)
+    await sign_in(http, attacker)
+    # A token the attacker got with their own session, in a browser whose CSRF cookie is the
+    # one that token went with (as if planted in the victim's browser).
+    attackers_token = csrf_from(await http.get("/portal/workspaces"))
+
+    await sign_in(http, victim)
+    victims_page = await http.get("/portal/workspaces")
+    data = {"workspace_id": str(victim.workspace_id)}
+    forged = await http.post("/portal/workspaces", data=data | {"csrf_token": attackers_token})
+    assert forged.status_code == 403
+    assert "This page expired" in forged.text
+
+    genuine = await http.post(
+        "/portal/workspaces", data=data | {"csrf_token": csrf_from(victims_page)}
+    )
+    assert genuine.status_code == 303

@@ -12,6 +12,7 @@ from domain.enums import Role
 from models.db import session_scope
 from models.deliveries import Submission
 from models.moderation import open_escalation
+from tests.api.test_auth import bearer
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
 from tests.e2e.support import ok
@@ -25,7 +26,7 @@ from tests.support import (
 )
 
 
-async def test_sign_up_checks_each_field_then_signs_the_creator_in(
+async def test_sign_up_checks_each_field_then_sends_the_creator_to_sign_in(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
     taken = make_creator(engine)
@@ -44,17 +45,55 @@ async def test_sign_up_checks_each_field_then_signs_the_creator_in(
     assert 'value="&lt;Ana&gt;"' in page.text
     assert "short" not in page.text  # a password is never echoed
 
-    form |= {"email": taken.email, "password": "x" * 12, "handle": "ana.makes", "country": "us"}
+    taken_handle = "creator" + taken.email.split("@")[0].removeprefix("creator-")
+    form |= {"email": f"ana-{uuid.uuid4().hex[:6]}@example.com", "password": "x" * 12,
+             "handle": taken_handle, "country": "us"}  # fmt: skip
     page = await http.post("/portal/signup", data=form)
-    assert error_of(page, "email") == "This email is taken already."
+    assert error_of(page, "handle") == "This handle is taken already."
 
-    form["email"] = f"ana-{uuid.uuid4().hex[:6]}@example.com"
+    form["handle"] = "ana.makes"
     done = await http.post("/portal/signup", data=form)
-    assert done.status_code == 303
-    assert "HttpOnly" in done.headers["set-cookie"]
-    assert (await http.get("/portal")).headers["location"] == "/portal/work"
+    assert done.status_code == 200
+    assert "Check your inbox" in done.text
+    assert "nexus_session" not in done.headers.get("set-cookie", "")
     me = await http.post("/auth/login", json={"email": form["email"], "password": "x" * 12})
     assert me.json()["role"] == "creator"
+    inbox = (await http.get("/notifications", headers=bearer(me.json()["access_token"]))).json()
+    assert [n["title"] for n in inbox] == ["Welcome to NEXUS"]
+
+
+async def test_sign_up_answers_the_same_whether_the_email_has_an_account(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    known = make_creator(engine)
+    csrf = csrf_from(await http.get("/portal/signup"))
+    form = {"csrf_token": csrf, "name": "Ana", "password": "x" * 12, "country": "US",
+            "niches": "beauty", "platforms": "tiktok"}  # fmt: skip
+
+    new = await http.post(
+        "/portal/signup",
+        data=form | {"email": f"new-{uuid.uuid4().hex[:6]}@example.com", "handle": "ana.new"},
+    )
+    existing = await http.post(
+        "/portal/signup", data=form | {"email": known.tenant.email.upper(), "handle": "ana.known"}
+    )
+
+    assert (existing.status_code, existing.text) == (new.status_code, new.text)
+    assert "taken" not in existing.text
+    # The account holder hears of it; their account and password are as they were.
+    holder = await login(http, known.tenant)
+    inbox = (await http.get("/notifications", headers=holder)).json()
+    assert [n["title"] for n in inbox] == ["Someone tried to sign up with your e-mail"]
+    refused = await http.post(
+        "/auth/login", json={"email": known.tenant.email, "password": "x" * 12}
+    )
+    assert refused.status_code == 401
+    # The handle of the refused sign-up stays free.
+    again = await http.post(
+        "/portal/signup",
+        data=form | {"email": f"other-{uuid.uuid4().hex[:6]}@example.com", "handle": "ana.known"},
+    )
+    assert again.status_code == 200
 
 
 async def test_applying_countering_and_accepting_the_offer_through_the_forms(
