@@ -17,6 +17,7 @@ from api.routers.auth import memberships, token_for
 from api.schemas import Request as Body
 from api.schemas import TokenResponse
 from api.security import hash_password, invitation_token_hash, new_invitation_token
+from api.text import LINE
 from domain.enums import Role
 from integrations.notifications import Message, Notifier
 from models import invitations, workspaces
@@ -64,7 +65,7 @@ class MemberInvitationCreated(MemberInvitationPublic):
 class InvitationAcceptance(Body):
     """For a new person, their name and password; an existing user signs in instead."""
 
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), LINE] | None = None
     password: str | None = Field(default=None, min_length=12, max_length=1024)
 
 
