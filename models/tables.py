@@ -14,6 +14,7 @@ from models import (
     moderation,
     money,
     notifications,
+    uploads,
     workspaces,
 )
 
@@ -32,5 +33,6 @@ __all__ = [
     "moderation",
     "money",
     "notifications",
+    "uploads",
     "workspaces",
 ]

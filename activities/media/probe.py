@@ -268,3 +268,24 @@ def _reject(code: str, message: str) -> ProbeResult:
         info=None,
         rejection=MediaFinding(check="ingest", code=code, severity="block", message=message),
     )
+
+
+# How much of an object the platform reads to tell what it is before serving it.
+SNIFF_BYTES = 64
+
+
+def sniff_type(head: bytes) -> str | None:
+    """The type an object's first bytes prove it is, among those the platform serves inline
+    (its own renditions); None for anything else, whatever its name or declared type."""
+    if head[4:8] == b"ftyp" and head[8:12] != b"qt  ":
+        return "video/mp4"
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image/jpeg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image/png"
+    text = head.removeprefix(b"\xef\xbb\xbf")
+    if text.startswith(b"WEBVTT") and text[6:7] in (b"", b" ", b"\t", b"\n", b"\r"):
+        return "text/vtt"
+    if text.lstrip(b" \t\r\n")[:1] in (b"{", b"["):
+        return "application/json"
+    return None

@@ -1,73 +1,83 @@
 """Media in the portal: uploads authorized by the session (the API's tickets; the embedded
-store's bytes stream through the portal) and a submission's video for the in-page player."""
+store's bytes stream through the portal) and a submission's video for the in-page player.
+Refusals of the upload calls are problem+json, as from the API: the page's script reads
+their `detail`."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Literal
+from typing import Literal, TypeVar
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import ValidationError
-from starlette.concurrency import run_in_threadpool
+from pydantic import BaseModel, ValidationError
 
 from api.deps import DatabaseDep, SettingsDep, StoreDep
 from api.portal.web import Csrf, SignedIn
 from api.routers import deliveries as deliveries_api
 from api.routers import uploads as uploads_api
 from integrations.storage import StorageError
-from nexus.errors import AppError, Forbidden, NotFound
+from nexus.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 
 router = APIRouter()
+Body = TypeVar("Body", bound=BaseModel)
+
+
+async def _json_body(request: Request, model: type[Body]) -> Body:
+    """The body as `model`: JSON only (a form-encoded body is refused, not parsed)."""
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "application/json":
+        raise ValidationFailed("send the body as JSON, with Content-Type: application/json")
+    try:
+        return model.model_validate_json(await request.body())
+    except ValidationError as exc:
+        errors = [
+            FieldProblem(".".join(["body", *map(str, e["loc"])]), e["msg"])
+            for e in exc.errors(include_url=False)
+        ]
+        raise ValidationFailed("the request does not match the schema", errors=errors) from None
+
+
+def _uploader(principal: SignedIn) -> None:
+    if principal.role not in uploads_api.UPLOADERS:
+        raise Forbidden(f"role {principal.role.value} may not upload")
 
 
 @router.post("/uploads", response_model=None, dependencies=[Csrf])
-async def create_upload(request: Request, principal: SignedIn, settings: SettingsDep) -> Response:
-    """Where the page sends a file: the API's ticket, with the embedded store's target moved
-    under the portal so the session cookie (not a bearer token) authorizes the bytes."""
-    try:
-        if principal.role not in uploads_api.UPLOADERS:
-            raise Forbidden(f"role {principal.role.value} may not upload")
-        body = uploads_api.UploadCreate.model_validate_json(await request.body())
-        ticket = await run_in_threadpool(
-            uploads_api.create_upload, body, principal, settings, request.app.state.store, request
-        )
-    except ValidationError as exc:
-        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
-    except AppError as exc:
-        return JSONResponse({"detail": exc.detail}, exc.status)
-    if not ticket.direct:
-        ticket.urls = [str(request.url_for("portal_put_content", key=ticket.key))]
+async def create_upload(
+    request: Request, principal: SignedIn, settings: SettingsDep, store: StoreDep, db: DatabaseDep
+) -> JSONResponse:
+    """Where the page sends a file: the API's ticket, with the embedded store's target under
+    the portal so the session cookie (not a bearer token) authorizes the bytes."""
+    _uploader(principal)
+    body = await _json_body(request, uploads_api.UploadCreate)
+    ticket = await uploads_api.issue_ticket(
+        body, principal, settings, store, db, "/portal/uploads/content/"
+    )
     return JSONResponse(ticket.model_dump(mode="json"), 201)
 
 
 @router.post("/uploads/complete", response_model=None, dependencies=[Csrf])
-async def complete_upload(request: Request, principal: SignedIn) -> JSONResponse:
+async def complete_upload(
+    request: Request, principal: SignedIn, store: StoreDep, db: DatabaseDep
+) -> JSONResponse:
     """Assemble a multipart upload once every part is in object storage."""
-    try:
-        if principal.role not in uploads_api.UPLOADERS:
-            raise Forbidden(f"role {principal.role.value} may not upload")
-        body = uploads_api.MultipartComplete.model_validate_json(await request.body())
-        done = await run_in_threadpool(
-            uploads_api.complete_upload, body, principal, request.app.state.store
-        )
-    except ValidationError as exc:
-        return JSONResponse({"detail": exc.errors(include_url=False)[0]["msg"]}, 422)
-    except AppError as exc:
-        return JSONResponse({"detail": exc.detail}, exc.status)
+    _uploader(principal)
+    body = await _json_body(request, uploads_api.MultipartComplete)
+    done = await uploads_api.complete_upload(body, principal, store, db)
     return JSONResponse(done.model_dump(), 200)
 
 
 @router.put("/uploads/content/{key:path}", name="portal_put_content", dependencies=[Csrf])
 async def put_content(
-    key: str, request: Request, principal: SignedIn, settings: SettingsDep
+    key: str,
+    request: Request,
+    principal: SignedIn,
+    settings: SettingsDep,
+    store: StoreDep,
+    db: DatabaseDep,
 ) -> JSONResponse:
-    try:
-        done = await uploads_api.put_content(
-            key, request, principal, settings, request.app.state.store
-        )
-    except AppError as exc:
-        return JSONResponse({"detail": exc.detail}, exc.status)
+    done = await uploads_api.put_content(key, request, principal, settings, store, db)
     return JSONResponse(done.model_dump(), 201)
 
 
@@ -80,8 +90,8 @@ async def media(
     store: StoreDep,
 ) -> Response:
     """A submission's video for the in-page player, to the delivery's brand and creator:
-    the checked, streamable master (seekable: range requests), or before the checks the
-    upload as it arrived."""
+    the checked, streamable master (seekable: range requests); the upload as it arrived
+    (before the checks, or when they found no video) only ever as a download."""
     try:
         found = await deliveries_api.visible_submission(db, principal, delivery_id, submission_id)
         if (found.media or {}).get("master_key"):
@@ -110,5 +120,5 @@ async def checked_part(
         return await deliveries_api.submission_media(
             delivery_id, submission_id, part, principal, db, store
         )
-    except NotFound:
+    except (NotFound, StorageError):
         return Response(status_code=404)

@@ -8,7 +8,7 @@ gets 404.
 from __future__ import annotations
 
 import asyncio
-import mimetypes
+import re
 import uuid
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -19,6 +19,7 @@ from sqlmodel import Session
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
+from activities.media.probe import SNIFF_BYTES, sniff_type
 from api.deps import (
     ChangesDep,
     CreatorDep,
@@ -49,8 +50,8 @@ from api.services import TemporalGateway
 from api.workflow_calls import execute_update
 from domain.enums import DeliveryStage, Role
 from domain.license_terms import Exclusivity, Period
-from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, check_key
-from models import campaigns, creators, deliveries, licenses
+from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, Served, StorageError
+from models import campaigns, creators, deliveries, licenses, uploads
 from models.base import utcnow
 from models.deliveries import Delivery, Submission
 from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
@@ -88,6 +89,19 @@ MEDIA_PARTS = {
     "thumbnail": "thumbnail_key",
     "captions": "captions_vtt_key",
     "report": "report_key",
+}
+# The types a checked draft's part may be served inline as, when its bytes prove one.
+INLINE_TYPES: dict[str, frozenset[str]] = {
+    "video": frozenset({"video/mp4"}),
+    "thumbnail": frozenset({"image/jpeg", "image/png"}),
+    "captions": frozenset({"text/vtt"}),
+    "report": frozenset({"application/json"}),
+}
+# On every media answer: the browser keeps the type it is given, and a file opened on its
+# own (an HTML or SVG page posing as media) runs no script, loads nothing, reaches no cookie.
+MEDIA_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Content-Security-Policy": "sandbox; default-src 'none'",
 }
 
 
@@ -220,12 +234,13 @@ async def submission_media(
 ) -> Response:
     """A checked draft's video (the streamable master), thumbnail, WebVTT captions or check
     report: a short-lived presigned URL where the store has them, else the bytes (with
-    range requests, for seeking)."""
+    range requests, for seeking). A draft the checks refused is only ever a download."""
     submission = await visible_submission(db, principal, delivery_id, submission_id)
     key = (submission.media or {}).get(MEDIA_PARTS[part])
     if key is None:
         raise NotFound(f"this submission has no {part}")
-    return await stored_object(store, key, part)
+    inline = INLINE_TYPES[part] if submission.checks_passed else frozenset()
+    return await stored_object(store, key, part, inline)
 
 
 async def visible_submission(
@@ -239,19 +254,37 @@ async def visible_submission(
     return submission
 
 
-async def stored_object(store: ObjectStore, key: str, what: str) -> Response:
-    """An object for the browser: a short-lived presigned URL (307) where the store has
-    them, else its bytes from disk (with range requests, for seeking)."""
-    url = await asyncio.to_thread(store.download_url, key, timedelta(minutes=15))
+async def stored_object(
+    store: ObjectStore, key: str, what: str, inline: frozenset[str] = frozenset()
+) -> Response:
+    """The one way a stored object reaches a browser. It is shown inline only as one of the
+    `inline` types, and only when its first bytes prove that type, which is then the type
+    sent; anything else (every raw upload among it) is an application/octet-stream
+    download. A short-lived presigned URL (307) that makes the bucket answer the same way
+    where the store has them, else its bytes from disk (with range requests, for seeking)."""
+    try:
+        head = await asyncio.to_thread(store.read_head, key, SNIFF_BYTES)
+    except ObjectNotFound:
+        raise NotFound(f"the {what} is no longer stored") from None
+    except StorageError as exc:
+        raise ServiceUnavailable("object storage is unavailable; try again") from exc
+    sniffed = sniff_type(head)
+    if sniffed is not None and sniffed in inline:
+        served = Served(sniffed, "inline")
+    else:
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", key.rsplit("/", 1)[-1])
+        served = Served("application/octet-stream", f'attachment; filename="{name}"')
+    url = await asyncio.to_thread(store.download_url, key, timedelta(minutes=15), served)
     if url is not None:
-        return RedirectResponse(url, status_code=307)
+        return RedirectResponse(url, status_code=307, headers=MEDIA_HEADERS)
     try:
         path = await asyncio.to_thread(store.local_path, key)
     except ObjectNotFound:
         raise NotFound(f"the {what} is no longer stored") from None
     if path is None:
         raise NotFound(f"the {what} cannot be served")
-    return FileResponse(path, media_type=mimetypes.guess_type(path.name)[0])
+    headers = {**MEDIA_HEADERS, "Content-Disposition": served.disposition}
+    return FileResponse(path, media_type=served.content_type, headers=headers)
 
 
 async def _act(
@@ -273,20 +306,30 @@ async def _act(
     return await _public(db, temporal, row, live)
 
 
-async def _uploaded(principal: Principal, store: ObjectStore, key: str) -> None:
-    """A submission names an upload that arrived in the creator's own workspace."""
+async def _uploaded(db: DatabaseDep, principal: Principal, store: ObjectStore, key: str) -> None:
+    """A submission names an upload issued to the creator's own workspace whose declared
+    bytes have all arrived."""
     problem = None
     if not key.startswith(f"uploads/{principal.workspace_id}/"):
         problem = "not an upload of this workspace; upload the video with POST /uploads first"
     else:
-        try:
-            await asyncio.to_thread(store.stat, check_key(key))
-        except (ObjectNotFound, InvalidKey):
-            problem = "nothing was uploaded at this key; finish the upload, then submit"
+        ticket = await db.run(uploads.issued, principal.workspace_id, key)
+        size = None if ticket is None else await asyncio.to_thread(_stored_size, store, key)
+        if ticket is None or size is None:
+            problem = "nothing was uploaded at this key; upload the video with POST /uploads"
+        elif size != ticket.size_bytes:
+            problem = f"the upload has {size} of its {ticket.size_bytes} bytes; upload it again"
     if problem is not None:
         raise ValidationFailed(
             "the submission names no upload", errors=[FieldProblem("body.media_key", problem)]
         )
+
+
+def _stored_size(store: ObjectStore, key: str) -> int | None:
+    try:
+        return store.stat(key).size
+    except (ObjectNotFound, InvalidKey):
+        return None
 
 
 # -- creator steps -------------------------------------------------------------------------
@@ -385,7 +428,7 @@ async def submit_draft(
     """Submit a draft uploaded with `POST /uploads`; it goes through the automated checks
     (moderation of the video, the caption rules), then to the brand."""
     row = await _visible(db, creator.principal, delivery_id)
-    await _uploaded(creator.principal, store, body.media_key)
+    await _uploaded(db, creator.principal, store, body.media_key)
     act = SubmitDraft(creator_id=creator.creator_id, **body.model_dump())
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_draft,
@@ -404,7 +447,7 @@ async def submit_final(
     store: StoreDep,
 ) -> DeliveryPublic:
     row = await _visible(db, creator.principal, delivery_id)
-    await _uploaded(creator.principal, store, body.media_key)
+    await _uploaded(db, creator.principal, store, body.media_key)
     act = SubmitFinal(creator_id=creator.creator_id, media_key=body.media_key)
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_final,

@@ -1,10 +1,13 @@
 """Uploads of creator videos.
 
-`POST /uploads` hands out where to send the bytes: with S3 (MinIO) a presigned PUT straight to
-the bucket, or for big files a multipart upload with one presigned URL per part (resumable:
-any part can be sent again); with the embedded filesystem store, this API's own
-`PUT /uploads/content/{key}`, which streams the body to disk. Keys live under the caller's
-workspace, so one tenant can never write into another's uploads."""
+`POST /uploads` issues a ticket: one key, under the caller's workspace, for exactly the
+declared number of bytes of one declared video type, recorded so that nothing else can be
+written, completed or submitted. With S3 (MinIO) the bytes go straight to the bucket on a
+presigned PUT that signs the type and length (the bucket refuses other bytes), or for big
+files a multipart upload with one presigned URL per part (resumable: any part can be sent
+again); with the embedded filesystem store, to this API's own `PUT /uploads/content/{key}`,
+which streams the body to disk. Upload URLs come from the configured public URL, never from
+the request's Host header."""
 
 from __future__ import annotations
 
@@ -15,37 +18,54 @@ import tempfile
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.deps import DatabaseDep, SettingsDep, StoreDep, allow
 from api.deps import Principal as PrincipalT
-from api.deps import SettingsDep, StoreDep, allow
 from domain.enums import Role
 from integrations.storage import (
     InvalidKey,
+    ObjectStore,
     ResumableUploads,
     StorageError,
     UploadedPart,
     check_key,
 )
+from models import uploads
 from models.base import utcnow
-from nexus.errors import Forbidden, NotFound, PayloadTooLarge, ServiceUnavailable, ValidationFailed
+from nexus.errors import (
+    Forbidden,
+    Gone,
+    NotFound,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    ValidationFailed,
+)
+from nexus.settings import Settings
 
 router = APIRouter(prefix="/uploads", tags=["uploads"])
 UPLOADERS = (Role.CREATOR, Role.BRAND_ADMIN, Role.BRAND_MEMBER)
-CHUNK = 1024 * 1024
 # S3 allows at most 10,000 parts to an upload.
 MAX_PARTS = 10_000
+
+# The video types an upload may declare, and the extension its key gets: a key never keeps
+# the client's own extension (`draft.html` is stored as `draft.mp4`).
+VideoType = Literal["video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-m4v"]
+EXTENSIONS: dict[str, str] = dict(
+    zip(get_args(VideoType), (".mp4", ".mov", ".webm", ".mkv", ".m4v"), strict=True)
+)
 
 
 class UploadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: str = Field(min_length=1, max_length=255)
     # Only a first filter: the real type is sniffed from the bytes before anything uses them.
-    content_type: str = Field(pattern=r"^video/[\w.+-]+$", max_length=100)
-    size_bytes: int = Field(gt=0)
+    content_type: VideoType
+    size_bytes: int = Field(gt=0, description="the file's exact size; other sizes are refused")
 
 
 class UploadTicket(BaseModel):
@@ -55,6 +75,8 @@ class UploadTicket(BaseModel):
     urls: list[str]
     upload_id: str | None = None
     part_bytes: int | None = None
+    # Headers every PUT must carry as given (a presigned URL signs them).
+    headers: dict[str, str] = Field(default_factory=dict)
     expires_at: datetime
     direct: bool  # the URLs go straight to object storage, not through this API
 
@@ -90,68 +112,138 @@ def _own_key(principal: PrincipalT, key: str) -> str:
     return key
 
 
-@router.post("", status_code=201, response_model=UploadTicket)
-def create_upload(
-    body: UploadCreate,
-    principal: Uploader,
-    settings: SettingsDep,
-    store: StoreDep,
-    request: Request,
+async def open_ticket(db: DatabaseDep, principal: PrincipalT, key: str) -> uploads.UploadTicket:
+    """The caller's unexpired ticket for `key`: bytes go only where a ticket was issued."""
+    ticket = await db.run(uploads.issued, principal.workspace_id, _own_key(principal, key))
+    if ticket is None:
+        raise NotFound("no such upload; ask for one with POST /uploads")
+    if ticket.expires_at <= utcnow():
+        raise Gone("this upload's ticket has expired; ask for a new one with POST /uploads")
+    return ticket
+
+
+def _key_for(principal: PrincipalT, body: UploadCreate) -> str:
+    stem = re.sub(r"[^\w.-]+", "-", Path(body.filename).stem).strip(".-")[:100] or "video"
+    return f"uploads/{principal.workspace_id}/{uuid.uuid4()}/{stem}{EXTENSIONS[body.content_type]}"
+
+
+def _presign(
+    store: ObjectStore, settings: Settings, key: str, body: UploadCreate, through: str
 ) -> UploadTicket:
+    ttl = timedelta(seconds=settings.storage.presign_ttl_s)
+    expires_at = utcnow() + ttl
+    part_bytes = settings.storage.multipart_part_bytes
+    size = body.size_bytes
+    if isinstance(store, ResumableUploads) and size > part_bytes:
+        part_bytes = max(part_bytes, math.ceil(size / MAX_PARTS))
+        count = math.ceil(size / part_bytes)
+        upload_id = store.start_multipart(key, body.content_type)
+        # Each part URL signs its share of the declared size: the last one takes the rest.
+        urls = [
+            store.part_upload_url(
+                key, upload_id, n, ttl, min(part_bytes, size - (n - 1) * part_bytes)
+            )
+            for n in range(1, count + 1)
+        ]
+        return UploadTicket(
+            key=key, urls=urls, upload_id=upload_id, part_bytes=part_bytes,
+            expires_at=expires_at, direct=True,
+        )  # fmt: skip
+    headers = {"Content-Type": body.content_type}
+    direct = store.upload_url(key, ttl, body.content_type, size)
+    if direct is not None:
+        return UploadTicket(
+            key=key, urls=[direct], headers=headers, expires_at=expires_at, direct=True
+        )
+    # The configured public URL: the Host header is the client's to choose.
+    url = settings.api.public_url.rstrip("/") + through + quote(key)
+    return UploadTicket(key=key, urls=[url], headers=headers, expires_at=expires_at, direct=False)
+
+
+async def issue_ticket(
+    body: UploadCreate,
+    principal: PrincipalT,
+    settings: Settings,
+    store: ObjectStore,
+    db: DatabaseDep,
+    through: str = "/uploads/content/",
+) -> UploadTicket:
+    """Issue and record a ticket; `through` is the path of the upload target the embedded
+    store's bytes go to (the API's own, or the portal's)."""
     limit = settings.media.max_upload_bytes
     if body.size_bytes > limit:
         raise PayloadTooLarge(f"the file is {body.size_bytes} bytes; the limit is {limit}")
-    name = re.sub(r"[^\w.-]+", "-", Path(body.filename).name).strip(".-")[:100] or "video"
-    key = f"uploads/{principal.workspace_id}/{uuid.uuid4()}/{name}"
-    ttl = timedelta(seconds=settings.storage.presign_ttl_s)
-    expires_at = utcnow() + ttl
+    assert principal.user_id is not None  # uploaders are people
+    key = _key_for(principal, body)
     try:
-        part_bytes = settings.storage.multipart_part_bytes
-        if isinstance(store, ResumableUploads) and body.size_bytes > part_bytes:
-            part_bytes = max(part_bytes, math.ceil(body.size_bytes / MAX_PARTS))
-            count = math.ceil(body.size_bytes / part_bytes)
-            upload_id = store.start_multipart(key, body.content_type)
-            urls = [store.part_upload_url(key, upload_id, n, ttl) for n in range(1, count + 1)]
-            return UploadTicket(
-                key=key, urls=urls, upload_id=upload_id, part_bytes=part_bytes,
-                expires_at=expires_at, direct=True,
-            )  # fmt: skip
-        direct = store.upload_url(key, ttl)
+        ticket = await asyncio.to_thread(_presign, store, settings, key, body, through)
     except StorageError as exc:
         raise ServiceUnavailable("object storage is unavailable; try again") from exc
-    if direct is not None:
-        return UploadTicket(key=key, urls=[direct], expires_at=expires_at, direct=True)
-    through_api = str(request.url_for("put_content", key=key))
-    return UploadTicket(key=key, urls=[through_api], expires_at=expires_at, direct=False)
+    record = uploads.UploadTicket(
+        key=key, workspace_id=principal.workspace_id, uploader_id=principal.user_id,
+        content_type=body.content_type, size_bytes=body.size_bytes,
+        upload_id=ticket.upload_id, expires_at=ticket.expires_at,
+    )  # fmt: skip
+    await db.run(uploads.issue, record)
+    return ticket
+
+
+@router.post("", status_code=201, response_model=UploadTicket)
+async def create_upload(
+    body: UploadCreate, principal: Uploader, settings: SettingsDep, store: StoreDep, db: DatabaseDep
+) -> UploadTicket:
+    return await issue_ticket(body, principal, settings, store, db)
 
 
 @router.post("/complete", response_model=Uploaded)
-def complete_upload(body: MultipartComplete, principal: Uploader, store: StoreDep) -> Uploaded:
-    key = _own_key(principal, body.key)
-    if not isinstance(store, ResumableUploads):
-        raise NotFound("this store takes no multipart uploads")
+async def complete_upload(
+    body: MultipartComplete, principal: Uploader, store: StoreDep, db: DatabaseDep
+) -> Uploaded:
+    """Assemble a multipart upload; the parts must add up to exactly the declared size."""
+    ticket = await open_ticket(db, principal, body.key)
+    if not isinstance(store, ResumableUploads) or ticket.upload_id != body.upload_id:
+        raise NotFound("no such multipart upload")
+    parts = [UploadedPart(p.number, p.etag) for p in body.parts]
     try:
-        store.complete_multipart(
-            key, body.upload_id, [UploadedPart(p.number, p.etag) for p in body.parts]
-        )
-        size = store.stat(key).size
+        size = await asyncio.to_thread(_complete, store, ticket.key, body.upload_id, parts)
     except StorageError as exc:
         raise ValidationFailed(f"the upload could not be completed: {exc}") from exc
-    return Uploaded(key=key, size_bytes=size)
+    if size != ticket.size_bytes:
+        await asyncio.to_thread(store.delete, ticket.key)
+        raise ValidationFailed(
+            f"the parts add up to {size} bytes; the upload declared {ticket.size_bytes}. "
+            "Upload the file again."
+        )
+    return Uploaded(key=ticket.key, size_bytes=size)
+
+
+def _complete(store: ObjectStore, key: str, upload_id: str, parts: list[UploadedPart]) -> int:
+    assert isinstance(store, ResumableUploads)
+    store.complete_multipart(key, upload_id, parts)
+    return store.stat(key).size
 
 
 @router.put("/content/{key:path}", status_code=201, response_model=Uploaded)
 async def put_content(
-    key: str, request: Request, principal: Uploader, settings: SettingsDep, store: StoreDep
+    key: str,
+    request: Request,
+    principal: Uploader,
+    settings: SettingsDep,
+    store: StoreDep,
+    db: DatabaseDep,
 ) -> Uploaded:
-    """The embedded store's upload target: the body streams to a scratch file (never held in
-    memory) and is refused once it passes the size limit."""
+    """The embedded store's upload target for an issued key: the body streams to a scratch
+    file (never held in memory), is refused as soon as it passes the declared size, and is
+    stored only when it is exactly that size."""
     if principal.role not in UPLOADERS:
         raise Forbidden(f"role {principal.role.value} may not upload")
-    key = _own_key(principal, key)
-    if store.upload_url(key, timedelta(minutes=1)) is not None:
+    ticket = await open_ticket(db, principal, key)
+    declared = ticket.size_bytes
+    if store.upload_url(ticket.key, timedelta(minutes=1), ticket.content_type, declared):
         raise NotFound("upload straight to object storage with the presigned URL")
-    limit = settings.media.max_upload_bytes
+    sent_type = request.headers.get("content-type")
+    if sent_type is not None and sent_type != ticket.content_type:
+        raise ValidationFailed(f"send the bytes as {ticket.content_type}, the declared type")
     work_dir = settings.media.work_dir
     if work_dir is not None:
         work_dir.mkdir(parents=True, exist_ok=True)
@@ -160,12 +252,11 @@ async def put_content(
     with tempfile.NamedTemporaryFile(dir=work_dir, prefix="upload-") as tmp:
         async for chunk in request.stream():
             size += len(chunk)
-            if size > limit:
-                raise PayloadTooLarge(f"the upload passed the limit of {limit} bytes")
+            if size > declared:
+                raise PayloadTooLarge(f"the upload passed its declared size of {declared} bytes")
             await asyncio.to_thread(tmp.write, chunk)
+        if size != declared:
+            raise ValidationFailed(f"the upload has {size} bytes; it declared {declared}")
         await asyncio.to_thread(tmp.flush)
-        if size == 0:
-            raise ValidationFailed("the upload is empty")
-        content_type = request.headers.get("content-type", "video/mp4")
-        await asyncio.to_thread(store.put_file, key, Path(tmp.name), content_type)
-    return Uploaded(key=key, size_bytes=size)
+        await asyncio.to_thread(store.put_file, ticket.key, Path(tmp.name), ticket.content_type)
+    return Uploaded(key=ticket.key, size_bytes=size)

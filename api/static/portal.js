@@ -44,6 +44,8 @@
       var ticket = JSON.parse(ticketResponse.responseText);
       // Same-origin targets (the portal's) need the CSRF header; presigned ones must not get it.
       var headers = ticket.direct ? {} : {"X-CSRF-Token": csrf};
+      // The ticket's own headers (the declared Content-Type) are signed into presigned URLs.
+      Object.keys(ticket.headers).forEach(function (name) { headers[name] = ticket.headers[name]; });
       if (ticket.upload_id) {
         var parts = [];
         for (var i = 0; i < ticket.urls.length; i++) {
@@ -56,7 +58,6 @@
           key: ticket.key, upload_id: ticket.upload_id, parts: parts
         }), {"Content-Type": "application/json", "X-CSRF-Token": csrf});
       } else {
-        headers["Content-Type"] = file.type || "video/mp4";
         await send("PUT", ticket.urls[0], file, headers, shown);
       }
       shown(file.size);

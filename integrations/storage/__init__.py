@@ -35,6 +35,14 @@ class ObjectInfo:
     content_type: str
 
 
+@dataclass(frozen=True)
+class Served:
+    """How a download answers: the type and Content-Disposition the platform chose."""
+
+    content_type: str
+    disposition: str
+
+
 class ObjectStore(Protocol):
     def put_file(self, key: str, path: Path, content_type: str) -> None:
         """Store the file's bytes at `key`, replacing what was there (idempotent)."""
@@ -54,12 +62,18 @@ class ObjectStore(Protocol):
     def delete(self, key: str) -> None:
         """Remove the object; removing a missing one is a no-op."""
 
-    def upload_url(self, key: str, expires: timedelta) -> str | None:
-        """A presigned PUT URL for a client to upload to directly, or None when the store
-        has none and the bytes must go through the API."""
+    def read_head(self, key: str, size: int) -> bytes:
+        """The object's first `size` bytes (fewer when it is shorter), to sniff its type;
+        raises ObjectNotFound."""
 
-    def download_url(self, key: str, expires: timedelta) -> str | None:
-        """A presigned GET URL, or None when the API serves the bytes."""
+    def upload_url(self, key: str, expires: timedelta, content_type: str, size: int) -> str | None:
+        """A presigned PUT URL for a client to upload to directly, bound to exactly `size`
+        bytes sent as `content_type` (the store refuses anything else), or None when the
+        store has none and the bytes must go through the API."""
+
+    def download_url(self, key: str, expires: timedelta, served: Served) -> str | None:
+        """A presigned GET URL that answers with `served`'s type and disposition whatever
+        the object was stored as, or None when the API serves the bytes."""
 
     def local_path(self, key: str) -> Path | None:
         """The object's file on this machine when the store keeps it there (the API then
@@ -80,8 +94,10 @@ class ResumableUploads(Protocol):
     def start_multipart(self, key: str, content_type: str) -> str:
         """Open an upload; returns its id."""
 
-    def part_upload_url(self, key: str, upload_id: str, number: int, expires: timedelta) -> str:
-        """A presigned PUT URL for part `number` (from 1)."""
+    def part_upload_url(
+        self, key: str, upload_id: str, number: int, expires: timedelta, size: int
+    ) -> str:
+        """A presigned PUT URL for part `number` (from 1), bound to exactly `size` bytes."""
 
     def complete_multipart(self, key: str, upload_id: str, parts: list[UploadedPart]) -> None:
         """Assemble the object from the parts' ETags."""

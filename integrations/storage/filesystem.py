@@ -9,7 +9,7 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from integrations.storage import ObjectInfo, ObjectNotFound, check_key
+from integrations.storage import ObjectInfo, ObjectNotFound, Served, check_key
 
 
 class FilesystemStore:
@@ -82,10 +82,14 @@ class FilesystemStore:
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
 
-    def upload_url(self, key: str, expires: timedelta) -> str | None:
+    def read_head(self, key: str, size: int) -> bytes:
+        with self.local_path(key).open("rb") as file:
+            return file.read(size)
+
+    def upload_url(self, key: str, expires: timedelta, content_type: str, size: int) -> str | None:
         check_key(key)
         return None
 
-    def download_url(self, key: str, expires: timedelta) -> str | None:
+    def download_url(self, key: str, expires: timedelta, served: Served) -> str | None:
         check_key(key)
         return None

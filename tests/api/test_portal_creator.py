@@ -6,12 +6,14 @@ from __future__ import annotations
 import uuid
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from domain.enums import Role
 from models.db import session_scope
 from models.deliveries import Submission
 from models.moderation import open_escalation
+from nexus.settings import Settings
 from tests.api.test_auth import bearer
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
@@ -24,6 +26,15 @@ from tests.support import (
     make_delivered_asset,
     make_tenant,
 )
+
+# The origin the test client's pages come from, as a browser's come from the public URL.
+PUBLIC_URL = "http://nexus.test"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    api = settings.api.model_copy(update={"public_url": PUBLIC_URL})
+    return settings.model_copy(update={"api": api})
 
 
 async def test_sign_up_checks_each_field_then_sends_the_creator_to_sign_in(
@@ -158,11 +169,13 @@ async def test_uploads_go_through_the_session_with_csrf_and_stay_in_the_workspac
     ticket_body = {"filename": "../my clip.mp4", "content_type": "video/mp4", "size_bytes": 5}
     refused = await http.post("/portal/uploads", json=ticket_body)
     assert refused.status_code == 403
-    ticket = await http.post("/portal/uploads", json=ticket_body, headers={"X-CSRF-Token": csrf})
+    # Built from the configured public URL, whatever Host the request names.
+    spoofed = {"X-CSRF-Token": csrf, "Host": "evil.example", "X-Forwarded-Host": "evil.example"}
+    ticket = await http.post("/portal/uploads", json=ticket_body, headers=spoofed)
     assert ticket.status_code == 201, ticket.text
     key, [url] = ticket.json()["key"], ticket.json()["urls"]
     assert key.startswith(f"uploads/{creator.workspace_id}/")
-    assert url.endswith(f"/portal/uploads/content/{key}")
+    assert url == f"{PUBLIC_URL}/portal/uploads/content/{key}"
     assert (await http.put(url, content=b"video")).status_code == 403  # no token
     put = await http.put(url, content=b"video", headers={"X-CSRF-Token": csrf})
     assert put.status_code == 201, put.text
@@ -178,6 +191,26 @@ async def test_uploads_go_through_the_session_with_csrf_and_stay_in_the_workspac
         headers={"X-CSRF-Token": csrf},
     )  # fmt: skip
     assert bad.status_code == 422
+
+
+async def test_a_form_encoded_upload_request_is_a_problem_not_a_crash(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    await sign_in(http, make_creator(engine).tenant)
+    csrf = csrf_from(await http.get("/portal/work"))
+    fields = {"filename": "clip.mp4", "content_type": "video/mp4", "size_bytes": "5"}
+    # The token in the form (as a plain HTML form sends it), or in the header.
+    for data, headers in (({**fields, "csrf_token": csrf}, {}), (fields, {"X-CSRF-Token": csrf})):
+        refused = await http.post("/portal/uploads", data=data, headers=headers)
+        assert refused.status_code == 422
+        assert refused.headers["content-type"] == "application/problem+json"
+        assert "JSON" in refused.json()["detail"]
+    as_text = {"X-CSRF-Token": csrf, "Content-Type": "text/plain"}
+    assert (await http.post("/portal/uploads", content=b"{}", headers=as_text)).status_code == 422
+    as_json = {"X-CSRF-Token": csrf, "Content-Type": "application/json"}
+    broken = await http.post("/portal/uploads", content=b"{", headers=as_json)
+    assert broken.status_code == 422
+    assert broken.headers["content-type"] == "application/problem+json"
 
 
 async def test_the_check_report_links_findings_to_their_moment_and_escapes_them(

@@ -26,7 +26,9 @@ async def server(
 ) -> AsyncIterator[str]:
     """The app on a free port, served by uvicorn in this event loop (beside the workers)."""
     port = free_port()
-    app = create_app(settings, engine=engine, temporal=client)
+    # Upload URLs are built from the public URL: this server's.
+    api = settings.api.model_copy(update={"public_url": f"http://127.0.0.1:{port}"})
+    app = create_app(settings.model_copy(update={"api": api}), engine=engine, temporal=client)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     serving = uvicorn.Server(config)
     task = asyncio.create_task(serving.serve())

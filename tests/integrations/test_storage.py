@@ -7,6 +7,7 @@ import os
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -15,6 +16,7 @@ from integrations.storage import (
     InvalidKey,
     ObjectNotFound,
     ObjectStore,
+    Served,
     UploadedPart,
     store_from_settings,
 )
@@ -74,6 +76,9 @@ def test_both_stores_put_stat_get_list_and_delete(store: ObjectStore, tmp_path: 
     ]
     assert store.list_keys("uploads/c/") == []
 
+    assert store.read_head("uploads/a/clip.mp4", 6) == b"\x00video"
+    assert store.read_head("uploads/a/clip.mp4", 10_000) == source.read_bytes()
+
     copy = tmp_path / "copy.mp4"
     store.get_file("uploads/a/clip.mp4", copy)
     assert copy.read_bytes() == source.read_bytes()
@@ -98,6 +103,8 @@ def test_both_stores_put_stat_get_list_and_delete(store: ObjectStore, tmp_path: 
         store.stat("uploads/a/clip.mp4")
     with pytest.raises(ObjectNotFound):
         store.get_file("uploads/a/clip.mp4", copy)
+    with pytest.raises(ObjectNotFound):
+        store.read_head("uploads/a/clip.mp4", 16)
 
 
 @pytest.mark.parametrize("key", ["", "/etc/passwd", "a/../../b", "a//b", "./a"])
@@ -106,36 +113,73 @@ def test_keys_cannot_escape_the_store(store: ObjectStore, key: str, tmp_path: Pa
         store.get_file(key, tmp_path / "x")
 
 
+ATTACHMENT = Served("application/octet-stream", 'attachment; filename="direct.bin"')
+
+
 def test_the_filesystem_store_has_no_presigned_urls(tmp_path: Path) -> None:
     store = FilesystemStore(tmp_path)
-    assert store.upload_url("uploads/x.mp4", timedelta(minutes=5)) is None
-    assert store.download_url("uploads/x.mp4", timedelta(minutes=5)) is None
+    assert store.upload_url("uploads/x.mp4", timedelta(minutes=5), "video/mp4", 10) is None
+    assert store.download_url("uploads/x.mp4", timedelta(minutes=5), ATTACHMENT) is None
 
 
 def test_presigned_put_and_get_work_and_tampering_is_refused(s3: S3Store) -> None:
-    url = s3.upload_url("uploads/direct.mp4", timedelta(minutes=5))
+    body = b"direct bytes"
+    url = s3.upload_url("uploads/direct.mp4", timedelta(minutes=5), "video/mp4", len(body))
     assert url is not None
-    assert httpx.put(url, content=b"direct bytes").status_code == 200
-    assert s3.stat("uploads/direct.mp4").size == len(b"direct bytes")
+    assert httpx.put(url, content=body, headers={"Content-Type": "video/mp4"}).status_code == 200
+    assert s3.stat("uploads/direct.mp4").size == len(body)
 
-    get_url = s3.download_url("uploads/direct.mp4", timedelta(minutes=5))
+    get_url = s3.download_url("uploads/direct.mp4", timedelta(minutes=5), ATTACHMENT)
     assert get_url is not None
-    assert httpx.get(get_url).content == b"direct bytes"
+    assert httpx.get(get_url).content == body
 
     # A URL signed for one key does not open another, and a bad signature is refused.
     assert httpx.get(get_url.replace("direct.mp4", "other.mp4")).status_code == 403
     assert httpx.get(get_url[:-4] + "0000").status_code == 403
 
 
+def test_a_presigned_put_takes_only_the_declared_type_and_size(s3: S3Store) -> None:
+    """The URL signs the ticket's Content-Type and Content-Length: the bucket itself refuses
+    other bytes (HTML instead of a video, more or fewer bytes than declared)."""
+    url = s3.upload_url("uploads/bound.mp4", timedelta(minutes=5), "video/mp4", 10)
+    assert url is not None
+    for content, content_type in (
+        (b"<html>abc</html>"[:10], "text/html"),
+        (b"0123456789", None),
+        (b"01234567890", "video/mp4"),
+        (b"012345678", "video/mp4"),
+    ):
+        headers = {"Content-Type": content_type} if content_type else {}
+        assert httpx.put(url, content=content, headers=headers).status_code == 403
+    with pytest.raises(ObjectNotFound):
+        s3.stat("uploads/bound.mp4")
+    sent = httpx.put(url, content=b"0123456789", headers={"Content-Type": "video/mp4"})
+    assert sent.status_code == 200
+
+
+def test_a_presigned_get_carries_the_platforms_type_and_disposition(s3: S3Store) -> None:
+    url = s3.download_url("uploads/page.mp4", timedelta(minutes=5), ATTACHMENT)
+    assert url is not None
+    query = parse_qs(urlsplit(url).query)
+    assert query["response-content-type"] == ["application/octet-stream"]
+    assert query["response-content-disposition"] == ['attachment; filename="direct.bin"']
+    # The overrides are signed: a link that asks for text/html instead is refused.
+    tampered = url.replace("application%2Foctet-stream", "text%2Fhtml")
+    assert tampered != url
+    assert httpx.get(tampered).status_code == 403
+
+
 def test_presigned_urls_carry_the_public_endpoint(nanio: str) -> None:
     port = nanio.rsplit(":", 1)[1]
     store = S3Store.from_settings(s3_settings(nanio, public_endpoint=f"localhost:{port}"))
     store.ensure_bucket()
-    url = store.upload_url("uploads/public.mp4", timedelta(minutes=5))
+    body = b"via the public name"
+    url = store.upload_url("uploads/public.mp4", timedelta(minutes=5), "video/webm", len(body))
     assert url is not None
     assert url.startswith(f"http://localhost:{port}/")
-    assert httpx.put(url, content=b"via the public name").status_code == 200
-    assert store.stat("uploads/public.mp4").size == len(b"via the public name")
+    sent = httpx.put(url, content=body, headers={"Content-Type": "video/webm"})
+    assert sent.status_code == 200
+    assert store.stat("uploads/public.mp4").size == len(body)
 
 
 def test_resumable_multipart_upload_through_presigned_part_urls(s3: S3Store) -> None:
@@ -144,7 +188,11 @@ def test_resumable_multipart_upload_through_presigned_part_urls(s3: S3Store) -> 
     upload_id = s3.start_multipart("uploads/big.mp4", "video/mp4")
     parts = []
     for number, chunk in enumerate([payload[:part_size], payload[part_size:]], start=1):
-        url = s3.part_upload_url("uploads/big.mp4", upload_id, number, timedelta(minutes=5))
+        url = s3.part_upload_url(
+            "uploads/big.mp4", upload_id, number, timedelta(minutes=5), len(chunk)
+        )
+        # A part URL takes exactly its share of the declared size.
+        assert httpx.put(url, content=chunk + b"x", timeout=30).status_code == 403
         # A part may be sent again (a resumed upload); the last ETag counts.
         for _ in range(2 if number == 1 else 1):
             response = httpx.put(url, content=chunk, timeout=30)
@@ -156,7 +204,7 @@ def test_resumable_multipart_upload_through_presigned_part_urls(s3: S3Store) -> 
 
 def test_an_aborted_multipart_upload_leaves_nothing(s3: S3Store) -> None:
     upload_id = s3.start_multipart("uploads/abandoned.mp4", "video/mp4")
-    url = s3.part_upload_url("uploads/abandoned.mp4", upload_id, 1, timedelta(minutes=5))
+    url = s3.part_upload_url("uploads/abandoned.mp4", upload_id, 1, timedelta(minutes=5), 1024)
     assert httpx.put(url, content=b"x" * 1024).status_code == 200
     s3.abort_multipart("uploads/abandoned.mp4", upload_id)
     assert s3.list_keys("uploads/abandoned") == []
