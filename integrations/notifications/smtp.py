@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import smtplib
 from collections.abc import Sequence
 from email.message import EmailMessage
+from email.utils import parseaddr
 
 from integrations.notifications import Message
 from nexus.settings import NotificationSettings
@@ -21,6 +23,11 @@ class SmtpEmail:
         email["From"] = self._settings.sender
         email["To"] = message.email
         email["Subject"] = message.title
+        # One event to one recipient is one Message-ID: a resend after a failure is
+        # recognisable as the same e-mail, by receivers and by audits.
+        digest = hashlib.sha256(f"{message.event_key}\n{message.email}".encode()).hexdigest()
+        domain = parseaddr(self._settings.sender)[1].rpartition("@")[2] or "nexus"
+        email["Message-ID"] = f"<{digest[:32]}@{domain}>"
         link = f"{self._settings.portal_url}{message.link}" if message.link else ""
         email.set_content("\n\n".join(part for part in (message.body, link) if part))
         return email
