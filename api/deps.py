@@ -13,7 +13,13 @@ from sqlmodel import Session
 
 from api.changes import DeliveryChanges
 from api.schemas import Scope
-from api.security import API_KEY_PREFIX, api_key_matches, decode_access_token, split_api_key
+from api.security import (
+    API_KEY_PREFIX,
+    VerifiedClaims,
+    api_key_matches,
+    decode_access_token,
+    split_api_key,
+)
 from api.services import Database, TemporalGateway
 from domain.enums import Role
 from integrations.storage import ObjectStore
@@ -63,6 +69,8 @@ class Principal:
     user_id: uuid.UUID | None = None
     api_key_id: uuid.UUID | None = None
     scopes: frozenset[str] = frozenset()
+    # The access token a user came with (what sign-out revokes); None for API keys.
+    token: VerifiedClaims | None = None
 
     @property
     def actor_id(self) -> uuid.UUID:
@@ -89,12 +97,20 @@ def _principal_from_api_key(session: Session, presented: str) -> Principal:
     )
 
 
-def check_membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Role:
-    # Checked on every request: removing a member takes effect before the token expires.
-    member = workspaces.membership(session, user_id, workspace_id)
-    if member is None:
+def user_principal(session: Session, claims: VerifiedClaims) -> Principal:
+    """Checked on every request, in one query: removing a member or signing out takes effect
+    before the token expires."""
+    found = workspaces.token_membership(
+        session, claims.user_id, claims.workspace_id, claims.token_id
+    )
+    if found is None:
         raise Unauthenticated("no longer a member of this workspace")
-    return member.role
+    member, revoked = found
+    if revoked:
+        raise Unauthenticated("signed out: sign in again")
+    return Principal(
+        workspace_id=claims.workspace_id, role=member.role, user_id=claims.user_id, token=claims
+    )
 
 
 async def _principal(
@@ -107,9 +123,7 @@ async def _principal(
     token = credentials.credentials
     if token.startswith(API_KEY_PREFIX):
         return await db.run(_principal_from_api_key, token)
-    claims = decode_access_token(settings.auth, token)
-    role = await db.run(check_membership, claims.user_id, claims.workspace_id)
-    return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
+    return await db.run(user_principal, decode_access_token(settings.auth, token))
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]

@@ -1,12 +1,14 @@
-"""Tenancy and identity: workspaces, users, memberships with roles, partner API keys."""
+"""Tenancy and identity: workspaces, users, memberships with roles, partner API keys, and
+access tokens ended by sign-out."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint, func
+from sqlalchemy import DateTime, UniqueConstraint, delete, func
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.enums import Role, WorkspaceKind
@@ -59,6 +61,17 @@ class ApiKey(SQLModel, table=True):
     revoked_at: datetime | None = aware_datetime_field()
 
 
+class RevokedToken(SQLModel, table=True):
+    """An access token ended before its expiry (signed out), by its jti. Kept only until the
+    token would have expired: after that its signature check refuses it anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    token_id: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False, index=True)
+    revoked_at: datetime = created_at_field()
+
+
 def find_user_by_email(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(func.lower(User.email) == email.lower())).first()
 
@@ -79,6 +92,30 @@ def membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) ->
             Membership.user_id == user_id, Membership.workspace_id == workspace_id
         )
     ).first()
+
+
+def token_membership(
+    session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID, token_id: str
+) -> tuple[Membership, bool] | None:
+    """The membership an access token acts through, and whether the token was revoked: one
+    query, as it runs on every request."""
+    revoked = select(RevokedToken.token_id).where(RevokedToken.token_id == token_id).exists()
+    row = session.exec(
+        select(Membership, revoked).where(
+            Membership.user_id == user_id, Membership.workspace_id == workspace_id
+        )
+    ).first()
+    return None if row is None else (row[0], bool(row[1]))
+
+
+def revoke_token(session: Session, token_id: str, expires_at: datetime) -> None:
+    """End a token now (idempotent); tokens that have expired meanwhile are forgotten."""
+    session.execute(delete(RevokedToken).where(col(RevokedToken.expires_at) < utcnow()))
+    session.execute(
+        pg_insert(RevokedToken)
+        .values(token_id=token_id, expires_at=expires_at, revoked_at=utcnow())
+        .on_conflict_do_nothing(index_elements=["token_id"])
+    )
 
 
 def find_api_key(session: Session, prefix: str) -> ApiKey | None:

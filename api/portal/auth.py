@@ -18,6 +18,7 @@ from api.portal.web import (
     BRAND_ROLES,
     SESSION_COOKIE,
     Csrf,
+    MaybeSignedIn,
     SignedIn,
     csrf_ok,
     field_errors,
@@ -87,10 +88,17 @@ async def login_submit(
 
 @router.post("/logout")
 async def logout(
-    request: Request, csrf_token: Annotated[str, Form(max_length=100)] = ""
+    request: Request,
+    principal: MaybeSignedIn,
+    db: DatabaseDep,
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> RedirectResponse:
     response = RedirectResponse("/portal/login", status_code=303)
     if csrf_ok(request, csrf_token):
+        if principal is not None and principal.token is not None:
+            # Ended on the server too: a copy of the cookie is worth nothing from now on.
+            token = principal.token
+            await db.run(workspaces.revoke_token, token.token_id, token.expires_at)
         response.delete_cookie(SESSION_COOKIE)
     return response
 
@@ -99,7 +107,7 @@ class SignUp(BaseModel):
     model_config = ConfigDict(str_strip_whitespace=True)
 
     name: Line = Field(min_length=1, max_length=200)
-    email: str = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
+    email: Line = Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", max_length=320)
     password: str = Field(min_length=12, max_length=1024)
     handle: str = Field(pattern=r"^[a-z0-9_.]{3,30}$")
     country: str = Field(pattern=r"^[A-Z]{2}$")

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.deps import DatabaseDep, Principal, SettingsDep, check_membership
+from api.deps import DatabaseDep, Principal, SettingsDep, user_principal
 from api.security import decode_access_token
 from domain.enums import Role
 from domain.findings import Finding
@@ -175,11 +175,9 @@ async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> P
     if not token:
         return None
     try:
-        claims = decode_access_token(settings.auth, token)
-        role = await db.run(check_membership, claims.user_id, claims.workspace_id)
+        return await db.run(user_principal, decode_access_token(settings.auth, token))
     except Unauthenticated:
         return None
-    return Principal(workspace_id=claims.workspace_id, role=role, user_id=claims.user_id)
 
 
 MaybeSignedIn = Annotated[Principal | None, Depends(session)]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -392,3 +393,60 @@ async def test_login_with_a_non_object_body_is_rejected(http: httpx.AsyncClient)
         422,
         "validation-failed",
     )
+
+
+async def test_a_token_used_after_sign_out_is_unauthenticated(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    headers = await login(http, tenant)
+    other_device = await login(http, tenant)
+
+    assert (await http.post("/auth/logout", headers=headers)).status_code == 204
+
+    body = assert_unauthenticated(await http.get("/auth/me", headers=headers))
+    assert body["detail"] == "signed out: sign in again"
+    assert_unauthenticated(await http.get("/campaigns", headers=headers))
+    assert_unauthenticated(await http.post("/auth/logout", headers=headers))
+    # Only that token ends: the user's other sign-ins go on.
+    assert (await http.get("/auth/me", headers=other_device)).status_code == 200
+
+
+async def test_sign_out_needs_a_users_token(http: httpx.AsyncClient, engine: Engine) -> None:
+    tenant = make_tenant(engine)
+    created = await http.post(
+        "/api-keys", headers=await login(http, tenant),
+        json={"name": "partner", "scopes": ["campaigns:read"]},
+    )  # fmt: skip
+
+    assert_unauthenticated(await http.post("/auth/logout"))
+    assert_problem(
+        await http.post("/auth/logout", headers=bearer(created.json()["key"])), 403, "forbidden"
+    )
+
+
+async def test_an_unknown_email_takes_as_long_to_refuse_as_a_wrong_password(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+
+    async def fastest(email: str) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            response = await http.post("/auth/login", json={"email": email, "password": "wrong"})
+            times.append(time.perf_counter() - started)
+            assert_unauthenticated(response)
+        return min(times)
+
+    wrong_password = await fastest(tenant.email)
+    unknown_email = await fastest("nobody-" + tenant.email)
+
+    # Both verify a password hash (tens of milliseconds); a lookup alone takes a few.
+    assert unknown_email > 0.5 * wrong_password, (unknown_email, wrong_password)
+
+
+async def test_a_nul_in_the_login_email_is_a_wrong_login(http: httpx.AsyncClient) -> None:
+    response = await http.post("/auth/login", json={"email": "a\x00@b.example", "password": "x"})
+
+    assert assert_unauthenticated(response)["detail"] == "e-mail or password is wrong"

@@ -108,9 +108,17 @@ async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine
     tenant = make_tenant(engine)
     await sign_in(http, tenant)
     page = await http.get("/portal/campaigns")
+    copied = http.cookies["nexus_session"]
     response = await http.post("/portal/logout", data={"csrf_token": csrf_from(page)})
     assert response.status_code == 303
     assert (await http.get("/portal")).status_code == 303
+
+    # A copy of the session cookie taken before sign-out is worth nothing after it.
+    http.cookies.set("nexus_session", copied, domain="nexus.test")
+    replayed = await http.get("/portal/campaigns")
+    assert (replayed.status_code, replayed.headers["location"]) == (303, "/portal/login")
+    api = await http.get("/auth/me", headers={"Authorization": f"Bearer {copied}"})
+    assert api.status_code == 401
 
 
 async def test_the_workspace_switcher_moves_the_session_to_another_membership(

@@ -55,6 +55,10 @@ async def test_sign_up_checks_each_field_then_sends_the_creator_to_sign_in(
     assert "Two capital letters" in error_of(page, "country")
     assert 'value="&lt;Ana&gt;"' in page.text
     assert "short" not in page.text  # a password is never echoed
+    page = await http.post("/portal/signup", data=form | {"name": "Ana\x00", "email": "a\x00@b.co"})
+    assert page.status_code == 400
+    assert "control characters" in error_of(page, "name")
+    assert "name@example.com" in error_of(page, "email")
 
     taken_handle = "creator" + taken.email.split("@")[0].removeprefix("creator-")
     form |= {"email": f"ana-{uuid.uuid4().hex[:6]}@example.com", "password": "x" * 12,
