@@ -34,6 +34,32 @@ from nexus.temporal import connect
 from workflows import search_attributes
 
 
+def temporal_server_argv(settings: Settings, state_dir: Path) -> list[str]:
+    """The dev server's command line. The dev server authenticates no one, so each of its
+    listeners (gRPC, HTTP, UI, metrics and its internal services) is bound to loopback."""
+    stack = settings.stack
+    argv = [
+        str(stack.temporal_cli), "server", "start-dev",
+        "--ip", "127.0.0.1",
+        "--ui-ip", "127.0.0.1",
+        "--port", str(_port_of(settings.temporal.address)),
+        "--ui-port", str(stack.temporal_ui_port),
+        "--http-port", str(stack.temporal_http_port),
+        "--metrics-port", str(stack.temporal_metrics_port),
+        "--db-filename", str(state_dir / "temporal.db"),
+        "--sqlite-pragma", "journal_mode=wal",
+        "--sqlite-pragma", "synchronous=normal",
+        "--dynamic-config-value", 'history.workflowIdReuseMinimalInterval="0s"',
+        "--ui-disable-news-fetch",
+        "--log-level", "warn",
+    ]  # fmt: skip
+    if settings.temporal.namespace != "default":
+        argv += ["--namespace", settings.temporal.namespace]
+    for key in search_attributes.ALL:
+        argv += ["--search-attribute", f"{key.name}=Keyword"]
+    return argv
+
+
 class StackError(RuntimeError):
     """A one-line reason the stack cannot start."""
 
@@ -152,25 +178,7 @@ class DevStack:
             raise StackError(str(exc)) from exc
 
     def _start_temporal(self) -> None:
-        stack = self.settings.stack
-        argv = [
-            str(stack.temporal_cli), "server", "start-dev",
-            "--ip", "127.0.0.1",
-            "--port", str(_port_of(self.settings.temporal.address)),
-            "--ui-port", str(stack.temporal_ui_port),
-            "--http-port", str(stack.temporal_http_port),
-            "--metrics-port", str(stack.temporal_metrics_port),
-            "--db-filename", str(self.state_dir / "temporal.db"),
-            "--sqlite-pragma", "journal_mode=wal",
-            "--sqlite-pragma", "synchronous=normal",
-            "--dynamic-config-value", 'history.workflowIdReuseMinimalInterval="0s"',
-            "--ui-disable-news-fetch",
-            "--log-level", "warn",
-        ]  # fmt: skip
-        if self.settings.temporal.namespace != "default":
-            argv += ["--namespace", self.settings.temporal.namespace]
-        for key in search_attributes.ALL:
-            argv += ["--search-attribute", f"{key.name}=Keyword"]
+        argv = temporal_server_argv(self.settings, self.state_dir)
         self._spawn("temporal", argv)
         asyncio.run(self._wait_for_temporal())
 

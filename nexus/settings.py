@@ -95,6 +95,49 @@ class TemporalSettings(BaseModel):
     # at a cost to the CPU pool on every workflow task. The test suite runs every workflow in it
     # (and replays recorded histories in it); production workers run the same code without.
     workflow_sandbox: bool = False
+    # How clients prove themselves to the frontend. mTLS: a client certificate and key, with
+    # the CA that signed the server's certificate (the system roots when unset) and the name
+    # that certificate carries when it is not the address's host. Or an API key (Temporal
+    # Cloud), always over TLS. `tls` alone: TLS with the system roots and no client identity.
+    tls: bool = False
+    tls_cert_path: Path | None = None
+    tls_key_path: Path | None = None
+    tls_ca_path: Path | None = None
+    tls_server_name: str | None = None
+    api_key: SecretStr | None = None
+    # Production refuses a frontend that does not authenticate its clients; this lets a
+    # single-host install talk plaintext to a Temporal bound to a loopback address only.
+    allow_insecure_loopback: bool = False
+
+    @model_validator(mode="after")
+    def _client_identity_is_whole(self) -> TemporalSettings:
+        if (self.tls_cert_path is None) != (self.tls_key_path is None):
+            raise ValueError("NEXUS_TEMPORAL__TLS_CERT_PATH and __TLS_KEY_PATH go together")
+        return self
+
+    @property
+    def uses_tls(self) -> bool:
+        return (
+            self.tls
+            or self.api_key is not None
+            or self.tls_cert_path is not None
+            or self.tls_ca_path is not None
+        )
+
+    def production_problem(self) -> str | None:
+        """Why production may not use this frontend, if it may not: clients authenticate by
+        mTLS or API key, or the address is loopback and that was explicitly allowed."""
+        if self.tls_cert_path is not None or self.api_key is not None:
+            return None
+        host = self.address.rpartition(":")[0].strip("[]") or self.address
+        if self.allow_insecure_loopback and host in ("127.0.0.1", "::1", "localhost"):
+            return None
+        return (
+            f"NEXUS_TEMPORAL__ADDRESS {self.address} needs client authentication in "
+            "production: NEXUS_TEMPORAL__TLS_CERT_PATH and __TLS_KEY_PATH (mTLS) or "
+            "NEXUS_TEMPORAL__API_KEY (or, for a loopback address only, "
+            "NEXUS_TEMPORAL__ALLOW_INSECURE_LOOPBACK=true)"
+        )
 
 
 class ApiSettings(BaseModel):
@@ -352,6 +395,9 @@ class Settings(BaseSettings):
             not is_set(storage_key) or storage_key.get_secret_value() in PLACEHOLDER_SECRETS
         ):
             problems.append("NEXUS_STORAGE__SECRET_KEY must be a real secret")
+        temporal = self.temporal.production_problem()
+        if temporal is not None:
+            problems.append(temporal)
         if problems:
             raise ValueError("; ".join(problems))
         return self

@@ -78,6 +78,7 @@ def test_production_accepts_real_secrets() -> None:
         auth={"jwt_secret": STRONG},
         database={"url": "postgresql+psycopg://app:Str0ng-pass@db:5432/nexus"},
         licensing={"ledger_signing_key": "9e" * 32},
+        temporal={"address": "temporal:7233", "api_key": "temporal-cloud-key"},
     )
     assert settings.env == "production"
 
@@ -99,6 +100,7 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
     auth = {"jwt_secret": STRONG}
     database = {"url": "postgresql+psycopg://a:Pw-1@db/n"}
     licensing = {"ledger_signing_key": "9e" * 32}
+    temporal = {"address": "temporal:7233", "api_key": "temporal-cloud-key"}
     with pytest.raises(ValidationError) as excinfo:
         Settings(
             env="production",
@@ -119,9 +121,12 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
         auth=auth,
         database=database,
         licensing=licensing,
+        temporal=temporal,
     )
     assert ok.payments.provider == "stripe"
-    manual = Settings(env="production", auth=auth, database=database, licensing=licensing)
+    manual = Settings(
+        env="production", auth=auth, database=database, licensing=licensing, temporal=temporal
+    )
     assert manual.payments.provider == "manual"
 
 
