@@ -17,8 +17,8 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO
 
 from sqlalchemy import create_engine
 from sqlalchemy.engine import make_url
@@ -30,6 +30,7 @@ from models.seed import DEMO_PASSWORD, DemoLogin, seed_demo
 from nexus.health import check
 from nexus.postgres import LocalPostgres, PostgresError
 from nexus.settings import Settings
+from nexus.supervisor import Child, Supervisor, start_process
 from nexus.temporal import connect
 from workflows import search_attributes
 
@@ -62,13 +63,6 @@ def temporal_server_argv(settings: Settings, state_dir: Path) -> list[str]:
 
 class StackError(RuntimeError):
     """A one-line reason the stack cannot start."""
-
-
-@dataclass
-class _Child:
-    name: str
-    process: subprocess.Popen[bytes]
-    log: IO[bytes]
 
 
 def _port_in_use(port: int) -> bool:
@@ -114,10 +108,12 @@ def installation_secrets(state_dir: Path, environ: dict[str, str]) -> dict[str, 
 @dataclass
 class DevStack:
     settings: Settings
-    children: list[_Child] = field(default_factory=list)
+    children: list[Child] = field(default_factory=list)
     postgres: LocalPostgres | None = None
 
     def __post_init__(self) -> None:
+        # Once up, the launcher also says on stderr what it restarts.
+        self._supervising = False
         self.state_dir = self.settings.stack.state_dir.resolve()
         self.logs_dir = self.state_dir / "logs"
         self.db_url = make_url(self.settings.database.url.get_secret_value())
@@ -157,11 +153,17 @@ class DevStack:
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = (self.logs_dir / f"{name}.log").open("ab")
-        # A new session: Ctrl-C reaches only the launcher, which stops children in order.
-        process = subprocess.Popen(
-            argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-        self.children.append(_Child(name, process, log))
+        process = start_process(argv, log)
+        self.children.append(Child(name, argv, process, log))
+        self._note(f"{name} started (pid {process.pid})")
+
+    def _note(self, line: str) -> None:
+        """What the stack's launcher did, in logs/stack.log and on stderr."""
+        stamp = datetime.now(UTC).isoformat(timespec="seconds")
+        with (self.logs_dir / "stack.log").open("a") as log:
+            log.write(f"{stamp} {line}\n")
+        if self._supervising:
+            print(f"nexus up: {line}", file=sys.stderr, flush=True)
 
     def _start_postgres(self, postgres: LocalPostgres) -> None:
         self.postgres = postgres
@@ -268,7 +270,7 @@ class DevStack:
         return "\n".join(lines)
 
     def wait(self) -> None:
-        """Block until SIGINT/SIGTERM or until a component dies."""
+        """Block until SIGINT/SIGTERM, starting again whatever crashes meanwhile."""
         stop = False
 
         def request_stop(signum: int, frame: object) -> None:
@@ -277,9 +279,12 @@ class DevStack:
 
         signal.signal(signal.SIGINT, request_stop)
         signal.signal(signal.SIGTERM, request_stop)
+        supervisor = Supervisor(self.children, self._note)
+        self._supervising = True
         while not stop:
-            self._ensure_children_alive()
-            time.sleep(0.5)
+            supervisor.check()
+            time.sleep(0.2)
+        self._supervising = False
 
     def stop(self) -> None:
         # Reverse order: the API, then workers drain, then Temporal, then PostgreSQL.
@@ -309,12 +314,7 @@ def up(settings: Settings) -> int:
         stack.stop()
         return 130
     print(stack.banner(logins), flush=True)
-    try:
-        stack.wait()
-    except StackError as exc:
-        print(f"nexus up: {exc}; stopping", file=sys.stderr)
-        stack.stop()
-        return 1
+    stack.wait()
     print("Stopping NEXUS...", flush=True)
     stack.stop()
     print("Stopped.", flush=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -194,3 +195,35 @@ def test_invalid_settings_are_refused_in_one_line(stack_env: dict[str, str]) -> 
     assert result.returncode == 2
     assert result.stderr.strip().startswith("nexus: invalid settings:")
     assert "api.port" in result.stderr
+
+
+@pytest.mark.stack
+def test_a_killed_worker_is_started_again_while_the_stack_keeps_running(
+    stack_env: dict[str, str], tmp_path: Path
+) -> None:
+    stack_log = Path(stack_env["NEXUS_STACK__STATE_DIR"]) / "logs" / "stack.log"
+    stack = Stack(stack_env, tmp_path / "up.log")
+    try:
+        stack.wait_ready()
+        started = re.search(r"worker-cpu started \(pid (\d+)\)", stack_log.read_text())
+        assert started, stack_log.read_text()
+        os.kill(int(started[1]), signal.SIGKILL)
+
+        deadline = time.monotonic() + 60
+        while "worker-cpu started again" not in stack.output():
+            assert stack.process.poll() is None, stack.output()[-3000:]
+            assert time.monotonic() < deadline, stack.output()[-3000:]
+            time.sleep(0.5)
+        assert "worker-cpu was killed by SIGKILL" in stack_log.read_text()
+        for _ in range(3):  # the new worker may still be importing its modules
+            check = subprocess.run(
+                [sys.executable, "-m", "nexus", "check", "api", "workers"],
+                env=stack_env, capture_output=True, text=True, timeout=120,
+            )  # fmt: skip
+            if check.returncode == 0:
+                break
+        assert check.returncode == 0, check.stdout + check.stderr
+    finally:
+        code = stack.interrupt()
+    assert code == 0, stack.output()[-3000:]
+    assert "Stopped." in stack.output()
