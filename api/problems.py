@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 from sqlalchemy.exc import InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -18,6 +19,22 @@ from nexus.errors import AppError, FieldProblem
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
+
+
+class FieldReason(BaseModel):
+    field: str
+    reason: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details: the body of every error answer."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldReason] | None = None
 
 
 def problem_response(
@@ -111,6 +128,35 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def _documented(openapi: Callable[[], dict[str, Any]]) -> Callable[[], dict[str, Any]]:
+    """The OpenAPI document with problem+json as every operation's 4xx answer, replacing
+    FastAPI's own validation-error schema, which the handlers above never send."""
+    done: list[dict[str, Any]] = []
+
+    def document() -> dict[str, Any]:
+        if done:
+            return done[0]
+        schema = openapi()
+        components = schema.setdefault("components", {}).setdefault("schemas", {})
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        problem = Problem.model_json_schema(ref_template="#/components/schemas/{model}")
+        components.update(problem.pop("$defs", {}))
+        components["Problem"] = problem
+        content = {MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                responses = operation.setdefault("responses", {})
+                for status, response in responses.items():
+                    if status.startswith("4"):
+                        response["content"] = content
+                responses.setdefault("4XX", {"description": "Refused", "content": content})
+        done.append(schema)
+        return schema
+
+    return document
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
@@ -118,3 +164,4 @@ def install(app: FastAPI) -> None:
     for unavailable in (OperationalError, InterfaceError, PoolTimeout):
         app.add_exception_handler(unavailable, _database_unavailable)
     app.add_exception_handler(Exception, _unexpected)
+    app.openapi = _documented(app.openapi)  # type: ignore[method-assign]

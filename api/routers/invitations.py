@@ -40,7 +40,8 @@ router = APIRouter(tags=["invitations"])
 
 Admin = Annotated[Principal, Depends(allow(Role.BRAND_ADMIN))]
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# No white space or control characters: a NUL would reach PostgreSQL, which refuses it.
+EMAIL_PATTERN = r"^[^@\s\x00-\x1f\x7f-\x9f]+@[^@\s\x00-\x1f\x7f-\x9f]+\.[^@\s\x00-\x1f\x7f-\x9f]+$"
 
 
 class MemberInvitationCreate(Body):

@@ -261,6 +261,12 @@ def _funding_public(row: money.Funding, charge: Charge | None = None) -> Funding
     )
 
 
+# A statement answers in JSON, or in CSV with `?format=csv`: both documented.
+_STATEMENT_FORMATS: dict[int | str, dict[str, Any]] = {
+    200: {"model": Statement, "content": {"text/csv": {"schema": {"type": "string"}}}}
+}
+
+
 def _csv(rows: list[BaseModel], name: str) -> Response:
     out = io.StringIO()
     fields = list(type(rows[0]).model_fields) if rows else ["empty"]
@@ -652,7 +658,7 @@ async def creator_payouts(creator: CreatorDep, db: DatabaseDep) -> list[PayoutPu
     return [PayoutPublic.model_validate(r, from_attributes=True) for r in rows]
 
 
-@router.get("/creator/statement", response_model=None)
+@router.get("/creator/statement", response_model=None, responses=_STATEMENT_FORMATS)
 async def creator_statement(
     creator: CreatorDep,
     db: DatabaseDep,
@@ -665,7 +671,9 @@ async def creator_statement(
     return _csv(list(statement.lines), "creator-statement") if format == "csv" else statement
 
 
-@router.get("/campaigns/{campaign_id}/statement", response_model=None)
+@router.get(
+    "/campaigns/{campaign_id}/statement", response_model=None, responses=_STATEMENT_FORMATS
+)
 async def campaign_statement(
     campaign_id: uuid.UUID,
     reader: BrandReader,

@@ -87,6 +87,11 @@ async def test_bad_input_duplicates_and_roles_are_refused(
     assert {e["field"] for e in bad.json()["errors"]} == {"body.email", "body.role"}
     creator_role = await _invite(http, headers, "x@example.com", "creator")
     assert creator_role.status_code == 422
+    # Control characters are no e-mail: a NUL used to reach PostgreSQL and answer 500.
+    for hostile in ("a\x00b@example.com", "ab@exa\x1bmple.com"):
+        refused = await _invite(http, headers, hostile)
+        assert refused.status_code == 422, refused.text
+        assert [e["field"] for e in refused.json()["errors"]] == ["body.email"]
 
     email = f"dup-{uuid.uuid4().hex[:6]}@example.com"
     assert (await _invite(http, headers, email)).status_code == 201
