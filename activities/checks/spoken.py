@@ -35,8 +35,9 @@ def _find(words: list[str], phrase: tuple[str, ...]) -> list[int]:
 
 def _clear_phrases(brand: str) -> list[tuple[str, ...]]:
     phrases = list(_CLEAR)
-    if brand:
-        brand_tokens = tuple(normalize(t) for t in brand.split())
+    # Only the brand's words: "***" would otherwise make "- partner" a "<brand> partner".
+    brand_tokens = tuple(token for token in (normalize(t) for t in brand.split()) if token)
+    if brand_tokens:
         phrases += [
             (*brand_tokens, "partner"),
             (*brand_tokens, "ambassador"),
