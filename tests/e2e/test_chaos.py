@@ -1,0 +1,46 @@
+"""The chaos bench's short variant (bench/chaos.py runs it long): journeys of each kind through
+the public API of the stack `nexus up` runs, while the CPU and GPU workers are SIGKILLed and
+Temporal and PostgreSQL restart. Every journey reaches its end, every workflow completes, no
+effect happens twice, the ledger balances and no request answers a server error but 503."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+
+import pytest
+
+from nexus.settings import Settings
+from tests.e2e import chaos_support as chaos
+
+pytestmark = [pytest.mark.stack, pytest.mark.timeout(480)]
+
+
+def test_journeys_survive_killed_workers_and_restarted_temporal_and_postgres(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    plan = chaos.Plan(
+        journeys=len(chaos.KINDS),
+        baseline=len(chaos.KINDS),
+        concurrency=len(chaos.KINDS),
+        gap_s=(1.0, 4.0),
+        window_s=30.0,
+        timeout_s=120.0,
+        script=chaos.ACTIONS,
+    )
+    state_dir = chaos.new_state_dir()
+    with chaos.smtp_server() as (mailbox, smtp_port):
+        for name, value in chaos.chaos_environment(state_dir / "stack", smtp_port).items():
+            monkeypatch.setenv(name, value)
+        stack = chaos.ChaosStack(Settings())
+        try:
+            stack.start()
+            result = asyncio.run(chaos.run(stack, mailbox, plan, state_dir))
+        finally:
+            stack.stop()
+    shutil.rmtree(state_dir, ignore_errors=True)
+
+    assert result.actions == dict.fromkeys(chaos.ACTIONS, 1)
+    assert result.audit.clean(), (result.audit.figures(), result.audit.details)
+    assert result.chaos.figures()["completed"] == plan.journeys
+    assert result.emails > 0
