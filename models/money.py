@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, case, func
+from sqlalchemy import BigInteger, Index, case, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -124,12 +124,21 @@ class ManualTransfer(SQLModel, table=True):
 
 
 class ProviderEvent(SQLModel, table=True):
-    """A verified webhook event, stored once; processed once."""
+    """A verified webhook event, stored once; handled once, by its PaymentEventWorkflow."""
 
     __tablename__ = "provider_events"
+    __table_args__ = (
+        Index(
+            "ix_provider_events_unhandled",
+            "received_at",
+            postgresql_where=text("processed_at IS NULL"),
+        ),
+    )
 
     id: str = Field(primary_key=True, max_length=255)
     type: str = Field(max_length=100)
+    # What the event is about; read back from the provider when it is handled.
+    object_id: str | None = Field(default=None, max_length=200)
     occurred_at: datetime = created_at_field()
     received_at: datetime = created_at_field()
     processed_at: datetime | None = aware_datetime_field()
@@ -447,24 +456,50 @@ def ops_user_ids(session: Session) -> list[uuid.UUID]:
     return list(rows)
 
 
-def claim_event(session: Session, event_id: str, type_: str, occurred_at: datetime) -> bool:
-    """Store the event unless known; True while it still needs processing (it is new, or an
-    earlier delivery failed before marking it processed). Its effects are idempotent, so even
-    two deliveries racing through here apply them once."""
-    session.exec(
+def store_event(
+    session: Session, event_id: str, type_: str, occurred_at: datetime, object_id: str
+) -> tuple[bool, bool]:
+    """Store the event unless known: (whether this stored it, whether it is handled already).
+    Handling is idempotent, so deliveries racing through here apply it once."""
+    stored = session.exec(
         insert(ProviderEvent)
-        .values(id=event_id, type=type_, occurred_at=occurred_at, received_at=utcnow())
+        .values(
+            id=event_id,
+            type=type_,
+            occurred_at=occurred_at,
+            object_id=object_id,
+            received_at=utcnow(),
+        )
         .on_conflict_do_nothing(index_elements=["id"])
-    )
-    stored = session.exec(select(ProviderEvent).where(ProviderEvent.id == event_id)).one()
-    return stored.processed_at is None
+        .returning(col(ProviderEvent.id))
+    ).first()
+    row = session.exec(select(ProviderEvent).where(ProviderEvent.id == event_id)).one()
+    return stored is not None, row.processed_at is not None
 
 
 def mark_processed(session: Session, event_id: str) -> None:
     event = session.get(ProviderEvent, event_id)
-    assert event is not None
-    event.processed_at = utcnow()
-    session.add(event)
+    if event is not None and event.processed_at is None:
+        event.processed_at = utcnow()
+        session.add(event)
+
+
+def unhandled_events(
+    session: Session, received_before: datetime, limit: int
+) -> list[ProviderEvent]:
+    """Events stored before `received_before` and not handled yet, oldest first."""
+    return list(
+        session.exec(
+            select(ProviderEvent)
+            .where(
+                col(ProviderEvent.processed_at).is_(None),
+                col(ProviderEvent.object_id).is_not(None),
+                ProviderEvent.received_at < received_before,
+            )
+            .order_by(col(ProviderEvent.received_at))
+            .limit(limit)
+        )
+    )
 
 
 def spend_by_campaign(

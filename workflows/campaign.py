@@ -21,6 +21,7 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities
     from activities.money.activities import MoneyActivities
+    from activities.money.fundings import FundingActivities
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from workflows import notify
     from workflows import search_attributes as sa
@@ -83,6 +84,8 @@ class CampaignWorkflow:
         self._fundings = list(carry.fundings)
         # Campaigns started before funding existed publish without it (see `run`).
         self._funding_required = True
+        # `funded` signals whose funding is being checked against the ledger.
+        self._verifying = 0
         self._max_events = carry.max_history_events
         self._stage_recorded = True
         self._wake = False
@@ -427,6 +430,10 @@ class CampaignWorkflow:
     @workflow.update
     @one_at_a_time
     async def publish(self) -> CampaignStatus:
+        if self._verifying:
+            # A funding is being checked: decide on what the ledger says.
+            await workflow.wait_condition(lambda: not self._verifying)
+            self._check_publish()
         await self._enter(C.PUBLISHED)
         self._wake = True
         return self.status()
@@ -438,7 +445,8 @@ class CampaignWorkflow:
         deadline = self._draft.brief.application_deadline
         if deadline is None or deadline <= workflow.now():
             raise _reject("set an application deadline in the future before publishing")
-        if self._funding_required and self._funded_minor < self._draft.budget.amount_minor:
+        funded = self._funded_minor >= self._draft.budget.amount_minor
+        if self._funding_required and not funded and not self._verifying:
             raise _reject(
                 f"the campaign is not funded: {self._funded_minor} of "
                 f"{self._draft.budget.amount_minor} minor units arrived; fund it first"
@@ -600,8 +608,31 @@ class CampaignWorkflow:
     # -- signals --------------------------------------------------------------------------
 
     @workflow.signal
-    def funded(self, funding: FundingConfirmed) -> None:
-        """Money for the budget arrived and is in the escrow ledger (a repeat counts once)."""
+    async def funded(self, funding: FundingConfirmed) -> None:
+        """Money for the budget arrived and is in the escrow ledger (a repeat counts once).
+        Counted as the fundings table and the ledger record it, whatever the signal says: a
+        signal anyone with access to Temporal can send never publishes an unfunded campaign."""
+        if workflow.patched("verified-funding"):
+            # Set before the first await: an Update that arrives meanwhile waits for it.
+            self._verifying += 1
+            try:
+                facts = await workflow.execute_activity_method(
+                    FundingActivities.funding_facts,
+                    funding.funding_id,
+                    start_to_close_timeout=DB_TIMEOUT,
+                    retry_policy=DB_RETRY,
+                )
+            finally:
+                self._verifying -= 1
+            if facts is None or facts.campaign_id != self._campaign_id or facts.license_id:
+                workflow.logger.error("funding %s is not in this escrow", funding.funding_id)
+                return
+            funding = FundingConfirmed(
+                funding_id=facts.funding_id,
+                budget_minor=facts.budget_minor,
+                fee_minor=facts.fee_minor,
+                currency=facts.currency,
+            )
         if funding.currency != self._draft.budget.currency:
             workflow.logger.error("funding %s is in %s", funding.funding_id, funding.currency)
             return

@@ -23,6 +23,7 @@ from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.licensing.activities import LicensingActivities
+    from activities.money.fundings import FundingActivities
     from domain.enums import LicenseStatus
     from workflows import notify, timers
     from workflows import search_attributes as sa
@@ -291,6 +292,19 @@ class LicenseWorkflow:
         """The brand's payment of a fee is in the escrow: pay it to the creator, in a payout
         of its own that outlives this process. A repeat starts nothing. (Once this process
         has closed, the API starts the same payout itself.)"""
+        if workflow.patched("verified-fee-funding"):
+            # Acted on as the fundings table and the ledger record it, not as signalled.
+            facts = await workflow.execute_activity_method(
+                FundingActivities.funding_facts,
+                funded.funding_id,
+                start_to_close_timeout=DB_TIMEOUT,
+                retry_policy=DB_RETRY,
+            )
+            if facts is None or facts.license_id != self._grant.license_id:
+                workflow.logger.error("funding %s is not this license's", funded.funding_id)
+                return
+            assert facts.fee_number is not None
+            funded = FeeFunded(number=facts.fee_number, funding_id=facts.funding_id)
         fee = next((f for f in self._fees if f.number == funded.number), None)
         if fee is None or fee.status != "pending":
             workflow.logger.warning("fee %s is not waiting for its funding", funded.number)

@@ -4,6 +4,8 @@ transfer batch ops settle, payouts and statements (JSON or CSV)."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import csv
 import io
 import uuid
@@ -14,7 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
-from temporalio.common import WorkflowIDReusePolicy
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -25,15 +27,13 @@ from integrations.payments import (
     BadSignature,
     Charge,
     ChargeRequest,
+    MalformedEvent,
     PaymentError,
     PaymentProvider,
-    RefundRequest,
     Refused,
-    WebhookEvent,
 )
 from integrations.payments.manual import ManualPayments
 from models import campaigns, creators, licenses, money, workspaces
-from models.campaigns import Campaign
 from nexus.errors import (
     AppError,
     Conflict,
@@ -43,14 +43,16 @@ from nexus.errors import (
     ValidationFailed,
 )
 from nexus.settings import Settings
-from workflows.campaign import CLOSED_STAGES, CampaignWorkflow
-from workflows.campaign import workflow_id as campaign_workflow_id
-from workflows.contracts.license import FeeFunded, fee_payout
-from workflows.contracts.payouts import CURRENCY, FundingConfirmed
-from workflows.license import LicenseWorkflow
-from workflows.license import workflow_id as license_workflow_id
+from workflows.campaign import CLOSED_STAGES
+from workflows.contracts.payments import (
+    ProviderEventRef,
+    SettlePayment,
+    funding_workflow_id,
+    payment_event_workflow_id,
+)
+from workflows.contracts.payouts import CURRENCY
+from workflows.payment_events import FundingWorkflow, PaymentEventWorkflow
 from workflows.payout import PayoutWorkflow
-from workflows.payout import search_attributes as payout_search_attributes
 from workflows.payout import workflow_id as payout_workflow_id
 from workflows.task_queues import cpu_queue
 
@@ -177,60 +179,31 @@ async def _signal(temporal: TemporalGateway, workflow_id: str, signal: Any, *arg
     return True
 
 
-async def _announce_funding(
-    db: DatabaseDep, temporal: TemporalGateway, settings: Settings, funding: money.Funding
-) -> None:
-    """Tell the process the money is for: the campaign its budget, the license its fee."""
-    if funding.license_id is None:
-        await _signal(
-            temporal,
-            campaign_workflow_id(funding.campaign_id),
-            CampaignWorkflow.funded,
-            FundingConfirmed(
-                funding_id=funding.id,
-                budget_minor=funding.budget_minor,
-                fee_minor=funding.fee_minor,
-                currency=funding.currency,
-            ),
-        )
-        return
-    assert funding.fee_number is not None
-    funded = FeeFunded(number=funding.fee_number, funding_id=funding.id)
-    wid = license_workflow_id(funding.license_id)
-    if not await _signal(temporal, wid, LicenseWorkflow.fee_funded, funded):
-        await _start_fee_payout(db, temporal, settings, funding)
-
-
-async def _start_fee_payout(
-    db: DatabaseDep, temporal: TemporalGateway, settings: Settings, funding: money.Funding
-) -> None:
-    """The license's process has closed (the license expired or was terminated; its agreed
-    fees are still owed): start the fee's payout here, under the ID the process would use."""
-    assert funding.license_id is not None and funding.fee_number is not None
-    row = await db.run(licenses.get_license, funding.license_id)
-    assert row is not None
-    profile = await db.run(creators.get_profile, row.creator_id)
-    assert profile is not None
-    request = fee_payout(
-        license_id=row.id, number=funding.fee_number, workspace_id=row.workspace_id,
-        campaign_id=row.campaign_id, creator_id=row.creator_id, creator_user_id=profile.user_id,
-        amount_minor=funding.budget_minor, currency=funding.currency,
-    )  # fmt: skip
+async def _settle(
+    db: DatabaseDep, temporal: TemporalGateway, settings: Settings, order: SettlePayment
+) -> money.Funding:
+    """Run the funding's settlement (FundingWorkflow: the ledger, then the campaign or the
+    license told) and answer the funding as it then stands; one that takes longer goes on
+    in its process and is answered as it stands now."""
+    assert order.funding_id is not None
     client = await temporal.client()
     try:
-        await client.start_workflow(
-            PayoutWorkflow.run,
-            request,
-            id=payout_workflow_id(request.payout_id),
+        handle = await client.start_workflow(
+            FundingWorkflow.run,
+            order,
+            id=funding_workflow_id(order.funding_id),
             task_queue=cpu_queue(settings.temporal.task_queue),
-            # One payout per fee, ever: a repeated confirmation starts nothing.
-            id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
-            search_attributes=payout_search_attributes(request),
+            # Settling again changes nothing, so a repeat may run; one at a time.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-    except WorkflowAlreadyStartedError:
-        return
     except RPCError as exc:
-        raise ServiceUnavailable("the workflow engine did not start the payout") from exc
+        raise ServiceUnavailable("the workflow engine did not take the confirmation") from exc
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(handle.result(), timeout=settings.api.workflow_rpc_timeout_s)
+    row = await db.run(money.get_funding, order.funding_id)
+    assert row is not None
+    return row
 
 
 async def _wake_payouts(db: DatabaseDep, temporal: TemporalGateway, creator_id: uuid.UUID) -> None:
@@ -392,8 +365,7 @@ async def _charge(
     row.status, row.provider_ref, row.failure = charge.status, charge.provider_ref, charge.failure
     await db.run(money.save, row)
     if charge.status == "succeeded":
-        row = await db.run(money.confirm_funding, row.id)
-        await _announce_funding(db, temporal, settings, row)
+        row = await _settle(db, temporal, settings, SettlePayment(funding_id=row.id))
     return _funding_public(row, charge)
 
 
@@ -472,9 +444,8 @@ async def confirm_bank_transfer(
         raise Conflict(
             f"the campaign is {record.campaign.stage.value}: send the transfer back instead"
         )
-    row = await db.run(money.confirm_funding, funding_id)
-    await _announce_funding(db, temporal, settings, row)
-    return _funding_public(row)
+    order = SettlePayment(funding_id=funding_id, confirmed_by_ops=True)
+    return _funding_public(await _settle(db, temporal, settings, order))
 
 
 # -- webhooks --------------------------------------------------------------------------------
@@ -484,128 +455,48 @@ async def confirm_bank_transfer(
 async def stripe_webhook(
     request: Request, db: DatabaseDep, temporal: TemporalDep, settings: SettingsDep
 ) -> WebhookAnswer:
-    """Verified with the `Stripe-Signature` header; each event is processed once."""
+    """Verified with the `Stripe-Signature` header, stored once, and handled by its own
+    process (PaymentEventWorkflow), which reads the object back from Stripe: what the body
+    says is never acted on. A repeat of an event not handled yet starts the same process."""
     configured, _ = providers(request)
     payload = await request.body()
     try:
         event = configured.parse_webhook(payload, request.headers.get("Stripe-Signature"))
     except BadSignature as exc:
         raise BadWebhook(f"the webhook is not authentic: {exc}") from exc
-    if not await db.run(money.claim_event, event.id, event.type, event.occurred_at):
-        return WebhookAnswer(received=True, duplicate=True)
-    await _process(event, db, temporal, settings, configured)
-    await db.run(money.mark_processed, event.id)
-    return WebhookAnswer(received=True, duplicate=False)
+    except MalformedEvent as exc:
+        raise BadWebhook(
+            f"the event is not one the platform can take: {exc}",
+            errors=[FieldProblem(exc.field, exc.reason)],
+        ) from exc
+    new, handled = await db.run(
+        money.store_event, event.id, event.type, event.occurred_at, event.object_id
+    )
+    if not handled:
+        ref = ProviderEventRef(event_id=event.id, type=event.type, object_id=event.object_id)
+        await _handle_event(temporal, settings, ref)
+    return WebhookAnswer(received=True, duplicate=not new)
 
 
-async def _process(
-    event: WebhookEvent,
-    db: DatabaseDep,
-    temporal: TemporalGateway,
-    settings: Settings,
-    provider: PaymentProvider,
+async def _handle_event(
+    temporal: TemporalGateway, settings: Settings, event: ProviderEventRef
 ) -> None:
-    if event.type == "payment_intent.succeeded":
-        funding = await db.run(money.funding_by_ref, event.object_id)
-        if funding is None or not await db.run(_matches_funding, funding.id, event):
-            return
-        unwanted = await db.run(_unwanted, funding.id)
-        if unwanted is not None:
-            await _refund_unwanted(db, provider, funding, unwanted)
-            return
-        funding = await db.run(money.confirm_funding, funding.id)
-        await _announce_funding(db, temporal, settings, funding)
-    elif event.type == "payment_intent.payment_failed":
-        await db.run(_fail_funding, event)
-    elif event.type == "account.updated":
-        creator_id = await db.run(_update_account, event)
-        if creator_id is not None:
-            await _wake_payouts(db, temporal, creator_id)
-
-
-def _unwanted(session: Session, funding_id: uuid.UUID) -> str | None:
-    """Why a card payment that just completed must not enter escrow: its campaign closed
-    (the closing refund has run) or a newer request replaced it. None when it is wanted."""
-    funding = money.get_funding(session, funding_id)
-    assert funding is not None
-    if funding.status == "superseded":
-        return "completed after a newer funding request replaced it"
-    if funding.license_id is not None or funding.status == "succeeded":
-        return None
-    campaign = session.get(Campaign, funding.campaign_id)
-    if campaign is not None and campaign.stage in CLOSED_STAGES:
-        return "arrived after the campaign closed"
-    return None
-
-
-async def _refund_unwanted(
-    db: DatabaseDep, provider: PaymentProvider, funding: money.Funding, why: str
-) -> None:
-    """Give the whole payment back at the provider; nothing enters the ledger. A refusal
-    leaves the funding for ops, marked with the reason."""
-    amount = funding.budget_minor + funding.fee_minor
+    client = await temporal.client()
     try:
-        await run_in_threadpool(
-            provider.refund,
-            RefundRequest(
-                key=f"unwanted-funding-{funding.id}",
-                charge_ref=funding.provider_ref or "",
-                payee=str(funding.workspace_id),
-                amount_minor=amount,
-                currency=funding.currency,
-                reference=f"campaign-{funding.campaign_id}",
-            ),
+        await client.start_workflow(
+            PaymentEventWorkflow.run,
+            event,
+            id=payment_event_workflow_id(event.event_id),
+            task_queue=cpu_queue(settings.temporal.task_queue),
+            # The event's one process: a repeat joins it, and only a failed one runs again.
+            id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+            id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
         )
-    except PaymentError as exc:
-        funding.status, funding.failure = "failed", f"{why}; the refund failed: {exc}"
-    else:
-        funding.status, funding.refunded_minor = "refunded", amount
-        funding.failure = f"{why}; refunded in full"
-    await db.run(money.save, funding)
-
-
-def _matches_funding(session: Session, funding_id: uuid.UUID, event: WebhookEvent) -> bool:
-    """Whether the payment Stripe reports is the one the funding asked for; a payment in
-    another currency or of another amount is never taken into escrow: the funding fails
-    with the reason, for ops to settle with the provider."""
-    funding = money.get_funding(session, funding_id)
-    assert funding is not None
-    paid = event.object.get("amount_received", event.object.get("amount"))
-    currency = event.object.get("currency")
-    expected = funding.budget_minor + funding.fee_minor
-    if (paid is None or paid == expected) and (
-        currency is None or str(currency).upper() == funding.currency
-    ):
-        return True
-    if funding.status != "succeeded":
-        funding.status = "failed"
-        funding.failure = (
-            f"the provider reported {paid} {str(currency or funding.currency).upper()}, "
-            f"not the {expected} {funding.currency} asked for: not taken into escrow"
-        )
-        money.save(session, funding)
-    return False
-
-
-def _fail_funding(session: Session, event: WebhookEvent) -> None:
-    funding = money.funding_by_ref(session, event.object_id)
-    if funding is not None and funding.status != "succeeded":
-        error = event.object.get("last_payment_error") or {}
-        funding.status = "failed"
-        funding.failure = str(error.get("message", "the payment failed"))[:500]
-        money.save(session, funding)
-
-
-def _update_account(session: Session, event: WebhookEvent) -> uuid.UUID | None:
-    """Apply the account's state unless a newer event applied already; the creator's id when
-    payouts became possible."""
-    account = money.payout_account_by_ref(session, event.object_id)
-    if account is None or (account.state_at is not None and account.state_at > event.occurred_at):
-        return None
-    account.payouts_enabled = bool(event.object.get("payouts_enabled"))
-    account.state_at = event.occurred_at
-    money.save(session, account)
-    return account.creator_id if account.payouts_enabled else None
+    except WorkflowAlreadyStartedError:
+        return  # it completed: the event is handled
+    except RPCError as exc:
+        # Stored: Stripe delivers it again, and the sweep starts it otherwise.
+        raise ServiceUnavailable("the workflow engine did not take the event") from exc
 
 
 # -- creators --------------------------------------------------------------------------------
@@ -671,9 +562,7 @@ async def creator_statement(
     return _csv(list(statement.lines), "creator-statement") if format == "csv" else statement
 
 
-@router.get(
-    "/campaigns/{campaign_id}/statement", response_model=None, responses=_STATEMENT_FORMATS
-)
+@router.get("/campaigns/{campaign_id}/statement", response_model=None, responses=_STATEMENT_FORMATS)
 async def campaign_statement(
     campaign_id: uuid.UUID,
     reader: BrandReader,

@@ -10,13 +10,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import Literal, Protocol
 
 from sqlalchemy import Engine
 
 from nexus.settings import PaymentSettings
 
 ChargeStatus = Literal["succeeded", "requires_action", "processing", "awaiting_transfer", "failed"]
+# Where a payment stands at the provider now.
+PaymentStatus = Literal["succeeded", "requires_action", "processing", "failed", "canceled"]
 
 
 class PaymentError(Exception):
@@ -32,7 +34,17 @@ class Unavailable(PaymentError):
 
 
 class BadSignature(PaymentError):
-    """A webhook whose signature, age or shape does not check out."""
+    """A webhook whose signature or age does not check out."""
+
+
+class MalformedEvent(PaymentError):
+    """An authentic webhook whose body is not an event the platform can store: `field` names
+    the part that is missing, too long or of the wrong type."""
+
+    def __init__(self, field: str, reason: str) -> None:
+        super().__init__(f"{field}: {reason}")
+        self.field = field
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -94,19 +106,36 @@ class Refund:
 
 
 @dataclass(frozen=True)
+class Payment:
+    """A payment as the provider records it when asked (never as an event tells it)."""
+
+    provider_ref: str
+    status: PaymentStatus
+    # What was received once `succeeded`, what is asked for before.
+    amount_minor: int
+    currency: str  # ISO 4217, upper case
+    metadata: dict[str, str]
+    failure: str = ""
+
+
+@dataclass(frozen=True)
 class WebhookEvent:
+    """What the platform keeps of a verified event: which object changed, and when. Its body
+    is never acted on: the object is read back from the provider."""
+
     id: str
     type: str
     occurred_at: datetime
     object_id: str
-    # The object's fields the platform reads (status, payouts_enabled, ...).
-    object: dict[str, Any]
 
 
 class PaymentProvider(Protocol):
     name: str
 
     def charge(self, request: ChargeRequest) -> Charge: ...
+
+    def payment(self, provider_ref: str) -> Payment:
+        """The payment as the provider has it now."""
 
     def open_account(
         self, key: str, creator_id: uuid.UUID, email: str, country: str

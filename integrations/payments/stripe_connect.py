@@ -4,6 +4,8 @@ and signed webhooks. Every write carries the caller's idempotency key."""
 
 from __future__ import annotations
 
+import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -14,6 +16,9 @@ from integrations.payments import (
     BadSignature,
     Charge,
     ChargeRequest,
+    MalformedEvent,
+    Payment,
+    PaymentStatus,
     PayoutAccount,
     Refund,
     RefundRequest,
@@ -26,6 +31,23 @@ from integrations.payments import (
 from nexus.settings import PaymentSettings
 
 _CHARGE_STATUS = {"succeeded": "succeeded", "requires_action": "requires_action"}
+# A PaymentIntent's status as the platform reads it; `requires_payment_method` after a
+# confirmation is a failed attempt (Stripe's lifecycle).
+_PAYMENT_STATUS: dict[str, PaymentStatus] = {
+    "succeeded": "succeeded",
+    "requires_action": "requires_action",
+    "requires_confirmation": "requires_action",
+    "requires_capture": "processing",
+    "processing": "processing",
+    "requires_payment_method": "failed",
+    "canceled": "canceled",
+}
+# What the platform stores of an event (provider_events.id, .type; fundings.provider_ref).
+_EVENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+_EVENT_TYPE = re.compile(r"^[a-z0-9_.]{1,100}$")
+_OBJECT_ID = re.compile(r"^[A-Za-z0-9_-]{1,200}$")
+# Stripe's `created` is Unix seconds; later than 2100 is not an event time.
+_LATEST = 4_102_444_800
 
 
 def _error(exc: stripe.StripeError) -> Exception:
@@ -83,6 +105,25 @@ class StripePayments:
             intent.id,
             client_secret=intent.client_secret if intent.status != "succeeded" else None,
             failure=(error.message or "") if error else "",
+        )
+
+    def payment(self, provider_ref: str) -> Payment:
+        try:
+            intent = self._client.v1.payment_intents.retrieve(provider_ref).to_dict()
+        except stripe.StripeError as exc:
+            raise _error(exc) from exc
+        status = _PAYMENT_STATUS.get(str(intent.get("status")), "processing")
+        # The emulator's 2017-era shape has no `amount_received`; Stripe's has.
+        received = intent.get("amount_received")
+        amount = received if status == "succeeded" and received is not None else intent["amount"]
+        error = intent.get("last_payment_error") or {}
+        return Payment(
+            provider_ref=str(intent["id"]),
+            status=status,
+            amount_minor=int(amount),
+            currency=str(intent["currency"]).upper(),
+            metadata={str(k): str(v) for k, v in (intent.get("metadata") or {}).items()},
+            failure=str(error.get("message") or "")[:500],
         )
 
     def open_account(
@@ -156,19 +197,45 @@ class StripePayments:
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent:
         try:
-            event = stripe.Webhook.construct_event(
-                payload.decode("utf-8"), signature, self._webhook_secret, self._tolerance
+            text = payload.decode("utf-8")
+            stripe.WebhookSignature.verify_header(
+                text, signature or "", self._webhook_secret, self._tolerance
             )
-        except (stripe.SignatureVerificationError, ValueError, UnicodeDecodeError) as exc:
+        except (stripe.SignatureVerificationError, UnicodeDecodeError) as exc:
             raise BadSignature(str(exc) or "the signature does not match") from exc
-        data = event.to_dict()
-        obj = data.get("data", {}).get("object", {})
-        if not isinstance(obj, dict) or not isinstance(obj.get("id"), str):
-            raise BadSignature("the event carries no object")
-        return WebhookEvent(
-            id=str(data["id"]),
-            type=str(data["type"]),
-            occurred_at=datetime.fromtimestamp(int(data["created"]), UTC),
-            object_id=obj["id"],
-            object=obj,
-        )
+        try:
+            data = json.loads(text)
+        except ValueError as exc:
+            raise MalformedEvent("body", "not JSON") from exc
+        return _event(data)
+
+
+def _event(data: Any) -> WebhookEvent:
+    """The parts of a signed event the platform stores, checked field by field."""
+    if not isinstance(data, dict):
+        raise MalformedEvent("body", "must be a JSON object")
+    event_id = _text(data.get("id"), "body.id", _EVENT_ID, "at most 255 letters, digits, _ or -")
+    type_ = _text(data.get("type"), "body.type", _EVENT_TYPE, "at most 100 of a-z 0-9 _ .")
+    created = data.get("created")
+    if type(created) is not int:
+        raise MalformedEvent("body.created", "required, Unix seconds as an integer")
+    if not 0 < created <= _LATEST:
+        raise MalformedEvent("body.created", "not a plausible event time")
+    obj = data.get("data", {}).get("object") if isinstance(data.get("data"), dict) else None
+    if not isinstance(obj, dict):
+        raise MalformedEvent("body.data.object", "required, an object")
+    object_id = _text(
+        obj.get("id"), "body.data.object.id", _OBJECT_ID, "at most 200 letters, digits, _ or -"
+    )
+    return WebhookEvent(
+        id=event_id,
+        type=type_,
+        occurred_at=datetime.fromtimestamp(created, UTC),
+        object_id=object_id,
+    )
+
+
+def _text(value: object, field: str, pattern: re.Pattern[str], what: str) -> str:
+    if not isinstance(value, str) or not pattern.fullmatch(value):
+        raise MalformedEvent(field, f"required, a string of {what}")
+    return value

@@ -10,7 +10,10 @@ import httpx
 from sqlalchemy import Engine
 
 from domain.enums import Role
+from models import money
+from models.db import session_scope
 from tests.e2e.support import Headers, draft_body, ok, until
+from tests.payments import support as ps
 from tests.support import (
     CreatorAccount,
     Tenant,
@@ -95,7 +98,8 @@ class Deal:
             body: dict[str, Any] = response.json() if response.status_code == 200 else {}
             return body if body.get("stage") == stage else {}
 
-        return await until(check)
+        # Moderation runs the real models: on a busy machine a draft takes a while.
+        return await until(check, timeout_s=90)
 
     async def payout_in(self, status: str, timeout_s: float = 20) -> dict[str, Any]:
         async def check() -> dict[str, Any]:
@@ -116,3 +120,29 @@ async def deal(http: httpx.AsyncClient, engine: Engine) -> Deal:
     new = Deal(http, brand, creator, b, c, ops, "")
     await new.new_campaign()
     return new
+
+
+async def webhook(http: httpx.AsyncClient, engine: Engine, event: dict[str, Any]) -> dict[str, Any]:
+    """Deliver a Stripe-signed event and wait until its process has handled it."""
+    body, signature = ps.signed(event)
+    answer = ok(
+        await http.post(
+            "/webhooks/stripe",
+            content=body,
+            headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+        )
+    )
+    await handled(engine, str(event["id"]))
+    return dict(answer)
+
+
+async def handled(engine: Engine, event_id: str) -> None:
+    def done() -> bool:
+        with session_scope(engine) as session:
+            row = session.get(money.ProviderEvent, event_id)
+            return row is not None and row.processed_at is not None
+
+    async def check() -> bool:
+        return done()
+
+    await until(check)

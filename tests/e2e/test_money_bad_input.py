@@ -20,7 +20,7 @@ from domain import ledger
 from models import money
 from models.db import session_scope
 from nexus.settings import Settings
-from tests.e2e.money_support import BUDGET, PRICE, Deal, deal
+from tests.e2e.money_support import BUDGET, PRICE, Deal, deal, webhook
 from tests.e2e.support import draft_body, ok
 from tests.payments import support as ps
 from tests.support import assert_ledger_balanced, campaign_body, count_rows, fund
@@ -63,16 +63,6 @@ def escrow(engine: Engine, campaign_id: str, currency: str = "USD") -> int:
 def entry_kinds(engine: Engine, campaign_id: str) -> list[str]:
     with session_scope(engine) as session:
         return [e.kind for e in money.entries(session, campaign_id=uuid.UUID(campaign_id))]
-
-
-async def webhook(http: httpx.AsyncClient, event: dict[str, Any]) -> dict[str, Any]:
-    body, signature = ps.signed(event)
-    answer = await http.post(
-        "/webhooks/stripe",
-        content=body,
-        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
-    )
-    return dict(ok(answer))
 
 
 async def card_intent(d: Deal, stripe_emulator: str) -> tuple[dict[str, Any], str]:
@@ -232,19 +222,48 @@ async def test_a_bad_funding_body_is_422_with_the_field_and_charges_nothing(
     [(BUDGET + FEE, "eur"), (100, "usd")],
     ids=["currency", "amount"],
 )
-async def test_a_payment_webhook_that_does_not_match_its_funding_moves_no_money(
+async def test_a_webhook_body_claiming_another_amount_is_not_believed(
+    http: httpx.AsyncClient, engine: Engine, stripe_emulator: str, amount: int, currency: str
+) -> None:
+    """What the event says of the payment is never read: Stripe's record decides."""
+    d = await deal(http, engine)
+    _, intent_id = await card_intent(d, stripe_emulator)
+    answer = await webhook(http, engine, succeeded(intent_id, amount, currency))
+    assert answer == {"received": True, "duplicate": False}
+    [row] = await fundings(d)
+    assert (row["status"], row["total_minor"]) == ("succeeded", BUDGET + FEE)
+    assert entry_kinds(engine, d.campaign_id) == ["funding"]
+    assert escrow(engine, d.campaign_id) == BUDGET
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency"),
+    [(BUDGET + FEE, "eur"), (100, "usd")],
+    ids=["currency", "amount"],
+)
+async def test_a_payment_stripe_records_for_another_amount_moves_no_money(
     http: httpx.AsyncClient, engine: Engine, stripe_emulator: str, amount: int, currency: str
 ) -> None:
     d = await deal(http, engine)
-    funding, intent_id = await card_intent(d, stripe_emulator)
+    funding, _ = await card_intent(d, stripe_emulator)
     assert funding["total_minor"] == BUDGET + FEE and funding["currency"] == "USD"
-
-    answer = await webhook(http, succeeded(intent_id, amount, currency))
+    # Stripe holds a succeeded payment for this funding, of another amount or currency.
+    other = ps.sdk(stripe_emulator).v1.payment_intents.create(
+        params={
+            "amount": amount, "currency": currency, "payment_method": ps.card(stripe_emulator),
+            "confirm": True, "metadata": {"funding_id": funding["id"]},
+        }
+    )  # fmt: skip
+    with session_scope(engine) as session:
+        row = money.get_funding(session, uuid.UUID(funding["id"]))
+        assert row is not None
+        row.provider_ref = other.id
+    answer = await webhook(http, engine, succeeded(other.id, BUDGET + FEE, "usd"))
     assert answer == {"received": True, "duplicate": False}
-    [row] = await fundings(d)
-    assert row["status"] == "failed"
-    assert f"{amount} {currency.upper()}" in row["failure"]
-    assert f"{BUDGET + FEE} USD" in row["failure"]
+    [row_public] = await fundings(d)
+    assert row_public["status"] == "failed"
+    assert f"{amount} {currency.upper()}" in row_public["failure"]
+    assert f"{BUDGET + FEE} USD" in row_public["failure"]
     assert entry_kinds(engine, d.campaign_id) == []
     assert escrow(engine, d.campaign_id) == 0
     await not_publishable(d)
@@ -257,16 +276,16 @@ async def test_replayed_duplicate_and_out_of_order_payment_webhooks_count_once(
     _, intent_id = await card_intent(d, stripe_emulator)
     total = BUDGET + FEE
     first = succeeded(intent_id, total, "usd", event_id=f"evt_{uuid.uuid4().hex}")
-    assert await webhook(http, first) == {"received": True, "duplicate": False}
+    assert await webhook(http, engine, first) == {"received": True, "duplicate": False}
     # The same event again (Stripe delivers at least once), even re-signed later: ignored.
-    assert await webhook(http, first) == {"received": True, "duplicate": True}
+    assert await webhook(http, engine, first) == {"received": True, "duplicate": True}
     # A replay of its id carrying something else is the same event: ignored too.
-    assert await webhook(http, first | {"type": "payment_intent.payment_failed"}) == {
+    assert await webhook(http, engine, first | {"type": "payment_intent.payment_failed"}) == {
         "received": True,
         "duplicate": True,
     }
     # A second, distinct success event for the same payment: processed, counted once.
-    assert (await webhook(http, succeeded(intent_id, total, "usd")))["duplicate"] is False
+    assert (await webhook(http, engine, succeeded(intent_id, total, "usd")))["duplicate"] is False
     # A failure that Stripe sent earlier but arrives last does not undo the payment.
     late_failure = ps.event(
         "payment_intent.payment_failed",
@@ -277,9 +296,11 @@ async def test_replayed_duplicate_and_out_of_order_payment_webhooks_count_once(
         },
         created=int(time.time()) - 120,
     )
-    assert (await webhook(http, late_failure))["duplicate"] is False
+    assert (await webhook(http, engine, late_failure))["duplicate"] is False
     # A success for a payment the platform never asked for changes nothing.
-    assert (await webhook(http, succeeded("pi_unknown", total, "usd")))["duplicate"] is False
+    assert (await webhook(http, engine, succeeded("pi_unknown", total, "usd")))[
+        "duplicate"
+    ] is False
 
     assert [(f["status"], f["failure"]) for f in await fundings(d)] == [("succeeded", "")]
     assert entry_kinds(engine, d.campaign_id) == ["funding"]
@@ -374,7 +395,7 @@ async def test_a_payout_to_an_account_that_is_not_enabled_waits_and_transfers_no
     disabled = ps.event("account.updated", {"id": ref, "payouts_enabled": False}, created=now)
     stale = ps.event("account.updated", {"id": ref, "payouts_enabled": True}, created=now - 60)
     for event in (disabled, stale):
-        assert (await webhook(http, event))["duplicate"] is False
+        assert (await webhook(http, engine, event))["duplicate"] is False
     again = ok(await http.post("/creator/payout-account", headers=d.c))
     assert not again["payouts_enabled"] and again["onboarding_url"]
     await asyncio.sleep(1)  # time for a (wrongly) woken payout to reach Stripe

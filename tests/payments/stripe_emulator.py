@@ -155,7 +155,8 @@ async def list_transfers(request: web.Request) -> web.StreamResponse:
 
 
 async def enable_account(request: web.Request) -> web.StreamResponse:
-    """Test control: the creator finished onboarding (Stripe would now send account.updated)."""
+    """Test control: the creator finished onboarding (Stripe would now send account.updated);
+    `?transfers=inactive` leaves the account unable to receive transfers all the same."""
     account = STATE["accounts"].get(request.match_info["id"])
     if account is None:
         return _error(404, "No such account", "resource_missing", "id")
@@ -163,7 +164,7 @@ async def enable_account(request: web.Request) -> web.StreamResponse:
         details_submitted=True,
         charges_enabled=True,
         payouts_enabled=True,
-        capabilities={"transfers": "active"},
+        capabilities={"transfers": request.query.get("transfers", "active")},
     )
     return web.json_response(account)
 

@@ -57,9 +57,12 @@ def pass_3d_secure(base_url: str, client_secret: str) -> str:
     return intent_id
 
 
-def finish_onboarding(base_url: str, account_ref: str) -> None:
+def finish_onboarding(base_url: str, account_ref: str, *, transfers: bool = True) -> None:
+    """The creator completes onboarding; with `transfers=False` Stripe still reports payouts
+    enabled but keeps the transfers capability inactive (a restricted account)."""
     response = httpx.post(
         f"{base_url}/_test/accounts/{account_ref}/enable",
+        params={"transfers": "active" if transfers else "inactive"},
         headers={"Authorization": f"Bearer {TEST_KEY}"},
     )
     response.raise_for_status()
@@ -74,11 +77,9 @@ def transfers(base_url: str) -> list[dict[str, Any]]:
     return data
 
 
-def signed(
-    event: dict[str, Any], secret: str = WEBHOOK_SECRET, at: int | None = None
-) -> tuple[bytes, str]:
-    """The body and `Stripe-Signature` header Stripe would send, signed with stripe-python's
-    own signature computation."""
+def signed(event: object, secret: str = WEBHOOK_SECRET, at: int | None = None) -> tuple[bytes, str]:
+    """The body and `Stripe-Signature` header Stripe would send (or whatever JSON is given,
+    signed like it), signed with stripe-python's own signature computation."""
     payload = json.dumps(event)
     timestamp = int(time.time()) if at is None else at
     signature = stripe.WebhookSignature._compute_signature(f"{timestamp}.{payload}", secret)

@@ -20,6 +20,7 @@ from activities.licensing.activities import LicensingActivities
 from activities.moderation.activities import MediaActivities, ModelActivities
 from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from activities.money.activities import MoneyActivities
+from activities.money.fundings import FundingActivities
 from activities.notifications import NotificationActivities
 from integrations.notifications import notifier_from_settings
 from integrations.payments import provider_from_settings
@@ -35,6 +36,12 @@ from workflows.health import HealthCheckWorkflow
 from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
 from workflows.moderation import ModerationWorkflow
+from workflows.payment_events import (
+    FundingWorkflow,
+    PaymentEventSweepWorkflow,
+    PaymentEventWorkflow,
+    ensure_sweep_schedule,
+)
 from workflows.payout import PayoutWorkflow
 from workflows.task_queues import cpu_queue
 
@@ -61,6 +68,9 @@ WORKFLOWS = [
     LicenseWorkflow,
     LedgerCheckpointWorkflow,
     PayoutWorkflow,
+    PaymentEventWorkflow,
+    FundingWorkflow,
+    PaymentEventSweepWorkflow,
     ModerationWorkflow,
     HealthCheckWorkflow,
 ]
@@ -103,7 +113,9 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     )
     probe = CpuProbe(engine)
     licensing = LicensingActivities(engine, settings.licensing)
-    money = MoneyActivities(engine, provider_from_settings(engine, settings.payments))
+    provider = provider_from_settings(engine, settings.payments)
+    money = MoneyActivities(engine, provider)
+    fundings = FundingActivities(engine, provider)
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -129,6 +141,12 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             money.record_payout,
             money.ops_users,
             money.refund_escrow,
+            fundings.settle_payment,
+            fundings.funding_facts,
+            fundings.fee_payout_request,
+            fundings.refresh_account,
+            fundings.mark_event_handled,
+            fundings.unhandled_events,
             *moderation_activities(settings, engine),
         ],
         # Sync activities (SQLAlchemy sessions) run on threads.
@@ -150,6 +168,7 @@ async def main(settings: Settings) -> None:
             cpu_queue(settings.temporal.task_queue),
             timedelta(minutes=settings.licensing.checkpoint_interval_minutes),
         )
+        await ensure_sweep_schedule(client, cpu_queue(settings.temporal.task_queue))
         await run_until_signalled(build_worker(client, settings, engine))
     finally:
         engine.dispose()
