@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from activities.media.tools import Limits, ToolTimeout, run_tool, untrusted_input
 from nexus.settings import MediaSettings
@@ -68,6 +68,9 @@ def probe_report(path: Path, settings: MediaSettings) -> tuple[ProbeResult, dict
     checked = _check(data, size, settings)
     if not isinstance(checked, MediaInfo):
         return checked, None
+    extent = _extent_problem(path, checked.container, size)
+    if extent is not None:
+        return extent, None
     decoded = _decode_check(path, limits, settings, checked)
     return decoded, data if decoded.info is not None else None
 
@@ -185,13 +188,104 @@ def _decode_check(
     return ProbeResult(info=info)
 
 
+# Where the container says it ends must be where the file ends. Beyond it, the bytes are
+# another file joined on (a polyglot: a page or an archive behind the video); short of it,
+# the upload was cut, even when its opening seconds still decode.
+_MOV_BOXES = frozenset(
+    b"ftyp styp moov mdat free skip wide pnot uuid meta pdin moof mfra sidx ssix emsg prft"
+    b" junk".split()
+)
+_EBML_IDS = {0x1A45DFA3: "header", 0x18538067: "segment", 0xEC: "void"}
+
+
+def _extent_problem(path: Path, container: str, size: int) -> ProbeResult | None:
+    names = set(container.split(","))
+    with path.open("rb") as file:
+        if names & {"mov", "mp4"}:
+            problem = _box_extent(file, size)
+        elif names & {"matroska", "webm"}:
+            problem = _ebml_extent(file, size)
+        else:
+            return None
+    if problem == "truncated":
+        return _reject(
+            "corrupt_video",
+            "The video is cut short: the file ends before the video does. Export it again "
+            "and re-upload the whole file.",
+        )
+    if problem is not None:
+        return _reject(
+            "trailing_data",
+            f"The file holds something else after the video ({problem}). Export the video "
+            "again and upload only the video file.",
+        )
+    return None
+
+
+def _box_extent(file: IO[bytes], size: int) -> str | None:
+    """MP4/MOV: the top-level boxes must tile the file exactly."""
+    offset = 0
+    while offset < size:
+        file.seek(offset)
+        header = file.read(16)
+        kind, length = header[4:8], int.from_bytes(header[:4], "big")
+        if length == 1 and len(header) == 16:  # a 64-bit size follows the type
+            length = int.from_bytes(header[8:16], "big")
+        elif length == 0 and kind in _MOV_BOXES:  # the last box runs to the end
+            return None
+        # A vendor's own box is fine where it fits; text or another format is not a box.
+        is_box = len(header) >= 8 and all(0x20 < c < 0x7F for c in kind) and length >= 8
+        if not is_box or (kind not in _MOV_BOXES and offset + length > size):
+            return f"{size - offset} bytes at {offset}"
+        if offset + length > size:
+            return "truncated"
+        offset += length
+    return None
+
+
+def _ebml_extent(file: IO[bytes], size: int) -> str | None:
+    """Matroska/WebM: the EBML header, then the segment, whose size is known unless the
+    file was recorded live (then it runs to the end)."""
+    offset = 0
+    while offset < size:
+        file.seek(offset)
+        ident, length, header = _ebml_element(file)
+        if ident not in _EBML_IDS:
+            return f"{size - offset} bytes at {offset}"
+        if length is None:
+            return None
+        if offset + header + length > size:
+            return "truncated"
+        offset += header + length
+    return None
+
+
+def _ebml_element(file: IO[bytes]) -> tuple[int | None, int | None, int]:
+    """An element's ID (marker bits kept), data size (None: unknown) and header length."""
+    raw = file.read(4)
+    width = 9 - raw[0].bit_length() if raw else 9
+    if width > 4 or len(raw) < width:
+        return None, None, 0
+    ident = int.from_bytes(raw[:width], "big")
+    file.seek(width - len(raw), 1)
+    first = file.read(1)
+    size_width = 9 - first[0].bit_length() if first else 9
+    rest = file.read(size_width - 1) if size_width <= 8 else b""
+    if size_width > 8 or len(rest) < size_width - 1:
+        return None, None, 0
+    value = int.from_bytes(bytes([first[0] & (0xFF >> size_width)]) + rest, "big")
+    unknown = value == (1 << (7 * size_width)) - 1
+    return ident, None if unknown else value, width + size_width
+
+
 def _rotation(video: dict[str, Any]) -> int:
     tags = video.get("tags") or {}
     rotation = _float(tags.get("rotate"))
     for side in video.get("side_data_list") or []:
         if "rotation" in side:
             rotation = _float(side["rotation"])
-    return int(rotation or 0) % 360
+    # A tag says whatever the file wants: "nan" or "1e999" is no rotation, not a crash.
+    return int(rotation) % 360 if rotation is not None and math.isfinite(rotation) else 0
 
 
 def _rate(value: object) -> float:
