@@ -13,6 +13,7 @@ from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
 from api.deps import Principal, SettingsDep, TemporalDep, allow
+from api.text import Text
 from api.workflow_calls import execute_update
 from domain.enums import Role
 from nexus.errors import NotFound
@@ -26,7 +27,7 @@ Ops = Annotated[Principal, Depends(allow(Role.OPS))]
 class ReviewCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     decision: Literal["pass", "block"]
-    reason: str = Field(min_length=1, max_length=2000)
+    reason: Text = Field(min_length=1, max_length=2000)
 
 
 @router.get("/{asset_id}", response_model=ModerationStatus)

@@ -22,6 +22,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.services import TemporalGateway
+from api.text import Text
 from domain.enums import Role
 from integrations.payments import (
     BadSignature,
@@ -584,7 +585,7 @@ async def campaign_statement(
 
 
 class AbandonPayout(BaseModel):
-    reason: str = Field(min_length=1, max_length=500)
+    reason: Text = Field(min_length=1, max_length=500)
 
 
 @router.get("/ops/payouts")
