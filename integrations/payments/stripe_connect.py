@@ -205,7 +205,7 @@ class StripePayments:
             raise BadSignature(str(exc) or "the signature does not match") from exc
         try:
             data = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # nested past the parser's depth
             raise MalformedEvent("body", "not JSON") from exc
         return _event(data)
 
