@@ -86,6 +86,7 @@ class CampaignWorkflow:
         self._funding_required = True
         # `funded` signals whose funding is being checked against the ledger.
         self._verifying = 0
+        self._ledger_decides = False
         self._max_events = carry.max_history_events
         self._stage_recorded = True
         self._wake = False
@@ -96,6 +97,8 @@ class CampaignWorkflow:
     @workflow.run
     async def run(self, draft: CampaignDraft) -> CampaignStatus:
         self._funding_required = workflow.patched("funding-gate")
+        # Publishing asks the ledger what arrived instead of trusting signals alone.
+        self._ledger_decides = workflow.patched("publish-checks-ledger")
         if not self._recorded:
             await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
@@ -430,7 +433,10 @@ class CampaignWorkflow:
     @workflow.update
     @one_at_a_time
     async def publish(self) -> CampaignStatus:
-        if self._verifying:
+        if self._ledger_decides and self._funding_required:
+            await self._count_ledger_fundings()
+            self._require_funded()
+        elif self._verifying:
             # A funding is being checked: decide on what the ledger says.
             await workflow.wait_condition(lambda: not self._verifying)
             self._check_publish()
@@ -445,12 +451,33 @@ class CampaignWorkflow:
         deadline = self._draft.brief.application_deadline
         if deadline is None or deadline <= workflow.now():
             raise _reject("set an application deadline in the future before publishing")
-        funded = self._funded_minor >= self._draft.budget.amount_minor
-        if self._funding_required and not funded and not self._verifying:
+        if self._funding_required and not self._verifying and not self._ledger_decides:
+            self._require_funded()
+
+    def _require_funded(self) -> None:
+        if self._funded_minor < self._draft.budget.amount_minor:
             raise _reject(
                 f"the campaign is not funded: {self._funded_minor} of "
                 f"{self._draft.budget.amount_minor} minor units arrived; fund it first"
             )
+
+    async def _count_ledger_fundings(self) -> None:
+        """Count the budget fundings the ledger holds that no signal announced (yet)."""
+        if self._funded_minor >= self._draft.budget.amount_minor:
+            return
+        held = await workflow.execute_activity_method(
+            FundingActivities.campaign_fundings,
+            self._campaign_id,
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        for facts in held:
+            if (
+                facts.funding_id not in self._fundings
+                and facts.currency == self._draft.budget.currency
+            ):
+                self._fundings.append(facts.funding_id)
+                self._funded_minor += facts.budget_minor
 
     @workflow.update
     @one_at_a_time

@@ -187,6 +187,18 @@ class FundingActivities:
                 return None
             return _facts(funding)
 
+    @activity.defn(name="money.campaign_fundings")
+    def campaign_fundings(self, campaign_id: uuid.UUID) -> list[FundingFacts]:
+        """The campaign's budget fundings whose money is in the escrow ledger."""
+        with session_scope(self._engine) as session:
+            return [
+                _facts(f)
+                for f in money.fundings_of(session, campaign_id)
+                if f.status == "succeeded"
+                and f.license_id is None
+                and money.find_entry(session, f"funding-{f.id}") is not None
+            ]
+
     @activity.defn(name="money.fee_payout_request")
     def fee_payout_request(self, funding_id: uuid.UUID) -> PayoutRequest:
         """The payout of a paid license fee, for when the license's process has closed."""

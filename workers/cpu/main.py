@@ -143,6 +143,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             money.refund_escrow,
             fundings.settle_payment,
             fundings.funding_facts,
+            fundings.campaign_fundings,
             fundings.fee_payout_request,
             fundings.refresh_account,
             fundings.mark_event_handled,
