@@ -14,11 +14,13 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp
 from temporalio.client import Client
 
-from api import portal, problems
+from api import idempotency, portal, problems
+from api.audit import AuditLog
 from api.changes import DeliveryChanges
 from api.middleware import API_CSP, BodySizeLimit, SecurityHeaders, portal_csp
 from api.routers import (
     api_keys,
+    audit,
     auth,
     brands,
     campaigns,
@@ -44,6 +46,8 @@ from models.db import make_engine
 from nexus.health import libpq_dsn
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
+
+STREAMED_UPLOADS = ("/uploads/content/", "/portal/uploads/content/")
 
 
 class _App(FastAPI):
@@ -94,6 +98,7 @@ def create_app(
         # FastAPI's native OpenTelemetry server spans; Temporal's interceptor continues them
         # into the workflows and activities a request starts.
         telemetry={"tracing": settings.telemetry.tracing, "metrics": False, "logs": False},
+        dependencies=[idempotency.dependency(STREAMED_UPLOADS)],
     )
     app.page_csp = _page_csp(settings)
     app.hsts = settings.api.public_url.startswith("https://")
@@ -110,12 +115,16 @@ def create_app(
     app.state.notifier = notifier_from_settings(db_engine, settings.notifications)
 
     problems.install(app)
+    # Inside the body limit: the audit log records what a request changed (never a replay),
+    # and a request that claimed an Idempotency-Key leaves its outcome for retries.
+    app.add_middleware(AuditLog)
+    idempotency.install(app, exempt_prefixes=STREAMED_UPLOADS)
     # Every body is held to the API's limit before anything parses it; only the upload
     # targets, which stream to disk, take media up to the media limit.
     app.add_middleware(
         BodySizeLimit,
         max_bytes=settings.api.max_body_bytes,
-        media_prefixes=("/uploads/content/", "/portal/uploads/content/"),
+        media_prefixes=STREAMED_UPLOADS,
         media_max_bytes=settings.media.max_upload_bytes,
     )
     for router in (
@@ -135,6 +144,7 @@ def create_app(
         notifications.router,
         uploads.router,
         moderation.router,
+        audit.router,
     ):
         app.include_router(router)
     portal.install(app)

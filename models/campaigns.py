@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.enums import CampaignStage, CampaignVisibility, DeliverableFormat
+from models import audit
 from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
 
 
@@ -99,6 +100,12 @@ def set_campaign_stage(session: Session, campaign_id: uuid.UUID, stage: Campaign
     if campaign is None:
         return False
     if campaign.stage != stage:
+        audit.record(
+            session, "campaign.stage_changed", "Campaign stage changed",
+            workspace_id=campaign.workspace_id,
+            target=audit.Target("campaign", str(campaign.id), campaign.title),
+            details={"from": campaign.stage, "to": stage},
+        )  # fmt: skip
         campaign.stage = stage
         campaign.updated_at = utcnow()
         session.add(campaign)

@@ -11,6 +11,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.enums import DeliveryStage
+from models import audit
 from models.base import aware_datetime_field, created_at_field, str_enum
 
 
@@ -63,22 +64,35 @@ _REVIEWED = ("checks_passed", "findings", "media", "review", "review_notes")
 
 
 def upsert_delivery(session: Session, row: Delivery) -> None:
-    _upsert(session, row, (*_MUTABLE, "updated_at"))
+    before = _upsert(session, row, (*_MUTABLE, "updated_at"), Delivery.stage)
+    if before != row.stage:
+        audit.record(
+            session, "delivery.stage_changed", "Delivery stage changed",
+            workspace_id=row.workspace_id, target=audit.Target("delivery", str(row.id)),
+            details={"from": before, "to": row.stage},
+        )  # fmt: skip
 
 
 def upsert_submission(session: Session, row: Submission) -> None:
     _upsert(session, row, _REVIEWED)
 
 
-def _upsert(session: Session, row: Delivery | Submission, changing: tuple[str, ...]) -> None:
-    """One INSERT ... ON CONFLICT: the read model is written on every step of every delivery."""
+def _upsert(
+    session: Session, row: Delivery | Submission, changing: tuple[str, ...], before: Any = None
+) -> Any:
+    """One INSERT ... ON CONFLICT: the read model is written on every step of every delivery.
+    Answers the `before` column's value from before the write (None for a new row): the
+    statement's own subquery still sees the old row."""
     table = type(row).__table__  # type: ignore[union-attr]
     statement = insert(table).values({c.name: getattr(row, c.name) for c in table.columns})
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.id], set_={name: statement.excluded[name] for name in changing}
-        )
+    upsert = statement.on_conflict_do_update(
+        index_elements=[table.c.id], set_={name: statement.excluded[name] for name in changing}
     )
+    if before is None:
+        session.execute(upsert)
+        return None
+    previous = select(before).where(table.c.id == row.id).scalar_subquery()
+    return session.execute(upsert.returning(previous)).scalar_one()
 
 
 def get_delivery(session: Session, delivery_id: uuid.UUID) -> Delivery | None:

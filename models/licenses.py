@@ -31,6 +31,7 @@ from domain.license_terms import (
     normalize_category,
     refusal,
 )
+from models import audit
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
 from workflows.contracts.license import GrantOutcome, LicenseEvent
 
@@ -164,6 +165,12 @@ def record_event(
         at=event.at,
         data={"license": snapshot.model_dump(mode="json"), "detail": detail},
     )
+    audit.record(
+        session, f"license.{event.kind}"[:100], f"License {event.kind.replace('_', ' ')}",
+        workspace_id=snapshot.workspace_id,
+        target=audit.Target("license", str(snapshot.license_id)),
+        details={"status": snapshot.status, "version": snapshot.version, "seq": entry.seq},
+    )  # fmt: skip
     if snapshot.status != LicenseStatus.ACTIVE:
         withdraw_publications(session, snapshot.license_id, f"license {snapshot.status.value}")
     if entry.seq % checkpoint_every == 0:

@@ -12,6 +12,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain import ledger
 from domain.enums import Role
+from models import audit
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
 from models.workspaces import Membership
 from workflows.contracts.license import fee_payout_id
@@ -194,6 +195,14 @@ def post_entry(session: Session, entry: ledger.Entry) -> bool:
         for p in entry.postings
     )
     session.flush()
+    audit.record(
+        session, "ledger.entry_posted", f"Money moved: {entry.kind.value}",
+        workspace_id=entry.workspace_id,
+        target=audit.Target("campaign", str(entry.campaign_id)) if entry.campaign_id else None,
+        details={"key": entry.key, "kind": entry.kind, "currency": entry.currency,
+                 "amount_minor": entry.amount_minor,
+                 "postings": {p.account: p.amount_minor for p in entry.postings}},
+    )  # fmt: skip
     return True
 
 
@@ -278,6 +287,13 @@ def confirm_funding(session: Session, funding_id: uuid.UUID) -> Funding:
     )
     post_entry(session, money_in)
     if funding.status != "succeeded":
+        audit.record(
+            session, "funding.succeeded", "Funding received",
+            workspace_id=funding.workspace_id, target=audit.Target("funding", str(funding.id)),
+            details={"from": funding.status, "method": funding.method,
+                     "amount_minor": funding.budget_minor + funding.fee_minor,
+                     "currency": funding.currency},
+        )  # fmt: skip
         funding.status = "succeeded"
         save(session, funding)
     return funding
@@ -398,12 +414,22 @@ def payout_account_by_ref(session: Session, account_ref: str) -> PayoutAccount |
 def upsert_payout(session: Session, row: Payout) -> None:
     values = row.model_dump()
     mutable = {k: values[k] for k in ("status", "transfer_ref", "failure")}
+    # The subquery sees the row as it was before this statement.
+    before = select(Payout.status).where(Payout.id == row.id).scalar_subquery()
     statement = (
         insert(Payout)
         .values(values)
         .on_conflict_do_update(index_elements=["id"], set_={**mutable, "updated_at": utcnow()})
+        .returning(before)
     )
-    session.exec(statement)
+    previous = session.exec(statement).scalar_one()
+    if previous != row.status:
+        audit.record(
+            session, "payout.status_changed", f"Payout {row.status}",
+            workspace_id=row.workspace_id, target=audit.Target("payout", row.id),
+            details={"from": previous, "to": row.status, "amount_minor": row.amount_minor,
+                     "currency": row.currency, "failure": row.failure or None},
+        )  # fmt: skip
 
 
 def get_payout(session: Session, payout_id: str) -> Payout | None:
