@@ -239,6 +239,9 @@ class ModerationWorkflow:
                 task_queue=gpu_queue_for(workflow.info().task_queue),
                 schedule_to_start_timeout=timedelta(seconds=request.gpu_wait_s),
                 start_to_close_timeout=MODELS,
+                # Model work heartbeats: a worker killed in the middle of it is noticed within
+                # seconds and the work retried elsewhere, instead of after MODELS.
+                heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
                 retry_policy=MEDIA_RETRY,
             )
         except ActivityError as exc:
@@ -249,7 +252,11 @@ class ModerationWorkflow:
                 raise
         workflow.logger.warning("no GPU worker took the model work; running it on the CPU pool")
         return await workflow.execute_activity_method(
-            method, argument, start_to_close_timeout=MODELS, retry_policy=MEDIA_RETRY
+            method,
+            argument,
+            start_to_close_timeout=MODELS,
+            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
+            retry_policy=MEDIA_RETRY,
         )
 
     async def _quarantine(

@@ -406,7 +406,9 @@ class ModelActivities:
         spoken = sentences(request.words)
         texts = [s.text for s in spoken] + lines
         matches = []
-        for i, category, score in self._embedder.garm_matches(texts):
+        with heartbeating():  # the model may load first: alive, not stuck
+            found = self._embedder.garm_matches(texts)
+        for i, category, score in found:
             said = spoken[i] if i < len(spoken) else None
             matches.append(
                 SemanticMatch(
@@ -421,13 +423,13 @@ class ModelActivities:
 
     @activity.defn(name="media.transcribe")
     def transcribe(self, renditions: Renditions) -> Transcript:
-        with scratch(self._work_dir) as tmp:
+        with heartbeating(), scratch(self._work_dir) as tmp:
             wav = _download(self._store, renditions.audio_key, tmp / "audio.wav")
             return self._transcriber.transcribe(wav)
 
     @activity.defn(name="media.detect_nudity")
     def detect_nudity(self, renditions: Renditions) -> NudityScan:
-        with scratch(self._work_dir) as tmp:
+        with heartbeating(), scratch(self._work_dir) as tmp:
             frames = [
                 _download(self._store, key, tmp / f"{i}.jpg")
                 for i, key in enumerate(renditions.frame_keys)

@@ -68,7 +68,7 @@ class ModerationRequest(BaseModel):
     brief: BriefRules = Field(default_factory=BriefRules)
     # Ops answer a human review within this time or it escalates.
     review_sla_s: int = 4 * 3600
-    # A transcode whose worker stops heartbeating this long is retried elsewhere.
+    # A transcode or model run whose worker stops heartbeating this long is retried elsewhere.
     heartbeat_timeout_s: int = 30
     # How long GPU work waits for a GPU worker before it runs on the CPU pool instead.
     gpu_wait_s: int = 300
