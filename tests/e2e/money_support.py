@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import Engine
+from temporalio.client import WorkflowHandle
 
 from domain.enums import Role
 from models import money
@@ -146,3 +147,20 @@ async def handled(engine: Engine, event_id: str) -> None:
         return done()
 
     await until(check)
+
+
+async def verified_once(handle: WorkflowHandle[Any, Any]) -> None:
+    """Wait until the process has checked a signalled funding against the ledger."""
+
+    async def checked() -> bool:
+        scheduled: set[int] = set()
+        async for e in handle.fetch_history_events():
+            kind = e.activity_task_scheduled_event_attributes.activity_type.name
+            if kind == "money.funding_facts":
+                scheduled.add(e.event_id)
+            done = e.activity_task_completed_event_attributes.scheduled_event_id
+            if e.HasField("activity_task_completed_event_attributes") and done in scheduled:
+                return True
+        return False
+
+    await until(checked)

@@ -7,13 +7,22 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import uuid
 
 import httpx
+import pytest
 from sqlalchemy import Engine
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
 
-from tests.e2e.money_support import BUDGET, PRICE, deal
+from tests.e2e.money_support import BUDGET, PRICE, deal, verified_once
 from tests.e2e.support import ok, until
+from tests.e2e.test_license_fees import renew_with_fee
+from tests.e2e.test_licensing import RIGHTS, approve_one
 from tests.support import fund
+from workflows.contracts.license import FeeFunded
+from workflows.license import LicenseWorkflow
+from workflows.license import workflow_id as license_workflow_id
 
 FEE = BUDGET // 10  # the default 10 % platform fee
 
@@ -177,3 +186,20 @@ async def test_ops_abandon_a_waiting_payout_and_the_money_returns_to_escrow(
     assert again.status_code == 409 and "failed" in again.json()["detail"]
     unknown = await http.post("/ops/payouts/nope/abandon", json={"reason": "x"}, headers=d.ops)
     assert unknown.status_code == 404
+
+
+async def test_a_fee_funded_signal_sent_straight_to_temporal_pays_the_creator_nothing(
+    http: httpx.AsyncClient, engine: Engine, client: Client
+) -> None:
+    a = await approve_one(http, engine, RIGHTS)
+    await renew_with_fee(http, a)
+    handle = client.get_workflow_handle(license_workflow_id(a.license_id))
+    await handle.signal(LicenseWorkflow.fee_funded, FeeFunded(number=1, funding_id=uuid.uuid4()))
+    await verified_once(handle)
+    state = await handle.query(LicenseWorkflow.state)
+    assert [(f.number, f.status) for f in state.fees] == [(1, "pending")]
+    with pytest.raises(RPCError) as missing:
+        await client.get_workflow_handle(f"payout-license-{a.license_id}-1").describe()
+    assert missing.value.status == RPCStatusCode.NOT_FOUND
+    payouts = ok(await http.get("/creator/payouts", headers=a.c))
+    assert [p["reason"] for p in payouts] == ["delivery"]  # the approved video's, no fee

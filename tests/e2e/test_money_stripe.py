@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import Engine
-from temporalio.client import Client, WorkflowHandle
+from temporalio.client import Client
 
 from models import money
 from models.db import session_scope
 from nexus.settings import Settings
-from tests.e2e.money_support import BUDGET, PRICE, Deal, deal, handled, webhook
+from tests.e2e.money_support import BUDGET, PRICE, Deal, deal, handled, verified_once, webhook
 from tests.e2e.support import ok, until
 from tests.e2e.test_license_fees import FEE, PLATFORM_FEE, live_fee, payout_in, renew_with_fee
 from tests.e2e.test_licensing import RIGHTS, approve_one
@@ -413,23 +413,6 @@ async def test_stripe_delivering_a_stored_unhandled_event_again_handles_it_once(
     assert (await d.statement())["totals"]["funding"] == {"USD": BUDGET}
 
 
-async def _verified_once(handle: WorkflowHandle[Any, Any]) -> None:
-    """Wait until the process has checked a signalled funding against the ledger."""
-
-    async def checked() -> bool:
-        scheduled: set[int] = set()
-        async for e in handle.fetch_history_events():
-            kind = e.activity_task_scheduled_event_attributes.activity_type.name
-            if kind == "money.funding_facts":
-                scheduled.add(e.event_id)
-            done = e.activity_task_completed_event_attributes.scheduled_event_id
-            if e.HasField("activity_task_completed_event_attributes") and done in scheduled:
-                return True
-        return False
-
-    await until(checked)
-
-
 async def test_a_funded_signal_sent_straight_to_temporal_does_not_publish_the_campaign(
     http: httpx.AsyncClient, engine: Engine, stripe_emulator: str, client: Client
 ) -> None:
@@ -447,7 +430,7 @@ async def test_a_funded_signal_sent_straight_to_temporal_does_not_publish_the_ca
             funding_id=funding_id, budget_minor=BUDGET, fee_minor=0, currency="USD"
         )
         await handle.signal(CampaignWorkflow.funded, forged)
-        await _verified_once(handle)
+        await verified_once(handle)
     refused = await http.post(f"/campaigns/{d.campaign_id}/publish", headers=d.b)
     assert refused.status_code == 409 and "campaign is not funded" in refused.json()["detail"]
     status = await handle.query(CampaignWorkflow.status)
