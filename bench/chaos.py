@@ -7,7 +7,8 @@ variant):
     .venv/bin/python bench/chaos.py  # --journeys 200 --baseline 30 --concurrency 6 --seed 7
 
 It starts the whole embedded dev stack as `nexus up` does (PostgreSQL, the Temporal dev server
-with its database file, both workers and the API, each its own process) on free 127.0.0.1
+with its database file, both workers and the API, each its own process, under its supervisor)
+on free 127.0.0.1
 ports with a fresh state directory, e-mailing through an SMTP server inside this process.
 Journeys rotate between three kinds, each driven as the demo brand, ops and a demo creator
 would: brief to payout (campaign, bank-transfer funding that ops confirm, publish, apply,
@@ -20,9 +21,9 @@ off is repeated with the same Idempotency-Key; a lost answer is confirmed by a r
 1. baseline: B journeys, at most C at a time, nothing disturbed: journeys/s, and what each
    kind of journey notifies.
 2. chaos: N journeys, at most C at a time, while a monkey picks one action 5-20 s after the
-   stack recovered from the last: SIGKILL the CPU worker, SIGKILL the GPU worker (a fresh
-   process starts at once), restart Temporal (SIGTERM, 0.2-3 s down), restart PostgreSQL
-   (pg_ctl stop -m fast, 0.2-3 s down).
+   stack recovered from the last: SIGKILL the CPU worker, SIGKILL the GPU worker, stop
+   Temporal (SIGTERM) - the supervisor of `nexus up` starts each again, 1 s later and longer
+   while it keeps crashing - and restart PostgreSQL (pg_ctl stop -m fast, 0.2-3 s down).
 3. audit, when every campaign has completed: journeys that did not reach their end state
    within the bound (--timeout per wait) and workflows not completed or failed (Temporal
    visibility); duplicate payouts, bank transfers, ledger movements, e-mails (by Message-ID),

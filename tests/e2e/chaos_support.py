@@ -4,8 +4,8 @@ It runs the embedded dev stack as `nexus up` does (PostgreSQL, the Temporal dev 
 database file, the CPU and GPU workers and the API, each its own OS process) and drives
 journeys through the public HTTP API the way clients do: a request answered 503, or cut off,
 is repeated with the same Idempotency-Key, and a step whose answer was lost is confirmed by
-reading the resource. Meanwhile a monkey SIGKILLs the workers (a fresh process takes over, as
-a supervisor would start one) and restarts Temporal and PostgreSQL at random moments.
+reading the resource. Meanwhile a monkey SIGKILLs the workers and stops Temporal (the
+supervisor of `nexus up` starts them again) and restarts PostgreSQL at random moments.
 
 Afterwards it audits what happened, from PostgreSQL, the e-mails the stack sent and Temporal's
 visibility: journeys that never reached their end state, workflows left running or failed,
@@ -20,7 +20,6 @@ import contextlib
 import random
 import signal
 import socket
-import subprocess
 import sys
 import tempfile
 import threading
@@ -46,6 +45,7 @@ from models.db import session_scope
 from models.seed import DEMO_PASSWORD
 from nexus.devstack import DevStack, free_ports, isolated_environment
 from nexus.settings import Settings
+from nexus.supervisor import Supervisor
 from tests.e2e.support import GOOD_CAPTION
 from tests.media import video
 
@@ -132,38 +132,43 @@ def new_state_dir() -> Path:
 
 
 class ChaosStack:
-    """The dev stack, with its processes killed and restarted on demand."""
+    """The dev stack under the supervisor `nexus up` runs (which starts a process that exited
+    again), with its processes killed and restarted on demand."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.stack = DevStack(settings)
         self.done: Counter[Action] = Counter()
+        self._stopping = threading.Event()
+        self._supervising: threading.Thread | None = None
 
     def start(self) -> None:
         self.stack.start()
+        supervisor = Supervisor(self.stack.children, lambda line: log(f"stack: {line}"))
+
+        def supervise() -> None:
+            while not self._stopping.wait(0.2):
+                supervisor.check()
+
+        self._supervising = threading.Thread(target=supervise, name="supervisor", daemon=True)
+        self._supervising.start()
 
     def stop(self) -> None:
+        self._stopping.set()
+        if self._supervising is not None:
+            self._supervising.join()
         self.stack.stop()
 
     def engine(self) -> Engine:
         return create_engine(self.settings.database.url.get_secret_value(), pool_pre_ping=True)
 
-    def _respawn(self, name: str, stop: signal.Signals, down_s: float = 0.0) -> None:
+    def _crash(self, name: str, stop: signal.Signals) -> None:
+        """Signal the process, and wait until the supervisor has started it again."""
         child = next(c for c in self.stack.children if c.name == name)
+        restarts = child.restarts
         child.process.send_signal(stop)
-        try:
-            child.process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            child.process.kill()
-            child.process.wait()
-        time.sleep(down_s)
-        # The same command line, logging to the same file, as a supervisor would restart it.
-        child.process = subprocess.Popen(
-            child.process.args,
-            stdout=child.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        child.process.wait(timeout=60)
+        self._until(lambda: child.restarts > restarts, f"{name} started again")
 
     def act(self, action: Action, down_s: float) -> None:
         """Do it, and return once the stack has recovered: the next action hits a running
@@ -171,10 +176,10 @@ class ChaosStack:
         if action in ("kill_cpu", "kill_gpu"):
             name = "worker-cpu" if action == "kill_cpu" else "worker-gpu"
             started = self._polling(name)
-            self._respawn(name, signal.SIGKILL)
+            self._crash(name, signal.SIGKILL)
             self._until(lambda: self._polling(name) > started, f"{name} polling again")
         elif action == "restart_temporal":
-            self._respawn("temporal", signal.SIGTERM, down_s)
+            self._crash("temporal", signal.SIGTERM)
             self._until(self._temporal_listens, "Temporal listening again")
         else:
             assert self.stack.postgres is not None
@@ -685,7 +690,7 @@ def _count(engine: Engine, sql: str) -> int:
         return int(conn.execute(text(sql)).scalar_one())
 
 
-def _excess(engine: Engine, group: str, table: str, where: str = "TRUE") -> int:
+def excess(engine: Engine, group: str, table: str, where: str = "TRUE") -> int:
     """Rows beyond the first of each group: effects done twice."""
     return _count(
         engine,
@@ -773,19 +778,19 @@ async def audit(
             if got != want:
                 details.append(f"journey {j.index} notified {dict(got)}, expected {dict(want)}")
     duplicates = {
-        "payouts": _excess(engine, "reason, source_id", "payouts"),
-        "transfers": _excess(engine, "kind, reference", "manual_transfers"),
-        "ledger_entries": _ledger_duplicates(engine),
+        "payouts": excess(engine, "reason, source_id", "payouts"),
+        "transfers": excess(engine, "kind, reference", "manual_transfers"),
+        "ledger_entries": ledger_duplicates(engine),
         "emails": mailbox.duplicates(),
         "notifications": extra,
-        "publications": _excess(engine, "asset_id, target", "asset_publications"),
+        "publications": excess(engine, "asset_id, target", "asset_publications"),
     }
     with session_scope(engine) as session:
         unbalanced = ledger.violations(money.all_postings(session))
     return Audit(lost, duplicates, missing, unbalanced, len(calls.server_errors), details)
 
 
-def _ledger_duplicates(engine: Engine) -> int:
+def ledger_duplicates(engine: Engine) -> int:
     """A movement posted twice under different keys: a payout reserved or paid twice, a
     campaign refunded twice, a funding taken into escrow twice."""
     per_payout = _count(
@@ -795,7 +800,7 @@ def _ledger_duplicates(engine: Engine) -> int:
         "WHERE p.account LIKE 'payable:%' AND e.kind IN ('reserve', 'payout') "
         "GROUP BY p.account, e.kind) AS g",
     )
-    refunds = _excess(engine, "campaign_id", "ledger_entries", "kind = 'refund'")
+    refunds = excess(engine, "campaign_id", "ledger_entries", "kind = 'refund'")
     fundings = _count(engine, "SELECT COUNT(*) FROM ledger_entries WHERE kind = 'funding'")
     confirmed = _count(engine, "SELECT COUNT(*) FROM fundings WHERE status = 'succeeded'")
     return per_payout + refunds + max(0, fundings - confirmed)

@@ -9,13 +9,17 @@ import asyncio
 import shutil
 
 import pytest
+from aiosmtpd.smtp import SMTP, Envelope, Session
+from sqlalchemy import Engine
 
+from models import money
+from models.db import session_scope
 from nexus.settings import Settings
 from tests.e2e import chaos_support as chaos
 
-pytestmark = [pytest.mark.stack, pytest.mark.timeout(480)]
 
-
+@pytest.mark.stack
+@pytest.mark.timeout(480)
 def test_journeys_survive_killed_workers_and_restarted_temporal_and_postgres(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -44,3 +48,24 @@ def test_journeys_survive_killed_workers_and_restarted_temporal_and_postgres(
     assert result.audit.clean(), (result.audit.figures(), result.audit.details)
     assert result.chaos.figures()["completed"] == plan.journeys
     assert result.emails > 0
+
+
+async def test_the_audit_counts_a_transfer_or_an_email_made_twice(engine: Engine) -> None:
+    """The zeros above are not vacuous: one payout's bank line written twice under two keys,
+    and one e-mail received twice, are each counted once."""
+    with session_scope(engine) as session:
+        for attempt in ("first", "second"):
+            line = money.ManualTransfer(
+                key=f"payout-p1:transfer:{attempt}", kind="payout", payee="creator",
+                amount_minor=1_000, currency="USD", reference="payout-p1",
+            )  # fmt: skip
+            session.add(line)
+    assert chaos.excess(engine, "kind, reference", "manual_transfers") == 1
+
+    mailbox = chaos.Mailbox()
+    paid = b"Message-ID: <abc@nexus.example>\r\nSubject: Paid\r\n\r\nOn its way.\r\n"
+    for _ in range(2):
+        envelope = Envelope()
+        envelope.original_content, envelope.rcpt_tos = paid, ["maya@example.com"]
+        await mailbox.handle_DATA(SMTP(mailbox), Session(asyncio.get_running_loop()), envelope)
+    assert (mailbox.received(), mailbox.duplicates()) == (2, 1)
