@@ -84,7 +84,8 @@ class CommittedWrites:
         event.listen(engine, "rollback", self._rollback)
 
     def _executed(self, conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if statement.lstrip().upper().startswith(_DML):
+        # A request's own Idempotency-Key record, kept for its retry, is no change of state.
+        if statement.lstrip().upper().startswith(_DML) and "idempotency_keys" not in statement:
             with self._lock:
                 self._open.setdefault(id(conn), []).append(statement.split("\n", 1)[0][:120])
 
