@@ -15,6 +15,7 @@ from typing import Any
 
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
+from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -62,8 +63,8 @@ async def caller(scope: Scope) -> Principal | None:
             if scheme.lower() == "bearer" and token:
                 credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
                 principal = await principal_of_bearer(settings, db, credentials)
-    except AppError:
-        principal = None  # the route answers 401 itself
+    except (AppError, SQLAlchemyError):
+        principal = None  # the route answers itself: 401, or 503 while the database is down
     state[_CALLER] = principal
     return principal
 

@@ -11,12 +11,23 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine
+from temporalio.client import Client
 
+from api.app import create_app
 from domain.enums import Role
+from nexus.settings import Settings
 from tests.api.test_portal import csrf_from, sign_in
 from tests.e2e.support import ok, until
-from tests.support import Tenant, campaign_body, count_rows, fund, login, make_tenant
+from tests.support import (
+    Tenant,
+    campaign_body,
+    count_rows,
+    free_port,
+    fund,
+    login,
+    make_tenant,
+)
 
 AGENT = {"User-Agent": "shop-sync/2.1", "X-Request-Id": "req-0042"}
 
@@ -211,3 +222,19 @@ async def test_portal_changes_are_recorded_and_its_refusals_are_not(
     assert event["actor_name"] == user_name(admin)
     assert event["action"].startswith("portal.team.")
     assert event["description"].endswith("(portal)")
+
+
+async def test_a_change_while_the_database_is_down_is_told_to_retry(
+    settings: Settings, client: Client
+) -> None:
+    nothing_there = create_engine(f"postgresql+psycopg://nexus:nexus@127.0.0.1:{free_port()}/x")
+    app = create_app(settings, engine=nothing_there, temporal=client)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    key = {"Authorization": "Bearer nxk_0123456789ab_secret", "Idempotency-Key": "k"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
+        answer = await http.post("/brands", json={"name": "Glow"}, headers=key)
+    await app.state.changes.close()
+    nothing_there.dispose()
+
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["retry-after"] == "1"
