@@ -11,7 +11,6 @@ from datetime import timedelta
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
-from temporalio.exceptions import ApplicationError
 
 from domain.enums import CampaignStage
 from integrations.payments import Payment, PaymentProvider, RefundRequest, Refused
@@ -98,7 +97,8 @@ class FundingActivities:
         try:
             payment = self._provider.payment(found.provider_ref)
         except Refused as exc:
-            raise ApplicationError(str(exc), type="PaymentUnknown", non_retryable=True) from exc
+            # Nothing the provider confirms, so nothing moves; asking again cannot change it.
+            return Settled(outcome="ignored", detail=f"the provider does not know it: {exc}")
         if payment.metadata.get("funding_id") != str(found.funding_id):
             return Settled(outcome="ignored", detail="the payment was made for another funding")
         if payment.status in ("requires_action", "processing"):
@@ -226,8 +226,9 @@ class FundingActivities:
                 return []
         try:
             state = self._provider.account(account_ref)
-        except Refused as exc:
-            raise ApplicationError(str(exc), type="AccountUnknown", non_retryable=True) from exc
+        except Refused:
+            activity.logger.warning("the provider does not know account %s", account_ref)
+            return []
         with session_scope(self._engine) as session:
             account = money.payout_account_by_ref(session, account_ref)
             assert account is not None
