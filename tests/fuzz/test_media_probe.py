@@ -14,7 +14,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from activities.media.probe import probe_report
+from activities.media.probe import SNIFF_BYTES, probe_report, sniff_type
 from nexus.settings import MediaSettings
 from tests.media import FFMPEG, video
 
@@ -191,3 +191,20 @@ def _written(folder: Path, data: bytes) -> Path:
     path = folder / "upload.bin"
     path.write_bytes(data)
     return path
+
+
+SERVED = {None, "video/mp4", "image/jpeg", "image/png", "text/vtt", "application/json"}
+
+
+@settings(FUZZ, max_examples=300)
+@example(head=HTML[:SNIFF_BYTES])
+@example(head=b"\xef\xbb\xbfWEBVTT<script>")
+@given(
+    head=st.binary(max_size=SNIFF_BYTES) | st.sampled_from(OTHERS).map(lambda b: b[:SNIFF_BYTES])
+)
+def test_sniffing_names_only_types_that_render_nothing_active(head: bytes) -> None:
+    # What is served inline is decided by these bytes: never a page, never a script.
+    kind = sniff_type(head)
+    assert kind in SERVED
+    if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"<"):
+        assert kind is None
