@@ -17,11 +17,13 @@ campaign through it)."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import logging
 import os
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,9 +215,29 @@ class _Seal:
 async def _give_back(db: Database, claim: idempotency.Claimed) -> None:
     try:
         await db.run(idempotency.release, claim.record_id)
-    except Exception:
-        # The key stays in progress until it counts as abandoned (models.idempotency).
-        log.exception("idempotency key %s not released", claim.record_id)
+    except Exception as exc:
+        # Mostly the database going away with the request: release the key once it is back,
+        # instead of refusing the client's retry as in progress until it counts as abandoned.
+        log.warning("idempotency key %s not released yet: %s", claim.record_id, exc)
+        task = asyncio.create_task(_release_later(db, claim.record_id))
+        _RELEASING.add(task)
+        task.add_done_callback(_RELEASING.discard)
+
+
+# Releases waiting for the database; held so that the tasks are not collected meanwhile.
+_RELEASING: set[asyncio.Task[None]] = set()
+
+
+async def _release_later(db: Database, record_id: uuid.UUID) -> None:
+    deadline = asyncio.get_running_loop().time() + idempotency.ABANDONED_AFTER.total_seconds()
+    while asyncio.get_running_loop().time() < deadline:
+        await asyncio.sleep(1)
+        try:
+            await db.run(idempotency.release, record_id)
+        except Exception:  # noqa: S112 - still unreachable: try again
+            continue
+        return
+    log.error("idempotency key %s not released; it counts as abandoned now", record_id)
 
 
 async def _replayed(request: Request, exc: Exception) -> Response:
