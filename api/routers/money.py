@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
+from temporalio.client import WorkflowFailureError
 from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
@@ -200,7 +201,8 @@ async def _settle(
         )
     except RPCError as exc:
         raise ServiceUnavailable("the workflow engine did not take the confirmation") from exc
-    with contextlib.suppress(TimeoutError):
+    # Its outcome is read from the table below, whether it finished, failed or goes on.
+    with contextlib.suppress(TimeoutError, WorkflowFailureError, RPCError):
         await asyncio.wait_for(handle.result(), timeout=settings.api.workflow_rpc_timeout_s)
     row = await db.run(money.get_funding, order.funding_id)
     assert row is not None
