@@ -27,6 +27,7 @@ from api.portal.web import (
 )
 from api.routers import auth as auth_api
 from api.routers.auth import authenticate, token_for
+from api.routers.creator_profile import Word
 from api.schemas import SwitchWorkspace
 from api.security import hash_password
 from api.text import Line
@@ -111,8 +112,9 @@ class SignUp(BaseModel):
     password: str = Field(min_length=12, max_length=1024)
     handle: str = Field(pattern=r"^[a-z0-9_.]{3,30}$")
     country: str = Field(pattern=r"^[A-Z]{2}$")
-    niches: list[str] = Field(max_length=20)
-    platforms: list[str] = Field(max_length=20)
+    # The profile's own word type: a NUL in a niche reached PostgreSQL and answered 500.
+    niches: list[Word] = Field(max_length=20)
+    platforms: list[Word] = Field(max_length=20)
 
 
 _SIGN_UP_MESSAGES = {

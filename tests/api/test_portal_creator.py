@@ -111,6 +111,22 @@ async def test_sign_up_answers_the_same_whether_the_email_has_an_account(
     assert again.status_code == 200
 
 
+async def test_sign_up_refuses_control_characters_in_niches_and_platforms(
+    http: httpx.AsyncClient,
+) -> None:
+    # A NUL in a niche used to reach PostgreSQL and answer 500.
+    csrf = csrf_from(await http.get("/portal/signup"))
+    form = {"csrf_token": csrf, "name": "Ana", "password": "x" * 12, "country": "US",
+            "email": f"nul-{uuid.uuid4().hex[:6]}@example.com", "handle": "ana.nul"}  # fmt: skip
+    for hostile in ({"niches": "be\x00auty", "platforms": "tiktok"},
+                    {"niches": "beauty", "platforms": "tik\x1btok"}):  # fmt: skip
+        refused = await http.post("/portal/signup", data=form | hostile)
+        assert refused.status_code == 400, refused.text
+        assert "control characters" in refused.text
+    accepted = await http.post("/portal/signup", data=form | {"niches": "beauty", "platforms": "x"})
+    assert accepted.status_code == 200
+
+
 async def test_applying_countering_and_accepting_the_offer_through_the_forms(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
