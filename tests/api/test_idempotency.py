@@ -12,17 +12,21 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
+from api.app import create_app
 from domain.enums import Role
 from models import idempotency
 from models.db import session_scope
+from nexus.settings import Settings
 from tests.e2e.support import ok, until
 from tests.support import (
     Tenant,
     campaign_body,
     count_rows,
+    free_port,
     fund,
     login,
     make_creator,
+    make_delivered_asset,
     make_tenant,
 )
 
@@ -296,3 +300,28 @@ async def test_the_openapi_document_offers_the_header_on_mutating_operations(
     assert "409" in paths["/campaigns/{campaign_id}/fundings"]["post"]["responses"]
     assert "idempotency-key" not in header_names("/campaigns/{campaign_id}/fundings", "get")
     assert "idempotency-key" not in header_names("/auth/login", "post")
+
+
+async def test_a_server_error_is_not_kept_so_the_retry_runs(
+    settings: Settings, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    delivered = make_delivered_asset(engine, brand, make_creator(engine))
+    # Nothing listens there: the route answers 503 without reaching the workflow engine.
+    unreachable = settings.model_copy(
+        update={
+            "temporal": settings.temporal.model_copy(update={"address": f"127.0.0.1:{free_port()}"})
+        }
+    )
+    app = create_app(unreachable, engine=engine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
+        headers = await login(http, brand) | {"Idempotency-Key": "publish"}
+        path = f"/campaigns/{delivered.campaign_id}/publish"
+        answers = [await http.post(path, headers=headers) for _ in range(2)]
+    await app.state.changes.close()
+
+    for answer in answers:
+        assert_problem(answer, 503, "service-unavailable")
+        assert REPLAYED not in answer.headers
+    assert count_rows(engine, "idempotency_keys") == 0
