@@ -14,6 +14,8 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+from activities.money.fundings import FundingActivities
+from integrations.payments.manual import ManualPayments
 from models import money
 from models.db import session_scope
 from nexus.settings import Settings
@@ -24,6 +26,7 @@ from tests.e2e.test_licensing import RIGHTS, approve_one
 from tests.payments import support as ps
 from tests.support import assert_ledger_balanced, count_rows
 from workflows.campaign import CampaignWorkflow
+from workflows.contracts.payments import SettlePayment
 from workflows.contracts.payouts import FundingConfirmed
 from workflows.payment_events import PaymentEventSweepWorkflow
 from workflows.task_queues import cpu_queue
@@ -435,3 +438,28 @@ async def test_a_funded_signal_sent_straight_to_temporal_does_not_publish_the_ca
     assert refused.status_code == 409 and "campaign is not funded" in refused.json()["detail"]
     status = await handle.query(CampaignWorkflow.status)
     assert status.funded_minor == 0 and status.stage == "draft"
+
+
+async def test_a_signed_event_naming_a_bank_transfer_confirms_nothing(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    """Only ops see a bank transfer arrive: no provider event can confirm one."""
+    d = await deal(http, engine)
+    path = f"/campaigns/{d.campaign_id}/fundings"
+    funding = ok(await http.post(path, json={"method": "bank_transfer"}, headers=d.b), 201)
+    with session_scope(engine) as session:
+        row = money.get_funding(session, uuid.UUID(funding["id"]))
+        assert row is not None and row.provider_ref is not None
+        ref = row.provider_ref
+    body, signature = ps.signed(ps.event("payment_intent.succeeded", {"id": ref}))
+    refused = await http.post(
+        "/webhooks/stripe", content=body, headers={"Stripe-Signature": signature}
+    )
+    assert refused.status_code == 400
+    assert [e["field"] for e in refused.json()["errors"]] == ["body.data.object.id"]
+    # Nor does its process, should one be started for the bank transfer's reference.
+    fundings = FundingActivities(engine, ManualPayments(engine))
+    assert fundings.settle_payment(SettlePayment(provider_ref=ref)).outcome == "ignored"
+    [after] = ok(await http.get(path, headers=d.b))
+    assert after["status"] == "awaiting_transfer"
+    assert (await d.statement())["lines"] == []
