@@ -159,11 +159,6 @@ def _node(left: bytes, right: bytes) -> bytes:
     return hashlib.sha256(_NODE + left + right).digest()
 
 
-def _split(n: int) -> int:
-    """The largest power of two smaller than n (n > 1)."""
-    return 1 << ((n - 1).bit_length() - 1)
-
-
 def merkle_root(leaves: Sequence[bytes]) -> bytes:
     """Root over already leaf-hashed values."""
     if not leaves:

@@ -1,10 +1,11 @@
+"""The caption rules a creator meets: FTC disclosure wording, placement and language, and the
+brief's mandatory mentions."""
+
 from __future__ import annotations
 
 import pytest
 
-from activities.checks.activities import caption_check
 from domain.disclosure import MORE_CUT, check_caption
-from workflows.contracts.delivery import CheckRequest
 
 
 def codes(caption: str, *, mentions: list[str] | None = None, required: bool = True) -> list[str]:
@@ -72,22 +73,6 @@ def test_mandatory_mentions_are_case_insensitive_and_each_reported() -> None:
     ]
 
 
-def test_the_activity_blocks_only_on_blocking_findings() -> None:
-    passed = caption_check(
-        CheckRequest.model_validate(
-            {
-                "delivery_id": "00000000-0000-0000-0000-000000000001",
-                "submission_id": "00000000-0000-0000-0000-000000000002",
-                "caption": "#ad Glow serum",
-                "disclosure_required": True,
-                "mandatory_mentions": ["Glow serum"],
-            }
-        )
-    )
-    assert passed.passed
-    assert passed.findings == []
-
-
 @pytest.mark.parametrize(
     "caption",
     [
@@ -118,3 +103,126 @@ def test_the_disclosure_is_in_the_language_of_the_post(caption: str, expected: l
     assert [f.code for f in findings] == expected
     if expected:
         assert "#" in findings[0].message
+
+
+# -- the "more" cut, to the character --------------------------------------------------------
+
+
+def test_a_disclosure_on_the_last_character_before_the_cut_passes() -> None:
+    assert codes("x" * (MORE_CUT - 1) + "#ad") == []
+
+
+def test_a_disclosure_starting_on_the_cut_is_below_it_and_named_by_position() -> None:
+    caption = "x" * MORE_CUT + "#ad"
+    [finding] = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert finding.code == "disclosure_below_fold"
+    assert finding.severity == "block"
+    assert finding.span == (MORE_CUT, MORE_CUT + 3)
+    assert f"starts at character {MORE_CUT + 1}," in finding.message
+
+
+SPANISH = "Mi rutina de la mañana con el sérum, es para mí "  # six Spanish small words
+
+
+def test_a_local_disclosure_before_the_cut_passes() -> None:
+    padding = "x" * (MORE_CUT - 1 - len(SPANISH))
+    assert codes(SPANISH + padding + "#publicidad") == []
+
+
+def test_a_local_disclosure_starting_on_the_cut_is_below_it_and_named_by_position() -> None:
+    caption = SPANISH + "x" * (MORE_CUT - len(SPANISH)) + "#publicidad"
+    [finding] = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert finding.code == "disclosure_below_fold"
+    assert finding.severity == "block"
+    assert finding.span is not None
+    assert caption[slice(*finding.span)] == "#publicidad"
+    assert finding.span[0] == MORE_CUT
+    assert f"starts at character {MORE_CUT + 1}," in finding.message
+
+
+# -- which language's rules apply ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caption", "expected"),
+    [
+        ("#ad rutina y el la", [WRONG]),  # three Spanish small words: Spanish rules
+        ("#ad rutina y el", []),  # two are not enough to switch
+        ("#ad y el la the and my", []),  # as many English ones: English rules
+        ("#ad y el la the and", [WRONG]),  # more Spanish than English: Spanish rules
+        ("#ad Glow y serum", []),  # one foreign word never switches
+    ],
+)
+def test_the_language_switches_on_three_small_words_that_outnumber_english(
+    caption: str, expected: list[str]
+) -> None:
+    assert codes(caption) == expected
+
+
+def test_an_english_disclosure_in_another_language_is_pointed_at() -> None:
+    caption = "Mi rutina con el sérum de Glow, es para mí #ad"
+    [finding] = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert finding.code == WRONG
+    assert finding.span is not None
+    assert caption[slice(*finding.span)] == "#ad"
+
+
+# -- buried among the trailing hashtags ------------------------------------------------------
+
+
+def test_a_disclosure_opening_the_trailing_hashtags_is_buried_too() -> None:
+    caption = "Morning routine!#ad #glow #skin"
+    [finding] = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert finding.code == "disclosure_buried"
+    assert finding.span is not None
+    assert caption[slice(*finding.span)] == "#ad"
+
+
+def test_a_disclosure_before_the_trailing_hashtags_is_not_buried() -> None:
+    assert codes("Morning routine #ad with my serum #glow #skincare #serum") == []
+
+
+# -- what the creator reads ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("caption", "message"),
+    [
+        (
+            "#ad Mi rutina de la mañana con el sérum de Glow, es para mí",
+            'Add "#publicidad" at the start: the disclosure must be in the language of the '
+            "post, and an English one is not enough.",
+        ),
+        (
+            "Loving my new serum #spon",
+            '"#spon" is not a clear disclosure: use "#ad", "#sponsored" or "Paid partnership '
+            'with <brand>".',
+        ),
+        (
+            "Loving my new serum",
+            'Add a clear disclosure such as "#ad" or "Paid partnership with <brand>" at the '
+            "start of the caption.",
+        ),
+        (
+            "x" * MORE_CUT + "#ad",
+            f'The disclosure starts at character {MORE_CUT + 1}, after the "more" cut '
+            f"({MORE_CUT}); move it to the beginning.",
+        ),
+        (
+            "Morning routine with my fave serum #glow #skincare #ad #serum",
+            "The disclosure is buried among hashtags at the end; put it on its own at the "
+            "beginning.",
+        ),
+    ],
+)
+def test_each_finding_tells_the_creator_what_to_do(caption: str, message: str) -> None:
+    findings = check_caption(caption, disclosure_required=True, mandatory_mentions=[])
+    assert [(f.severity, f.message) for f in findings] == [("block", message)]
+
+
+def test_a_missing_mention_is_named_in_the_message() -> None:
+    [finding] = check_caption("#ad hello", disclosure_required=True, mandatory_mentions=["Glow"])
+    assert (finding.severity, finding.message) == (
+        "block",
+        'The brief asks you to mention "Glow" in the caption.',
+    )

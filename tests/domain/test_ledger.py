@@ -187,3 +187,207 @@ def test_random_operations_keep_the_ledger_balanced(ops: list[tuple[Any, ...]]) 
     for name, cur, amount in postings:
         derived[(name, cur)] = derived.get((name, cur), 0) + amount
     assert balances == {k: v for k, v in derived.items() if v}
+
+
+# -- what each entry records -----------------------------------------------------------------
+
+
+def test_each_entry_records_its_kind_key_and_whose_money_it_moved() -> None:
+    fund = ledger.funding(
+        "f", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", budget_minor=5_000,
+        fee_minor=500,
+    )  # fmt: skip
+    reserved = reservation("r", 2_000, payout_id="po-7")
+    refund = ledger.refund(
+        "ref", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=3_000,
+        fee_minor=300,
+    )  # fmt: skip
+    assert refund is not None
+    entries = [
+        fund,
+        reserved,
+        ledger.release("rel", reserved),
+        ledger.payout("pay", reserved, transfer_ref="tr_9"),
+        refund,
+    ]
+    assert [(e.key, e.kind, e.campaign_id, e.workspace_id, e.reference) for e in entries] == [
+        ("f", ledger.EntryKind.FUNDING, CAMPAIGN, WS, ""),
+        ("r", ledger.EntryKind.RESERVE, CAMPAIGN, WS, "po-7"),
+        ("rel", ledger.EntryKind.RELEASE, CAMPAIGN, WS, "po-7"),
+        ("pay", ledger.EntryKind.PAYOUT, CAMPAIGN, WS, "tr_9"),
+        ("ref", ledger.EntryKind.REFUND, CAMPAIGN, WS, ""),
+    ]
+    assert [e.creator_id for e in entries] == [None, CREATOR, CREATOR, CREATOR, None]
+    assert [e.amount_minor for e in entries] == [5_500, 2_000, 2_000, 2_000, 3_300]
+
+
+def test_references_given_to_fundings_and_refunds_are_kept() -> None:
+    fund = ledger.funding(
+        "f", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", budget_minor=1,
+        fee_minor=0, reference="pi_1",
+    )  # fmt: skip
+    refund = ledger.refund(
+        "r", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=1,
+        fee_minor=0, reference="re_1",
+    )  # fmt: skip
+    assert refund is not None
+    assert (fund.reference, refund.reference) == ("pi_1", "re_1")
+
+
+# -- the smallest amounts and the rules of a well-formed entry -------------------------------
+
+
+def test_one_minor_unit_is_an_amount() -> None:
+    book = funded(amount=1, fee=0)
+    assert book.post(reservation("r1", 1))
+    assert book.balances[(ledger.account("escrow", CAMPAIGN), "USD")] == 0
+    assert ledger.Entry(
+        "k", ledger.EntryKind.FUNDING, "USD", (Posting("a:1", 1), Posting("b:1", -1))
+    )
+
+
+def test_malformed_entries_are_refused_saying_why() -> None:
+    kind = ledger.EntryKind.FUNDING
+    with pytest.raises(LedgerError, match=r"^an entry moves money between at least two accounts$"):
+        ledger.Entry("k", kind, "USD", (Posting("a:1", 0),))
+    with pytest.raises(LedgerError, match=r"^a posting of zero moves nothing$"):
+        ledger.Entry("k", kind, "USD", (Posting("a:1", 5), Posting("b:1", -5), Posting("c:1", 0)))
+    with pytest.raises(LedgerError, match=r"^the postings of an entry must sum to zero$"):
+        ledger.Entry("k", kind, "USD", (Posting("a:1", 5), Posting("b:1", -4)))
+
+
+def test_refused_amounts_name_what_was_wrong() -> None:
+    with pytest.raises(LedgerError, match=r"^the budget must be a positive amount in minor units"):
+        ledger.funding(
+            "f", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", budget_minor=0,
+            fee_minor=0,
+        )  # fmt: skip
+    with pytest.raises(LedgerError, match=r"^the platform fee cannot be negative$"):
+        ledger.funding(
+            "f", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", budget_minor=10,
+            fee_minor=-1,
+        )  # fmt: skip
+    with pytest.raises(LedgerError, match=r"^a payout must be a positive amount in minor units"):
+        reservation("r", 0)
+
+
+# -- refunds ---------------------------------------------------------------------------------
+
+
+def test_a_refund_empties_the_escrow_and_the_fee_it_returns() -> None:
+    book = funded(amount=10_000, fee=1_000)
+    book.post(reservation("r1", 4_000))
+    entry = ledger.refund(
+        "ref", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=6_000,
+        fee_minor=ledger.fee_share(1_000, 10_000, 6_000),
+    )  # fmt: skip
+    assert entry is not None and book.post(entry)
+    assert book.balances[(ledger.account("escrow", CAMPAIGN), "USD")] == 0
+    assert book.balances[(ledger.account("fees", CAMPAIGN), "USD")] == 400
+    assert book.balances[(ledger.account("brand_refunds", WS), "USD")] == 6_600
+
+
+def test_a_refund_of_the_fee_alone_or_the_escrow_alone_moves_only_that() -> None:
+    fee_only = ledger.refund(
+        "a", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=0,
+        fee_minor=70,
+    )  # fmt: skip
+    escrow_only = ledger.refund(
+        "b", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=90,
+        fee_minor=0,
+    )  # fmt: skip
+    assert fee_only is not None and escrow_only is not None
+    assert {p.account: p.amount_minor for p in fee_only.postings} == {
+        ledger.account("brand_refunds", WS): 70,
+        ledger.account("fees", CAMPAIGN): -70,
+    }
+    assert {p.account: p.amount_minor for p in escrow_only.postings} == {
+        ledger.account("brand_refunds", WS): 90,
+        ledger.account("escrow", CAMPAIGN): -90,
+    }
+
+
+@pytest.mark.parametrize(("escrow", "fee"), [(-1, 0), (100, -1), (-1, 100)])
+def test_a_negative_refund_is_refused_even_beside_a_positive_part(escrow: int, fee: int) -> None:
+    with pytest.raises(LedgerError, match=r"^a refund cannot be negative$"):
+        ledger.refund(
+            "ref", campaign_id=CAMPAIGN, workspace_id=WS, currency="USD", escrow_minor=escrow,
+            fee_minor=fee,
+        )  # fmt: skip
+
+
+# -- fees ------------------------------------------------------------------------------------
+
+
+def test_platform_fee_rounds_half_up_and_just_below_half_down() -> None:
+    assert ledger.platform_fee(4_999, 1) == 0
+    assert ledger.platform_fee(5_000, 1) == 1
+    assert ledger.platform_fee(0, 1_000) == 0
+
+
+def test_fee_share_of_a_one_unit_budget_and_of_no_budget() -> None:
+    assert ledger.fee_share(1_000, 1, 1) == 1_000
+    assert ledger.fee_share(1_000, 1, 0) == 0
+    assert ledger.fee_share(1_000, 0, 0) == 0
+    assert ledger.fee_share(1_000, -5, 3) == 0
+
+
+# -- the guard on money-holding accounts -----------------------------------------------------
+
+
+def test_a_reservation_from_an_empty_escrow_is_refused() -> None:
+    book = Ledger()
+    with pytest.raises(LedgerError, match=r"holds 0 USD; it cannot pay 1$"):
+        book.post(reservation("r1", 1))
+    assert not any(book.balances.values())
+    assert book.keys == set()
+
+
+def test_a_refused_reservation_says_what_the_escrow_holds() -> None:
+    book = funded(amount=1_000, fee=0)
+    escrow = ledger.account("escrow", CAMPAIGN)
+    with pytest.raises(LedgerError, match=f"^{escrow} holds 1000 USD; it cannot pay 1001$"):
+        book.post(reservation("r1", 1_001))
+
+
+def test_an_owner_id_with_a_colon_is_still_a_money_holding_account() -> None:
+    assert ledger.kind_of("payable:license-1:2") == "payable"
+    assert ledger.violations([("payable:license-1:2", "USD", -5), ("x:1", "USD", 5)]) == [
+        "payable:license-1:2 is -5 USD"
+    ]
+
+
+# -- violations(): what the suite checks every database against ------------------------------
+
+
+def test_a_balanced_ledger_has_no_violations() -> None:
+    assert ledger.violations([]) == []
+    assert ledger.violations([("escrow:c", "USD", 5), ("brand_funding:w", "USD", -5)]) == []
+
+
+def test_postings_that_do_not_sum_to_zero_are_reported_per_currency() -> None:
+    assert ledger.violations(
+        [("escrow:c", "USD", 5), ("brand_funding:w", "USD", -3), ("escrow:c", "EUR", -2)]
+    ) == ["USD postings sum to 2, not 0", "EUR postings sum to -2, not 0", "escrow:c is -2 EUR"]
+
+
+def test_money_holding_accounts_below_zero_are_reported_and_mirrors_are_not() -> None:
+    postings = [
+        ("escrow:c", "USD", -10),
+        ("fees:c", "USD", -1),
+        ("payable:p", "USD", -2),
+        ("creator_paid:k", "USD", -4),
+        ("brand_refunds:w", "USD", 17),
+    ]
+    assert ledger.violations(postings) == [
+        "escrow:c is -10 USD",
+        "fees:c is -1 USD",
+        "payable:p is -2 USD",
+    ]
+
+
+def test_an_unbalanced_ledger_with_a_negative_account_reports_both() -> None:
+    assert ledger.violations([("escrow:c", "USD", -3)]) == [
+        "USD postings sum to -3, not 0",
+        "escrow:c is -3 USD",
+    ]

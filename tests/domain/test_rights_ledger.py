@@ -1,119 +1,33 @@
-"""The rights ledger's arithmetic (hash chain, RFC 9162 Merkle trees, signed checkpoints) and the
-license certificates built on it: every kind of tampering is caught and named."""
+"""The rights ledger's arithmetic (hash chain, RFC 9162 Merkle trees, signed checkpoints):
+every kind of tampering is caught and named."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import hashlib
-import io
 import json
-import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import pypdf
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from activities.licensing import certificate
 from domain import rights_ledger as ledger
-from domain.enums import LicenseStatus
 from domain.rights_ledger import StoredCheckpoint, StoredEntry
-from workflows.contracts.license import LicenseSnapshot, LicenseTerms
-
-SIGNER = ledger.Signer(bytes(range(32)))
-INTRUDER = ledger.Signer(bytes([0xA5] * 32))
-KEYS = {SIGNER.key_id: SIGNER.public_key}
-T0 = datetime(2027, 1, 1, tzinfo=UTC)
-LICENSES = [str(uuid.UUID(int=n)) for n in (101, 202, 303)]
-
-
-# -- building ledgers in memory, the way models/licenses.py appends them ----------------------
-
-
-def data_of(seq: int, license_id: str) -> dict[str, Any]:
-    return {"license": {"license_id": license_id, "note": f"entry {seq}"}, "detail": {}}
-
-
-def append(
-    entries: list[StoredEntry],
-    license_id: str,
-    kind: str = "grant",
-    data: dict[str, Any] | None = None,
-) -> StoredEntry:
-    seq = len(entries) + 1
-    prev = entries[-1].hash if entries else ledger.GENESIS
-    body = ledger.entry_body(
-        seq,
-        license_id,
-        kind,
-        (T0 + timedelta(minutes=seq)).isoformat(),
-        data if data is not None else data_of(seq, license_id),
-    )
-    entry = StoredEntry(seq, license_id, kind, body, prev, ledger.entry_hash(prev, body))
-    entries.append(entry)
-    return entry
-
-
-def chain(n: int) -> list[StoredEntry]:
-    entries: list[StoredEntry] = []
-    for i in range(n):
-        append(entries, LICENSES[i % len(LICENSES)], ("grant", "change", "renewal")[i % 3])
-    return entries
-
-
-def rewritten(entries: Sequence[StoredEntry], seq: int, body: bytes) -> list[StoredEntry]:
-    """An intruder's rewrite of entry `seq` that rehashes every entry after it consistently."""
-    out = list(entries[: seq - 1])
-    prev = out[-1].hash if out else ledger.GENESIS
-    for entry in entries[seq - 1 :]:
-        new_body = body if entry.seq == seq else entry.body
-        new = dataclasses.replace(
-            entry, body=new_body, prev_hash=prev, hash=ledger.entry_hash(prev, new_body)
-        )
-        out.append(new)
-        prev = new.hash
-    return out
-
-
-def checkpoint_over(
-    entries: Sequence[StoredEntry],
-    from_seq: int,
-    to_seq: int,
-    prev: bytes,
-    signer: ledger.Signer = SIGNER,
-) -> StoredCheckpoint:
-    hashes = [e.hash for e in entries[from_seq - 1 : to_seq]]
-    body = ledger.checkpoint_body(
-        from_seq=from_seq,
-        to_seq=to_seq,
-        root=ledger.merkle_root([ledger.leaf_hash(h) for h in hashes]),
-        head_hash=hashes[-1],
-        prev_checkpoint=prev,
-        created_at=T0.isoformat(),
-        key=signer.key_id,
-    )
-    return StoredCheckpoint(
-        from_seq, to_seq, body, ledger.checkpoint_hash(body), signer.sign(body), signer.key_id
-    )
-
-
-def checkpoints(entries: Sequence[StoredEntry], every: int) -> list[StoredCheckpoint]:
-    """A checkpoint after every `every` entries, as record_event makes them."""
-    made: list[StoredCheckpoint] = []
-    for to_seq in range(every, len(entries) + 1, every):
-        prev = made[-1].hash if made else ledger.GENESIS
-        made.append(checkpoint_over(entries, to_seq - every + 1, to_seq, prev))
-    return made
-
-
-def flip(data: bytes, position: int, mask: int = 0x01) -> bytes:
-    i = position % len(data)
-    return data[:i] + bytes([data[i] ^ mask]) + data[i + 1 :]
-
+from tests.domain.chains import (
+    INTRUDER,
+    KEYS,
+    LICENSES,
+    SIGNER,
+    T0,
+    chain,
+    checkpoint_over,
+    checkpoints,
+    flip,
+    rewritten,
+)
 
 # -- the hash chain -----------------------------------------------------------------------
 
@@ -493,239 +407,184 @@ def test_a_broken_chain_is_reported_before_any_checkpoint() -> None:
     assert verdict.reason == "its content does not match its hash (altered)"
 
 
-# -- certificates -------------------------------------------------------------------------
-
-TERMS = LicenseTerms(
-    channels=["paid_social", "organic_social"],
-    platforms=["tiktok"],
-    territories=["US", "CA"],
-    starts_at=T0,
-    ends_at=T0 + timedelta(days=365),
-    fee_minor=50_000,
-    currency="USD",
-)
-LICENSE_ID = uuid.UUID(int=101)
+# -- what is stored beside the body: the event key and the time ------------------------------
 
 
-def snapshot(version: int, status: LicenseStatus, terms: LicenseTerms = TERMS) -> dict[str, Any]:
-    return LicenseSnapshot(
-        license_id=LICENSE_ID,
-        workspace_id=uuid.UUID(int=1),
-        brand_id=uuid.UUID(int=2),
-        creator_id=uuid.UUID(int=3),
-        campaign_id=uuid.UUID(int=4),
-        delivery_id=uuid.UUID(int=5),
-        asset_id=uuid.UUID(int=6),
-        asset_key="media/asset/final.mp4",
-        status=status,
-        version=version,
-        terms=terms,
-    ).model_dump(mode="json")
-
-
-# The license's own events among other licenses' entries; checkpoints after 5 and 10.
-HISTORY = {
-    2: ("grant", 1, LicenseStatus.ACTIVE),
-    5: ("change", 2, LicenseStatus.ACTIVE),
-    9: ("renewal", 3, LicenseStatus.ACTIVE),
-    12: ("termination", 4, LicenseStatus.TERMINATED),
-}
-
-
-def certified_ledger() -> tuple[list[StoredEntry], list[StoredCheckpoint]]:
-    entries: list[StoredEntry] = []
-    for seq in range(1, 13):
-        if seq in HISTORY:
-            kind, version, status = HISTORY[seq]
-            append(
-                entries,
-                str(LICENSE_ID),
-                kind,
-                {"license": snapshot(version, status), "detail": {}},
-            )
-        else:
-            append(entries, LICENSES[1])
-    return entries, checkpoints(entries, 5)
-
-
-def issue(signer: ledger.Signer = SIGNER, *, with_checkpoints: bool = True) -> dict[str, Any]:
-    entries, made = certified_ledger()
-    mine = [e for e in entries if e.license_id == str(LICENSE_ID)]
-    proven = []
-    for cp in made if with_checkpoints else []:
-        leaves = [ledger.leaf_hash(e.hash) for e in entries[cp.from_seq - 1 : cp.to_seq]]
-        covered = [e.seq for e in mine if cp.from_seq <= e.seq <= cp.to_seq]
-        proven.append(
-            certificate.ProvenCheckpoint(
-                cp,
-                [
-                    certificate.CoveredEntry(s, ledger.inclusion_proof(leaves, s - cp.from_seq))
-                    for s in covered
-                ],
-            )
-        )
-    return certificate.build(
-        license_id=str(LICENSE_ID),
-        entries=mine,
-        checkpoints=proven,
-        issued_at="2027-06-01T00:00:00+00:00",
-        signer=signer,
-    )
-
-
-def test_a_genuine_certificate_verifies_offline_and_with_the_pinned_key() -> None:
-    document = issue()
-    assert document["license"] == snapshot(4, LicenseStatus.TERMINATED)
-    assert [e["seq"] for e in document["entries"]] == [2, 5, 9, 12]
-    assert [len(c["proofs"]) for c in document["checkpoints"]] == [2, 1]
-    assert certificate.verify_certificate(document) == []
-    assert certificate.verify_certificate(document, trusted_public_key=SIGNER.public_key) == []
-    # Offline means from the JSON file alone.
-    assert certificate.verify_certificate(json.loads(json.dumps(document))) == []
-
-
-def edit_terms(doc: dict[str, Any]) -> None:
-    doc["license"]["terms"]["territories"] = ["WW"]
-
-
-def edit_entry(doc: dict[str, Any]) -> None:
-    doc["entries"][1]["body"] = doc["entries"][1]["body"].replace('"version":2', '"version":7')
-
-
-def drop_entry(doc: dict[str, Any]) -> None:
-    del doc["entries"][1]
-
-
-def reorder_entries(doc: dict[str, Any]) -> None:
-    doc["entries"][0], doc["entries"][1] = doc["entries"][1], doc["entries"][0]
-
-
-def edit_signature(doc: dict[str, Any]) -> None:
-    doc["signature"] = flip(bytes.fromhex(doc["signature"]), 5).hex()
-
-
-def edit_proof(doc: dict[str, Any]) -> None:
-    proof = doc["checkpoints"][0]["proofs"][0]
-    proof["path"][0] = flip(bytes.fromhex(proof["path"][0]), 0).hex()
-
-
-def edit_statement(doc: dict[str, Any]) -> None:
-    item = doc["checkpoints"][1]
-    item["statement"] = item["statement"].replace('"to_seq":10', '"to_seq":11')
-
-
-@pytest.mark.parametrize(
-    ("tamper", "expected"),
-    [
-        (edit_terms, "the license terms differ from its latest ledger entry"),
-        (edit_entry, "ledger entry 5: its content does not match its hash (altered)"),
-        (drop_entry, "checkpoint 1..5: entry 5 is not in the signed tree"),
-        (reorder_entries, "ledger entry 2 is out of order"),
-        (edit_signature, "the certificate's signature does not verify (altered or forged)"),
-        (edit_proof, "checkpoint 1..5: entry 2 is not in the signed tree"),
-        (edit_statement, "checkpoint 6..11: its signature does not verify"),
-    ],
-)
-def test_any_edit_to_a_certificate_is_reported(
-    tamper: Callable[[dict[str, Any]], None], expected: str
-) -> None:
-    document = copy.deepcopy(issue())
-    tamper(document)
-    problems = certificate.verify_certificate(document)
-    assert expected in problems
-    # Whatever was edited, the signature over the whole document no longer holds.
-    assert "the certificate's signature does not verify (altered or forged)" in problems
-
-
-def test_a_certificate_signed_with_another_key_is_caught_by_pinning() -> None:
-    genuine = issue()
-    assert certificate.verify_certificate(genuine, trusted_public_key=INTRUDER.public_key) == [
-        "signed with a key other than the trusted ledger key"
-    ]
-    # A forger re-signing with their own key cannot carry the ledger's signed checkpoints...
-    forged = issue(INTRUDER)
-    assert certificate.verify_certificate(forged) == [
-        "checkpoint 1..5: its signature does not verify",
-        "checkpoint 6..10: its signature does not verify",
-    ]
-    # ...and without them the document is self-consistent: only the pinned key tells.
-    bare = issue(INTRUDER, with_checkpoints=False)
-    assert certificate.verify_certificate(bare) == []
-    assert certificate.verify_certificate(bare, trusted_public_key=SIGNER.public_key) == [
-        "signed with a key other than the trusted ledger key"
-    ]
-
-
-@pytest.mark.parametrize(
-    ("document", "problem"),
-    [
-        ({"type": "something else"}, "not a NEXUS license certificate"),
-        ({"type": certificate.CERTIFICATE_TYPE}, "malformed certificate: KeyError('public_key')"),
-    ],
-)
-def test_documents_that_are_no_certificate_are_reported_not_raised(
-    document: dict[str, Any], problem: str
-) -> None:
-    assert certificate.verify_certificate(document) == [problem]
-
-
-def test_a_certificate_with_garbage_in_it_is_reported_not_raised() -> None:
-    document = issue()
-    document["entries"][0]["hash"] = "not hex"
-    problems = certificate.verify_certificate(document)
-    assert len(problems) == 1
-    assert problems[0].startswith("malformed certificate: ValueError(")
-
-
-def pdf_of(document: dict[str, Any]) -> tuple[str, dict[str, list[bytes]]]:
-    data = certificate.render_pdf(document)
-    assert data.startswith(b"%PDF-")
-    reader = pypdf.PdfReader(io.BytesIO(data))
-    text = "\n".join(page.extract_text() for page in reader.pages)
-    return text, dict(reader.attachments)
-
-
-def test_the_pdf_shows_the_license_and_embeds_the_signed_json() -> None:
-    document = issue()
-    text, attachments = pdf_of(document)
-    assert "License certificate" in text
-    assert str(LICENSE_ID) in text
-    assert "terminated (version 4)" in text
-    assert "paid_social, organic_social" in text
-    assert "2028-01-01T00:00:00Z" in text
-    assert list(attachments) == [f"license-{LICENSE_ID}.json"]
-    (embedded,) = attachments[f"license-{LICENSE_ID}.json"]
-    assert json.loads(embedded) == document
-    assert certificate.verify_certificate(json.loads(embedded)) == []
-
-
-def test_the_pdf_prints_perpetual_terms_and_text_outside_latin_1() -> None:
-    perpetual = LicenseTerms.model_validate(
-        TERMS.model_dump()
-        | {
-            "ends_at": None,
-            "perpetual_consent": True,
-            "exclusivity": {"category": "スキンケア für Männer", "ends_at": T0 + timedelta(90)},
+def stored(
+    seq: int = 1,
+    *,
+    event_key: str | None,
+    recorded_at: datetime | None,
+    body_event_key: str | None = "delivery-1:grant",
+    body_recorded_at: object = "2027-01-01T00:01:00+00:00",
+) -> StoredEntry:
+    """An entry as a repository row gives it back, with the columns beside its hashed body."""
+    body = ledger.canonical(
+        {
+            "v": ledger.FORMAT_VERSION,
+            "seq": seq,
+            "license_id": LICENSES[0],
+            "kind": "grant",
+            "recorded_at": body_recorded_at,
+            "event_key": body_event_key,
+            "data": {},
         }
     )
-    entries: list[StoredEntry] = []
-    append(
-        entries,
-        str(LICENSE_ID),
+    return StoredEntry(
+        seq,
+        LICENSES[0],
         "grant",
-        {"license": snapshot(1, LicenseStatus.ACTIVE, perpetual), "detail": {}},
+        body,
+        ledger.GENESIS,
+        ledger.entry_hash(ledger.GENESIS, body),
+        event_key=event_key,
+        recorded_at=recorded_at,
     )
-    document = certificate.build(
-        license_id=str(LICENSE_ID),
-        entries=entries,
-        checkpoints=[],
-        issued_at="2027-06-01T00:00:00+00:00",
-        signer=SIGNER,
+
+
+RECORDED = T0 + timedelta(minutes=1)
+MOVED = "its columns differ from what was hashed (altered or moved)"
+
+
+def test_a_row_whose_columns_match_its_body_verifies() -> None:
+    entry = stored(event_key="delivery-1:grant", recorded_at=RECORDED)
+    assert ledger.entry_problem(entry) is None
+    assert ledger.verify_chain([entry]).ok
+
+
+def test_a_tampered_event_key_column_is_caught() -> None:
+    # The event key makes appends idempotent: a row claiming another event's key would make a
+    # retried event look recorded.
+    entry = stored(event_key="delivery-2:grant", recorded_at=RECORDED)
+    assert ledger.entry_problem(entry) == MOVED
+    verdict = ledger.verify_chain([entry])
+    assert (verdict.ok, verdict.first_bad_seq, verdict.reason) == (False, 1, MOVED)
+
+
+def test_a_body_whose_event_key_was_changed_and_rehashed_is_caught_by_the_column() -> None:
+    entry = stored(event_key="delivery-1:grant", recorded_at=None, body_event_key="forged")
+    assert ledger.entry_problem(entry) == MOVED
+
+
+def test_columns_not_known_to_the_reader_are_not_compared() -> None:
+    assert ledger.entry_problem(stored(event_key=None, recorded_at=None)) is None
+
+
+@pytest.mark.parametrize(
+    "recorded_at", [RECORDED + timedelta(seconds=1), RECORDED - timedelta(days=1)]
+)
+def test_a_tampered_recorded_at_column_is_caught(recorded_at: datetime) -> None:
+    assert ledger.entry_problem(stored(event_key=None, recorded_at=recorded_at)) == MOVED
+
+
+def test_the_recorded_instant_matches_in_any_zone() -> None:
+    tokyo = RECORDED.astimezone(timezone(timedelta(hours=9)))
+    assert ledger.entry_problem(stored(event_key=None, recorded_at=tokyo)) is None
+
+
+@pytest.mark.parametrize("body_recorded_at", ["not a time", None, 1_798_761_660])
+def test_a_body_without_a_readable_time_does_not_match_the_column(
+    body_recorded_at: object,
+) -> None:
+    entry = stored(event_key=None, recorded_at=RECORDED, body_recorded_at=body_recorded_at)
+    assert ledger.entry_problem(entry) == MOVED
+
+
+# -- canonical bodies and verdicts as the API and the CLI show them --------------------------
+
+
+def test_canonical_json_keeps_text_as_utf8_and_refuses_what_json_cannot_say() -> None:
+    assert ledger.canonical({"b": "Zoë", "a": [1, 2]}) == '{"a":[1,2],"b":"Zoë"}'.encode()
+    with pytest.raises(ValueError, match="JSON compliant"):
+        ledger.canonical({"fee": float("nan")})
+
+
+def test_a_good_verdict_reads_out_in_full() -> None:
+    entries = chain(3)
+    assert ledger.verify_chain(entries).as_dict() == {
+        "ok": True,
+        "checked": 3,
+        "first_bad_seq": None,
+        "reason": None,
+        "head_hash": entries[-1].hash.hex(),
+    }
+
+
+def test_a_gap_reads_out_with_the_last_good_head() -> None:
+    entries = chain(4)
+    verdict = ledger.verify_chain([entries[0], entries[2], entries[3]])
+    assert verdict.as_dict() == {
+        "ok": False,
+        "checked": 1,
+        "first_bad_seq": 3,
+        "reason": "sequence gap: entry 2 is missing",
+        "head_hash": entries[0].hash.hex(),
+    }
+
+
+def test_an_entry_read_twice_is_out_of_order() -> None:
+    entries = chain(3)
+    verdict = ledger.verify_chain([entries[0], entries[1], entries[1], entries[2]])
+    assert (verdict.checked, verdict.first_bad_seq, verdict.reason) == (
+        2,
+        2,
+        "sequence gap: out of order",
     )
-    text, attachments = pdf_of(document)
-    assert "perpetual (consented by the creator)" in text
-    assert "für Männer" in text
-    (embedded,) = attachments[f"license-{LICENSE_ID}.json"]
-    assert json.loads(embedded)["license"]["terms"]["exclusivity"]["category"] == (
-        "スキンケア für Männer"
+
+
+# -- proofs and checkpoints at their edges ---------------------------------------------------
+
+
+def test_a_position_outside_the_tree_has_no_proof_and_verifies_nothing() -> None:
+    leaves = [ledger.leaf_hash(bytes([n]) * 32) for n in range(4)]
+    root = ledger.merkle_root(leaves)
+    with pytest.raises(IndexError) as raised:
+        ledger.inclusion_proof(leaves, 4)
+    assert raised.value.args == (4,)
+    proof = ledger.inclusion_proof(leaves, 3)
+    assert ledger.verify_inclusion(leaves[3], 3, 4, proof, root)
+    assert not ledger.verify_inclusion(leaves[3], 4, 4, proof, root)
+
+
+def test_a_signer_is_named_by_the_first_16_hex_digits_of_its_key_digest() -> None:
+    assert SIGNER.key_id == hashlib.sha256(SIGNER.public_key).hexdigest()[:16]
+    assert len(ledger.key_id(INTRUDER.public_key)) == 16
+
+
+def test_a_checkpoint_up_to_the_last_entry_verifies() -> None:
+    entries = chain(6)
+    made = [checkpoint_over(entries, 1, 6, ledger.GENESIS)]
+    assert ledger.verify_ledger(entries, made, KEYS).ok
+
+
+def test_a_signed_checkpoint_stating_a_wrong_root_for_the_right_head_is_caught() -> None:
+    entries = chain(6)
+    body = ledger.checkpoint_body(
+        from_seq=1,
+        to_seq=6,
+        root=bytes(32),
+        head_hash=entries[-1].hash,
+        prev_checkpoint=ledger.GENESIS,
+        created_at=T0.isoformat(),
+        key=SIGNER.key_id,
     )
+    forged = StoredCheckpoint(
+        1, 6, body, ledger.checkpoint_hash(body), SIGNER.sign(body), SIGNER.key_id
+    )
+    verdict = ledger.verify_ledger(entries, [forged], KEYS)
+    assert verdict.reason == "checkpoint 1..6: the entries it covers were rewritten"
+
+
+def test_a_checkpoint_beyond_the_ledger_names_the_first_missing_entry() -> None:
+    # Entries 6..8 deleted; the checkpoint over 7..8 survives and gives the deletion away.
+    entries = chain(8)
+    first = checkpoint_over(entries, 1, 2, ledger.GENESIS)
+    made = [first, checkpoint_over(entries, 7, 8, first.hash)]
+    verdict = ledger.verify_ledger(entries[:5], made, KEYS)
+    assert verdict.as_dict() == {
+        "ok": False,
+        "checked": 5,
+        "first_bad_seq": 6,
+        "reason": "checkpoint 7..8: it covers entries up to 8, but the ledger ends at 5",
+        "head_hash": entries[4].hash.hex(),
+    }
