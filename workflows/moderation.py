@@ -56,6 +56,9 @@ MEDIA_RETRY = RetryPolicy(
     non_retryable_error_types=["MediaMissing", "TranscodeFailed"],
 )
 QUICK = timedelta(minutes=5)
+# Object-store reads and writes of small documents, and rules: seconds. A worker killed in the
+# middle of one holds the moderation only this long.
+SMALL = timedelta(seconds=30)
 TRANSCODE = timedelta(hours=1)
 MODELS = timedelta(minutes=20)
 
@@ -78,6 +81,7 @@ class ModerationWorkflow:
             MediaActivities.probe,
             ProbeRequest(asset_id=request.asset_id, source_key=request.source_key),
             start_to_close_timeout=QUICK,
+            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
             retry_policy=MEDIA_RETRY,
         )
         if probe.info is None:
@@ -96,7 +100,7 @@ class ModerationWorkflow:
             reused = await workflow.execute_activity_method(
                 MediaActivities.reuse_analysis,
                 ReuseRequest(asset_id=request.asset_id, sha256=probe.sha256),
-                start_to_close_timeout=QUICK,
+                start_to_close_timeout=SMALL,
                 retry_policy=MEDIA_RETRY,
             )
         if reused is not None:
@@ -122,7 +126,7 @@ class ModerationWorkflow:
                 screen_text=analysis.screen_text,
                 semantic=semantic,
             ),
-            start_to_close_timeout=QUICK,
+            start_to_close_timeout=SMALL,
             retry_policy=MEDIA_RETRY,
         )
         if report.decision == "review":
@@ -174,6 +178,7 @@ class ModerationWorkflow:
             MediaActivities.hash_frames,
             renditions,
             start_to_close_timeout=QUICK,
+            heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
             retry_policy=MEDIA_RETRY,
         )
         if hashes.matches:
@@ -195,7 +200,7 @@ class ModerationWorkflow:
             await workflow.execute_activity_method(
                 MediaActivities.save_analysis,
                 SaveAnalysis(sha256=sha256, analysis=analysis),
-                start_to_close_timeout=QUICK,
+                start_to_close_timeout=SMALL,
                 retry_policy=MEDIA_RETRY,
             )
         return analysis, hashes
@@ -311,7 +316,7 @@ class ModerationWorkflow:
                     kind="review_overdue",
                     reason=f"No review decision within {request.review_sla_s} s: {report.reason}",
                 ),
-                start_to_close_timeout=QUICK,
+                start_to_close_timeout=SMALL,
                 retry_policy=MEDIA_RETRY,
             )
             # Escalated, never auto-decided: the asset waits for a person.
@@ -331,7 +336,7 @@ class ModerationWorkflow:
         key = await workflow.execute_activity_method(
             MediaActivities.store_report,
             report,
-            start_to_close_timeout=QUICK,
+            start_to_close_timeout=SMALL,
             retry_policy=MEDIA_RETRY,
         )
         assert self._status is not None

@@ -179,7 +179,7 @@ class MediaActivities:
                     f"{self._media.max_upload_bytes / 1e6:,.1f} MB.",
                 ),
             )
-        with scratch(self._media.work_dir) as tmp:
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
             source = _download(self._store, request.source_key, tmp / "source")
             with source.open("rb") as raw:
                 digest = hashlib.file_digest(raw, "sha256").hexdigest()
@@ -201,7 +201,7 @@ class MediaActivities:
     @activity.defn(name="media.transcode")
     def transcode(self, request: TranscodeRequest) -> Renditions:
         prefix = rendition_prefix(request.asset_id)
-        with scratch(self._media.work_dir) as tmp:
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
             source = _download(self._store, request.source_key, tmp / "source")
             out = tmp / "out"
             try:
@@ -231,7 +231,7 @@ class MediaActivities:
     @activity.defn(name="media.hash_frames")
     def hash_frames(self, renditions: Renditions) -> FrameHashes:
         hashes: list[FrameHash] = []
-        with scratch(self._media.work_dir) as tmp:
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
             for i, (key, time_s) in enumerate(
                 zip(renditions.frame_keys, renditions.frame_times, strict=True)
             ):

@@ -1,10 +1,11 @@
-"""A GPU worker that dies in the middle of model work (no answer, no more heartbeats) holds
-the moderation only for the heartbeat timeout: the work is retried on a live worker, not
-after the model work's 20-minute limit."""
+"""A worker that dies in the middle of moderation work (no answer, no more heartbeats) holds
+the moderation for seconds, not for the work's time limit (20 minutes for the models,
+5 for the probe and the lookups): the work is retried on a live worker."""
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -21,8 +22,20 @@ from nexus.settings import Settings
 from tests.media import video
 from tests.workflows.test_moderation_workflow import start
 from workers.cpu.main import build_worker as build_cpu_worker
-from workflows.contracts.moderation import Renditions, Segment, Transcript, Word
-from workflows.task_queues import gpu_queue
+from workers.cpu.main import moderation_activities
+from workers.gpu.main import build_worker as build_gpu_worker
+from workflows.contracts.moderation import (
+    ProbeRequest,
+    ProbeResult,
+    Renditions,
+    ReusedAnalysis,
+    ReuseRequest,
+    Segment,
+    Transcript,
+    Word,
+)
+from workflows.moderation import ModerationWorkflow
+from workflows.task_queues import cpu_queue, gpu_queue
 
 SAID = "this video is sponsored by Glow"
 
@@ -67,3 +80,49 @@ async def test_model_work_held_by_a_dead_gpu_worker_is_retried_after_the_heartbe
         if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
     ]
     assert 2 in attempts
+
+
+async def test_media_work_held_by_a_dead_cpu_worker_is_retried_within_seconds(
+    client: Client, settings: Settings, engine: Engine, tmp_path: Path
+) -> None:
+    """The probe is noticed by its heartbeats, the analysis lookup by its short timeout."""
+    source = video(tmp_path / "said.mp4", say=SAID, seconds=2)
+    activities = {a.__name__: a for a in moderation_activities(settings, engine)}
+    real_probe, real_reuse = activities.pop("probe"), activities.pop("reuse_analysis")
+    worker_died = threading.Event()  # set at the end: the dead attempts' threads may go
+
+    def first_attempt_dies() -> None:
+        if activity.info().attempt == 1:
+            worker_died.wait(120)  # never answers, never heartbeats
+
+    @activity.defn(name="media.probe")
+    def probe(request: ProbeRequest) -> ProbeResult:
+        first_attempt_dies()
+        return real_probe(request)  # type: ignore[no-any-return]
+
+    @activity.defn(name="media.reuse_analysis")
+    def reuse_analysis(request: ReuseRequest) -> ReusedAnalysis | None:
+        first_attempt_dies()
+        return real_reuse(request)  # type: ignore[no-any-return]
+
+    cpu = Worker(
+        client,
+        task_queue=cpu_queue(settings.temporal.task_queue),
+        workflows=[ModerationWorkflow],
+        activities=[probe, reuse_analysis, *activities.values()],
+        activity_executor=ThreadPoolExecutor(8),
+    )
+    try:
+        async with cpu, build_gpu_worker(client, settings, "cpu"):
+            handle = await start(client, settings, source, "#ad Glow", heartbeat_timeout_s=2)
+            report = await asyncio.wait_for(handle.result(), timeout=90)
+    finally:
+        worker_died.set()
+
+    assert report.decision == "pass", report.reason
+    retried = [
+        event.activity_task_started_event_attributes.attempt
+        async for event in handle.fetch_history_events()
+        if event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_STARTED
+    ]
+    assert retried.count(2) == 2
