@@ -137,6 +137,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.command == "ledger" and settings.env == "development":
+        # On a development machine it runs beside `nexus up`, with the secrets that made.
+        from nexus.devstack import kept_secrets
+
+        found = kept_secrets(settings.stack.state_dir, dict(os.environ))
+        if found:
+            os.environ.update(found)
+            settings = Settings()
     if args.command == "up":
         if args.check:
             return _check(settings, ())

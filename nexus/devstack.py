@@ -87,6 +87,14 @@ GENERATED_SECRETS = {
 }
 
 
+def kept_secrets(state_dir: Path, environ: dict[str, str]) -> dict[str, str]:
+    """The secrets `nexus up` made for this installation that `environ` does not set; none
+    before the first `nexus up`. `nexus ledger` uses them to sign checkpoints."""
+    path = state_dir / "secrets.json"
+    kept: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
+    return {name: value for name, value in kept.items() if not environ.get(name)}
+
+
 def installation_secrets(state_dir: Path, environ: dict[str, str]) -> dict[str, str]:
     """The secrets of this installation that `environ` does not set: made once, kept in
     `<state dir>/secrets.json` (readable by its owner only) and reused on every start."""

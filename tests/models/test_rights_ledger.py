@@ -196,11 +196,16 @@ def test_a_grant_whose_exclusivity_collides_with_another_brands_drops_it(
 def test_the_cli_verifies_and_names_the_first_bad_entry(
     tamper: Engine,
     signer: ledger.Signer,
+    settings: Settings,
     database_url: str,
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     monkeypatch.setenv("NEXUS_DATABASE__URL", database_url)
+    monkeypatch.setenv(
+        "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
+        settings.licensing.ledger_signing_key.get_secret_value(),
+    )
     fill(tamper, signer, 5)
     assert cli.main(["ledger", "checkpoint"]) == 0
     made = json.loads(capsys.readouterr().out)["checkpoint"]

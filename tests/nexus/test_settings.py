@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from api.security import decode_access_token
-from nexus.devstack import installation_secrets
+from nexus.devstack import installation_secrets, kept_secrets
 from nexus.errors import Unauthenticated
 from nexus.settings import MissingSecret, Settings
 
@@ -219,3 +219,12 @@ def test_a_token_signed_with_the_old_source_secret_is_refused(
         decode_access_token(settings.auth, forged)
     genuine = jwt.encode(claims, made["NEXUS_AUTH__JWT_SECRET"], algorithm="HS256")
     assert decode_access_token(settings.auth, genuine).role.value == "ops"
+
+
+def test_operator_commands_read_the_secrets_nexus_up_made(tmp_path: Path) -> None:
+    assert kept_secrets(tmp_path, {}) == {}
+    assert not (tmp_path / "secrets.json").exists()  # reading makes nothing
+    made = installation_secrets(tmp_path, {})
+    assert kept_secrets(tmp_path, {}) == made
+    set_here = {"NEXUS_AUTH__JWT_SECRET": "x" * 40}
+    assert "NEXUS_AUTH__JWT_SECRET" not in kept_secrets(tmp_path, set_here)
