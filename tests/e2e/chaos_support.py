@@ -235,6 +235,14 @@ class JourneyFailed(Exception):
     pass
 
 
+class Login(dict[str, str]):
+    """A signed-in user's headers; signed in again, in place, once the token expires."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__()
+        self.email = email
+
+
 @dataclass
 class Calls:
     retried: Counter[str] = field(default_factory=Counter)  # why a request was repeated
@@ -257,30 +265,43 @@ class Api:
         content: bytes | None = None,
         params: dict[str, str] | None = None,
     ) -> httpx.Response:
-        """The first answer that is not a server error; a 503 or a lost answer is repeated
-        with the same Idempotency-Key (every mutating request carries one)."""
-        if method != "GET":
-            headers = {"Idempotency-Key": str(uuid.uuid4())} | headers
+        """The first answer that is not a server error; a 503, a lost answer or "the first
+        request with this key is still running" is repeated with the same Idempotency-Key
+        (every mutating request carries one), an expired sign-in after signing in again."""
+        key = {"Idempotency-Key": str(uuid.uuid4())} if method != "GET" else {}
         deadline = time.monotonic() + self.patience_s
         while True:
             try:
                 response = await self.http.request(
-                    method, path, headers=headers, json=body, content=content, params=params
-                )
+                    method, path, headers=headers | key, json=body, content=content,
+                    params=params,
+                )  # fmt: skip
             except httpx.TransportError as exc:
                 why = type(exc).__name__
             else:
-                if response.status_code < 500:
+                status = response.status_code
+                if status == 401 and isinstance(headers, Login):
+                    await self.sign_in(headers)
+                    why = "401 signed in again"
+                elif status == 409 and response.json()["type"].endswith("/idempotency-key-in-use"):
+                    why = "409 in progress"
+                elif status < 500:
                     return response
-                why = str(response.status_code)
-                if response.status_code != 503:
-                    self.calls.server_errors.append(
-                        f"{method} {path}: {response.status_code} {response.text[:300]}"
-                    )
+                else:
+                    why = str(status)
+                    if status != 503:
+                        self.calls.server_errors.append(
+                            f"{method} {path}: {status} {response.text[:300]}"
+                        )
             self.calls.retried[why] += 1
             if time.monotonic() > deadline:
                 raise JourneyFailed(f"{method} {path}: still {why} after {self.patience_s}s")
             await asyncio.sleep(0.5)
+
+    async def sign_in(self, login: Login) -> None:
+        body = {"email": login.email, "password": DEMO_PASSWORD}
+        token = await self.ok("POST", "/auth/login", {}, body=body)
+        login["Authorization"] = f"Bearer {token['access_token']}"
 
     async def ok(
         self, method: str, path: str, headers: dict[str, str], *expect: int, **kw: Any
@@ -307,9 +328,9 @@ class Api:
 @dataclass(frozen=True)
 class Actors:
     brand_id: str
-    brand: dict[str, str]
-    ops: dict[str, str]
-    creators: list[dict[str, str]]
+    brand: Login
+    ops: Login
+    creators: list[Login]
 
 
 @dataclass
@@ -337,10 +358,10 @@ class Journey:
 
 
 async def sign_in(api: Api) -> Actors:
-    async def login(email: str) -> dict[str, str]:
-        body = {"email": email, "password": DEMO_PASSWORD}
-        token = await api.ok("POST", "/auth/login", {}, body=body)
-        return {"Authorization": f"Bearer {token['access_token']}"}
+    async def login(email: str) -> Login:
+        signed_in = Login(email)
+        await api.sign_in(signed_in)
+        return signed_in
 
     brand = await login("admin@glow.demo")
     brand_id = str((await api.ok("GET", "/brands", brand))[0]["id"])
@@ -397,9 +418,7 @@ class Driver:
                 {"format": "video_9x16", "duration_s": 30, "quantity": 1, "price_minor": 100_000}
             ],
         }
-        # The same key on every attempt: a repeat returns the campaign the first one created.
-        key = {"Idempotency-Key": f"chaos-{uuid.uuid4()}"}
-        campaign = await api.ok("POST", "/campaigns", brand | key, 201, 200, body=body)
+        campaign = await api.ok("POST", "/campaigns", brand, 201, 200, body=body)
         cid = j.campaign_id = str(campaign["id"])
         deliverable_id = str(campaign["deliverables"][0]["id"])
 
@@ -433,14 +452,16 @@ class Driver:
         if j.kind == "moderation":
             # A draft without any disclosure goes back to the creator; the fix is a new clip,
             # analysed from scratch (transcode, speech, nudity, brand safety on the workers).
-            j.moderated.append(
-                await self._draft(j, creator, self._bad_clip(j), "Loving this serum", "fixing")
+            # Speech starting at its own millisecond makes each journey's clips unique.
+            say_at = 0.2 + (j.index % 1000) / 1000
+            bad = await asyncio.to_thread(
+                self._clip, f"bad-{j.index}", "here is my morning routine", say_at
             )
-            clip = await asyncio.to_thread(
-                self._clip, f"fix-{j.index}", "this video is sponsored by Glow serum",
-                0.2 + (j.index % 500) / 1000,
-            )  # fmt: skip
-            j.moderated.append(await self._draft(j, creator, clip, GOOD_CAPTION, "in_review"))
+            j.moderated.append(await self._draft(j, creator, bad, "Loving this serum", "fixing"))
+            fix = await asyncio.to_thread(
+                self._clip, f"fix-{j.index}", "this video is sponsored by Glow serum", say_at
+            )
+            j.moderated.append(await self._draft(j, creator, fix, GOOD_CAPTION, "in_review"))
         else:
             j.moderated.append(
                 await self._draft(j, creator, self.good_clip, GOOD_CAPTION, "in_review")
@@ -461,9 +482,6 @@ class Driver:
 
         if j.kind == "license_fee":
             await self._license_fee(j, creator)
-
-    def _bad_clip(self, j: Journey) -> bytes:
-        return self._clip(f"bad-{j.index}", "here is my morning routine", 0.2 + j.index / 1000)
 
     async def _license_fee(self, j: Journey, creator: dict[str, str]) -> None:
         api, brand, lid = self.api, self.actors.brand, j.license_id
@@ -509,13 +527,24 @@ class Driver:
         body: Any,
         done: Callable[[], Awaitable[Any]],
     ) -> None:
-        """POST a step; a refusal (409) is fine when a read shows the step happened (the first
-        attempt went through while its answer was lost), then wait for its effect."""
-        response = await self.api.call("POST", path, headers, body=body)
-        if response.status_code not in (200, 201, 202, 409):
-            raise JourneyFailed(f"POST {path}: {response.status_code} {response.text[:300]}")
-        what = f"POST {path} ({response.status_code}: {response.text[:200]})"
-        await self.api.until(what, done, self.timeout_s)
+        """POST a step and wait for its effect. A refusal (409) may mean that the first
+        attempt went through while its answer was lost, or that the process has not caught
+        up with what the reads show yet: look for the effect a while, then ask again."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            response = await self.api.call("POST", path, headers, body=body)
+            if response.status_code not in (200, 201, 202, 409):
+                raise JourneyFailed(f"POST {path}: {response.status_code} {response.text[:300]}")
+            refused = response.status_code == 409
+            what = f"POST {path} ({response.status_code}: {response.text[:200]})"
+            left = deadline - time.monotonic()
+            try:
+                await self.api.until(what, done, min(left, 10) if refused else left)
+            except JourneyFailed:
+                if not refused or time.monotonic() > deadline:
+                    raise
+            else:
+                return
 
     async def _funding(
         self, cid: str, license_id: str | None, path: str, extra: dict[str, str]
