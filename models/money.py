@@ -4,7 +4,8 @@ bank transfers and received Stripe events. Balances are never stored; they are s
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import BigInteger, Index, case, func, text
 from sqlalchemy.dialects.postgresql import insert
@@ -250,6 +251,10 @@ def entries_with_reference(session: Session, kind: str, references: list[str]) -
 # -- fundings --------------------------------------------------------------------------------
 
 UNDER_WAY = ("pending", "succeeded", "requires_action", "processing", "awaiting_transfer")
+# A funding still `pending` (opened, never charged) this long after it was opened belongs to
+# a request that died before charging it (its API process, or the database, went away): the
+# next request resumes it, charging it under its own key, instead of being refused forever.
+ABANDONED_AFTER = timedelta(minutes=2)
 
 
 def get_funding(session: Session, funding_id: uuid.UUID) -> Funding | None:
@@ -314,12 +319,29 @@ def open_funding(session: Session, row: Funding, budget_minor: int, fee_bps: int
     ):
         waiting.status, waiting.failure = "superseded", "replaced by a newer funding request"
         save(session, waiting)
+    abandoned = _abandoned(session, row, col(Funding.license_id).is_(None))
+    if abandoned is not None:
+        return abandoned
     due = budget_minor - funded_minor(session, row.campaign_id)
     if due <= 0:
         return None
     row.budget_minor, row.fee_minor = due, ledger.platform_fee(due, fee_bps)
     save(session, row)
     return row
+
+
+def _abandoned(session: Session, row: Funding, *same: Any) -> Funding | None:
+    """The campaign's (or fee's) funding of the same kind left pending, if any."""
+    return session.exec(
+        select(Funding).where(
+            Funding.campaign_id == row.campaign_id,
+            Funding.method == row.method,
+            Funding.provider == row.provider,
+            Funding.status == "pending",
+            col(Funding.created_at) < utcnow() - ABANDONED_AFTER,
+            *same,
+        )
+    ).first()
 
 
 def funded_minor(session: Session, campaign_id: uuid.UUID) -> int:
@@ -340,6 +362,11 @@ def open_fee_funding(session: Session, row: Funding, fee_bps: int) -> Funding | 
     None when that fee is paid or being paid already. Serialized per fee."""
     assert row.license_id is not None and row.fee_number is not None
     lock_accounts(session, [f"license-fee:{row.license_id}:{row.fee_number}"])
+    abandoned = _abandoned(
+        session, row, Funding.license_id == row.license_id, Funding.fee_number == row.fee_number
+    )
+    if abandoned is not None:
+        return abandoned
     under_way = session.exec(
         select(Funding.id).where(
             Funding.license_id == row.license_id,
