@@ -280,7 +280,8 @@ def test_proofs_for_positions_outside_the_tree_are_refused() -> None:
 
 
 def test_keys_are_named_by_their_digest_and_only_they_verify() -> None:
-    assert SIGNER.key_id == hashlib.sha256(SIGNER.public_key).hexdigest()[:16]
+    signer = ledger.Signer(bytes([7]) * 32)
+    assert signer.key_id == hashlib.sha256(signer.public_key).hexdigest()[:16]
     assert ledger.Signer(bytes(range(32))).public_key == SIGNER.public_key  # from the seed
     signature = SIGNER.sign(b"statement")
     assert ledger.signature_valid(SIGNER.public_key, signature, b"statement")
@@ -544,10 +545,14 @@ def test_a_position_outside_the_tree_has_no_proof_and_verifies_nothing() -> None
     proof = ledger.inclusion_proof(leaves, 3)
     assert ledger.verify_inclusion(leaves[3], 3, 4, proof, root)
     assert not ledger.verify_inclusion(leaves[3], 4, 4, proof, root)
+    # A one-leaf tree's root is its leaf: only position 0 holds it.
+    assert ledger.verify_inclusion(leaves[0], 0, 1, [], leaves[0])
+    assert not ledger.verify_inclusion(leaves[0], 1, 1, [], leaves[0])
 
 
 def test_a_signer_is_named_by_the_first_16_hex_digits_of_its_key_digest() -> None:
-    assert SIGNER.key_id == hashlib.sha256(SIGNER.public_key).hexdigest()[:16]
+    signer = ledger.Signer(bytes([7]) * 32)
+    assert signer.key_id == hashlib.sha256(signer.public_key).hexdigest()[:16]
     assert len(ledger.key_id(INTRUDER.public_key)) == 16
 
 
