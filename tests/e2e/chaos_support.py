@@ -550,15 +550,22 @@ class Driver:
         self, cid: str, license_id: str | None, path: str, extra: dict[str, str]
     ) -> str:
         body = {"method": "bank_transfer"} | extra
-        response = await self.api.call("POST", path, self.actors.brand, body=body)
-        if response.status_code == 201:
-            return str(response.json()["id"])
-        # A repeat after a lost answer is refused: the funding the first attempt opened.
-        listed = await self.api.ok("GET", f"/campaigns/{cid}/fundings", self.actors.brand)
-        mine = [f for f in listed if f.get("license_id") == license_id]
-        if response.status_code != 409 or len(mine) != 1:
-            raise JourneyFailed(f"POST {path}: {response.status_code}, fundings {listed}")
-        return str(mine[0]["id"])
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            response = await self.api.call("POST", path, self.actors.brand, body=body)
+            if response.status_code == 201:
+                return str(response.json()["id"])
+            # A repeat after a lost answer is refused: the funding the first attempt opened,
+            # unless that attempt died before charging it (it is resumed after a while).
+            listed = await self.api.ok("GET", f"/campaigns/{cid}/fundings", self.actors.brand)
+            mine = [f for f in listed if f.get("license_id") == license_id]
+            if response.status_code != 409 or len(mine) != 1:
+                raise JourneyFailed(f"POST {path}: {response.status_code}, fundings {listed}")
+            if mine[0]["status"] != "pending":
+                return str(mine[0]["id"])
+            if time.monotonic() > deadline:
+                raise JourneyFailed(f"POST {path}: funding {mine[0]['id']} still pending")
+            await asyncio.sleep(5)
 
     def _campaign_open(self, cid: str) -> Callable[[], Awaitable[bool]]:
         async def check() -> bool:
