@@ -487,6 +487,10 @@ def add_manual_transfer(session: Session, row: ManualTransfer) -> ManualTransfer
     return session.exec(select(ManualTransfer).where(ManualTransfer.key == row.key)).one()
 
 
+def manual_transfer(session: Session, key: str) -> ManualTransfer | None:
+    return session.exec(select(ManualTransfer).where(ManualTransfer.key == key)).first()
+
+
 def manual_transfers(session: Session, status: str | None = None) -> list[ManualTransfer]:
     query = select(ManualTransfer)
     if status is not None:

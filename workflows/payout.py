@@ -108,8 +108,7 @@ class PayoutWorkflow:
         self._transfer_ref = result.transfer_ref
         if result.status == "pending":
             await self._record("awaiting_settlement")
-            await workflow.wait_condition(lambda: self._settled or self._abandon_reason is not None)
-            if not self._settled:
+            if not await self._wait_for_settlement(result.transfer_ref):
                 return await self._fail(self._abandon_reason or "abandoned", reserved=True)
 
         await workflow.execute_local_activity_method(
@@ -148,6 +147,32 @@ class PayoutWorkflow:
                 )
                 continue
             await self._remind("Reminder: connect a payout account to get paid")
+
+    async def _wait_for_settlement(self, transfer_ref: str) -> bool:
+        """True once the transfer is settled, False once abandoned. A `settled` signal only
+        wakes the wait: the provider is asked, so a signal anyone with access to Temporal can
+        send never records a payment the bank did not make."""
+        verify = workflow.patched("verified-settlement")
+        while True:
+            await workflow.wait_condition(lambda: self._settled or self._abandon_reason is not None)
+            if not self._settled:
+                return False
+            if not verify:
+                return True
+            self._settled = False
+            try:
+                settled: bool = await workflow.execute_activity_method(
+                    MoneyActivities.transfer_settled,
+                    transfer_ref,
+                    start_to_close_timeout=PROVIDER_TIMEOUT,
+                    retry_policy=PROVIDER_RETRY,
+                )
+            except ActivityError as exc:
+                workflow.logger.error("transfer %s: %s", transfer_ref, _cause(exc))
+                continue
+            if settled:
+                return True
+            workflow.logger.warning("transfer %s is signalled settled but is not", transfer_ref)
 
     async def _remind(self, title: str) -> None:
         self._reminders += 1
@@ -228,7 +253,7 @@ class PayoutWorkflow:
 
     @workflow.signal
     def settled(self) -> None:
-        """Ops confirmed the bank batch carrying this payout settled."""
+        """Ops confirmed the bank batch carrying this payout settled: checked before paying."""
         self._settled = True
 
     @workflow.signal

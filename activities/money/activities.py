@@ -91,6 +91,14 @@ class MoneyActivities:
             raise ApplicationError(str(exc), type="TransferRefused", non_retryable=True) from exc
         return TransferResult(status=result.status, transfer_ref=result.transfer_ref)
 
+    @activity.defn(name="money.transfer_settled")
+    def transfer_settled(self, transfer_ref: str) -> bool:
+        """Whether the provider has the transfer settled (a `settled` signal only says so)."""
+        try:
+            return self._provider.transfer_status(transfer_ref).status == "paid"
+        except Refused as exc:
+            raise ApplicationError(str(exc), type="UnknownTransfer", non_retryable=True) from exc
+
     @activity.defn(name="money.record_paid")
     def record_paid(self, order: PaidOrder) -> None:
         """Payable -> the creator: the money left the platform."""

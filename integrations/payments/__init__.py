@@ -148,6 +148,9 @@ class PaymentProvider(Protocol):
 
     def transfer(self, request: TransferRequest) -> Transfer: ...
 
+    def transfer_status(self, transfer_ref: str) -> Transfer:
+        """The transfer as the provider has it now (settled or not)."""
+
     def refund(self, request: RefundRequest) -> Refund: ...
 
     def parse_webhook(self, payload: bytes, signature: str | None) -> WebhookEvent: ...

@@ -83,6 +83,14 @@ class ManualPayments:
         )  # fmt: skip
         return Transfer("paid" if status == "settled" else "pending", PREFIX + request.key)
 
+    def transfer_status(self, transfer_ref: str) -> Transfer:
+        """As ops recorded it: settled once they confirmed the bank batch carrying it."""
+        with session_scope(self._engine) as session:
+            row = money.manual_transfer(session, transfer_ref.removeprefix(PREFIX))
+            if row is None or row.kind != "payout":
+                raise Refused(f"no transfer {transfer_ref}")
+            return Transfer("paid" if row.status == "settled" else "pending", transfer_ref)
+
     def refund(self, request: RefundRequest) -> Refund:
         status = self._queue(
             request.key, "refund", request.payee, request.amount_minor, request.currency,

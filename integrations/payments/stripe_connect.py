@@ -181,6 +181,14 @@ class StripePayments:
             raise _error(exc) from exc
         return Transfer("paid", transfer.id)
 
+    def transfer_status(self, transfer_ref: str) -> Transfer:
+        # A Connect transfer is in the account's balance once created: none is ever pending.
+        try:
+            transfer = self._client.v1.transfers.retrieve(transfer_ref)
+        except stripe.StripeError as exc:
+            raise _error(exc) from exc
+        return Transfer("paid", transfer.id)
+
     def refund(self, request: RefundRequest) -> Refund:
         try:
             refund = self._client.v1.refunds.create(

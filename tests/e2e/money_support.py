@@ -149,14 +149,17 @@ async def handled(engine: Engine, event_id: str) -> None:
     await until(check)
 
 
-async def verified_once(handle: WorkflowHandle[Any, Any]) -> None:
-    """Wait until the process has checked a signalled funding against the ledger."""
+async def verified_once(
+    handle: WorkflowHandle[Any, Any], activity: str = "money.funding_facts"
+) -> None:
+    """Wait until the process has checked a signalled fact (by default a funding against the
+    ledger) through `activity`."""
 
     async def checked() -> bool:
         scheduled: set[int] = set()
         async for e in handle.fetch_history_events():
             kind = e.activity_task_scheduled_event_attributes.activity_type.name
-            if kind == "money.funding_facts":
+            if kind == activity:
                 scheduled.add(e.event_id)
             done = e.activity_task_completed_event_attributes.scheduled_event_id
             if e.HasField("activity_task_completed_event_attributes") and done in scheduled:

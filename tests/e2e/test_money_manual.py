@@ -19,10 +19,11 @@ from tests.e2e.money_support import BUDGET, PRICE, deal, verified_once
 from tests.e2e.support import ok, until
 from tests.e2e.test_license_fees import renew_with_fee
 from tests.e2e.test_licensing import RIGHTS, approve_one
-from tests.support import fund
+from tests.support import assert_ledger_balanced, fund
 from workflows.contracts.license import FeeFunded
 from workflows.license import LicenseWorkflow
 from workflows.license import workflow_id as license_workflow_id
+from workflows.payout import PayoutWorkflow
 
 FEE = BUDGET // 10  # the default 10 % platform fee
 
@@ -203,3 +204,30 @@ async def test_a_fee_funded_signal_sent_straight_to_temporal_pays_the_creator_no
     assert missing.value.status == RPCStatusCode.NOT_FOUND
     payouts = ok(await http.get("/creator/payouts", headers=a.c))
     assert [p["reason"] for p in payouts] == ["delivery"]  # the approved video's, no fee
+
+
+async def test_a_settled_signal_sent_straight_to_temporal_pays_nothing_until_the_bank_settles(
+    http: httpx.AsyncClient, engine: Engine, client: Client
+) -> None:
+    d = await deal(http, engine)
+    await fund(http, engine, d.b, d.campaign_id)
+    delivery_id = await d.approved_delivery()
+    ok(await http.post("/creator/payout-account", headers=d.c))
+    await d.payout_in("awaiting_settlement")
+
+    handle = client.get_workflow_handle(f"payout-{delivery_id}")
+    await handle.signal(PayoutWorkflow.settled)
+    await verified_once(handle, "money.transfer_settled")
+    assert (await d.payout_in("awaiting_settlement"))["id"] == delivery_id
+    creator_statement = ok(await http.get("/creator/statement", headers=d.c))
+    assert creator_statement["totals"] == {"reserve": {"USD": PRICE}}
+    inbox = ok(await http.get("/notifications", headers=d.c))
+    assert "payout_sent" not in [n["kind"] for n in inbox]
+
+    pending = ok(await http.get("/ops/manual-transfers", headers=d.ops))
+    [transfer] = [x for x in pending if x["reference"] == f"payout-{delivery_id}"]
+    ok(await http.post(f"/ops/manual-transfers/{transfer['id']}/settled", headers=d.ops))
+    await d.payout_in("paid")
+    creator_statement = ok(await http.get("/creator/statement", headers=d.c))
+    assert creator_statement["totals"] == {"reserve": {"USD": PRICE}, "payout": {"USD": PRICE}}
+    assert_ledger_balanced(engine)

@@ -62,6 +62,10 @@ class CpuWorkers:
         env = {
             **os.environ,
             "NEXUS_DATABASE__URL": self.settings.database.url.get_secret_value(),
+            # Secrets have no defaults: a worker without its key refuses to start.
+            "NEXUS_LICENSING__LEDGER_SIGNING_KEY": (
+                self.settings.licensing.ledger_signing_key.get_secret_value()
+            ),
             "NEXUS_TEMPORAL__ADDRESS": self.settings.temporal.address,
             "NEXUS_TEMPORAL__NAMESPACE": self.settings.temporal.namespace,
             "NEXUS_TEMPORAL__TASK_QUEUE": self.settings.temporal.task_queue,

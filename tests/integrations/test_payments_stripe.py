@@ -75,6 +75,9 @@ def test_an_onboarded_account_is_paid_once_per_idempotency_key(
     assert first == second and first.status == "paid"
     paid = [t for t in ps.transfers(stripe_emulator) if t["destination"] == account.account_ref]
     assert [(t["id"], t["amount"]) for t in paid] == [(first.transfer_ref, 90_000)]
+    assert stripe_payments.transfer_status(first.transfer_ref) == first
+    with pytest.raises(Refused):
+        stripe_payments.transfer_status("tr_unknown")
 
 
 def test_a_refund_against_a_card_payment(

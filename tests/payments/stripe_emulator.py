@@ -154,6 +154,13 @@ async def list_transfers(request: web.Request) -> web.StreamResponse:
     return web.json_response({"object": "list", "data": items, "has_more": False})
 
 
+async def retrieve_transfer(request: web.Request) -> web.StreamResponse:
+    transfer = STATE["transfers"].get(request.match_info["id"])
+    if transfer is None:
+        return _error(404, "No such transfer", "resource_missing", "id")
+    return web.json_response(transfer)
+
+
 async def enable_account(request: web.Request) -> web.StreamResponse:
     """Test control: the creator finished onboarding (Stripe would now send account.updated);
     `?transfers=inactive` leaves the account unable to receive transfers all the same."""
@@ -188,6 +195,7 @@ def main() -> None:
     app.router.add_post("/v1/account_links", create_account_link)
     app.router.add_post("/v1/transfers", create_transfer)
     app.router.add_get("/v1/transfers", list_transfers)
+    app.router.add_get("/v1/transfers/{id}", retrieve_transfer)
     app.router.add_post("/_test/accounts/{id}/enable", enable_account)
     web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
 

@@ -22,6 +22,7 @@ from models.campaigns import Brief, Campaign, CampaignRecord, insert_campaign_if
 from models.db import session_scope
 from models.notifications import Notification
 from nexus.settings import Settings
+from tests.e2e.money_support import verified_once
 from tests.e2e.support import until
 from tests.support import (
     CreatorAccount,
@@ -106,6 +107,25 @@ def balance(engine: Engine, kind: str, owner: object) -> int:
         return money.balance(session, ledger.account(kind, str(owner)), "USD")
 
 
+def onboard(engine: Engine, creator: CreatorAccount) -> None:
+    with session_scope(engine) as session:
+        money.save(
+            session,
+            money.PayoutAccount(
+                creator_id=creator.creator_id, provider="manual",
+                account_ref=f"manual:{creator.creator_id}", payouts_enabled=True,
+            ),
+        )  # fmt: skip
+
+
+def settle_bank_transfer(engine: Engine, payout_workflow_id: str) -> None:
+    """What ops' confirmation records: the bank settled the payout's transfer."""
+    with session_scope(engine) as session:
+        row = money.manual_transfer(session, f"{payout_workflow_id}:transfer")
+        assert row is not None
+        money.settle_manual_transfer(session, row.id)
+
+
 async def status_is(handle: Handle, status: str) -> PayoutState:
     async def check() -> PayoutState | None:
         state = await handle.query(PayoutWorkflow.state)
@@ -128,16 +148,10 @@ async def test_waits_for_a_payout_account_with_reminders_then_pays(
         assert (state.status, state.reminders_sent) == ("awaiting_onboarding", 3)
         assert kinds(engine, [creator.user_id]) == ["payout_account_needed"] * 3
 
-        with session_scope(engine) as session:
-            money.save(
-                session,
-                money.PayoutAccount(
-                    creator_id=creator.creator_id, provider="manual",
-                    account_ref=f"manual:{creator.creator_id}", payouts_enabled=True,
-                ),
-            )  # fmt: skip
+        onboard(engine, creator)
         await h.signal(PayoutWorkflow.creator_onboarded)
         await status_is(h, "awaiting_settlement")
+        settle_bank_transfer(engine, h.id)
         await h.signal(PayoutWorkflow.settled)
         done = await h.result()
     assert done.status == "paid" and done.transfer_ref
@@ -145,6 +159,28 @@ async def test_waits_for_a_payout_account_with_reminders_then_pays(
     assert balance(engine, ledger.CREATOR_PAID, creator.creator_id) == PRICE
     assert balance(engine, ledger.ESCROW, r.campaign_id) == 100_000 - PRICE
     assert kinds(engine, [creator.user_id])[-1] == "payout_sent"
+
+
+async def test_a_settled_signal_for_a_transfer_the_bank_did_not_settle_pays_nothing(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    async with payout(time_skipping_env, settings, engine, escrow=100_000) as (h, r, creator):
+        onboard(engine, creator)
+        await h.signal(PayoutWorkflow.creator_onboarded)
+        await status_is(h, "awaiting_settlement")
+        await h.signal(PayoutWorkflow.settled)  # sent straight to Temporal, nothing settled
+        await verified_once(h, "money.transfer_settled")
+        assert (await h.query(PayoutWorkflow.state)).status == "awaiting_settlement"
+        assert balance(engine, ledger.PAYABLE, r.payout_id) == PRICE
+        assert balance(engine, ledger.CREATOR_PAID, creator.creator_id) == 0
+        assert "payout_sent" not in kinds(engine, [creator.user_id])
+
+        settle_bank_transfer(engine, h.id)
+        await h.signal(PayoutWorkflow.settled)
+        done = await h.result()
+    assert done.status == "paid"
+    assert balance(engine, ledger.PAYABLE, r.payout_id) == 0
+    assert balance(engine, ledger.CREATOR_PAID, creator.creator_id) == PRICE
 
 
 async def test_abandoning_a_waiting_payout_releases_the_money_and_alerts_ops(

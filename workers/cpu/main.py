@@ -137,6 +137,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
             money.release,
             money.destination,
             money.transfer,
+            money.transfer_settled,
             money.record_paid,
             money.record_payout,
             money.ops_users,
