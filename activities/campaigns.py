@@ -14,14 +14,31 @@ from models.campaigns import (
     CampaignRecord,
     Deliverable,
     insert_campaign_if_absent,
+    record_live,
     set_campaign_stage,
 )
 from models.db import session_scope
-from workflows.contracts.campaign import ApplicationChange, CampaignDraft, StageChange
+from workflows.contracts.campaign import (
+    ApplicationChange,
+    CampaignDraft,
+    CampaignLive,
+    StageChange,
+)
+
+
+def initial_live(draft: CampaignDraft) -> CampaignLive:
+    """The live state of a new draft: every slot open, nothing committed (seq 1, as the
+    workflow counts on)."""
+    return CampaignLive(
+        campaign_id=draft.campaign_id,
+        seq=1,
+        open_slots={str(d.id): d.quantity for d in draft.deliverables},
+    )
 
 
 def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
     brief = draft.brief
+    live = initial_live(draft)
     return CampaignRecord(
         campaign=Campaign(
             id=draft.campaign_id,
@@ -35,6 +52,8 @@ def _record_from_draft(draft: CampaignDraft) -> CampaignRecord:
             created_by=draft.created_by,
             created_at=draft.created_at,
             updated_at=draft.created_at,
+            open_slots=live.open_slots,
+            live_seq=live.seq,
         ),
         brief=Brief(
             campaign_id=draft.campaign_id,
@@ -63,8 +82,9 @@ class CampaignActivities:
 
     @activity.defn(name="campaigns.record_stage")
     def record_stage(self, change: StageChange) -> None:
+        """The stage, and the live state with it (also sent alone, with an unchanged stage)."""
         with session_scope(self._engine) as session:
-            if not set_campaign_stage(session, change.campaign_id, change.stage):
+            if not set_campaign_stage(session, change.campaign_id, change.stage, change.live):
                 raise ApplicationError(
                     f"campaign {change.campaign_id} is not stored",
                     type="CampaignMissing",
@@ -91,3 +111,5 @@ class CampaignActivities:
                     delivery_id=a.delivery_id,
                 ),
             )
+            if change.live is not None:
+                record_live(session, change.live)

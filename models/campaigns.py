@@ -14,6 +14,7 @@ from sqlmodel import Field, Session, SQLModel, col, select
 from domain.enums import CampaignStage, CampaignVisibility, DeliverableFormat
 from models import audit
 from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
+from workflows.contracts.campaign import CampaignLive
 
 
 class Campaign(SQLModel, table=True):
@@ -34,6 +35,14 @@ class Campaign(SQLModel, table=True):
     created_by: uuid.UUID
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
+    # The live state the campaign workflow writes as it changes (see `record_live`), so reads
+    # need no workflow query. live_seq 0: a run older than that, which only its query answers.
+    cancel_reason: str | None = Field(default=None, max_length=1000)
+    committed_minor: int = Field(default=0, sa_type=BigInteger)
+    owed_minor: int = Field(default=0, sa_type=BigInteger)
+    open_slots: dict[str, int] = Field(default_factory=dict, sa_type=JSONB)
+    open_deliveries: int = 0
+    live_seq: int = 0
 
 
 class Brief(SQLModel, table=True):
@@ -95,10 +104,20 @@ def insert_campaign_if_absent(session: Session, record: CampaignRecord) -> bool:
     return True
 
 
-def set_campaign_stage(session: Session, campaign_id: uuid.UUID, stage: CampaignStage) -> bool:
-    campaign = session.get(Campaign, campaign_id)
+def set_campaign_stage(
+    session: Session,
+    campaign_id: uuid.UUID,
+    stage: CampaignStage,
+    live: CampaignLive | None = None,
+) -> bool:
+    """Store the stage and, when given, the live state; False if the campaign is not stored.
+    A write older than the stored live state (a lower seq: concurrent writes of one workflow
+    may commit out of order) changes nothing."""
+    campaign = session.get(Campaign, campaign_id, with_for_update=True)
     if campaign is None:
         return False
+    if live is not None and live.seq <= campaign.live_seq:
+        return True
     if campaign.stage != stage:
         audit.record(
             session, "campaign.stage_changed", "Campaign stage changed",
@@ -108,26 +127,44 @@ def set_campaign_stage(session: Session, campaign_id: uuid.UUID, stage: Campaign
         )  # fmt: skip
         campaign.stage = stage
         campaign.updated_at = utcnow()
-        session.add(campaign)
+    if live is not None:
+        _store_live(campaign, live)
+    session.add(campaign)
     return True
+
+
+def record_live(session: Session, live: CampaignLive) -> None:
+    """Store a campaign's live state unless a newer one (a higher seq) is stored."""
+    campaign = session.get(Campaign, live.campaign_id, with_for_update=True)
+    if campaign is not None and live.seq > campaign.live_seq:
+        _store_live(campaign, live)
+        session.add(campaign)
+
+
+def _store_live(campaign: Campaign, live: CampaignLive) -> None:
+    changed = live.model_dump(exclude={"campaign_id", "seq"})
+    if any(getattr(campaign, name) != value for name, value in changed.items()):
+        campaign.updated_at = utcnow()
+    for name, value in changed.items():
+        setattr(campaign, name, value)
+    campaign.live_seq = live.seq
 
 
 def get_campaign(
     session: Session, workspace_id: uuid.UUID, campaign_id: uuid.UUID
 ) -> CampaignRecord | None:
-    campaign = session.exec(
-        select(Campaign).where(Campaign.id == campaign_id, Campaign.workspace_id == workspace_id)
-    ).first()
-    if campaign is None:
-        return None
-    brief = session.get(Brief, campaign_id)
-    assert brief is not None, "a campaign is always stored with its brief"
-    deliverables = session.exec(
-        select(Deliverable)
-        .where(Deliverable.campaign_id == campaign_id)
+    """The campaign with its brief and deliverables, in one query (the most frequent read)."""
+    rows = session.exec(
+        select(Campaign, Brief, Deliverable)
+        .join(Brief, col(Brief.campaign_id) == col(Campaign.id))
+        .outerjoin(Deliverable, col(Deliverable.campaign_id) == col(Campaign.id))
+        .where(Campaign.id == campaign_id, Campaign.workspace_id == workspace_id)
         .order_by(col(Deliverable.id))
     ).all()
-    return CampaignRecord(campaign, brief, list(deliverables))
+    if not rows:
+        return None
+    campaign, brief, _ = rows[0]
+    return CampaignRecord(campaign, brief, [d for _, _, d in rows if d is not None])
 
 
 def list_campaigns(

@@ -19,7 +19,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
-    from activities.campaigns import CampaignActivities
+    from activities.campaigns import CampaignActivities, initial_live
     from activities.money.activities import MoneyActivities
     from activities.money.fundings import FundingActivities
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
@@ -31,6 +31,7 @@ with workflow.unsafe.imports_passed_through():
         Apply,
         CampaignCarry,
         CampaignDraft,
+        CampaignLive,
         CampaignStatus,
         CancelCampaign,
         Decide,
@@ -88,6 +89,10 @@ class CampaignWorkflow:
         self._verifying = 0
         self._ledger_decides = False
         self._max_events = carry.max_history_events
+        # Reads come from the read model: each change of what they show is written there.
+        self._records_live = False
+        self._live_seq = carry.live_seq
+        self._live_written: CampaignLive | None = None
         self._stage_recorded = True
         self._wake = False
         self._lock = asyncio.Lock()
@@ -99,6 +104,7 @@ class CampaignWorkflow:
         self._funding_required = workflow.patched("funding-gate")
         # Publishing asks the ledger what arrived instead of trusting signals alone.
         self._ledger_decides = workflow.patched("publish-checks-ledger")
+        self._records_live = workflow.patched("live-read-model")
         if not self._recorded:
             await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
@@ -107,6 +113,9 @@ class CampaignWorkflow:
                 retry_policy=DB_RETRY,
             )
             self._recorded = True
+            if self._records_live:
+                self._live_written = initial_live(draft)
+                self._live_seq = self._live_written.seq
         while self._stage not in CLOSED_STAGES:
             if self._cancel_reason is not None:
                 await self._close_cancelled()
@@ -124,6 +133,8 @@ class CampaignWorkflow:
             if self._should_continue_as_new():
                 await workflow.wait_condition(workflow.all_handlers_finished)
                 workflow.continue_as_new(self._draft.model_copy(update={"carry": self._carry()}))
+            # What changed without a write of its own (a delivery's outcome) is written now.
+            await self._write_live()
             await self._sleep(deadline if self._stage in RECRUITING_STAGES else None)
         if self._funded_minor:
             await self._refund_unspent()
@@ -194,6 +205,7 @@ class CampaignWorkflow:
             funded_minor=self._funded_minor,
             fundings=self._fundings,
             max_history_events=self._max_events,
+            live_seq=self._live_seq,
         )
 
     # -- derived state --------------------------------------------------------------------
@@ -231,6 +243,40 @@ class CampaignWorkflow:
             and not any(self._open_slots().values())
         )
 
+    def _open_deliveries(self) -> int:
+        return sum(1 for s in self._deliveries.values() if s in ("open", "approved"))
+
+    def _live(self, seq: int) -> CampaignLive:
+        return CampaignLive(
+            campaign_id=self._campaign_id,
+            seq=seq,
+            cancel_reason=self._cancel_reason,
+            committed_minor=self._committed(),
+            owed_minor=self._owed(),
+            open_slots=self._open_slots(),
+            open_deliveries=self._open_deliveries(),
+        )
+
+    def _next_live(self) -> CampaignLive | None:
+        """The live state to write with the next record of this campaign; None in runs started
+        before the read model kept it (their reads ask the query)."""
+        if not self._records_live:
+            return None
+        self._live_seq += 1
+        self._live_written = self._live(self._live_seq)
+        return self._live_written
+
+    async def _write_live(self) -> None:
+        """Write the live state if it changed since the last write."""
+        if not self._records_live or self._live(self._live_seq + 1).same_state(self._live_written):
+            return
+        await workflow.execute_local_activity_method(
+            CampaignActivities.record_stage,
+            StageChange(campaign_id=self._campaign_id, stage=self._stage, live=self._next_live()),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+
     @workflow.query
     def status(self) -> CampaignStatus:
         return CampaignStatus(
@@ -243,7 +289,7 @@ class CampaignWorkflow:
             owed_minor=self._owed(),
             open_slots=self._open_slots(),
             applications=len(self._apps),
-            open_deliveries=sum(1 for s in self._deliveries.values() if s in ("open", "approved")),
+            open_deliveries=self._open_deliveries(),
             recruiting_closes_at=self._draft.brief.application_deadline,
             funded_minor=self._funded_minor,
         )
@@ -255,7 +301,7 @@ class CampaignWorkflow:
         workflow.upsert_search_attributes([sa.STAGE.value_set(stage.value)])
         await workflow.execute_local_activity_method(
             CampaignActivities.record_stage,
-            StageChange(campaign_id=self._campaign_id, stage=stage),
+            StageChange(campaign_id=self._campaign_id, stage=stage, live=self._next_live()),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,
         )
@@ -297,6 +343,7 @@ class CampaignWorkflow:
                 campaign_id=self._campaign_id,
                 workspace_id=self._draft.workspace_id,
                 application=app,
+                live=self._next_live(),
             ),
             start_to_close_timeout=DB_TIMEOUT,
             retry_policy=DB_RETRY,

@@ -244,7 +244,7 @@ async def _campaign_page(
     record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
     if record is None:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    live = await campaigns_api.live_status(temporal, campaign_id)
+    live = await campaigns_api.campaign_live(temporal, record)
     extras = await db.run(_campaign_extras, campaign_id)
     payments = settings.payments
     context = {

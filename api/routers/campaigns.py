@@ -82,25 +82,38 @@ def _summary(campaign: Campaign) -> CampaignSummary:
     )
 
 
-def _public(record: CampaignRecord, live: CampaignStatus | None) -> CampaignPublic:
+def _public(record: CampaignRecord, live: LiveState | CampaignStatus | None) -> CampaignPublic:
     return CampaignPublic(
         **_summary(record.campaign).model_dump(),
         brief=BriefPublic.model_validate(record.brief, from_attributes=True),
         deliverables=[
             DeliverablePublic.model_validate(d, from_attributes=True) for d in record.deliverables
         ],
-        live=None
-        if live is None
-        else LiveState(
-            stage=live.stage,
-            workflow_id=workflow_id(record.campaign.id),
-            cancel_reason=live.cancel_reason,
-            committed_minor=live.committed_minor,
-            owed_minor=live.owed_minor,
-            open_slots=live.open_slots,
-            open_deliveries=live.open_deliveries,
-        ),
+        live=live if not isinstance(live, CampaignStatus) else _live_state(live),
     )
+
+
+def _live_state(source: Campaign | CampaignStatus) -> LiveState:
+    campaign_id = source.id if isinstance(source, Campaign) else source.campaign_id
+    return LiveState(
+        stage=source.stage,
+        workflow_id=workflow_id(campaign_id),
+        cancel_reason=source.cancel_reason,
+        committed_minor=source.committed_minor,
+        owed_minor=source.owed_minor,
+        open_slots=source.open_slots,
+        open_deliveries=source.open_deliveries,
+    )
+
+
+async def campaign_live(temporal: TemporalGateway, record: CampaignRecord) -> LiveState | None:
+    """The live state as the workflow wrote it to the campaign's row with each change (no
+    workflow query); for a run started before it did, the workflow's answer (None when it
+    cannot answer right now)."""
+    if record.campaign.live_seq:
+        return _live_state(record.campaign)
+    live = await live_status(temporal, record.campaign.id)
+    return None if live is None else _live_state(live)
 
 
 async def live_status(temporal: TemporalGateway, campaign_id: uuid.UUID) -> CampaignStatus | None:
@@ -179,7 +192,7 @@ async def create_campaign(
             # A replay: answer with what the first request created, even once it has closed.
             _check_replay(existing, body)
             response.headers["Location"] = f"/campaigns/{campaign_id}"
-            return _public(existing, await live_status(temporal, campaign_id))
+            return _public(existing, await campaign_live(temporal, existing))
     else:
         campaign_id, policy = uuid.uuid4(), WorkflowIDConflictPolicy.FAIL
     draft = CampaignDraft(
@@ -252,11 +265,10 @@ async def list_campaigns(
 async def get_campaign(
     campaign_id: uuid.UUID, reader: Reader, db: DatabaseDep, temporal: TemporalDep
 ) -> CampaignPublic:
-    """The stored campaign plus the live stage its workflow reports (null if it cannot
-    answer right now)."""
+    """The stored campaign with the live state its workflow keeps in the read model (null
+    only for a campaign started before that whose workflow cannot answer right now)."""
     record = await _record(db, reader, campaign_id)
-    live = await live_status(temporal, campaign_id)
-    return _public(record, live)
+    return _public(record, await campaign_live(temporal, record))
 
 
 @router.post("/{campaign_id}/cancel")

@@ -11,9 +11,19 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
+from api.app import create_app
 from domain.enums import CampaignStage, Role
 from nexus.settings import Settings
-from tests.support import Tenant, add_member, campaign_body, count_rows, login, make_tenant
+from tests.support import (
+    Tenant,
+    add_member,
+    campaign_body,
+    count_rows,
+    fund,
+    login,
+    make_creator,
+    make_tenant,
+)
 from workflows.campaign import CampaignWorkflow
 from workflows.contracts.campaign import CampaignStatus
 
@@ -650,3 +660,71 @@ async def test_reusing_an_idempotency_key_for_another_request_is_a_conflict(
     assert rows(engine) == {"campaigns": 1, "briefs": 1, "deliverables": 1}
     fetched = await http.get(f"/campaigns/{first['id']}", headers=headers)
     assert fetched.json()["title"] == first["title"]
+
+
+async def test_every_change_of_the_live_state_shows_on_the_very_next_read(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    body = campaign_body(member.brand_id)
+    body["brief"]["application_deadline"] = iso(in_days(7))
+    campaign = await create(http, headers, body)
+    cid, slot = campaign["id"], campaign["deliverables"][0]["id"]
+    creator = make_creator(engine)
+    creator_headers = await login(http, creator.tenant)
+
+    async def live() -> dict[str, Any]:
+        response = await http.get(f"/campaigns/{cid}", headers=headers)
+        assert response.status_code == 200, response.text
+        state: dict[str, Any] = response.json()["live"]
+        return state
+
+    assert (await live())["open_slots"] == {slot: 2}
+    await fund(http, engine, headers, cid)
+    assert (await http.post(f"/campaigns/{cid}/publish", headers=headers)).status_code == 200
+    assert (await live())["stage"] == "published"
+
+    applied = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": slot, "pitch": "Morning routines", "price_minor": 90_000},
+        headers=creator_headers,
+    )
+    assert applied.status_code == 201, applied.text
+    assert (await live())["stage"] == "recruiting"
+
+    accepted = await http.post(
+        f"/campaigns/{cid}/applications/{applied.json()['id']}/decision",
+        json={"action": "accept"},
+        headers=headers,
+    )
+    assert accepted.status_code == 200, accepted.text
+    after_accept = await live()
+    assert (after_accept["committed_minor"], after_accept["open_deliveries"]) == (90_000, 1)
+    assert after_accept["open_slots"] == {slot: 1}
+
+    cancelled = await http.post(
+        f"/campaigns/{cid}/cancel", json={"reason": "Budget moved"}, headers=headers
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    after_cancel = await live()
+    assert (after_cancel["stage"], after_cancel["cancel_reason"]) == ("cancelled", "Budget moved")
+    assert (after_cancel["committed_minor"], after_cancel["open_deliveries"]) == (0, 0)
+
+
+async def test_a_campaign_reads_with_its_live_state_while_the_workflow_engine_is_unreachable(
+    http: httpx.AsyncClient, engine: Engine, settings: Settings, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    campaign = await create(http, headers, campaign_body(member.brand_id))
+    unreachable = settings.model_copy(
+        update={"temporal": settings.temporal.model_copy(update={"address": "127.0.0.1:9"})}
+    )
+    app = create_app(unreachable, engine=engine)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as offline:
+        response = await offline.get(f"/campaigns/{campaign['id']}", headers=headers)
+    await app.state.changes.close()
+
+    assert response.status_code == 200, response.text
+    assert response.json()["live"] == campaign["live"]
+    assert response.json()["live"]["open_slots"] == {campaign["deliverables"][0]["id"]: 2}

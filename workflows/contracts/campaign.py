@@ -152,10 +152,31 @@ class ApplicationState(BaseModel):
         )
 
 
+class CampaignLive(BaseModel):
+    """The part of a campaign process's state that pages and partners read, written to the
+    read model with every change; `seq` orders the writes (a late write never undoes a newer
+    one)."""
+
+    campaign_id: uuid.UUID
+    seq: int = Field(ge=1)
+    cancel_reason: str | None = None
+    committed_minor: int = 0
+    owed_minor: int = 0
+    open_slots: dict[str, int] = Field(default_factory=dict)
+    open_deliveries: int = 0
+
+    def same_state(self, other: CampaignLive | None) -> bool:
+        return other is not None and self.model_dump(exclude={"seq"}) == other.model_dump(
+            exclude={"seq"}
+        )
+
+
 class ApplicationChange(BaseModel):
     campaign_id: uuid.UUID
     workspace_id: uuid.UUID
     application: ApplicationState
+    # The campaign's live state after this change; None from runs that do not record it.
+    live: CampaignLive | None = None
 
 
 class DeliveryOutcome(BaseModel):
@@ -199,6 +220,8 @@ class CampaignCarry(BaseModel):
     fundings: list[uuid.UUID] = Field(default_factory=list)
     # Continue-as-new after this many history events (the server may suggest it sooner).
     max_history_events: int = Field(default=10_000, ge=50)
+    # The last CampaignLive.seq written, so that the next run's writes still count.
+    live_seq: int = 0
 
 
 class Apply(BaseModel):
@@ -238,6 +261,7 @@ class Respond(BaseModel):
 class StageChange(BaseModel):
     campaign_id: uuid.UUID
     stage: CampaignStage
+    live: CampaignLive | None = None
 
 
 class CancelCampaign(BaseModel):
