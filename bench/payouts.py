@@ -13,8 +13,9 @@ Stripe as the payment provider.
 Then, as the demo brand admin it creates a campaign and funds it by bank transfer that the
 demo ops user confirms; the three demo creators open Stripe Connect accounts through the API,
 finish onboarding at the emulator, and Stripe's signed `account.updated` webhooks reach the
-API. The bench starts N payouts the way approvals start them (at most C at a time) and waits
-for each to be paid; then N bare processes. It checks that Stripe holds exactly one transfer
+API, which handles them in a process of their own (the bench waits for it). The bench starts
+N payouts the way approvals start them (at most C at a time) and waits for each to be paid;
+then N bare processes. It checks that Stripe holds exactly one transfer
 per payout. One JSON line on stdout; progress on stderr; the stack is always stopped.
 
 Caveat: load generator, emulator, stack and baseline worker share the machine (2 cores
@@ -46,6 +47,7 @@ with workflow.unsafe.imports_passed_through():
     import httpx
     import stripe
 
+    from models import money
     from models.creators import profile_of_user
     from models.db import make_engine, session_scope
     from models.seed import DEMO_PASSWORD
@@ -157,6 +159,23 @@ def creator_ids(settings: Settings, email: str) -> tuple[uuid.UUID, uuid.UUID]:
         engine.dispose()
 
 
+async def onboarded(settings: Settings, creator_id: uuid.UUID, timeout_s: float = 30) -> None:
+    """Wait until the webhook took effect: its PaymentEventWorkflow runs after the answer, and
+    a payout started before that would wait for the creator's account."""
+    engine = make_engine(settings.database)
+    deadline = time.monotonic() + timeout_s
+    try:
+        while time.monotonic() < deadline:
+            with session_scope(engine) as session:
+                account = money.payout_account(session, creator_id)
+                if account is not None and account.payouts_enabled:
+                    return
+            await asyncio.sleep(0.1)
+    finally:
+        engine.dispose()
+    raise RuntimeError(f"the account.updated webhook of creator {creator_id} was not handled")
+
+
 async def prepare(
     http: httpx.AsyncClient, settings: Settings, stripe_base: str, payouts: int
 ) -> tuple[uuid.UUID, uuid.UUID, list[tuple[uuid.UUID, uuid.UUID]]]:
@@ -191,6 +210,7 @@ async def prepare(
         )
         hook.raise_for_status()
         creators.append(creator_ids(settings, email))
+        await onboarded(settings, creators[-1][0])
     return uuid.UUID(campaign["id"]), workspace_id, creators
 
 
