@@ -869,7 +869,9 @@ class Plan:
     concurrency: int
     seed: int = 7
     gap_s: tuple[float, float] = (5.0, 20.0)
-    window_s: float = 40.0
+    # From a campaign's creation to its application deadline: longer than an outage may hold
+    # a journey's first steps (a campaign created late is refused: its deadline is past).
+    window_s: float = 120.0
     timeout_s: float = 180.0
     # Actions to take in this order (then stop), instead of random ones while journeys run.
     script: tuple[Action, ...] = ()
