@@ -18,7 +18,7 @@ from temporalio.common import (
     WorkflowIDConflictPolicy,
     WorkflowIDReusePolicy,
 )
-from temporalio.service import RPCError
+from temporalio.service import RPCError, RPCStatusCode
 
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.schemas import (
@@ -145,6 +145,19 @@ def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
     return problems
 
 
+async def _accepted(temporal: TemporalGateway, writer: Principal, idempotency_key: str) -> bool:
+    """Whether the campaign this key names was started already."""
+    campaign_id = uuid.uuid5(_IDEMPOTENCY_NS, f"{writer.workspace_id}:{idempotency_key}")
+    client = await temporal.client()
+    try:
+        await client.get_workflow_handle(workflow_id(campaign_id)).describe()
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND:
+            return False
+        raise ServiceUnavailable("the workflow engine did not answer; try again") from exc
+    return True
+
+
 def _check_replay(record: CampaignRecord, body: CampaignCreate) -> None:
     campaign = record.campaign
     same = (
@@ -178,6 +191,10 @@ async def create_campaign(
     `Idempotency-Key` returns the campaign the first one created."""
     now = datetime.now(UTC)
     problems = _check_create(body, now)
+    if problems and idempotency_key and await _accepted(temporal, writer, idempotency_key):
+        # A repeat of a request whose campaign was accepted, not recorded yet: it was checked
+        # when it arrived, and its deadlines may have passed since.
+        problems = []
     brand = await db.run(brands.get_brand, writer.workspace_id, body.brand_id)
     if brand is None:
         problems.append(FieldProblem("body.brand_id", "no such brand in this workspace"))
