@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp
 from temporalio.client import Client
 
-from api import idempotency, portal, problems
+from api import docs, idempotency, portal, problems
 from api.audit import AuditLog
 from api.changes import DeliveryChanges
 from api.middleware import API_CSP, BodySizeLimit, SecurityHeaders, portal_csp
@@ -95,6 +95,9 @@ def create_app(
         version="0.1.0",
         description="UGC campaign platform: campaigns, briefs, deliveries, licensing, payouts.",
         lifespan=lifespan,
+        # Served by api/docs.py from the platform's own copy of Swagger UI and ReDoc.
+        docs_url=None,
+        redoc_url=None,
         # FastAPI's native OpenTelemetry server spans; Temporal's interceptor continues them
         # into the workflows and activities a request starts.
         telemetry={"tracing": settings.telemetry.tracing, "metrics": False, "logs": False},
@@ -148,6 +151,7 @@ def create_app(
     ):
         app.include_router(router)
     portal.install(app)
+    docs.install(app, settings.api.docs_assets_dir)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -148,6 +148,8 @@ class ApiSettings(BaseModel):
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
     # Upper bound for the workflow calls an API request makes (start, update, query).
     workflow_rpc_timeout_s: float = Field(default=10.0, gt=0)
+    # Where `npm ci` put Swagger UI and ReDoc (package.json), served at /docs and /redoc.
+    docs_assets_dir: Path = Path(__file__).resolve().parents[1] / "node_modules"
 
 
 class AuthSettings(BaseModel):
