@@ -1,9 +1,13 @@
 """ModerationWorkflow (`moderation-<asset id>`): ingest and check one uploaded video.
 
-probe -> one-pass transcode -> frame hashes (a child-safety match quarantines the asset at
-once) -> speech-to-text and nudity detection on the GPU pool (the CPU pool when no GPU worker
-picks them up in time) -> every check -> pass, block, or human review (an ops Update, with an
-SLA timer that escalates) -> the report, stored and returned."""
+probe -> the master and what the checks read (an upload that is already a browser-playable
+9:16 H.264 file is copied, anything else gets the one-pass transcode) -> frame hashes (a
+child-safety match quarantines the asset at once) -> speech-to-text and nudity detection on
+the GPU pool (the CPU pool when no GPU worker picks them up in time) -> every check -> pass,
+block, or human review (an ops Update, with an SLA timer that escalates) -> the report,
+stored and returned. A copied master's HLS ladder and contact sheet are made after the
+automated decision by RenditionsWorkflow (`renditions-<asset id>`), which the moderation
+does not wait for."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from temporalio import workflow
 from temporalio.common import RetryPolicy
 from temporalio.exceptions import ActivityError, ApplicationError, TimeoutType
 from temporalio.exceptions import TimeoutError as ActivityTimeout
+from temporalio.workflow import ParentClosePolicy
 
 with workflow.unsafe.imports_passed_through():
     from activities.checks.safety import check_child_safety
@@ -25,6 +30,7 @@ with workflow.unsafe.imports_passed_through():
         EscalationRequest,
         EvaluateRequest,
         FrameHashes,
+        LadderRequest,
         MediaAnalysis,
         MediaFinding,
         MediaInfo,
@@ -65,6 +71,10 @@ MODELS = timedelta(minutes=20)
 
 def workflow_id(asset_id: object) -> str:
     return f"moderation-{asset_id}"
+
+
+def renditions_workflow_id(asset_id: object) -> str:
+    return f"renditions-{asset_id}"
 
 
 @workflow.defn
@@ -129,6 +139,16 @@ class ModerationWorkflow:
             start_to_close_timeout=SMALL,
             retry_policy=MEDIA_RETRY,
         )
+        if analysis.renditions.ladder_pending and report.decision != "block":
+            # Off the checks' path: the review player plays the master meanwhile.
+            await workflow.start_child_workflow(
+                RenditionsWorkflow.run,
+                LadderRequest(
+                    asset_id=request.asset_id, info=probe.info, renditions=analysis.renditions
+                ),
+                id=renditions_workflow_id(request.asset_id),
+                parent_close_policy=ParentClosePolicy.ABANDON,
+            )
         if report.decision == "review":
             report = await self._human_review(request, report)
         return await self._finish(report)
@@ -139,9 +159,14 @@ class ModerationWorkflow:
         """Transcode, hash and run the models; a report instead when the file cannot be
         converted or matches a child-safety list."""
         self._set_stage("transcoding")
+        # Assets started before an upload's own streams could be the master replay the
+        # full transcode.
+        convert = MediaActivities.transcode
+        if workflow.patched("fast-master"):
+            convert = MediaActivities.prepare
         try:
             renditions = await workflow.execute_activity_method(
-                MediaActivities.transcode,
+                convert,
                 TranscodeRequest(
                     asset_id=request.asset_id, source_key=request.source_key, info=info
                 ),
@@ -366,3 +391,28 @@ class ModerationWorkflow:
     def _check_review(self, decision: ReviewDecision) -> None:
         if self._status is None or self._status.stage != "review" or self._review is not None:
             raise ValueError("this video is not waiting for a review")
+
+
+@workflow.defn
+class RenditionsWorkflow:
+    """The renditions the checks did not wait for: the HLS ladder and the contact sheet of
+    a copied master, written at the keys the moderation report already names."""
+
+    @workflow.run
+    async def run(self, request: LadderRequest) -> Renditions | None:
+        try:
+            return await workflow.execute_activity_method(
+                MediaActivities.ladder,
+                request,
+                start_to_close_timeout=TRANSCODE,
+                heartbeat_timeout=timedelta(seconds=30),
+                retry_policy=MEDIA_RETRY,
+            )
+        except ActivityError as exc:
+            if not (
+                isinstance(exc.cause, ApplicationError) and exc.cause.type == "TranscodeFailed"
+            ):
+                raise
+            # The master it was made from is what the review plays: nothing is lost.
+            workflow.logger.warning("no HLS ladder for %s: %s", request.asset_id, exc.cause)
+            return None

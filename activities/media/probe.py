@@ -151,6 +151,8 @@ def _check(data: dict[str, Any], size: int, settings: MediaSettings) -> ProbeRes
         fps=fps or 30.0,
         video_codec=codec,
         audio_codec=str(audio.get("codec_name")) if audio else None,
+        video_profile=str(video["profile"]) if video.get("profile") else None,
+        pix_fmt=str(video["pix_fmt"]) if video.get("pix_fmt") else None,
     )
 
 

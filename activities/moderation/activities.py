@@ -26,7 +26,13 @@ from activities.media.hashes import HashList, hash_frame
 from activities.media.ocr import read_frame_text
 from activities.media.probe import check_report, probe_report
 from activities.media.tools import Limits, ToolTimeout
-from activities.media.transcode import TranscodeFailed, transcode
+from activities.media.transcode import (
+    TranscodeFailed,
+    ladder,
+    prepare,
+    stream_copyable,
+    transcode,
+)
 from activities.moderation.decision import decide, run_checks
 from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from integrations.storage import ObjectNotFound, ObjectStore
@@ -40,6 +46,7 @@ from workflows.contracts.moderation import (
     FrameHash,
     FrameHashes,
     HashMatch,
+    LadderRequest,
     MediaAnalysis,
     MediaFinding,
     ModerationReport,
@@ -133,6 +140,7 @@ def _moved(renditions: Renditions, prefix: str) -> Renditions:
         audio_key=move(renditions.audio_key),
         frame_keys=[move(k) for k in renditions.frame_keys],
         frame_times=renditions.frame_times,
+        ladder_pending=renditions.ladder_pending,
     )
 
 
@@ -200,23 +208,60 @@ class MediaActivities:
 
     @activity.defn(name="media.transcode")
     def transcode(self, request: TranscodeRequest) -> Renditions:
+        return self._transcode(request)
+
+    @activity.defn(name="media.prepare")
+    def prepare(self, request: TranscodeRequest) -> Renditions:
+        """What the checks need, soonest: an upload that is already a master is copied,
+        not encoded, and its ladder left for later; any other gets the full transcode."""
+        if not stream_copyable(request.info):
+            return self._transcode(request)
         prefix = rendition_prefix(request.asset_id)
         with heartbeating(), scratch(self._media.work_dir) as tmp:
             source = _download(self._store, request.source_key, tmp / "source")
             out = tmp / "out"
-            try:
-                # Waiting for a slot heartbeats too: a queued transcode is not a dead one.
-                with heartbeating() as progress, self._transcode_slots:
-                    outputs = transcode(source, request.info, out, self._media, progress.append)
-            except (TranscodeFailed, ToolTimeout) as exc:
-                raise ApplicationError(
-                    f"transcode failed: {exc}", type="TranscodeFailed", non_retryable=True
-                ) from exc
-            for path in sorted(p for p in out.rglob("*") if p.is_file()):
-                relative = path.relative_to(out).as_posix()
-                content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
-                self._store.put_file(prefix + relative, path, content_type)
-                activity.heartbeat("uploading")
+            with self._converting() as progress:
+                outputs = prepare(source, request.info, out, self._media, progress.append)
+            self._upload(out, prefix)
+        return Renditions(
+            prefix=prefix,
+            master_key=prefix + outputs.master,
+            hls_key=prefix + "hls/master.m3u8",
+            thumbnail_keys=[prefix + k for k in outputs.thumbnails],
+            contact_sheet_key=prefix + "contact.jpg",
+            audio_key=prefix + outputs.audio,
+            frame_keys=[prefix + k for k in outputs.frames],
+            frame_times=outputs.frame_times,
+            ladder_pending=True,
+        )
+
+    @activity.defn(name="media.ladder")
+    def ladder(self, request: LadderRequest) -> Renditions:
+        """The HLS ladder and the contact sheet of a copied master, at the keys its
+        renditions already name."""
+        renditions = request.renditions
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
+            master = _download(self._store, renditions.master_key, tmp / "master.mp4")
+            out = tmp / "out"
+            with self._converting() as progress:
+                hls, sheet = ladder(master, request.info, out, self._media, progress.append)
+            self._upload(out, renditions.prefix)
+        return renditions.model_copy(
+            update={
+                "hls_key": renditions.prefix + hls,
+                "contact_sheet_key": renditions.prefix + sheet,
+                "ladder_pending": False,
+            }
+        )
+
+    def _transcode(self, request: TranscodeRequest) -> Renditions:
+        prefix = rendition_prefix(request.asset_id)
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
+            source = _download(self._store, request.source_key, tmp / "source")
+            out = tmp / "out"
+            with self._converting() as progress:
+                outputs = transcode(source, request.info, out, self._media, progress.append)
+            self._upload(out, prefix)
         return Renditions(
             prefix=prefix,
             master_key=prefix + outputs.master,
@@ -227,6 +272,26 @@ class MediaActivities:
             frame_keys=[prefix + k for k in outputs.frames],
             frame_times=outputs.frame_times,
         )
+
+    @contextmanager
+    def _converting(self) -> Iterator[list[float]]:
+        """One of the worker's transcode slots, heartbeating while it waits for it too (a
+        queued transcode is not a dead one); a file ffmpeg cannot convert in time is the
+        creator's to fix."""
+        try:
+            with heartbeating() as progress, self._transcode_slots:
+                yield progress
+        except (TranscodeFailed, ToolTimeout) as exc:
+            raise ApplicationError(
+                f"transcode failed: {exc}", type="TranscodeFailed", non_retryable=True
+            ) from exc
+
+    def _upload(self, out: Path, prefix: str) -> None:
+        for path in sorted(p for p in out.rglob("*") if p.is_file()):
+            relative = path.relative_to(out).as_posix()
+            content_type = CONTENT_TYPES.get(path.suffix, "application/octet-stream")
+            self._store.put_file(prefix + relative, path, content_type)
+            activity.heartbeat("uploading")
 
     @activity.defn(name="media.hash_frames")
     def hash_frames(self, renditions: Renditions) -> FrameHashes:
@@ -297,6 +362,14 @@ class MediaActivities:
             self._store.stat(renditions.master_key)
         except ObjectNotFound:
             return None
+        if renditions.ladder_pending:
+            # The first asset's ladder may have been made since its analysis was saved.
+            try:
+                self._store.stat(renditions.hls_key)
+            except ObjectNotFound:
+                pass
+            else:
+                renditions = renditions.model_copy(update={"ladder_pending": False})
         analysis = stored.model_copy(update={"renditions": renditions})
         return ReusedAnalysis(analysis=analysis, hashes=self._match(stored.hashes))
 

@@ -1,13 +1,17 @@
 """ModerationWorkflow across the real CPU and GPU workers on the dev server, on generated
 media with espeak-ng speech: disclosure said or not, a frame on a hash list, a corrupt upload,
-and a human review that runs past its SLA."""
+a human review that runs past its SLA, and a phone-native upload whose own streams become the
+master (its ladder after the decision) beside one in another codec that is transcoded."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -44,7 +48,7 @@ from workflows.contracts.moderation import (
     SaveAnalysis,
     Transcript,
 )
-from workflows.moderation import ModerationWorkflow, workflow_id
+from workflows.moderation import ModerationWorkflow, renditions_workflow_id, workflow_id
 from workflows.task_queues import cpu_queue, gpu_queue
 
 BRIEF = BriefRules(brand="Glow", mandatory_mentions=["Glow"])
@@ -103,6 +107,8 @@ async def test_a_video_that_says_it_is_sponsored_passes_with_renditions_and_capt
 
     store = store_from_settings(settings.storage)
     assert report.renditions is not None
+    # The upload's streams were copied into the master; its ladder follows the decision.
+    await client.get_workflow_handle(renditions_workflow_id(report.asset_id)).result()
     for key in (report.renditions.master_key, report.renditions.hls_key, report.report_key):
         assert key is not None
         assert store.stat(key).size > 0
@@ -281,7 +287,8 @@ async def test_an_upload_that_stalls_the_encoder_gets_a_finding_not_a_failed_pro
         update={"x264_preset": "veryslow", "transcode_timeout_s": 0.3}
     )
     stalling = settings.model_copy(update={"media": media})
-    source = video(tmp_path / "heavy.mp4", seconds=3)
+    # Not the master's 9:16 frame: the upload is encoded, not copied.
+    source = video(tmp_path / "heavy.mp4", seconds=3, size="352x640")
     async with build_cpu_worker(client, stalling, engine):
         report = await (await start(client, stalling, source, "#ad Glow")).result()
     assert report.decision == "block"
@@ -304,14 +311,14 @@ async def test_the_same_video_sent_again_reuses_its_analysis_under_its_own_keys(
     first = await start(client, settings, source, "Glow morning")  # no caption disclosure
     blocked = await first.result()
     assert blocked.decision == "block"
-    assert "media.transcode" in activity_names(await first.fetch_history())
+    assert "media.prepare" in activity_names(await first.fetch_history())
 
     # The creator fixes the caption only and uploads the same file again.
     second = await start(client, settings, source, "#ad My Glow morning routine")
     report = await second.result()
     names = activity_names(await second.fetch_history())
     assert "media.reuse_analysis" in names
-    assert not {"media.transcode", "media.transcribe", "media.detect_nudity"} & set(names)
+    assert not {"media.prepare", "media.transcribe", "media.detect_nudity"} & set(names)
     assert (report.decision, report.findings) == ("pass", [])
     assert "sponsored by glow" in report.transcript_text.casefold()
 
@@ -329,7 +336,7 @@ async def test_the_same_video_sent_again_reuses_its_analysis_under_its_own_keys(
             store.delete(key)
     third = await start(client, settings, source, "#ad My Glow morning routine")
     assert (await third.result()).decision == "pass"
-    assert "media.transcode" in activity_names(await third.fetch_history())
+    assert "media.prepare" in activity_names(await third.fetch_history())
 
 
 def test_a_reused_analysis_is_matched_against_todays_hash_lists(
@@ -385,3 +392,96 @@ async def test_speech_that_means_a_garm_category_is_flagged_where_it_is_said(
     assert (finding.code, finding.severity) == ("garm_drugs_alcohol_tobacco", "warn")
     assert finding.start_s is not None and finding.start_s > 0
     assert report.decision == "pass"  # a warning for the brand to weigh, not a block
+
+
+def streams(path: Path) -> dict[str, dict[str, Any]]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-print_format", "json", "-show_streams", str(path)],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    return {s["codec_type"]: s for s in json.loads(out)["streams"]}
+
+
+async def test_a_phone_native_upload_is_checked_on_its_own_streams_and_its_ladder_follows(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    source = video(tmp_path / "phone.mp4", say="this video is sponsored by Glow", seconds=3)
+    handle = await start(client, settings, source, "#ad My Glow morning routine")
+    report = await handle.result()
+    # What the transcoded upload of the same clip gets (the first test above).
+    assert (report.decision, report.findings) == ("pass", [])
+    assert "sponsored by glow" in report.transcript_text.casefold()
+
+    # The master is the upload's H.264 and AAC as they were, moov first.
+    store = store_from_settings(settings.storage)
+    assert report.renditions is not None
+    master = tmp_path / "master.mp4"
+    store.get_file(report.renditions.master_key, master)
+    data = master.read_bytes()
+    assert 0 <= data.find(b"moov") < data.find(b"mdat")
+    mine, theirs = streams(master), streams(source)
+    for kind in ("video", "audio"):
+        for field in ("codec_name", "profile", "bit_rate", "width", "height"):
+            assert mine[kind].get(field) == theirs[kind].get(field), (kind, field)
+
+    # The ladder is not on the checks' path: started after the automated decision, by a
+    # workflow the moderation does not wait for.
+    history = await handle.fetch_history()
+    assert "media.ladder" not in activity_names(history)
+    scheduled = [
+        e.activity_task_scheduled_event_attributes.activity_type.name
+        if e.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED
+        else e.start_child_workflow_execution_initiated_event_attributes.workflow_type.name
+        for e in history.events
+        if e.event_type
+        in (
+            EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED,
+            EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED,
+        )
+    ]
+    assert scheduled[-3:] == [
+        "moderation.evaluate",
+        "RenditionsWorkflow",
+        "moderation.store_report",
+    ]
+    ladder: Renditions | None = await client.get_workflow_handle(
+        renditions_workflow_id(report.asset_id), result_type=Renditions
+    ).result()
+    assert ladder is not None
+    assert (ladder.hls_key, ladder.ladder_pending) == (report.renditions.hls_key, False)
+    playlist = tmp_path / "master.m3u8"
+    store.get_file(report.renditions.hls_key, playlist)
+    assert "RESOLUTION=720x1280" in playlist.read_text()
+    assert store.stat(report.renditions.contact_sheet_key).size > 0
+
+
+def vp9_clip(path: Path) -> Path:
+    """A 9:16 VP9/Opus WebM: an accepted upload that no browser-playable MP4 can copy."""
+    subprocess.run(
+        ["ffmpeg", "-hide_banner", "-nostdin", "-v", "error", "-y",
+         "-f", "lavfi", "-i", "testsrc2=s=360x640:r=15:d=2", "-f", "lavfi", "-i", "sine=d=2",
+         "-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "300k",
+         "-c:a", "libopus", str(path)],
+        check=True,
+    )  # fmt: skip
+    return path
+
+
+async def test_an_upload_in_another_codec_still_gets_the_full_transcode(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    webm = vp9_clip(tmp_path / "vp9.webm")
+    handle = await start(client, settings, webm, "#ad Glow")
+    report = await handle.result()
+    assert report.info is not None and report.info.video_codec == "vp9"
+    assert report.renditions is not None and not report.renditions.ladder_pending
+    store = store_from_settings(settings.storage)
+    master = tmp_path / "master.mp4"
+    store.get_file(report.renditions.master_key, master)
+    assert (streams(master)["video"]["codec_name"], streams(master)["audio"]["codec_name"]) == (
+        "h264",
+        "aac",
+    )
+    # Its ladder came with the transcode, before the decision.
+    assert store.stat(report.renditions.hls_key).size > 0
+    assert store.stat(report.renditions.contact_sheet_key).size > 0

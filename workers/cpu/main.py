@@ -35,7 +35,7 @@ from workflows.delivery import DeliveryWorkflow
 from workflows.health import HealthCheckWorkflow
 from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
-from workflows.moderation import ModerationWorkflow
+from workflows.moderation import ModerationWorkflow, RenditionsWorkflow
 from workflows.payment_events import (
     FundingWorkflow,
     PaymentEventSweepWorkflow,
@@ -72,6 +72,7 @@ WORKFLOWS = [
     FundingWorkflow,
     PaymentEventSweepWorkflow,
     ModerationWorkflow,
+    RenditionsWorkflow,
     HealthCheckWorkflow,
 ]
 
@@ -91,6 +92,8 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
     return [
         media.probe,
         media.transcode,
+        media.prepare,
+        media.ladder,
         media.hash_frames,
         media.read_screen_text,
         media.reuse_analysis,

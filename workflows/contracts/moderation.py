@@ -38,6 +38,10 @@ class MediaInfo(BaseModel):
     fps: float
     video_codec: str
     audio_codec: str | None
+    # The video stream's codec profile and pixel format ("High", "yuv420p"): whether a
+    # browser plays the stream as it is. None in probes recorded before they were kept.
+    video_profile: str | None = None
+    pix_fmt: str | None = None
 
 
 class ProbeResult(BaseModel):
@@ -83,12 +87,23 @@ class Renditions(BaseModel):
     audio_key: str  # 16 kHz mono WAV
     frame_keys: list[str]  # sampled frames, for hashes and the nudity detector
     frame_times: list[float]
+    # The master is the upload's own streams, copied; the HLS ladder and the contact sheet
+    # (at `hls_key`, `contact_sheet_key`) follow after the decision.
+    ladder_pending: bool = False
 
 
 class TranscodeRequest(BaseModel):
     asset_id: uuid.UUID
     source_key: str
     info: MediaInfo
+
+
+class LadderRequest(BaseModel):
+    """The renditions the checks did not need: made from the master after the decision."""
+
+    asset_id: uuid.UUID
+    info: MediaInfo
+    renditions: Renditions
 
 
 class FrameHash(BaseModel):

@@ -1,4 +1,5 @@
-"""The one-pass transcode and the frame hashes, checked with ffprobe on the outputs."""
+"""The one-pass transcode, the stream-copied master with what the checks read, the ladder
+that follows it, and the frame hashes, checked with ffprobe on the outputs."""
 
 from __future__ import annotations
 
@@ -15,9 +16,10 @@ from activities.media import tools
 from activities.media.hashes import HashList, hash_frame, hash_image
 from activities.media.probe import probe_report
 from activities.media.tools import Limits, ToolResult
-from activities.media.transcode import Outputs, transcode
+from activities.media.transcode import Outputs, ladder, prepare, stream_copyable, transcode
 from nexus.settings import MediaSettings
 from tests.media import raw_lavfi, video
+from workflows.contracts.moderation import MediaInfo
 
 SETTINGS = MediaSettings(x264_preset="ultrafast")
 LIMITS = Limits(timeout_s=30, memory_bytes=2 * 1024**3)
@@ -92,6 +94,89 @@ def test_one_ffmpeg_run_makes_every_output(tmp_path: Path, monkeypatch: pytest.M
 
     assert len(outputs.frames) == 3  # one a second
     assert outputs.frame_times == [0.0, 1.0, 2.0]
+
+
+def moov_first(path: Path) -> bool:
+    data = path.read_bytes()
+    return 0 <= data.find(b"moov") < data.find(b"mdat")
+
+
+def test_a_phone_native_upload_is_copied_and_the_checks_read_what_the_transcode_gives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    source = video(tmp_path / "phone.mp4", seconds=3, say="sponsored by Glow", show="#ad")
+    info = probe_report(source, SETTINGS)[0].info
+    assert info is not None
+    assert (info.video_profile, info.pix_fmt) == ("Constrained Baseline", "yuv420p")
+    assert stream_copyable(info)
+    calls: list[list[str]] = []
+    real = tools.run_tool
+
+    def counting(*args: Any, **kwargs: Any) -> ToolResult:
+        calls.append(args[0])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(transcode_module, "run_tool", counting)
+    progress: list[float] = []
+    copied = prepare(source, info, tmp_path / "copy", SETTINGS, progress.append)
+    assert len(calls) == 1  # one read of the upload
+    assert progress[-1] == 1.0
+    full = transcode(source, info, tmp_path / "full", SETTINGS, lambda _: None)
+
+    # The master is the upload's own streams, moov first so players start at once.
+    master = tmp_path / "copy" / copied.master
+    assert moov_first(master)
+    for kind in ("video", "audio"):
+        [mine] = [s for s in ffprobe(master)["streams"] if s["codec_type"] == kind]
+        [theirs] = [s for s in ffprobe(source)["streams"] if s["codec_type"] == kind]
+        for field in ("codec_name", "profile", "bit_rate", "width", "height", "nb_frames"):
+            assert mine.get(field) == theirs.get(field), (kind, field)
+    # No ladder yet: it follows the decision.
+    assert not (tmp_path / "copy" / "hls").exists()
+
+    # What the checks read is the transcode's, byte for byte: the same findings.
+    assert (copied.frames, copied.frame_times) == (full.frames, full.frame_times)
+    assert copied.thumbnails == full.thumbnails
+    for name in [*full.frames, *full.thumbnails, full.audio]:
+        assert (tmp_path / "copy" / name).read_bytes() == (tmp_path / "full" / name).read_bytes()
+
+    hls, sheet = ladder(master, info, tmp_path / "copy", SETTINGS, lambda _: None)
+    playlist = (tmp_path / "copy" / hls).read_text()
+    assert "RESOLUTION=360x640" in playlist
+    assert "RESOLUTION=720x1280" in playlist
+    for rung in ("360p", "720p"):
+        assert (tmp_path / "copy" / "hls" / rung / "seg_000.ts").stat().st_size > 0
+    contact = ffprobe(tmp_path / "copy" / sheet)["streams"][0]
+    assert (contact["width"], contact["height"]) == (540, 640)
+
+
+@pytest.mark.parametrize(
+    ("change", "copyable"),
+    [
+        ({}, True),
+        ({"audio_codec": None}, True),
+        ({"video_profile": "Main"}, True),
+        ({"video_codec": "hevc", "video_profile": "Main"}, False),
+        ({"video_profile": "High 10"}, False),
+        ({"video_profile": None}, False),  # probed before profiles were kept
+        ({"pix_fmt": "yuv420p10le"}, False),
+        ({"pix_fmt": "yuvj420p"}, False),
+        ({"audio_codec": "opus"}, False),
+        ({"width": 1088}, False),  # not the master's 9:16 frame
+        ({"width": 1920, "height": 1080}, False),
+        ({"width": 2160, "height": 3840}, False),  # larger than the master
+        ({"fps": 60.0}, False),  # the master runs at 30 at most
+    ],
+)
+def test_only_an_upload_that_is_already_a_master_is_copied(
+    change: dict[str, object], copyable: bool
+) -> None:
+    phone = MediaInfo(
+        container="mov,mp4,m4a,3gp,3g2,mj2", size_bytes=1, duration_s=60, width=1080,
+        height=1920, fps=30, video_codec="h264", audio_codec="aac", video_profile="High",
+        pix_fmt="yuv420p",
+    )  # fmt: skip
+    assert stream_copyable(phone.model_copy(update=change)) is copyable
 
 
 def test_a_landscape_silent_video_is_letterboxed_into_9_16(
