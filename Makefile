@@ -5,13 +5,15 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Swagger UI and ReDoc, which the API serves at /docs and /redoc (package.json).
+NPM_STAMP := node_modules/.installed
 # Debian packages the platform runs on: PostgreSQL server binaries, ffmpeg/ffprobe for media,
 # espeak-ng for the speech in generated test media, util-linux's prlimit and setpriv for
 # capping tools, a C++ compiler with Python headers for pdqhash (published as source only),
-# Tesseract with its English data for text shown on screen, and chromium for the portal's
-# browser tests.
+# Tesseract with its English data for text shown on screen, chromium for the portal's
+# browser tests, and Node.js with npm to install the API docs' Swagger UI and ReDoc.
 APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux g++ python3-dev tesseract-ocr \
-	tesseract-ocr-eng chromium
+	tesseract-ocr-eng chromium nodejs npm
 
 .PHONY: up check-stack test lint typecheck check mutation install system-deps clean
 
@@ -57,7 +59,7 @@ mutation: install
 	@$(BIN)/python -c "$$MUTATION_SCORES"
 	@$(BIN)/mutmut results
 
-install: system-deps $(STAMP)
+install: system-deps $(STAMP) $(NPM_STAMP)
 
 system-deps:
 	@missing=""; \
@@ -68,12 +70,14 @@ system-deps:
 	command -v prlimit >/dev/null 2>&1 && command -v setpriv >/dev/null 2>&1 || missing="$$missing util-linux"; \
 	command -v g++ >/dev/null 2>&1 || missing="$$missing g++"; \
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
+	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
+	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
 	$(PYTHON) -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || missing="$$missing python3-dev"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \
-		echo "Installing Debian packages:$$missing"; \
-		DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+		echo "Installing Debian packages:$$missing (this takes a few minutes the first time) ..."; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends $$missing; \
 	else \
 		echo "Missing Debian packages:$$missing. Run: sudo apt-get install -y$$missing" >&2; exit 1; \
 	fi
@@ -82,9 +86,14 @@ $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || \
 		{ echo "NEXUS needs Python 3.11 (set PYTHON=/path/to/python3.11)" >&2; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	@echo "Installing Python dependencies into $(VENV) ..."
-	@$(BIN)/pip install -q -e '.[dev]'
+	@echo "Installing Python packages into $(VENV) (this takes a few minutes the first time) ..."
+	@$(BIN)/pip install --progress-bar on -e '.[dev]'
 	@touch $(STAMP)
 
+$(NPM_STAMP): package.json package-lock.json
+	@echo "Installing Swagger UI and ReDoc into node_modules (npm ci) ..."
+	@npm ci --ignore-scripts --no-audit --no-fund
+	@touch $(NPM_STAMP)
+
 clean:
-	rm -rf $(VENV) .nexus .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
+	rm -rf $(VENV) node_modules .nexus .pytest_cache .mypy_cache .ruff_cache .import_linter_cache
