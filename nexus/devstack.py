@@ -16,6 +16,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -173,6 +175,15 @@ class DevStack:
         if self._supervising:
             print(f"nexus up: {line}", file=sys.stderr, flush=True)
 
+    @contextmanager
+    def _step(self, what: str) -> Iterator[None]:
+        """Say what start-up is doing as it goes, and how long it took: a first start (a new
+        cluster, every migration) takes a while."""
+        print(f"nexus up: {what} ...", flush=True)
+        started = time.monotonic()
+        yield
+        print(f"nexus up: {what}: done in {time.monotonic() - started:.1f} s", flush=True)
+
     def _start_postgres(self, postgres: LocalPostgres) -> None:
         self.postgres = postgres
         try:
@@ -210,10 +221,11 @@ class DevStack:
 
     def _migrate_and_seed(self) -> list[DemoLogin]:
         url = self.settings.database.url.get_secret_value()
-        upgrade_to_head(url)
+        with self._step("migrating the database"):
+            upgrade_to_head(url)
         engine = create_engine(url)
         try:
-            with Session(engine) as session:
+            with self._step("seeding the demo workspace"), Session(engine) as session:
                 logins = seed_demo(session, hash_password)
                 session.commit()
         finally:
@@ -243,16 +255,19 @@ class DevStack:
     def start(self) -> list[DemoLogin]:
         self.logs_dir.mkdir(parents=True, exist_ok=True)
         postgres = self._preflight()
-        self._start_postgres(postgres)
-        self._start_temporal()
+        with self._step("starting PostgreSQL"):
+            self._start_postgres(postgres)
+        with self._step("starting Temporal"):
+            self._start_temporal()
         logins = self._migrate_and_seed()
         # The children (API, workers) read their settings from the environment they inherit.
         os.environ.update(installation_secrets(self.state_dir, dict(os.environ)))
         python = [sys.executable, "-m", "nexus"]
-        self._spawn("worker-cpu", [*python, "worker", "cpu"])
-        self._spawn("worker-gpu", [*python, "worker", "gpu"])
-        self._spawn("api", [*python, "api"])
-        self._wait_for_platform()
+        with self._step("starting the CPU and GPU workers and the API"):
+            self._spawn("worker-cpu", [*python, "worker", "cpu"])
+            self._spawn("worker-gpu", [*python, "worker", "gpu"])
+            self._spawn("api", [*python, "api"])
+            self._wait_for_platform()
         return logins
 
     # -- running and stopping -------------------------------------------------------------
