@@ -35,6 +35,10 @@ async def start_cpu_worker(settings: Settings, log: Path) -> asyncio.subprocess.
         "NEXUS_TEMPORAL__NAMESPACE": settings.temporal.namespace,
         "NEXUS_TEMPORAL__TASK_QUEUE": settings.temporal.task_queue,
         "NEXUS_STORAGE__ROOT": str(settings.storage.root),
+        # Secrets have no defaults: a worker without its key refuses to start.
+        "NEXUS_LICENSING__LEDGER_SIGNING_KEY": (
+            settings.licensing.ledger_signing_key.get_secret_value()
+        ),
         "NEXUS_MEDIA__WORK_DIR": str(log.with_suffix("")),
         # A slow preset: the transcode lasts long enough to be interrupted.
         "NEXUS_MEDIA__X264_PRESET": "medium",
@@ -80,7 +84,10 @@ async def test_a_worker_killed_mid_transcode_does_not_lose_the_moderation(
 ) -> None:
     asset_id = uuid.uuid4()
     key = f"uploads/{asset_id}/clip.mp4"
-    source = video(tmp_path / "clip.mp4", seconds=4, say="this video is sponsored by Glow")
+    # Not the master's 9:16 frame, so it is encoded (a phone-native upload is only copied).
+    source = video(
+        tmp_path / "clip.mp4", seconds=4, size="352x640", say="this video is sponsored by Glow"
+    )
     store_from_settings(settings.storage).put_file(key, source, "video/mp4")
 
     processes = [await start_cpu_worker(settings, tmp_path / "cpu-0.log")]
