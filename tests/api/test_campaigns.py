@@ -25,7 +25,7 @@ from tests.support import (
     make_tenant,
 )
 from workflows.campaign import CampaignWorkflow
-from workflows.contracts.campaign import CampaignStatus
+from workflows.contracts.campaign import CampaignStatus, DeliveryOutcome
 
 PROBLEM = "application/problem+json"
 TABLES = ("campaigns", "briefs", "deliverables")
@@ -663,7 +663,7 @@ async def test_reusing_an_idempotency_key_for_another_request_is_a_conflict(
 
 
 async def test_every_change_of_the_live_state_shows_on_the_very_next_read(
-    http: httpx.AsyncClient, engine: Engine, member: Tenant
+    http: httpx.AsyncClient, engine: Engine, client: Client, member: Tenant
 ) -> None:
     headers = await login(http, member)
     body = campaign_body(member.brand_id)
@@ -702,13 +702,26 @@ async def test_every_change_of_the_live_state_shows_on_the_very_next_read(
     assert (after_accept["committed_minor"], after_accept["open_deliveries"]) == (90_000, 1)
     assert after_accept["open_slots"] == {slot: 1}
 
+    # A delivery reports its approval by signal: the workflow writes what is now owed.
+    handle = client.get_workflow_handle(after_accept["workflow_id"])
+    delivery_id = uuid.UUID(accepted.json()["delivery_id"])
+    await handle.signal(
+        CampaignWorkflow.delivery_outcome,
+        DeliveryOutcome(delivery_id=delivery_id, outcome="approved"),
+    )
+    deadline = asyncio.get_running_loop().time() + 5
+    while (await live())["owed_minor"] != 90_000:
+        assert asyncio.get_running_loop().time() < deadline, "the approval is not owed"
+        await asyncio.sleep(0.05)
+
     cancelled = await http.post(
         f"/campaigns/{cid}/cancel", json={"reason": "Budget moved"}, headers=headers
     )
     assert cancelled.status_code == 200, cancelled.text
     after_cancel = await live()
     assert (after_cancel["stage"], after_cancel["cancel_reason"]) == ("cancelled", "Budget moved")
-    assert (after_cancel["committed_minor"], after_cancel["open_deliveries"]) == (0, 0)
+    # The approved delivery stays owed and open for its final files.
+    assert (after_cancel["owed_minor"], after_cancel["open_deliveries"]) == (90_000, 1)
 
 
 async def test_a_campaign_reads_with_its_live_state_while_the_workflow_engine_is_unreachable(
