@@ -102,6 +102,9 @@ TABLE: dict[str, Row] = {
     "GET /docs/oauth2-redirect": public(),
     "GET /redoc": public(),
     "GET /static": public(),
+    # Swagger UI's and ReDoc's files for /docs and /redoc (api/docs.py).
+    "GET /static/vendor/swagger-ui": public(),
+    "GET /static/vendor/redoc": public(),
     "GET /healthz": public(),
     "GET /readyz": public(),
     "GET /ledger/public-key": public(),
