@@ -8,7 +8,8 @@ It starts the whole embedded dev stack (PostgreSQL, the Temporal dev server, the
 workers and the API) on free 127.0.0.1 ports with a fresh state directory, signs in as the demo
 brand admin, creates the campaigns, then loads each target with N concurrent keep-alive clients:
 first /healthz (the baseline: the API process and the HTTP path alone), then GET /campaigns/{id}
-(a PostgreSQL read plus a Temporal workflow query). It prints exactly one JSON line on stdout with
+(the token check and one read of the campaign row, which holds the live state its workflow
+writes; no workflow query). It prints exactly one JSON line on stdout with
 p50/p99 latency (ms), throughput (req/s) and errors per target, and the ratio of the campaign read
 to the baseline; progress goes to stderr. The stack is always stopped, even on failure or Ctrl-C.
 
@@ -59,8 +60,8 @@ class PhaseResult:
     latencies_s: list[float] = field(default_factory=list)
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
-    # 200 answers to GET /campaigns/{id} whose live state is null: the workflow query failed
-    # or timed out and the API fell back to the database row alone.
+    # 200 answers to GET /campaigns/{id} whose live state is null: the campaign's row holds
+    # none (a run older than the read model) and its workflow could not answer.
     live_missing: int = 0
     elapsed_s: float = 0.0
 
