@@ -19,10 +19,13 @@ from temporalio.worker import Worker
 from activities.campaigns import CampaignActivities
 from activities.deliveries import DeliveryActivities
 from activities.moderation.activities import MediaActivities
+from activities.money.activities import MoneyActivities
+from activities.money.fundings import FundingActivities
 from activities.notifications import NotificationActivities
 from api.app import create_app
 from domain.enums import Role
 from integrations.notifications import InAppInbox
+from integrations.payments import provider_from_settings
 from integrations.storage import store_from_settings
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
@@ -429,6 +432,9 @@ async def gated(
     checks = GatedChecks(settings, engine)
     campaigns, deliveries = CampaignActivities(engine), DeliveryActivities(engine)
     notifications = NotificationActivities(engine, InAppInbox(engine))
+    # Funding the campaign and publishing it go through the escrow's activities.
+    provider = provider_from_settings(engine, settings.payments)
+    money, fundings = MoneyActivities(engine, provider), FundingActivities(engine, provider)
     worker = Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -439,6 +445,14 @@ async def gated(
             campaigns.record_application,
             deliveries.record,
             notifications.notify,
+            money.refund_escrow,
+            money.ops_users,
+            fundings.settle_payment,
+            fundings.refresh_account,
+            fundings.mark_event_handled,
+            fundings.unhandled_events,
+            fundings.campaign_fundings,
+            fundings.funding_facts,
             checks.probe,
             *checks.rest,
         ],
