@@ -45,7 +45,10 @@ def test_journeys_survive_killed_workers_and_restarted_temporal_and_postgres(
     shutil.rmtree(state_dir, ignore_errors=True)
 
     assert result.actions == dict.fromkeys(chaos.ACTIONS, 1)
-    assert result.audit.clean(), (result.audit.figures(), result.audit.details)
+    # An e-mail is sent at least once: a notification whose transaction is cut off after the
+    # SMTP server took its message sends it again, under the same Message-ID (the bench
+    # counts those: 3 of 3,444 over 200 journeys).
+    assert result.audit.clean(resent_emails=True), (result.audit.figures(), result.audit.details)
     assert result.chaos.figures()["completed"] == plan.journeys
     assert result.emails > 0
 
