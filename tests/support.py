@@ -6,11 +6,13 @@ import socket
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 from sqlalchemy import Engine, Table, func, select
+from temporalio import activity
 
 from api.security import hash_password
 from domain import ledger
@@ -305,3 +307,20 @@ async def fund(
     assert confirmed.status_code == 200, confirmed.text
     result: dict[str, Any] = confirmed.json()
     return result
+
+
+def replacing(
+    activities: list[Callable[..., Any]], *replacements: Callable[..., Any]
+) -> list[Callable[..., Any]]:
+    """A pool's activities with some swapped for test doubles of the same activity name: the
+    rest stay the real ones, so an activity added to the pool later is registered too."""
+
+    def name(fn: Callable[..., Any]) -> str:
+        found = activity._Definition.must_from_callable(fn).name
+        assert found is not None, "a dynamic activity has no name to swap by"
+        return found
+
+    swapped = {name(r): r for r in replacements}
+    unknown = set(swapped) - {name(a) for a in activities}
+    assert not unknown, f"no such activities in the pool: {sorted(unknown)}"
+    return [swapped.get(name(a), a) for a in activities]

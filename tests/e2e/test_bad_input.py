@@ -18,12 +18,9 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.campaigns import CampaignActivities
-from activities.checks.activities import caption_check
 from activities.deliveries import DeliveryActivities
-from activities.notifications import NotificationActivities
 from api.app import create_app
 from domain.enums import ApplicationStatus
-from integrations.notifications import InAppInbox
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
 from tests.media import sponsored_clip
@@ -36,8 +33,9 @@ from tests.support import (
     login,
     make_creator,
     make_tenant,
+    replacing,
 )
-from workers.cpu.main import WORKFLOWS, moderation_activities
+from workers.cpu.main import WORKFLOWS, cpu_activities
 from workers.gpu.main import build_worker as build_gpu_worker
 from workflows.contracts.campaign import ApplicationChange
 from workflows.contracts.delivery import DeliveryRecord
@@ -319,10 +317,9 @@ class HeldActivities:
     """The CPU pool's activities; the application and delivery read-model writes can be held."""
 
     def __init__(self, engine: Engine, settings: Settings) -> None:
-        self.moderation = moderation_activities(settings, engine)
+        self.settings, self.engine = settings, engine
         self.campaigns = CampaignActivities(engine)
         self.deliveries = DeliveryActivities(engine)
-        self.notifications = NotificationActivities(engine, InAppInbox(engine))
         self.rejection = Gate()  # the first rejected application's write
         self.record = Gate()  # the first delivery write once armed
         self.rejection.armed = True
@@ -338,15 +335,8 @@ class HeldActivities:
         await asyncio.to_thread(self.deliveries.record, record)
 
     def all(self) -> list[Callable[..., Any]]:
-        return [
-            self.campaigns.create_record,
-            self.campaigns.record_stage,
-            self.record_application,
-            self.record_delivery,
-            self.notifications.notify,
-            caption_check,
-            *self.moderation,
-        ]
+        real = cpu_activities(self.settings, self.engine)
+        return replacing(real, self.record_application, self.record_delivery)
 
 
 @pytest.fixture

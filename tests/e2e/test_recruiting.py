@@ -16,16 +16,9 @@ from temporalio import activity
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from activities.campaigns import CampaignActivities
-from activities.deliveries import DeliveryActivities
 from activities.moderation.activities import MediaActivities
-from activities.money.activities import MoneyActivities
-from activities.money.fundings import FundingActivities
-from activities.notifications import NotificationActivities
 from api.app import create_app
 from domain.enums import Role
-from integrations.notifications import InAppInbox
-from integrations.payments import provider_from_settings
 from integrations.storage import store_from_settings
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
@@ -39,8 +32,9 @@ from tests.support import (
     login,
     make_creator,
     make_tenant,
+    replacing,
 )
-from workers.cpu.main import WORKFLOWS, moderation_activities
+from workers.cpu.main import WORKFLOWS, cpu_activities
 from workflows.contracts.moderation import ProbeRequest, ProbeResult
 from workflows.task_queues import cpu_queue
 
@@ -416,7 +410,6 @@ class GatedChecks:
         self.media = MediaActivities(
             store_from_settings(settings.storage), engine, settings.media, settings.moderation
         )
-        self.rest = [a for a in moderation_activities(settings, engine) if a.__name__ != "probe"]
 
     @activity.defn(name="media.probe")
     async def probe(self, request: ProbeRequest) -> ProbeResult:
@@ -430,32 +423,11 @@ async def gated(
     settings: Settings, engine: Engine, client: Client, gpu_worker: Worker
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatedChecks]]:
     checks = GatedChecks(settings, engine)
-    campaigns, deliveries = CampaignActivities(engine), DeliveryActivities(engine)
-    notifications = NotificationActivities(engine, InAppInbox(engine))
-    # Funding the campaign and publishing it go through the escrow's activities.
-    provider = provider_from_settings(engine, settings.payments)
-    money, fundings = MoneyActivities(engine, provider), FundingActivities(engine, provider)
     worker = Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
         workflows=WORKFLOWS,
-        activities=[
-            campaigns.create_record,
-            campaigns.record_stage,
-            campaigns.record_application,
-            deliveries.record,
-            notifications.notify,
-            money.refund_escrow,
-            money.ops_users,
-            fundings.settle_payment,
-            fundings.refresh_account,
-            fundings.mark_event_handled,
-            fundings.unhandled_events,
-            fundings.campaign_fundings,
-            fundings.funding_facts,
-            checks.probe,
-            *checks.rest,
-        ],
+        activities=replacing(cpu_activities(settings, engine), checks.probe),
         activity_executor=ThreadPoolExecutor(8),
     )
     app = create_app(settings, engine=engine, temporal=client)

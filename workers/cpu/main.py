@@ -108,7 +108,8 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
     ]
 
 
-def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
+def cpu_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any]]:
+    """Every activity of the CPU pool (tests swap single ones by name, keeping the rest)."""
     campaigns = CampaignActivities(engine)
     deliveries = DeliveryActivities(engine)
     notifications = NotificationActivities(
@@ -119,6 +120,37 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     provider = provider_from_settings(engine, settings.payments)
     money = MoneyActivities(engine, provider)
     fundings = FundingActivities(engine, provider)
+    return [
+        campaigns.create_record,
+        campaigns.record_stage,
+        campaigns.record_application,
+        deliveries.record,
+        licensing.record,
+        licensing.checkpoint,
+        notifications.notify,
+        caption_check,
+        probe.probe_cpu,
+        money.reserve,
+        money.release,
+        money.destination,
+        money.transfer,
+        money.transfer_settled,
+        money.record_paid,
+        money.record_payout,
+        money.ops_users,
+        money.refund_escrow,
+        fundings.settle_payment,
+        fundings.funding_facts,
+        fundings.campaign_fundings,
+        fundings.fee_payout_request,
+        fundings.refresh_account,
+        fundings.mark_event_handled,
+        fundings.unhandled_events,
+        *moderation_activities(settings, engine),
+    ]
+
+
+def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
     return Worker(
         client,
         task_queue=cpu_queue(settings.temporal.task_queue),
@@ -126,34 +158,7 @@ def build_worker(client: Client, settings: Settings, engine: Engine) -> Worker:
         workflow_runner=SANDBOX
         if settings.temporal.workflow_sandbox
         else UnsandboxedWorkflowRunner(),
-        activities=[
-            campaigns.create_record,
-            campaigns.record_stage,
-            campaigns.record_application,
-            deliveries.record,
-            licensing.record,
-            licensing.checkpoint,
-            notifications.notify,
-            caption_check,
-            probe.probe_cpu,
-            money.reserve,
-            money.release,
-            money.destination,
-            money.transfer,
-            money.transfer_settled,
-            money.record_paid,
-            money.record_payout,
-            money.ops_users,
-            money.refund_escrow,
-            fundings.settle_payment,
-            fundings.funding_facts,
-            fundings.campaign_fundings,
-            fundings.fee_payout_request,
-            fundings.refresh_account,
-            fundings.mark_event_handled,
-            fundings.unhandled_events,
-            *moderation_activities(settings, engine),
-        ],
+        activities=cpu_activities(settings, engine),
         # Sync activities (SQLAlchemy sessions) run on threads.
         activity_executor=ThreadPoolExecutor(MAX_CONCURRENT_ACTIVITIES),
         max_concurrent_activities=MAX_CONCURRENT_ACTIVITIES,
