@@ -164,7 +164,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "worker":
         return _worker(settings, args.pool)
     if args.command == "ledger":
-        return ledger_cli.run(settings, args)
+        try:
+            return ledger_cli.run(settings, args)
+        except MissingSecret as exc:
+            print(f"nexus: {exc}", file=sys.stderr)
+            return 2
     if args.command == "pdq":
         return _pdq(settings, args.images)
     if args.command == "migrate":

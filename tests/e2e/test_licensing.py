@@ -20,6 +20,7 @@ from sqlalchemy import Engine
 from activities.licensing.certificate import verify_certificate
 from domain.enums import Role
 from nexus import cli
+from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until
 from tests.support import (
     CreatorAccount,
@@ -225,9 +226,16 @@ async def test_approval_grants_the_briefs_rights_and_the_usage_check_answers(
 async def test_history_certificate_and_ledger_verify(
     http: httpx.AsyncClient,
     engine: Engine,
+    settings: Settings,
     tmp_path: Path,
     capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    # The command line trusts the deployment's own key, as an operator's shell would have it.
+    monkeypatch.setenv(
+        "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
+        settings.licensing.ledger_signing_key.get_secret_value(),
+    )
     a = await approve_one(http, engine, RIGHTS)
     history = ok(await http.get(f"/licenses/{a.license_id}/history", headers=a.c))
     assert history["sound"] is True
