@@ -7,18 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 from temporalio import workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
+from temporalio.client import Client, ScheduleActionStartWorkflow
+
+from workflows.schedules import ensure_interval_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.licensing.activities import LicensingActivities
@@ -39,25 +30,9 @@ class LedgerCheckpointWorkflow:
         )
 
 
-def checkpoint_schedule(task_queue: str, every: timedelta) -> Schedule:
-    return Schedule(
-        action=ScheduleActionStartWorkflow(
-            LedgerCheckpointWorkflow.run, id=SCHEDULE_ID, task_queue=task_queue
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=every)]),
-        # One checkpoint at a time; a missed run is made up by the next one.
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
-    )
-
-
 async def ensure_checkpoint_schedule(client: Client, task_queue: str, every: timedelta) -> None:
     """Create the schedule, or bring an existing one to the configured interval."""
-    schedule = checkpoint_schedule(task_queue, every)
-    try:
-        await client.create_schedule(SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-
-        async def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(SCHEDULE_ID).update(replace)
+    action = ScheduleActionStartWorkflow(
+        LedgerCheckpointWorkflow.run, id=SCHEDULE_ID, task_queue=task_queue
+    )
+    await ensure_interval_schedule(client, SCHEDULE_ID, action, every)

@@ -20,21 +20,12 @@ from datetime import timedelta
 from typing import Any
 
 from temporalio import workflow
-from temporalio.client import (
-    Client,
-    Schedule,
-    ScheduleActionStartWorkflow,
-    ScheduleAlreadyRunningError,
-    ScheduleIntervalSpec,
-    ScheduleOverlapPolicy,
-    SchedulePolicy,
-    ScheduleSpec,
-    ScheduleUpdate,
-    ScheduleUpdateInput,
-)
+from temporalio.client import Client, ScheduleActionStartWorkflow
 from temporalio.common import WorkflowIDReusePolicy
 from temporalio.exceptions import FailureError, WorkflowAlreadyStartedError
 from temporalio.workflow import ParentClosePolicy
+
+from workflows.schedules import ensure_interval_schedule
 
 with workflow.unsafe.imports_passed_through():
     from activities.money.fundings import FundingActivities
@@ -182,18 +173,7 @@ class PaymentEventSweepWorkflow:
 
 async def ensure_sweep_schedule(client: Client, task_queue: str) -> None:
     """Create the sweep's schedule, or point an existing one at `task_queue`."""
-    schedule = Schedule(
-        action=ScheduleActionStartWorkflow(
-            PaymentEventSweepWorkflow.run, id=SWEEP_SCHEDULE_ID, task_queue=task_queue
-        ),
-        spec=ScheduleSpec(intervals=[ScheduleIntervalSpec(every=SWEEP_EVERY)]),
-        policy=SchedulePolicy(overlap=ScheduleOverlapPolicy.SKIP),
+    action = ScheduleActionStartWorkflow(
+        PaymentEventSweepWorkflow.run, id=SWEEP_SCHEDULE_ID, task_queue=task_queue
     )
-    try:
-        await client.create_schedule(SWEEP_SCHEDULE_ID, schedule)
-    except ScheduleAlreadyRunningError:
-
-        async def replace(_: ScheduleUpdateInput) -> ScheduleUpdate:
-            return ScheduleUpdate(schedule=schedule)
-
-        await client.get_schedule_handle(SWEEP_SCHEDULE_ID).update(replace)
+    await ensure_interval_schedule(client, SWEEP_SCHEDULE_ID, action, SWEEP_EVERY)
