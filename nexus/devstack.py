@@ -124,6 +124,8 @@ class DevStack:
     def __post_init__(self) -> None:
         # Once up, the launcher also says on stderr what it restarts.
         self._supervising = False
+        # Set once the secrets are known, for the API and the workers.
+        self.child_env: dict[str, str] | None = None
         self.state_dir = self.settings.stack.state_dir.resolve()
         self.logs_dir = self.state_dir / "logs"
         self.db_url = make_url(self.settings.database.url.get_secret_value())
@@ -163,8 +165,8 @@ class DevStack:
 
     def _spawn(self, name: str, argv: list[str]) -> None:
         log = (self.logs_dir / f"{name}.log").open("ab")
-        process = start_process(argv, log)
-        self.children.append(Child(name, argv, process, log))
+        process = start_process(argv, log, self.child_env)
+        self.children.append(Child(name, argv, process, log, self.child_env))
         self._note(f"{name} started (pid {process.pid})")
 
     def _note(self, line: str) -> None:
@@ -260,8 +262,9 @@ class DevStack:
         with self._step("starting Temporal"):
             self._start_temporal()
         logins = self._migrate_and_seed()
-        # The children (API, workers) read their settings from the environment they inherit.
-        os.environ.update(installation_secrets(self.state_dir, dict(os.environ)))
+        # The children (API, workers) read their settings from their environment: the
+        # launcher's, plus the installation's secrets it does not set.
+        self.child_env = {**os.environ, **installation_secrets(self.state_dir, dict(os.environ))}
         python = [sys.executable, "-m", "nexus"]
         with self._step("starting the CPU and GPU workers and the API"):
             self._spawn("worker-cpu", [*python, "worker", "cpu"])

@@ -18,6 +18,8 @@ class Child:
     argv: list[str]
     process: subprocess.Popen[bytes]
     log: IO[bytes]
+    # The environment it runs with (None: the launcher's own), the same on every restart.
+    env: dict[str, str] | None = None
     started_at: float = field(default_factory=time.monotonic)
     # Set while the child is down: when it starts again, and the delay that was chosen.
     restart_at: float | None = None
@@ -25,9 +27,13 @@ class Child:
     restarts: int = 0
 
 
-def start_process(argv: list[str], log: IO[bytes]) -> subprocess.Popen[bytes]:
+def start_process(
+    argv: list[str], log: IO[bytes], env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
     # A new session: Ctrl-C reaches only the launcher, which stops children in order.
-    return subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    return subprocess.Popen(
+        argv, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=env
+    )
 
 
 def how_it_ended(returncode: int) -> str:
@@ -67,7 +73,7 @@ class Supervisor:
                     f"starting it again in {child.delay_s:g} s"
                 )
             elif now >= child.restart_at:
-                child.process = start_process(child.argv, child.log)
+                child.process = start_process(child.argv, child.log, child.env)
                 child.started_at, child.restart_at = now, None
                 child.restarts += 1
                 self.note(f"{child.name} started again (pid {child.process.pid})")
