@@ -101,7 +101,7 @@ async def test_a_worker_killed_mid_transcode_does_not_lose_the_moderation(
                     source_key=key,
                     caption="#ad Glow",
                     brief=BriefRules(brand="Glow"),
-                    heartbeat_timeout_s=2,
+                    heartbeat_timeout_s=10,
                 ),
                 id=workflow_id(asset_id),
                 task_queue=cpu_queue(settings.temporal.task_queue),

@@ -70,7 +70,9 @@ async def test_model_work_held_by_a_dead_gpu_worker_is_retried_after_the_heartbe
         activity_executor=ThreadPoolExecutor(2),
     )
     async with build_cpu_worker(client, settings, engine), gpu:
-        handle = await start(client, settings, source, "#ad Glow morning", heartbeat_timeout_s=2)
+        # Seconds, not the 20-minute limit; not less than 10 s: loading a model holds the GIL
+        # long enough to delay a live worker's heartbeat on a busy 2-core machine.
+        handle = await start(client, settings, source, "#ad Glow morning", heartbeat_timeout_s=10)
         report = await asyncio.wait_for(handle.result(), timeout=60)
 
     assert report.decision == "pass", report.reason
@@ -112,12 +114,12 @@ async def test_media_work_held_by_a_dead_cpu_worker_is_retried_within_seconds(
         activities=[probe, reuse_analysis, *activities.values()],
         activity_executor=ThreadPoolExecutor(8),
     )
-    try:
-        async with cpu, build_gpu_worker(client, settings, "cpu"):
-            handle = await start(client, settings, source, "#ad Glow", heartbeat_timeout_s=2)
+    async with cpu, build_gpu_worker(client, settings, "cpu"):
+        handle = await start(client, settings, source, "#ad Glow", heartbeat_timeout_s=10)
+        try:
             report = await asyncio.wait_for(handle.result(), timeout=90)
-    finally:
-        worker_died.set()
+        finally:
+            worker_died.set()  # before the worker's shutdown waits for the dead attempts
 
     assert report.decision == "pass", report.reason
     retried = [
