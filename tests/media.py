@@ -92,6 +92,17 @@ def sponsored_clip() -> Path:
     return video(folder / "draft.mp4", say="this video is sponsored by Glow serum", seconds=2)
 
 
+def encoded_sponsored_clip() -> Path:
+    """The sponsored clip, but not the master's 9:16 frame: the moderation encodes it instead
+    of copying it, so no ladder follows the decision. Time-skipping tests use it: that server
+    would skip virtual time through a real ffmpeg run's timeouts."""
+    folder = Path(tempfile.mkdtemp(prefix="nexus-clips-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return video(
+        folder / "draft.mp4", say="this video is sponsored by Glow serum", seconds=2, size="352x640"
+    )
+
+
 def _overlay(text: str) -> str:
     return (
         f",drawtext=text='{text}':fontsize=44:fontcolor=white:box=1:boxcolor=black:"

@@ -28,6 +28,10 @@ async def test_worker_processes_serve_both_pools_and_drain_on_sigterm(
         "NEXUS_TEMPORAL__ADDRESS": settings.temporal.address,
         "NEXUS_TEMPORAL__TASK_QUEUE": settings.temporal.task_queue,
         "NEXUS_GPU__DEVICE": "cpu",
+        # A deployed CPU worker refuses to start without the key that signs the rights ledger.
+        "NEXUS_LICENSING__LEDGER_SIGNING_KEY": (
+            settings.licensing.ledger_signing_key.get_secret_value()
+        ),
     }
     logs = {pool: tmp_path / f"{pool}.log" for pool in ("cpu", "gpu")}
     processes = {

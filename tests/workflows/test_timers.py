@@ -47,7 +47,7 @@ from models.deliveries import Delivery, Submission
 from models.licenses import License
 from models.notifications import Notification
 from nexus.settings import Settings
-from tests.media import sponsored_clip
+from tests.media import encoded_sponsored_clip
 from tests.support import CreatorAccount, Tenant, fund_in_ledger, make_creator, make_tenant
 from workers.cpu.main import build_worker
 from workers.gpu.main import build_worker as build_gpu_worker
@@ -353,7 +353,7 @@ async def campaign_world(
     task_timeout: timedelta | None = None,
 ) -> AsyncIterator[World]:
     """A published campaign (one deliverable, `quantity` creator slots) on a running worker."""
-    store_from_settings(settings.storage).put_file(DRAFT, sponsored_clip(), "video/mp4")
+    store_from_settings(settings.storage).put_file(DRAFT, encoded_sponsored_clip(), "video/mp4")
     temporal = worker_client or env.client
     async with (
         build_worker(temporal, settings, engine),
