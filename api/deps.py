@@ -122,8 +122,8 @@ async def _principal(
         raise Unauthenticated("a bearer token or API key is required")
     token = credentials.credentials
     if token.startswith(API_KEY_PREFIX):
-        return await db.run(_principal_from_api_key, token)
-    return await db.run(user_principal, decode_access_token(settings.auth, token))
+        return await db.read(_principal_from_api_key, token)
+    return await db.read(user_principal, decode_access_token(settings.auth, token))
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
@@ -187,7 +187,7 @@ class CreatorPrincipal:
 async def _creator(principal: PrincipalDep, db: DatabaseDep) -> CreatorPrincipal:
     if principal.role != Role.CREATOR or principal.user_id is None:
         raise Forbidden("only creators may do this")
-    profile = await db.run(creators.profile_of_user, principal.user_id)
+    profile = await db.read(creators.profile_of_user, principal.user_id)
     if profile is None:
         raise Forbidden("complete your creator profile first")
     return CreatorPrincipal(principal, profile.id, principal.user_id)

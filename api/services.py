@@ -11,7 +11,7 @@ from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 from temporalio.client import Client
 
-from models.db import session_scope
+from models.db import read_scope, session_scope
 from nexus.errors import ServiceUnavailable
 from nexus.settings import TemporalSettings
 from nexus.temporal import connect
@@ -32,6 +32,15 @@ class Database:
                 return fn(session, *args)
 
         return await run_in_threadpool(unit_of_work)
+
+    async def read(self, fn: Callable[..., T], /, *args: object) -> T:
+        """Like `run` for repository calls that only read: no transaction around them."""
+
+        def reads() -> T:
+            with read_scope(self.engine) as session:
+                return fn(session, *args)
+
+        return await run_in_threadpool(reads)
 
 
 class TemporalGateway:

@@ -49,6 +49,8 @@ def _ping_idle_connections(engine: Engine) -> None:
         try:
             with dbapi_connection.cursor() as cursor:
                 cursor.execute("SELECT 1")
+            # End the transaction the ping opened, so the checkout can still choose autocommit.
+            dbapi_connection.rollback()
         except Exception as error:
             # The pool discards this connection and checks out (or opens) another.
             raise exc.DisconnectionError() from error
@@ -64,6 +66,16 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         except BaseException:
             session.rollback()
             raise
+
+
+@contextmanager
+def read_scope(engine: Engine) -> Iterator[Session]:
+    """Reads only: each statement runs on its own (autocommit), so a read costs one round trip
+    instead of three (BEGIN, the statement, COMMIT). Never for writes: nothing commits them
+    together."""
+    reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+    with Session(reader, expire_on_commit=False, autoflush=False) as session:
+        yield session
 
 
 def ping(engine: Engine) -> None:

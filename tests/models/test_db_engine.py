@@ -57,3 +57,19 @@ def test_a_connection_in_use_a_moment_ago_is_not_pinged(
         _backend_pid(engine)
     assert _backend_pid(engine) > 0
     engine.dispose()
+
+
+def test_a_read_scope_runs_its_statements_outside_a_transaction(database_url: str) -> None:
+    # Autocommit: no BEGIN before the statement and no COMMIT after it, one round trip each.
+    engine = _engine(database_url)
+    with db.read_scope(engine) as session:
+        assert session.execute(text("SELECT 1")).scalar_one() == 1
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+    with db.session_scope(engine) as session:
+        session.execute(text("SELECT 1"))
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        assert raw.info.transaction_status == psycopg.pq.TransactionStatus.INTRANS
+    engine.dispose()
