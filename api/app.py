@@ -113,7 +113,7 @@ def create_app(
     )
     app.state.payments = provider_from_settings(db_engine, settings.payments)
     # Bank transfers are confirmed by ops whichever provider takes cards.
-    app.state.manual_payments = ManualPayments(db_engine)
+    app.state.manual_payments = ManualPayments(db_engine, settings.payments)
     app.state.store = store_from_settings(settings.storage)
     app.state.notifier = notifier_from_settings(db_engine, settings.notifications)
 

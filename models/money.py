@@ -7,15 +7,18 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import BigInteger, Index, case, func, text
+from sqlalchemy import BigInteger, Index, LargeBinary, Sequence, case, func, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from domain import ledger
+from domain import bank, ledger
 from domain.enums import Role
 from models import audit
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
-from models.workspaces import Membership
+from models.brands import Brand
+from models.campaigns import Campaign
+from models.creators import CreatorProfile
+from models.workspaces import Membership, Workspace
 from workflows.contracts.license import fee_payout_id
 
 
@@ -68,6 +71,27 @@ class Funding(SQLModel, table=True):
     refunded_minor: int = Field(default=0, sa_type=BigInteger)
     license_id: uuid.UUID | None = Field(default=None, foreign_key="licenses.id", index=True)
     fee_number: int | None = None
+    # A bank transfer's invoice: numbered from one sequence, in the order they were issued.
+    invoice_number: int | None = Field(default=None, sa_type=BigInteger, unique=True)
+    created_at: datetime = created_at_field()
+    updated_at: datetime = created_at_field()
+
+
+INVOICE_NUMBERS = Sequence("funding_invoice_numbers")
+
+
+class PayoutBankDetails(SQLModel, table=True):
+    """Where a creator wants manual payouts sent: sealed (AES-GCM under the payout-details
+    key, bound to the creator), with only what is shown back in the clear."""
+
+    __tablename__ = "payout_bank_details"
+
+    creator_id: uuid.UUID = Field(foreign_key="creator_profiles.id", primary_key=True)
+    scheme: str = Field(max_length=10)  # iban, us
+    country: str = Field(max_length=2)
+    last4: str = Field(max_length=4)
+    sealed: bytes = Field(sa_type=LargeBinary)
+    key_id: str = Field(max_length=16)
     created_at: datetime = created_at_field()
     updated_at: datetime = created_at_field()
 
@@ -120,9 +144,58 @@ class ManualTransfer(SQLModel, table=True):
     amount_minor: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     reference: str = Field(max_length=300)
-    status: str = Field(default="pending", max_length=20)  # pending, settled
+    status: str = Field(default="pending", max_length=20)  # pending, settled, cancelled
     created_at: datetime = created_at_field()
     settled_at: datetime | None = aware_datetime_field()
+    # A payout's creator, and their bank details as sealed when the transfer was queued.
+    creator_id: uuid.UUID | None = Field(default=None, index=True)
+    payee_sealed: bytes | None = Field(default=None, sa_type=LargeBinary)
+    # The bank batch ops exported it in (none while it is due).
+    batch_id: uuid.UUID | None = Field(default=None, foreign_key="transfer_batches.id", index=True)
+    # Why it was taken out of the batches (the payout was abandoned).
+    failure: str = Field(default="", max_length=500)
+
+
+class TransferBatch(SQLModel, table=True):
+    """Outgoing transfers ops exported together for the bank, and settle together."""
+
+    __tablename__ = "transfer_batches"
+
+    id: uuid.UUID = id_field()
+    created_by: uuid.UUID | None = None
+    created_at: datetime = created_at_field()
+    settled_at: datetime | None = aware_datetime_field()
+
+
+class Dispute(SQLModel, table=True):
+    """A creator disputing a payout, or a brand a funding: recorded with the reason, shown to
+    ops, resolved by ops with a note. Money moves only through the payout and funding
+    processes (abandon, confirm, refund); a dispute is the record of why and what was done."""
+
+    __tablename__ = "money_disputes"
+    __table_args__ = (
+        Index(
+            "ix_money_disputes_open_subject",
+            "subject",
+            "subject_id",
+            unique=True,
+            postgresql_where=text("status = 'open'"),
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    subject: str = Field(max_length=10)  # payout, funding
+    subject_id: str = Field(max_length=200)
+    workspace_id: uuid.UUID = Field(foreign_key="workspaces.id", index=True)
+    campaign_id: uuid.UUID = Field(foreign_key="campaigns.id")
+    creator_id: uuid.UUID | None = None
+    raised_by: uuid.UUID
+    reason: str = Field(max_length=2000)
+    status: str = Field(default="open", max_length=10, index=True)  # open, resolved
+    resolution: str = Field(default="", max_length=2000)
+    resolved_by: uuid.UUID | None = None
+    created_at: datetime = created_at_field()
+    resolved_at: datetime | None = aware_datetime_field()
 
 
 class ProviderEvent(SQLModel, table=True):
@@ -581,3 +654,266 @@ def spend_by_campaign(
         .group_by(col(LedgerEntry.campaign_id))
     ).all()
     return {campaign_id: int(total) for campaign_id, total in rows if campaign_id is not None}
+
+
+# -- invoices --------------------------------------------------------------------------------
+
+
+def number_invoice(session: Session, funding: Funding) -> Funding:
+    """Give a bank-transfer funding its invoice number, once."""
+    if funding.invoice_number is None:
+        funding.invoice_number = int(session.exec(select(INVOICE_NUMBERS.next_value())).one())
+        save(session, funding)
+    return funding
+
+
+def names_of(
+    session: Session, campaign_ids: set[uuid.UUID], creator_ids: set[uuid.UUID] | None = None
+) -> tuple[dict[uuid.UUID, tuple[str, str]], dict[uuid.UUID, str]]:
+    """Campaign id -> (campaign title, brand name); creator id -> display name."""
+    campaigns_named: dict[uuid.UUID, tuple[str, str]] = {}
+    if campaign_ids:
+        rows = session.exec(
+            select(Campaign.id, Campaign.title, Brand.name)
+            .join(Brand, col(Brand.id) == col(Campaign.brand_id))
+            .where(col(Campaign.id).in_(campaign_ids))
+        ).all()
+        campaigns_named = {cid: (title, brand) for cid, title, brand in rows}
+    creators_named: dict[uuid.UUID, str] = {}
+    if creator_ids:
+        found = session.exec(
+            select(CreatorProfile.id, CreatorProfile.display_name).where(
+                col(CreatorProfile.id).in_(creator_ids)
+            )
+        ).all()
+        creators_named = dict(found)
+    return campaigns_named, creators_named
+
+
+def ops_fundings(session: Session, *, pending_only: bool, limit: int) -> list[Funding]:
+    """Fundings across the platform, newest first; `pending_only`: those waiting for money."""
+    query = select(Funding)
+    if pending_only:
+        query = query.where(col(Funding.status).in_(("awaiting_transfer", "pending")))
+    return list(
+        session.exec(query.order_by(col(Funding.created_at).desc(), col(Funding.id)).limit(limit))
+    )
+
+
+# -- payout bank details ---------------------------------------------------------------------
+
+
+def bank_details(session: Session, creator_id: uuid.UUID) -> PayoutBankDetails | None:
+    return session.get(PayoutBankDetails, creator_id)
+
+
+def masked(details: PayoutBankDetails) -> str:
+    """The details as shown back: the kind of account and its last four characters."""
+    if details.scheme == "iban":
+        return f"IBAN {details.country}·· ···· {details.last4}"
+    return f"US account ···· {details.last4}"
+
+
+def store_bank_details(
+    session: Session, creator_id: uuid.UUID, account: bank.BankAccount, key: bytes
+) -> PayoutBankDetails:
+    """Seal and keep the creator's payout details (replacing earlier ones), and let manual
+    payouts go out to them."""
+    row = session.get(PayoutBankDetails, creator_id) or PayoutBankDetails(
+        creator_id=creator_id, scheme="", country="", last4="", sealed=b"", key_id=""
+    )
+    row.scheme, row.country, row.last4 = account.scheme, account.country, account.last4
+    row.sealed = bank.seal(account, key, str(creator_id))
+    row.key_id, row.updated_at = bank.key_id(key), utcnow()
+    session.add(row)
+    account_row = session.get(PayoutAccount, creator_id)
+    if account_row is None:
+        session.add(
+            PayoutAccount(
+                creator_id=creator_id,
+                provider="manual",
+                account_ref=f"manual:{creator_id}",
+                payouts_enabled=True,
+            )
+        )
+    session.flush()
+    audit.record(
+        session, "payout_details.changed", "Payout bank details changed", workspace_id=None,
+        target=audit.Target("creator", str(creator_id)),
+        details={"scheme": row.scheme, "country": row.country, "last4": row.last4},
+    )  # fmt: skip
+    return row
+
+
+def open_bank_details(sealed: bytes, key: bytes, creator_id: uuid.UUID) -> bank.BankAccount:
+    return bank.unseal(sealed, key, str(creator_id))
+
+
+# -- the bank batches ops pay ----------------------------------------------------------------
+
+
+def due_transfers(session: Session) -> list[ManualTransfer]:
+    """Transfers waiting to go into a bank batch, oldest first."""
+    return list(
+        session.exec(
+            select(ManualTransfer)
+            .where(ManualTransfer.status == "pending", col(ManualTransfer.batch_id).is_(None))
+            .order_by(col(ManualTransfer.created_at), col(ManualTransfer.id))
+        )
+    )
+
+
+def create_batch(session: Session, created_by: uuid.UUID | None) -> TransferBatch | None:
+    """Put every due transfer into a new batch; None when none is due."""
+    lock_accounts(session, ["manual-transfer-batches"])
+    due = due_transfers(session)
+    if not due:
+        return None
+    batch = TransferBatch(created_by=created_by)
+    session.add(batch)
+    session.flush()
+    for row in due:
+        row.batch_id = batch.id
+        session.add(row)
+    session.flush()
+    audit.record(
+        session, "transfer_batch.created", "Bank batch created", workspace_id=None,
+        target=audit.Target("transfer_batch", str(batch.id)),
+        details={"transfers": len(due)},
+    )  # fmt: skip
+    return batch
+
+
+def batches(session: Session, limit: int = 50) -> list[TransferBatch]:
+    return list(
+        session.exec(
+            select(TransferBatch).order_by(col(TransferBatch.created_at).desc()).limit(limit)
+        )
+    )
+
+
+def batch(session: Session, batch_id: uuid.UUID) -> TransferBatch | None:
+    return session.get(TransferBatch, batch_id)
+
+
+def batch_transfers(session: Session, batch_id: uuid.UUID) -> list[ManualTransfer]:
+    return list(
+        session.exec(
+            select(ManualTransfer)
+            .where(ManualTransfer.batch_id == batch_id)
+            .order_by(col(ManualTransfer.created_at), col(ManualTransfer.id))
+        )
+    )
+
+
+def settle_batch(session: Session, batch_id: uuid.UUID) -> list[ManualTransfer]:
+    """Every pending transfer of the batch settled; the ones this settled."""
+    found = session.exec(
+        select(TransferBatch).where(TransferBatch.id == batch_id).with_for_update()
+    ).first()
+    if found is None:
+        return []
+    settled = []
+    for row in batch_transfers(session, batch_id):
+        if row.status == "pending":
+            row.status, row.settled_at = "settled", utcnow()
+            session.add(row)
+            settled.append(row)
+    if found.settled_at is None:
+        found.settled_at = utcnow()
+        session.add(found)
+    session.flush()
+    return settled
+
+
+def cancel_manual_transfer(session: Session, key: str, reason: str) -> ManualTransfer | None:
+    """Take a pending transfer out of the batches (its payout is abandoned): the row as it
+    stands, cancelled only if it was still pending."""
+    row = session.exec(
+        select(ManualTransfer).where(ManualTransfer.key == key).with_for_update()
+    ).first()
+    if row is not None and row.status == "pending":
+        row.status, row.failure = "cancelled", reason[:500]
+        session.add(row)
+        session.flush()
+    return row
+
+
+def transfer_by_id(session: Session, transfer_id: uuid.UUID) -> ManualTransfer | None:
+    return session.get(ManualTransfer, transfer_id)
+
+
+def workspace_names(session: Session, workspace_ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not workspace_ids:
+        return {}
+    rows = session.exec(
+        select(Workspace.id, Workspace.name).where(col(Workspace.id).in_(workspace_ids))
+    ).all()
+    return dict(rows)
+
+
+# -- disputes --------------------------------------------------------------------------------
+
+
+def open_dispute(session: Session, row: Dispute) -> Dispute | None:
+    """Record the dispute; None when one about the same payout or funding is open already."""
+    stored = session.exec(
+        insert(Dispute)
+        .values(row.model_dump())
+        .on_conflict_do_nothing(
+            index_elements=["subject", "subject_id"], index_where=text("status = 'open'")
+        )
+        .returning(col(Dispute.id))
+    ).first()
+    if stored is None:
+        return None
+    audit.record(
+        session, "dispute.opened", f"A {row.subject} is disputed",
+        workspace_id=row.workspace_id, target=audit.Target(row.subject, row.subject_id),
+        details={"reason": row.reason},
+    )  # fmt: skip
+    return session.get(Dispute, row.id)
+
+
+def disputes(
+    session: Session,
+    *,
+    status: str | None = None,
+    workspace_id: uuid.UUID | None = None,
+    creator_id: uuid.UUID | None = None,
+    subject_id: str | None = None,
+    limit: int = 200,
+) -> list[Dispute]:
+    query = select(Dispute)
+    if status is not None:
+        query = query.where(Dispute.status == status)
+    if workspace_id is not None:
+        query = query.where(Dispute.workspace_id == workspace_id)
+    if creator_id is not None:
+        query = query.where(Dispute.creator_id == creator_id)
+    if subject_id is not None:
+        query = query.where(Dispute.subject_id == subject_id)
+    return list(session.exec(query.order_by(col(Dispute.created_at).desc()).limit(limit)))
+
+
+def get_dispute(session: Session, dispute_id: uuid.UUID) -> Dispute | None:
+    return session.get(Dispute, dispute_id)
+
+
+def resolve_dispute(
+    session: Session, dispute_id: uuid.UUID, resolved_by: uuid.UUID | None, note: str
+) -> tuple[Dispute | None, bool]:
+    """(the dispute, whether this resolved it): resolving twice keeps the first note."""
+    row = session.exec(select(Dispute).where(Dispute.id == dispute_id).with_for_update()).first()
+    if row is None or row.status != "open":
+        return row, False
+    row.status, row.resolution = "resolved", note
+    row.resolved_by, row.resolved_at = resolved_by, utcnow()
+    session.add(row)
+    session.flush()
+    audit.record(
+        session, "dispute.resolved", f"A disputed {row.subject} is resolved",
+        workspace_id=row.workspace_id, target=audit.Target(row.subject, row.subject_id),
+        details={"resolution": note},
+    )  # fmt: skip
+    return row, True

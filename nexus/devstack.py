@@ -86,6 +86,7 @@ GENERATED_SECRETS = {
     "NEXUS_AUTH__JWT_SECRET": lambda: secrets.token_urlsafe(48),
     "NEXUS_LICENSING__LEDGER_SIGNING_KEY": lambda: secrets.token_hex(32),
     "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET": lambda: "whsec_" + secrets.token_urlsafe(32),
+    "NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY": lambda: secrets.token_hex(32),
 }
 
 

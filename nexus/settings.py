@@ -217,6 +217,19 @@ class LicensingSettings(BaseModel):
         return bytes.fromhex(self.ledger_signing_key.get_secret_value())
 
 
+# Development defaults of the platform's bank details: made up (the IBAN is the registry's
+# documentation example), never to be paid into.
+EXAMPLE_BANK = {
+    "beneficiary": "NEXUS Escrow (EXAMPLE details, do not pay)",
+    "name": "Example Bank (development only)",
+    "address": "1 Example Street, London, United Kingdom",
+    "iban": "GB33BUKB20201555555555",
+    "bic": "BUKBGB22",
+    "routing": "123456780",
+    "account": "000123456789",
+}
+
+
 class PaymentSettings(BaseModel):
     """Money movement. "manual" (the embedded default): brands pay by bank transfer that ops
     confirm, creators are paid from a batch file ops export and confirm once settled.
@@ -234,8 +247,56 @@ class PaymentSettings(BaseModel):
     onboarding_return_url: str = "http://127.0.0.1:8000/portal"
     # The browser's key (pk_...): with it the portal takes cards in Stripe Elements.
     stripe_publishable_key: str | None = None
+    # The platform's account brands pay invoices into by bank transfer, printed on every
+    # invoice. The defaults are EXAMPLE details for development, labelled as such wherever
+    # shown; production refuses them.
+    bank_beneficiary: str = Field(default=EXAMPLE_BANK["beneficiary"], min_length=1)
+    bank_name: str = Field(default=EXAMPLE_BANK["name"], min_length=1)
+    bank_address: str = EXAMPLE_BANK["address"]
+    bank_iban: str = Field(default=EXAMPLE_BANK["iban"], min_length=15, max_length=42)
+    bank_bic: str = Field(default=EXAMPLE_BANK["bic"], pattern=r"^[A-Z0-9]{8}([A-Z0-9]{3})?$")
+    # For USD transfers inside the US (ACH or wire), when the platform has such an account.
+    bank_us_routing_number: str | None = Field(default=EXAMPLE_BANK["routing"], pattern=r"^\d{9}$")
+    bank_us_account_number: str | None = Field(default=EXAMPLE_BANK["account"], max_length=17)
+    # Who issues the invoices.
+    invoice_issuer: str = "NEXUS Platform"
+    invoice_issuer_address: str = ""
+    # Seals creators' payout bank details at rest (AES-256-GCM): 32 random bytes, hex.
+    payout_details_key: SecretStr = _unset("NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY")
 
     _secrets = field_validator("stripe_api_key", "stripe_webhook_secret")(_refuse_public)
+
+    @field_validator("bank_us_routing_number", "bank_us_account_number", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: object) -> object:
+        # An installation without a US account sets these to "".
+        return None if value == "" else value
+
+    @field_validator("payout_details_key")
+    @classmethod
+    def _aes_key(cls, key: SecretStr) -> SecretStr:
+        _refuse_public(key)
+        if not is_set(key):
+            return key
+        try:
+            ok = len(bytes.fromhex(key.get_secret_value())) == 32
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ValueError("must be 32 random bytes in hex (64 hex digits)")
+        return key
+
+    def details_key(self) -> bytes:
+        """The key sealing payout bank details (MissingSecret when none is configured)."""
+        return bytes.fromhex(self.payout_details_key.get_secret_value())
+
+    @property
+    def example_bank(self) -> bool:
+        """Whether the bank details printed on invoices are the development examples."""
+        return (self.bank_iban, self.bank_beneficiary) == (
+            EXAMPLE_BANK["iban"],
+            EXAMPLE_BANK["beneficiary"],
+        ) or self.bank_us_account_number == EXAMPLE_BANK["account"]
 
 
 class StorageSettings(BaseModel):
@@ -363,6 +424,9 @@ class Settings(BaseSettings):
                 needed["NEXUS_STORAGE__SECRET_KEY"] = self.storage.secret_key
         if process == "api" and self.payments.provider == "stripe":
             needed["NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET"] = self.payments.stripe_webhook_secret
+        if process == "api":
+            # Creators' payout bank details are sealed and opened by the API only.
+            needed["NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY"] = self.payments.payout_details_key
         return [variable for variable, secret in needed.items() if not is_set(secret)]
 
     def require_secrets(self, process: str) -> None:
@@ -394,6 +458,14 @@ class Settings(BaseSettings):
                 problems.append("NEXUS_PAYMENTS__STRIPE_API_KEY must be a real Stripe key")
             if not is_set(self.payments.stripe_webhook_secret):
                 problems.append("NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET must be a real secret")
+        if not is_set(self.payments.payout_details_key):
+            problems.append("NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY must be 32 random bytes in hex")
+        if self.payments.example_bank:
+            problems.append(
+                "NEXUS_PAYMENTS__BANK_BENEFICIARY, NEXUS_PAYMENTS__BANK_IBAN, "
+                "NEXUS_PAYMENTS__BANK_BIC and NEXUS_PAYMENTS__BANK_US_* (or empty) must be the "
+                "platform's own bank account: the defaults are examples"
+            )
         storage_key = self.storage.secret_key
         if self.storage.backend == "s3" and (
             not is_set(storage_key) or storage_key.get_secret_value() in PLACEHOLDER_SECRETS

@@ -195,6 +195,7 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
         # No secret has a default: each test makes its own.
         auth={"jwt_secret": secrets.token_urlsafe(32), "access_token_ttl_s": 300},
         licensing={"ledger_signing_key": secrets.token_hex(32)},
+        payments={"payout_details_key": secrets.token_hex(32)},
         storage={"root": tmp_path / "objects"},
         # Tracing on; the spans go to this module's in-memory exporter, installed first.
         telemetry={"exporter": "console"},

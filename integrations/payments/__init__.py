@@ -163,4 +163,4 @@ def provider_from_settings(engine: Engine, settings: PaymentSettings) -> Payment
         return StripePayments(settings)
     from integrations.payments.manual import ManualPayments
 
-    return ManualPayments(engine)
+    return ManualPayments(engine, settings)

@@ -262,6 +262,7 @@ def world(
         api={"max_body_bytes": 64 * 1024, "workflow_rpc_timeout_s": 2},
         auth={"jwt_secret": "matrix-secret-" + "x" * 32, "access_token_ttl_s": 300},
         licensing={"ledger_signing_key": "5f1c0d9a" * 8},
+        payments={"payout_details_key": "7e3a9c1b" * 8},
         storage={"root": root / "objects"},
         media={"work_dir": root / "work"},
     )

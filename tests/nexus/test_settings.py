@@ -25,7 +25,18 @@ SECRET_VARIABLES = (
     "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
     "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET",
     "NEXUS_PAYMENTS__STRIPE_API_KEY",
+    "NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY",
 )
+# The platform's own bank account and payout-details key, which production requires.
+REAL_PAYMENTS = {
+    "bank_beneficiary": "Nexus Escrow Ltd",
+    "bank_name": "Barclays",
+    "bank_iban": "GB82WEST12345698765432",
+    "bank_bic": "WESTGB2L",
+    "bank_us_routing_number": "",
+    "bank_us_account_number": "",
+    "payout_details_key": "3c" * 32,
+}
 
 
 @pytest.fixture
@@ -79,8 +90,30 @@ def test_production_accepts_real_secrets() -> None:
         database={"url": "postgresql+psycopg://app:Str0ng-pass@db:5432/nexus"},
         licensing={"ledger_signing_key": "9e" * 32},
         temporal={"address": "temporal:7233", "api_key": "temporal-cloud-key"},
+        payments=REAL_PAYMENTS,
     )
     assert settings.env == "production"
+    assert not settings.payments.example_bank
+
+
+def test_production_refuses_the_example_bank_details_and_a_missing_payout_details_key() -> None:
+    with pytest.raises(ValidationError) as excinfo:
+        Settings(
+            env="production",
+            auth={"jwt_secret": STRONG},
+            database={"url": "postgresql+psycopg://app:Str0ng-pass@db:5432/nexus"},
+            licensing={"ledger_signing_key": "9e" * 32},
+            temporal={"address": "temporal:7233", "api_key": "temporal-cloud-key"},
+        )
+    message = str(excinfo.value)
+    assert "NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY" in message
+    assert "NEXUS_PAYMENTS__BANK_IBAN" in message and "examples" in message
+    # Development runs on the example details, which say what they are.
+    assert Settings().payments.example_bank
+    assert "EXAMPLE" in Settings().payments.bank_beneficiary
+    for bad in ("not-hex", "ab" * 31):
+        with pytest.raises(ValidationError, match="32 random bytes"):
+            Settings(payments={"payout_details_key": bad})
 
 
 def test_the_ledger_signing_key_must_be_an_ed25519_seed() -> None:
@@ -117,6 +150,7 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
             "provider": "stripe",
             "stripe_api_key": "sk_live_" + STRONG,
             "stripe_webhook_secret": "whsec_" + STRONG,
+            **REAL_PAYMENTS,
         },
         auth=auth,
         database=database,
@@ -125,7 +159,12 @@ def test_production_with_stripe_refuses_placeholder_stripe_secrets() -> None:
     )
     assert ok.payments.provider == "stripe"
     manual = Settings(
-        env="production", auth=auth, database=database, licensing=licensing, temporal=temporal
+        env="production",
+        auth=auth,
+        database=database,
+        licensing=licensing,
+        temporal=temporal,
+        payments=REAL_PAYMENTS,
     )
     assert manual.payments.provider == "manual"
 
@@ -137,6 +176,7 @@ def test_no_secret_has_a_value_in_the_source(no_secrets: dict[str, str]) -> None
         "NEXUS_LICENSING__LEDGER_SIGNING_KEY",
         "NEXUS_PAYMENTS__STRIPE_API_KEY",
         "NEXUS_PAYMENTS__STRIPE_WEBHOOK_SECRET",
+        "NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY",
     ]
     for secret in (settings.auth.jwt_secret, settings.payments.stripe_webhook_secret):
         with pytest.raises(MissingSecret, match="is not set"):
@@ -195,6 +235,7 @@ def test_the_dev_stack_makes_secrets_once_per_installation(
     settings = Settings(
         auth={"jwt_secret": made["NEXUS_AUTH__JWT_SECRET"]},
         licensing={"ledger_signing_key": made["NEXUS_LICENSING__LEDGER_SIGNING_KEY"]},
+        payments={"payout_details_key": made["NEXUS_PAYMENTS__PAYOUT_DETAILS_KEY"]},
     )
     assert settings.missing_secrets("api") == settings.missing_secrets("worker-cpu") == []
 
