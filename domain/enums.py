@@ -59,6 +59,7 @@ class DeliveryStage(StrEnum):
     AWAITING_BRIEF_ACCEPTANCE = "awaiting_brief_acceptance"
     AWAITING_PRODUCT = "awaiting_product"
     AWAITING_SCRIPT = "awaiting_script"
+    SCRIPT_REVIEW = "script_review"  # the brand approves the script or asks for changes
     AWAITING_DRAFT = "awaiting_draft"
     CHECKING = "checking"
     FIXING = "fixing"

@@ -1,11 +1,13 @@
 """DeliveryWorkflow (`delivery-<id>`): one creator delivering one deliverable, step by step.
 
 Guided tasks: accept the brief, confirm the product arrived (when the brief ships one), submit
-a script (when asked), upload a draft, fix what the automated checks found, address revision
-notes, deliver the final files. A video draft goes through ModerationWorkflow (a caption-only
-draft through AutomatedChecksWorkflow), then to the brand.
+a script (when asked: the brand approves it or asks for changes before any filming), upload a
+draft, fix what the automated checks found, address revision notes, deliver the final files.
+A video draft goes through ModerationWorkflow (a caption-only draft through
+AutomatedChecksWorkflow), then to the brand; the final files go through the same checks, and
+the delivery completes once they pass.
 Durable timers send reminders, mark the creator late at the deadline, and auto-approve when the
-brand does not review within its window (business days).
+brand does not review a script or a draft within its window (business days).
 """
 
 from __future__ import annotations
@@ -78,6 +80,8 @@ CREATOR_STAGES = frozenset(
     }
 )
 DRAFT_STAGES = frozenset({S.AWAITING_DRAFT, S.FIXING, S.REVISING})
+# Stages where the brand reviews, within its review window.
+REVIEW_STAGES = frozenset({S.SCRIPT_REVIEW, S.IN_REVIEW})
 ASPECT_OF_FORMAT: dict[DeliverableFormat, Literal["9:16", "1:1", "16:9"]] = {
     DeliverableFormat.VIDEO_9_16: "9:16",
     DeliverableFormat.VIDEO_1_1: "1:1",
@@ -113,6 +117,10 @@ class _Approval:
     auto: bool
 
 
+def _words(stage: DeliveryStage) -> str:
+    return stage.value.replace("_", " ")
+
+
 def _reject(message: str) -> ApplicationError:
     return ApplicationError(message, type="InvalidStep", non_retryable=True)
 
@@ -134,11 +142,16 @@ class DeliveryWorkflow:
         self._extra_pending = False
         self._findings: list[Finding] = []
         self._notes = ""
+        # The brand's notes with a pending extra-revision request: the revision's notes once
+        # the creator accepts it.
+        self._extra_notes = ""
         self._cancel_reason: str | None = None
         self._submissions = 0
         self._pending_check: CheckRequest | None = None
         self._stage_before_check = S.AWAITING_DRAFT
         self._last_draft: SubmissionRecord | None = None
+        self._last_script: SubmissionRecord | None = None
+        self._last_final: SubmissionRecord | None = None
         self._unsaved_submissions: list[SubmissionRecord] = []
         self._approved_at: datetime | None = None
         self._perpetual_consent = False
@@ -186,7 +199,7 @@ class DeliveryWorkflow:
                         Timer(when, f"remind:{due.isoformat()}:{hours}", self._remind_creator)
                     )
             moments.append(Timer(due, f"late:{due.isoformat()}", self._mark_late))
-        if self._stage == S.IN_REVIEW and self._review_due_at and self._review_started_at:
+        if self._stage in REVIEW_STAGES and self._review_due_at and self._review_started_at:
             window = self._start.terms.review_window_days
             before = reminders.brand_business_days_before_review_due
             if window > before:
@@ -194,9 +207,10 @@ class DeliveryWorkflow:
                 moments.append(
                     Timer(when, f"review-remind:{self._submissions}", self._remind_brand)
                 )
-            moments.append(
-                Timer(self._review_due_at, f"auto-approve:{self._submissions}", self._auto_approve)
-            )
+            # Keyed by the submission in review: a script and each draft get a window each.
+            script = self._stage == S.SCRIPT_REVIEW
+            approve = self._auto_approve_script if script else self._auto_approve
+            moments.append(Timer(self._review_due_at, f"auto-approve:{self._submissions}", approve))
         return [t for t in moments if t.key not in self._fired]
 
     async def _sleep_until_next_timer(self) -> None:
@@ -232,14 +246,18 @@ class DeliveryWorkflow:
         )
 
     async def _remind_brand(self) -> None:
+        what = "script" if self._stage == S.SCRIPT_REVIEW else "draft"
         await self._notify_brand(
             "review_reminder",
-            "A draft is waiting for your review",
+            f"A {what} is waiting for your review",
             f"It is approved automatically at {self._review_due_at:%Y-%m-%d %H:%M} UTC.",
         )
 
     async def _auto_approve(self) -> None:
         await self._approve(auto=True)
+
+    async def _auto_approve_script(self) -> None:
+        await self._approve_script(auto=True, notes="")
 
     # -- steps ----------------------------------------------------------------------------
 
@@ -298,6 +316,9 @@ class DeliveryWorkflow:
         self._pending_check = None
         if self._stage in TERMINAL:
             return  # cancelled while the checks ran
+        if self._stage_before_check == S.AWAITING_FINAL:
+            await self._after_final_checks(report)
+            return
         self._findings = report.findings
         assert self._last_draft is not None
         self._last_draft = self._last_draft.model_copy(
@@ -331,6 +352,73 @@ class DeliveryWorkflow:
         await self._enter(S.IN_REVIEW)
         await self._notify_brand(
             "draft_ready", "A draft is ready for your review", "Approve it or request a revision."
+        )
+
+    async def _after_final_checks(self, report: CheckReport) -> None:
+        """The final files passed the checks: the delivery is complete. Otherwise they go back
+        to the creator with what was found (a child-safety match included: the approved
+        work is bought, ops have the file, and the creator delivers another)."""
+        self._findings = report.findings
+        assert self._last_final is not None
+        self._last_final = self._last_final.model_copy(
+            update={
+                "checks_passed": report.passed,
+                "findings": report.findings,
+                "media": report.media,
+            }
+        )
+        self._save_with_next_record(self._last_final)
+        if not report.passed:
+            await self._enter(S.AWAITING_FINAL, due_at=self._phase_due())
+            blocking = [f.message for f in report.findings if f.severity == "block"]
+            await self._notify_creator(
+                "final_checks_failed",
+                "Your final files need fixes",
+                "; ".join(blocking) or "Fix what the checks found and upload the files again.",
+            )
+            return
+        self._done.add("final_delivery")
+        await self._hand_off()  # the approval reaches the campaign before the completion
+        await self._enter(S.COMPLETED)
+        await self._tell_campaign("completed")
+        await self._notify_brand("delivered", "Final files delivered", "The delivery is complete.")
+        await self._notify_creator(
+            "final_accepted", "Your delivery is complete", "The final files passed the checks."
+        )
+
+    async def _approve_script(self, *, auto: bool, notes: str) -> None:
+        self._review_due_at = None
+        if self._last_script is not None:
+            self._last_script = self._last_script.model_copy(
+                update={"review": "auto_approved" if auto else "approved", "review_notes": notes}
+            )
+            self._save_with_next_record(self._last_script)
+        self._done.add("submit_script")
+        # The creator's clock stood still while the brand read the script.
+        await self._enter(S.AWAITING_DRAFT, due_at=self._phase_due() if self._due_at else None)
+        body = "Film and upload your draft."
+        await self._notify_creator(
+            "script_approved",
+            "Your script was approved" + (" (review window passed)" if auto else ""),
+            f"{body} Notes from the brand: {notes}" if notes else body,
+        )
+        if auto:
+            await self._notify_brand(
+                "script_auto_approved",
+                "A script was approved automatically",
+                "The review window passed without a decision.",
+            )
+
+    async def _ask_script_changes(self, notes: str) -> None:
+        self._review_due_at = None
+        if self._last_script is not None:
+            self._last_script = self._last_script.model_copy(
+                update={"review": "revision_requested", "review_notes": notes}
+            )
+            self._save_with_next_record(self._last_script)
+        await self._enter(S.AWAITING_SCRIPT, due_at=self._phase_due())
+        await self._notify_creator(
+            "script_changes_requested", "The brand asked for changes to your script", notes
         )
 
     async def _approve(self, *, auto: bool) -> None:
@@ -580,6 +668,8 @@ class DeliveryWorkflow:
                 status = "current"
             elif self._stage in (S.CHECKING, S.IN_REVIEW) and key == "final_delivery":
                 status = "waiting"
+            elif self._stage == S.SCRIPT_REVIEW and key == "submit_script":
+                status = "waiting"  # the brand reads it
             else:
                 status = "upcoming"
             due = self._due_at if key == current else None
@@ -600,6 +690,7 @@ class DeliveryWorkflow:
             revisions_used=self._revisions_used,
             revision_cap=self._start.terms.revision_rounds + self._extra_granted,
             extra_revision_pending=self._extra_pending,
+            extra_revision_notes=self._extra_notes if self._extra_pending else "",
             findings=self._findings,
             last_review_notes=self._notes,
             cancel_reason=self._cancel_reason,
@@ -645,7 +736,22 @@ class DeliveryWorkflow:
     @workflow.update
     @one_at_a_time
     async def submit_script(self, script: SubmitScript) -> DeliveryStatus:
-        self._save_with_next_record(self._new_submission("script", text=script.text))
+        submission = self._new_submission("script", text=script.text)
+        self._save_with_next_record(submission)
+        # Scripts sent before the brand reviewed them went straight on to the draft.
+        if workflow.patched("script-review"):
+            self._last_script = submission
+            now = workflow.now()
+            self._review_started_at = now
+            self._review_due_at = add_business_days(now, self._start.terms.review_window_days)
+            await self._enter(S.SCRIPT_REVIEW)
+            await self._notify_brand(
+                "script_submitted",
+                "A script is waiting for your review",
+                f"Approve it or ask for changes. {script.text[:200]}",
+            )
+            self._wake = True
+            return self.status()
         self._done.add("submit_script")
         await self._advance_from_brief()
         await self._notify_brand(
@@ -701,12 +807,47 @@ class DeliveryWorkflow:
     @workflow.update
     @one_at_a_time
     async def submit_final(self, final: SubmitFinal) -> DeliveryStatus:
+        # Final files delivered before they were checked completed the delivery at once.
+        if workflow.patched("final-through-moderation"):
+            return await self._check_final(final)
         self._save_with_next_record(self._new_submission("final", media_key=final.media_key))
         self._done.add("final_delivery")
         await self._hand_off()  # the approval reaches the campaign before the completion
         await self._enter(S.COMPLETED)
         await self._tell_campaign("completed")
         await self._notify_brand("delivered", "Final files delivered", "The delivery is complete.")
+        self._wake = True
+        return self.status()
+
+    async def _check_final(self, final: SubmitFinal) -> DeliveryStatus:
+        """The final files go through the checks a draft went through, with the approved
+        draft's caption (the one the brand approved to be posted with them)."""
+        self._stage_before_check = S.AWAITING_FINAL
+        self._last_final = self._new_submission("final", media_key=final.media_key)
+        self._save_with_next_record(self._last_final)
+        terms = self._start.terms
+        check = CheckRequest(
+            delivery_id=self._start.delivery_id,
+            submission_id=self._last_final.id,
+            caption=self._last_draft.text if self._last_draft else "",
+            disclosure_required=terms.disclosure_required,
+            mandatory_mentions=terms.mandatory_mentions,
+        )
+        aspect = ASPECT_OF_FORMAT.get(self._start.format)
+        if aspect is not None:
+            check = check.model_copy(
+                update={
+                    "media_key": final.media_key,
+                    "brand": terms.brand_name,
+                    "banned_words": terms.banned_claims,
+                    "aspect_ratio": aspect,
+                    "max_duration_s": self._start.duration_s,
+                    "sensitivity": terms.brand_safety_sensitivity,
+                }
+            )
+        self._pending_check = check
+        self._findings = []
+        await self._enter(S.CHECKING)
         self._wake = True
         return self.status()
 
@@ -720,6 +861,8 @@ class DeliveryWorkflow:
         self._extra_pending = False
         if answer.accept:
             self._extra_granted += 1
+            # The notes the brand sent with its request are the revision's notes.
+            self._notes = self._extra_notes or self._notes
             await self._start_revision()
         else:
             await self._notify_brand(
@@ -763,6 +906,26 @@ class DeliveryWorkflow:
                     "needs the creator's consent"
                 )
 
+    @workflow.update
+    @one_at_a_time
+    async def review_script(self, review: Review) -> DeliveryStatus:
+        """The brand approves the script (the creator films the draft next) or asks for
+        changes, with notes (the creator sends the script again)."""
+        notes = review.notes.strip()
+        if review.decision == "approve":
+            await self._approve_script(auto=False, notes=notes)
+        else:
+            await self._ask_script_changes(notes)
+        self._wake = True
+        return self.status()
+
+    @review_script.validator
+    def _check_review_script(self, review: Review) -> None:
+        if self._stage != S.SCRIPT_REVIEW:
+            raise _reject(f"there is no script in review (the delivery is {_words(self._stage)})")
+        if review.decision == "revise" and not review.notes.strip():
+            raise _reject("asking for changes to a script needs notes for the creator")
+
     async def _start_revision(self) -> None:
         if self._last_draft is not None:
             self._last_draft = self._last_draft.model_copy(
@@ -780,7 +943,7 @@ class DeliveryWorkflow:
     @one_at_a_time
     async def request_extra_revision(self, request: ExtraRevisionRequest) -> DeliveryStatus:
         self._extra_pending = True
-        self._notes = request.notes
+        self._extra_notes = request.notes
         await self._notify_creator(
             "extra_revision_requested",
             "The brand asks for an extra revision round",

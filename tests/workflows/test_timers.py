@@ -351,6 +351,7 @@ async def campaign_world(
     max_history_events: int | None = None,
     worker_client: Client | None = None,
     task_timeout: timedelta | None = None,
+    script_required: bool = False,
 ) -> AsyncIterator[World]:
     """A published campaign (one deliverable, `quantity` creator slots) on a running worker."""
     store_from_settings(settings.storage).put_file(DRAFT, encoded_sponsored_clip(), "video/mp4")
@@ -381,6 +382,7 @@ async def campaign_world(
                 mandatory_mentions=[MENTION],
                 revision_rounds=revision_rounds,
                 review_window_days=review_window_days,
+                script_required=script_required,
                 application_deadline=now + recruit_for,
                 delivery_deadline=now + due_in if due_in is not None else None,
             ),
@@ -954,7 +956,8 @@ async def test_cancelling_in_production_stops_open_work_and_keeps_approved_work(
             DeliveryWorkflow.submit_final,
             SubmitFinal(creator_id=approved.creator.creator_id, media_key=DRAFT),
         )
-        assert status.stage == DeliveryStage.COMPLETED
+        assert status.stage == DeliveryStage.CHECKING  # the final files are checked first
+        await stage_is(approved, DeliveryStage.COMPLETED)
         assert (await approved.delivery.result()).stage == DeliveryStage.COMPLETED
         row = w.delivery_row(approved.delivery_id)
         assert row is not None and row.stage == DeliveryStage.COMPLETED

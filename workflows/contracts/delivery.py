@@ -116,6 +116,8 @@ class DeliveryStatus(BaseModel):
     last_review_notes: str
     cancel_reason: str | None
     license_id: uuid.UUID | None = None
+    # What the brand wrote with a pending extra-revision request.
+    extra_revision_notes: str = ""
 
 
 class CreatorAct(BaseModel):
