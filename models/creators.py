@@ -168,7 +168,8 @@ def finished_work(
     session: Session, creator_id: uuid.UUID
 ) -> list[tuple[Delivery, str, Submission | None]]:
     """Completed or approved deliveries, newest first, each with its campaign's title and the
-    latest submission that has checked media (the video the brand approved)."""
+    latest submission whose checked video passed the checks (the final files once checked,
+    else the draft the brand approved)."""
     rows = session.exec(
         select(Delivery, Campaign.title)
         .join(Campaign, col(Campaign.id) == col(Delivery.campaign_id))
@@ -187,11 +188,12 @@ def finished_work(
             select(Submission)
             .where(
                 col(Submission.delivery_id).in_([d.id for d, _ in rows]),
-                col(Submission.media).is_not(None),
+                col(Submission.checks_passed).is_(True),
             )
             .order_by(col(Submission.number))
         ).all()
-        checked = {s.delivery_id: s for s in submissions}
+        # A submission without renditions holds JSON null, not SQL NULL, in `media`.
+        checked = {s.delivery_id: s for s in submissions if (s.media or {}).get("master_key")}
     return [(d, title, checked.get(d.id)) for d, title in rows]
 
 

@@ -10,19 +10,20 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ARRAY, BigInteger, DateTime, LargeBinary, String, func, text
+from sqlalchemy import select as select_columns
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DataError
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain import rights_ledger as ledger
-from domain.enums import LicenseStatus, PublicationStatus
+from domain.enums import DeliveryStage, LicenseStatus, PublicationStatus
 from domain.license_terms import (
     Exclusivity,
     Grant,
@@ -33,6 +34,11 @@ from domain.license_terms import (
 )
 from models import audit
 from models.base import aware_datetime_field, created_at_field, id_field, str_enum, utcnow
+from models.brands import Brand
+from models.campaigns import Campaign, Deliverable
+from models.creators import CreatorProfile
+from models.deliveries import Delivery, Submission
+from models.workspaces import Workspace
 from workflows.contracts.license import GrantOutcome, LicenseEvent
 
 # One lock for every append: sequence numbers without gaps, each entry linked to the last.
@@ -336,6 +342,74 @@ def list_licenses(
             query = query.where(getattr(License, name) == value)
     query = query.order_by(col(License.created_at).desc()).limit(limit).offset(offset)
     return list(session.exec(query))
+
+
+@dataclass(frozen=True)
+class LicenseNames:
+    """What people call the parties and the asset of a license (the ledger keeps only IDs)."""
+
+    brand_name: str
+    workspace_name: str
+    creator_name: str
+    creator_handle: str
+    campaign_title: str
+    deliverable_format: str | None
+    price_minor: int  # the delivery's agreed price
+    currency: str
+
+
+def license_names(
+    session: Session, license_ids: Sequence[uuid.UUID]
+) -> dict[uuid.UUID, LicenseNames]:
+    if not license_ids:
+        return {}
+    rows = session.execute(
+        select_columns(
+            col(License.id), col(Brand.name), col(Workspace.name),
+            col(CreatorProfile.display_name), col(CreatorProfile.handle), col(Campaign.title),
+            col(Deliverable.format), col(Delivery.price_minor), col(Delivery.currency),
+        )
+        .join(Brand, col(Brand.id) == col(License.brand_id))
+        .join(Workspace, col(Workspace.id) == col(License.workspace_id))
+        .join(CreatorProfile, col(CreatorProfile.id) == col(License.creator_id))
+        .join(Campaign, col(Campaign.id) == col(License.campaign_id))
+        .join(Delivery, col(Delivery.id) == col(License.delivery_id))
+        .outerjoin(Deliverable, col(Deliverable.id) == col(Delivery.deliverable_id))
+        .where(col(License.id).in_(list(license_ids)))
+    ).all()  # fmt: skip
+    found = {}
+    for license_id, brand, workspace, creator, handle, title, form, price, currency in rows:
+        found[license_id] = LicenseNames(
+            brand_name=brand, workspace_name=workspace, creator_name=creator,
+            creator_handle=handle, campaign_title=title,
+            deliverable_format=str(getattr(form, "value", form)) if form else None,
+            price_minor=price, currency=currency,
+        )  # fmt: skip
+    return found
+
+
+@dataclass(frozen=True)
+class LicensedFiles:
+    """The files a license is about: the approved draft it was granted for and, once the
+    delivery is complete, the final files."""
+
+    approved: Submission | None
+    final: Submission | None
+    delivered: bool
+
+
+def licensed_files(session: Session, row: License) -> LicensedFiles:
+    approved = session.get(Submission, row.asset_id)
+    if approved is not None and approved.delivery_id != row.delivery_id:
+        approved = None
+    final = session.exec(
+        select(Submission)
+        .where(Submission.delivery_id == row.delivery_id, Submission.kind == "final")
+        .order_by(col(Submission.number).desc())
+        .limit(1)
+    ).first()
+    stage = session.exec(select(Delivery.stage).where(Delivery.id == row.delivery_id)).first()
+    return LicensedFiles(approved, final, stage == DeliveryStage.COMPLETED)
 
 
 def exclusivity_conflict(

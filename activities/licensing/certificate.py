@@ -3,8 +3,10 @@
 The JSON carries the license's ledger entries exactly as hashed, the signed checkpoints that
 cover them with Merkle inclusion proofs, and an Ed25519 signature over the whole document.
 `verify_certificate` needs nothing but the document (and, to pin it, the ledger's public key
-from GET /ledger/public-key). The PDF is the human-readable form: it prints the terms and the
-JSON's digest, and embeds the JSON as an attachment.
+from GET /ledger/public-key). The document also names the parties, the campaign, the asset
+and the agreed fee as they stood when it was issued (`parties`, covered by the signature;
+the ledger itself records only identifiers). The PDF is the human-readable form: it prints
+the parties and terms in words and the JSON's digest, and embeds the JSON as an attachment.
 """
 
 from __future__ import annotations
@@ -12,11 +14,13 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from fpdf import FPDF
 
+from activities.licensing import wording
 from domain import rights_ledger as ledger
 
 CERTIFICATE_TYPE = "nexus.license-certificate"
@@ -36,6 +40,20 @@ class ProvenCheckpoint:
     entries: list[CoveredEntry]
 
 
+@dataclass(frozen=True)
+class Parties:
+    """Who and what a license is about, by name, when the certificate is issued."""
+
+    brand_name: str
+    workspace_name: str
+    creator_name: str
+    creator_handle: str
+    campaign_title: str
+    deliverable_format: str | None  # the deliverable's format code (video_9x16, ...)
+    price_minor: int | None  # the delivery's agreed price
+    currency: str
+
+
 def build(
     *,
     license_id: str,
@@ -43,8 +61,10 @@ def build(
     checkpoints: Sequence[ProvenCheckpoint],
     issued_at: str,
     signer: ledger.Signer,
+    parties: Parties | None = None,
 ) -> dict[str, Any]:
-    """The signed certificate of a license from its ledger entries (oldest first)."""
+    """The signed certificate of a license from its ledger entries (oldest first), naming
+    the parties when they are given."""
     latest = json.loads(entries[-1].body)["data"]["license"]
     document: dict[str, Any] = {
         "type": CERTIFICATE_TYPE,
@@ -70,6 +90,7 @@ def build(
             for p in checkpoints
         ],
         "issued_at": issued_at,
+        **({"parties": asdict(parties)} if parties is not None else {}),
         "key_id": signer.key_id,
         "public_key": signer.public_key.hex(),
     }
@@ -159,61 +180,128 @@ def _checkpoint_problems(
 # -- the PDF ----------------------------------------------------------------------------------
 
 
+def _named(document: dict[str, Any]) -> Parties:
+    """The document's parties; a certificate issued before it named them shows identifiers."""
+    lic = document["license"]
+    found = document.get("parties")
+    if isinstance(found, dict):
+        return Parties(**found)
+    return Parties(
+        brand_name=f"brand {lic['brand_id']}", workspace_name=f"workspace {lic['workspace_id']}",
+        creator_name=f"creator {lic['creator_id']}", creator_handle="",
+        campaign_title=f"campaign {lic['campaign_id']}", deliverable_format=None,
+        price_minor=None, currency=lic["terms"]["currency"],
+    )  # fmt: skip
+
+
+def sections(
+    status: str, version: int, terms: dict[str, Any], named: Parties
+) -> list[tuple[str, list[tuple[str, str]]]]:
+    """A license's parties, asset and terms in words: sections of (label, value) rows, as
+    the certificate prints them and the portal shows them."""
+    handle = f" (@{named.creator_handle})" if named.creator_handle else ""
+    agreed = (
+        wording.money(named.price_minor, named.currency)
+        if named.price_minor is not None
+        else "as agreed in the campaign"
+    )
+    asset = (
+        f"{wording.deliverable_format(named.deliverable_format)}: the draft "
+        f"{named.brand_name} approved from {named.creator_name}'s delivery"
+    )
+    return [
+        ("Parties", [
+            ("Licensee (brand)", f"{named.brand_name}, workspace {named.workspace_name}"),
+            ("Licensor (creator)", f"{named.creator_name}{handle}"),
+        ]),
+        ("What is licensed", [
+            ("Campaign", named.campaign_title),
+            ("Asset", asset),
+            ("Agreed fee", agreed),
+            ("License fee", wording.license_fee(terms)),
+        ]),
+        ("Terms", [
+            ("Status", f"{wording.status(status)} (version {version})"),
+            ("Term", wording.term(terms)),
+            ("Channels", wording.channels(terms["channels"])),
+            ("Platforms", wording.platforms(terms["platforms"])),
+            ("Territories", wording.territories(terms["territories"])),
+            ("Exclusivity", wording.exclusivity(terms)),
+            ("Modification", wording.modification(terms["modification"])),
+            ("Attribution", wording.attribution(terms["attribution"])),
+        ]),
+    ]  # fmt: skip
+
+
+def summary_rows(document: dict[str, Any]) -> list[tuple[str, list[tuple[str, str]]]]:
+    """The certificate's sections, in words, and its reference."""
+    lic = document["license"]
+    reference = [
+        ("License", document["license_id"]),
+        ("Issued", wording.date(document["issued_at"])),
+    ]
+    found = sections(lic["status"], lic["version"], lic["terms"], _named(document))
+    return [*found, ("Reference", reference)]
+
+
+def _history_line(item: dict[str, Any], currency: str) -> str:
+    body = json.loads(item["body"])
+    fee = int(body.get("data", {}).get("detail", {}).get("fee_minor") or 0)
+    extra = f", extra fee {wording.money(fee, currency)}" if fee else ""
+    return f"{wording.date(body['recorded_at'])}: {wording.event(body['kind'])}{extra}"
+
+
 def render_pdf(document: dict[str, Any]) -> bytes:
     lic = document["license"]
-    terms = lic["terms"]
+    named = _named(document)
     pdf = FPDF(format="A4")
-    pdf.set_title(f"License certificate {document['license_id']}")
+    # Windows-1252 for the core fonts: the euro sign and typographic quotes print.
+    pdf.core_fonts_encoding = "windows-1252"
+    pdf.set_title(_text(f"License certificate: {named.campaign_title}"))
     pdf.set_creator("NEXUS rights ledger")
     pdf.add_page()
-    pdf.set_font("Helvetica", "B", 16)
+    pdf.set_font("Helvetica", "B", 18)
     pdf.cell(0, 10, "License certificate", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=10)
-    exclusivity = terms.get("exclusivity")
-    rows = [
-        ("License", document["license_id"]),
-        ("Status", f"{lic['status']} (version {lic['version']})"),
-        ("Asset", lic["asset_id"]),
-        ("Licensee (brand)", lic["brand_id"]),
-        ("Licensor (creator)", lic["creator_id"]),
-        ("Channels", ", ".join(terms["channels"])),
-        ("Platforms", ", ".join(terms["platforms"]) or "any"),
-        ("Territories", ", ".join(terms["territories"])),
-        ("Starts", terms["starts_at"]),
-        ("Ends", terms["ends_at"] or "perpetual (consented by the creator)"),
-        (
-            "Exclusivity",
-            f"{exclusivity['category']} until {exclusivity['ends_at']}" if exclusivity else "none",
-        ),
-        ("Modification", terms["modification"]),
-        ("Attribution", "required" if terms["attribution"] else "not required"),
-        ("Fee", f"{terms['fee_minor']} {terms['currency']} (minor units)"),
-    ]
-    for label, value in rows:
-        pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(45, 6, label)
-        pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(0, 6, _latin1(str(value)), new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font("Helvetica", size=11)
+    pdf.multi_cell(
+        0, 6,
+        _text(f"{named.creator_name} grants {named.brand_name} the right to use the video "
+              f"made for \u201c{named.campaign_title}\u201d on the terms below."),
+        new_x="LMARGIN", new_y="NEXT",
+    )  # fmt: skip
+    for heading, rows in summary_rows(document):
+        pdf.ln(3)
+        pdf.set_font("Helvetica", "B", 12)
+        pdf.cell(0, 8, heading, new_x="LMARGIN", new_y="NEXT")
+        for label, value in rows:
+            pdf.set_font("Helvetica", "B", 10)
+            pdf.cell(45, 6, label)
+            pdf.set_font("Helvetica", size=10)
+            pdf.multi_cell(0, 6, _text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
     pdf.set_font("Helvetica", "B", 12)
     pdf.cell(0, 8, "Rights ledger history", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Courier", size=8)
+    currency = lic["terms"]["currency"]
     for item in document["entries"]:
-        body = json.loads(item["body"])
-        line = f"#{item['seq']:<7} {body['kind']:<17} {body['recorded_at'][:19]}  {item['hash']}"
-        pdf.multi_cell(0, 4, line, new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Helvetica", size=10)
+        pdf.multi_cell(0, 5, _text(_history_line(item, currency)), new_x="LMARGIN", new_y="NEXT")
+        pdf.set_font("Courier", size=7)
+        pdf.multi_cell(
+            0, 4, f"entry #{item['seq']}, hash {item['hash']}", new_x="LMARGIN", new_y="NEXT"
+        )
     pdf.ln(4)
-    pdf.set_font("Helvetica", size=9)
+    pdf.set_font("Helvetica", size=8)
     pdf.multi_cell(
         0,
-        5,
+        4,
         f"Certificate digest (SHA-256 of the signed JSON): {digest(document)}\n"
-        f"Signed by ledger key {document['key_id']}, issued {document['issued_at']}.\n"
+        f"Signed by ledger key {document['key_id']}, issued {_issued(document['issued_at'])}.\n"
         "The signed JSON is attached to this PDF. Verify it offline with "
         "`nexus ledger verify-certificate <file>.json` or with the public key from "
         "GET /ledger/public-key.",
         new_x="LMARGIN",
         new_y="NEXT",
+        align="L",
     )
     pdf.embed_file(
         basename=f"license-{document['license_id']}.json",
@@ -223,6 +311,11 @@ def render_pdf(document: dict[str, Any]) -> bytes:
     return bytes(pdf.output())
 
 
-def _latin1(text: str) -> str:
-    # The core PDF fonts are Latin-1; anything else is shown as '?', never an error.
-    return text.encode("latin-1", "replace").decode("latin-1")
+def _issued(at: str) -> str:
+    moment = datetime.fromisoformat(at).astimezone(UTC)
+    return f"{wording.date(moment)} at {moment:%H:%M} UTC"
+
+
+def _text(text: str) -> str:
+    # The core PDF fonts cover Windows-1252; anything else is shown as '?', never an error.
+    return text.encode("windows-1252", "replace").decode("windows-1252")

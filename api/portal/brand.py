@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from activities.licensing import wording
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
 from api.portal.web import (
     BadAmount,
@@ -467,7 +468,12 @@ async def _license_page(
 ) -> HTMLResponse:
     def rows(session: Session) -> list[dict[str, Any]]:
         found = licenses.list_licenses(session, {"workspace_id": principal.workspace_id}, 200, 0)
-        return [{"license": r, "days_left": days_left_of(r)} for r in found]
+        names = licenses.license_names(session, [r.id for r in found])
+        return [
+            {"license": r, "days_left": days_left_of(r), "names": names.get(r.id),
+             "words": wording.summary(r.terms)}
+            for r in found
+        ]  # fmt: skip
 
     context = {"principal": principal, "rows": await db.run(rows), "notice": notice,
                "failed": failed}  # fmt: skip

@@ -409,7 +409,9 @@ async def my_licenses(
     """Licenses of the creator's work, with what a brand proposes to change."""
     rows = await licenses_api.list_licenses(principal, db, None, None, None, 200, 0)
     live = [await licenses_api.get_license(r.id, principal, db, temporal) for r in rows]
-    return render(request, "portal/my_licenses.html", {"principal": principal, "rows": live})
+    labels = await licenses_api.labels(db, live)
+    context = {"principal": principal, "rows": live, "labels": labels}
+    return render(request, "portal/my_licenses.html", context)
 
 
 @router.post("/my-licenses/{license_id}/answer", response_model=None, dependencies=[Csrf])

@@ -1,22 +1,29 @@
 """Media in the portal: uploads authorized by the session (the API's tickets; the embedded
-store's bytes stream through the portal) and a submission's video for the in-page player.
-Refusals of the upload calls are problem+json, as from the API: the page's script reads
-their `detail`."""
+store's bytes stream through the portal), a submission's video for the in-page player, and
+what a brand paid for: the page of each license with its video, final files and
+certificate as downloads. Refusals of the upload calls are problem+json, as from the API:
+the page's script reads their `detail`."""
 
 from __future__ import annotations
 
 import uuid
-from typing import Literal, TypeVar
+from typing import Any, Literal, TypeVar
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel, ValidationError
+from sqlmodel import Session
 
-from api.deps import DatabaseDep, SettingsDep, StoreDep
-from api.portal.web import Csrf, SignedIn
+from activities.licensing import certificate
+from api.deps import DatabaseDep, Principal, SettingsDep, StoreDep
+from api.portal.web import Csrf, SignedIn, render
 from api.routers import deliveries as deliveries_api
+from api.routers import licenses as licenses_api
 from api.routers import uploads as uploads_api
+from domain.enums import Role
 from integrations.storage import StorageError
+from models import licenses
+from models.licenses import License
 from nexus.errors import FieldProblem, Forbidden, NotFound, ValidationFailed
 
 router = APIRouter()
@@ -122,3 +129,117 @@ async def checked_part(
         )
     except (NotFound, StorageError):
         return Response(status_code=404)
+
+
+# -- what the brand paid for ------------------------------------------------------------------
+
+
+def _not_found(request: Request, principal: Principal) -> HTMLResponse:
+    return render(request, "portal/not_found.html", {"principal": principal}, 404)
+
+
+def _license_view(session: Session, row: License) -> dict[str, Any]:
+    names = licenses.license_names(session, [row.id]).get(row.id)
+    files = licenses.licensed_files(session, row)
+    parties = licenses_api.parties_of(names)
+    approved = files.approved
+    playable = (
+        approved is not None
+        and approved.checks_passed
+        and bool((approved.media or {}).get("master_key"))
+    )
+    return {
+        "license": row,
+        "names": names,
+        "sections": certificate.sections(row.status.value, row.version, row.terms, parties)
+        if parties
+        else [],
+        "downloads": licenses_api.downloads_of(session, row, f"/portal/licenses/{row.id}"),
+        "approved": approved if playable else None,
+        "has_thumbnail": bool(approved and (approved.media or {}).get("thumbnail_key")),
+    }
+
+
+@router.get("/licenses/{license_id}", response_model=None)
+async def license_page(
+    request: Request, license_id: uuid.UUID, principal: SignedIn, db: DatabaseDep
+) -> HTMLResponse:
+    """A license the brand holds: its video to watch and download, the final files once
+    delivered, and the certificate. The brand's workspace and ops only."""
+    try:
+        row = await licenses_api.licensee_license(db, principal, license_id)
+    except NotFound:
+        return _not_found(request, principal)
+    context = {"principal": principal, **await db.run(_license_view, row),
+               "player": principal.role != Role.OPS}  # fmt: skip
+    return render(request, "portal/license.html", context)
+
+
+@router.get("/deliveries/{delivery_id}/license", response_model=None)
+async def delivery_license(
+    request: Request, delivery_id: uuid.UUID, principal: SignedIn, db: DatabaseDep
+) -> Response:
+    """From a delivery to the page of the license its approval granted (the delivery's
+    brand and ops)."""
+    filters: dict[str, Any] = {"delivery_id": delivery_id}
+    if principal.role != Role.OPS:
+        filters["workspace_id"] = principal.workspace_id
+    found = await db.run(licenses.list_licenses, filters, 1, 0)
+    if not found or principal.role == Role.CREATOR:
+        return _not_found(request, principal)
+    return RedirectResponse(f"/portal/licenses/{found[0].id}", status_code=303)
+
+
+async def _download(
+    request: Request,
+    license_id: uuid.UUID,
+    kind: licenses_api.FileKind,
+    principal: Principal,
+    db: DatabaseDep,
+    store: StoreDep,
+) -> Response:
+    try:
+        row = await licenses_api.licensee_license(db, principal, license_id)
+        return await licenses_api.licensed_file(db, store, row, kind)
+    except NotFound:
+        return _not_found(request, principal)
+
+
+@router.get("/licenses/{license_id}/video", response_model=None)
+async def licensed_video(
+    request: Request,
+    license_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    store: StoreDep,
+) -> Response:
+    """The approved video as a download (never shown inline)."""
+    return await _download(request, license_id, "video", principal, db, store)
+
+
+@router.get("/licenses/{license_id}/final", response_model=None)
+async def licensed_final(
+    request: Request,
+    license_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    store: StoreDep,
+) -> Response:
+    """The final files, once delivered, as a download."""
+    return await _download(request, license_id, "final", principal, db, store)
+
+
+@router.get("/licenses/{license_id}/certificate.pdf", response_model=None)
+async def license_certificate(
+    request: Request,
+    license_id: uuid.UUID,
+    principal: SignedIn,
+    db: DatabaseDep,
+    settings: SettingsDep,
+) -> Response:
+    """The license certificate (PDF) for either party and ops."""
+    try:
+        await licenses_api.visible_license(db, principal, license_id)
+    except NotFound:
+        return _not_found(request, principal)
+    return await licenses_api.certificate_response(db, settings, license_id)

@@ -86,7 +86,9 @@ class PortfolioWork(BaseModel):
     campaign_title: str
     finished_at: datetime
     submission_id: uuid.UUID | None = Field(description="the submission the media is of")
-    media: dict[str, str] = Field(description="video and thumbnail, where they are stored")
+    media: dict[str, str] = Field(
+        description="the checked video, its thumbnail (the poster) and captions, where stored"
+    )
 
 
 class Portfolio(BaseModel):
@@ -114,7 +116,7 @@ def portfolio_of(
         stored = (submission.media or {}) if submission else {}
         media = {
             part: f"/deliveries/{delivery.id}/submissions/{submission.id}/media/{part}"
-            for part in ("video", "thumbnail")
+            for part in ("video", "thumbnail", "captions")
             if submission is not None and stored.get(MEDIA_PARTS[part])
         }
         work.append(

@@ -255,7 +255,11 @@ async def visible_submission(
 
 
 async def stored_object(
-    store: ObjectStore, key: str, what: str, inline: frozenset[str] = frozenset()
+    store: ObjectStore,
+    key: str,
+    what: str,
+    inline: frozenset[str] = frozenset(),
+    filename: str | None = None,
 ) -> Response:
     """The one way a stored object reaches a browser. It is shown inline only as one of the
     `inline` types, and only when its first bytes prove that type, which is then the type
@@ -272,7 +276,7 @@ async def stored_object(
     if sniffed is not None and sniffed in inline:
         served = Served(sniffed, "inline")
     else:
-        name = re.sub(r"[^A-Za-z0-9._-]+", "_", key.rsplit("/", 1)[-1])
+        name = re.sub(r"[^A-Za-z0-9._-]+", "_", filename or key.rsplit("/", 1)[-1])
         served = Served("application/octet-stream", f'attachment; filename="{name}"')
     url = await asyncio.to_thread(store.download_url, key, timedelta(minutes=15), served)
     if url is not None:

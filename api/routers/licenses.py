@@ -10,22 +10,27 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
+from pydantic import BaseModel, Field
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from activities.licensing import certificate
+from activities.licensing import certificate, wording
 from api.deps import (
     DatabaseDep,
     Principal,
     SettingsDep,
+    StoreDep,
     TemporalDep,
     allow,
 )
+from api.routers.deliveries import stored_object
 from api.schemas import (
     AssetRights,
     ChangeAnswerCreate,
@@ -50,7 +55,8 @@ from domain.enums import LicenseStatus, PublicationStatus, Role
 from domain.license_terms import TermError, Use, normalize_territories
 from models import creators, licenses, money
 from models.base import utcnow
-from models.licenses import License, Publication
+from models.deliveries import Submission
+from models.licenses import License, LicenseNames, Publication
 from nexus.errors import (
     Conflict,
     FieldProblem,
@@ -341,7 +347,19 @@ def entry_public(entry: ledger.StoredEntry) -> LedgerEntryPublic:
     )
 
 
+def parties_of(names: LicenseNames | None) -> certificate.Parties | None:
+    if names is None:
+        return None
+    return certificate.Parties(
+        brand_name=names.brand_name, workspace_name=names.workspace_name,
+        creator_name=names.creator_name, creator_handle=names.creator_handle,
+        campaign_title=names.campaign_title, deliverable_format=names.deliverable_format,
+        price_minor=names.price_minor, currency=names.currency,
+    )  # fmt: skip
+
+
 def _certificate_of(session: Any, license_id: uuid.UUID, signer: ledger.Signer) -> dict[str, Any]:
+    names = licenses.license_names(session, [license_id]).get(license_id)
     entries = licenses.license_entries(session, license_id)
     proven = [
         certificate.ProvenCheckpoint(cp, [certificate.CoveredEntry(s, p) for s, p in paths])
@@ -353,7 +371,14 @@ def _certificate_of(session: Any, license_id: uuid.UUID, signer: ledger.Signer) 
         checkpoints=proven,
         issued_at=utcnow().isoformat(),
         signer=signer,
+        parties=parties_of(names),
     )
+
+
+def certificate_filename(names: LicenseNames | None, license_id: uuid.UUID) -> str:
+    if names is None:
+        return f"license-{license_id}.pdf"
+    return f"license-{_slug(names.campaign_title)}-{_slug(names.creator_handle)}.pdf"
 
 
 @router.get("/licenses/{license_id}/certificate.json")
@@ -376,13 +401,191 @@ async def certificate_pdf(
 ) -> Response:
     """The certificate as a PDF, with the signed JSON attached."""
     await visible_license(db, principal, license_id)
+    return await certificate_response(db, settings, license_id)
+
+
+async def certificate_response(
+    db: DatabaseDep, settings: SettingsDep, license_id: uuid.UUID
+) -> Response:
+    """The certificate PDF as a download named after the campaign and the creator."""
     signer = ledger.Signer(settings.licensing.signing_seed())
     document = await db.run(_certificate_of, license_id, signer)
+    names = await db.run(licenses.license_names, [license_id])
+    filename = certificate_filename(names.get(license_id), license_id)
     return Response(
         certificate.render_pdf(document),
         media_type="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="license-{license_id}.pdf"'},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
     )
+
+
+async def labels(db: DatabaseDep, rows: Sequence[LicenseSummary]) -> dict[uuid.UUID, Any]:
+    """For pages: each license's parties by name and its terms in words."""
+    names = await db.run(licenses.license_names, [r.id for r in rows])
+    return {
+        r.id: {"names": names.get(r.id), **wording.summary(r.terms.model_dump(mode="json"))}
+        for r in rows
+    }
+
+
+# -- what the brand paid for: the licensed video and the final files --------------------------
+
+FileKind = Literal["video", "final"]
+FinalStatus = Literal["delivered", "checking", "refused_by_checks", "not_delivered"]
+
+
+class LicensedFile(BaseModel):
+    url: str = Field(description="answers with the file as a download (or a presigned URL to it)")
+    filename: str
+
+
+class LicenseDownloads(BaseModel):
+    """What the brand may download with the license: the approved video, the final files
+    once delivered, and the certificate."""
+
+    license_id: uuid.UUID
+    campaign_title: str
+    creator_name: str
+    video: LicensedFile | None = Field(description="the approved draft's checked master")
+    final: LicensedFile | None = Field(description="the final files, once delivered")
+    final_status: FinalStatus = Field(
+        description="delivered; checking: sent, the checks are running; refused_by_checks: "
+        "the creator sends them again; not_delivered"
+    )
+    certificate_pdf: str
+    certificate_json: str
+
+
+async def licensee_license(db: DatabaseDep, principal: Principal, license_id: uuid.UUID) -> License:
+    """A license held by the principal's brand workspace (ops see every one); the creator
+    and everyone else get 404."""
+    row = await db.run(licenses.get_license, license_id)
+    if row is not None and (
+        principal.role == Role.OPS
+        or (principal.role in BRAND_SIDE and row.workspace_id == principal.workspace_id)
+    ):
+        return row
+    raise NotFound("no such license")
+
+
+def _slug(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60].strip("-")
+    return slug or "nexus"
+
+
+def file_key(submission: Submission | None) -> str | None:
+    """The stored file of a submission: its checked master, else the upload as it arrived."""
+    if submission is None:
+        return None
+    master = (submission.media or {}).get("master_key")
+    return str(master) if master else submission.media_key
+
+
+def _download_name(names: LicenseNames | None, kind: FileKind, key: str) -> str:
+    extension = key.rsplit(".", 1)[-1].lower() if "." in key.rsplit("/", 1)[-1] else "mp4"
+    what = "approved-video" if kind == "video" else "final"
+    if names is None:
+        return f"{what}.{extension}"
+    return f"{_slug(names.campaign_title)}-{_slug(names.creator_handle)}-{what}.{extension}"
+
+
+def final_status(files: licenses.LicensedFiles) -> FinalStatus:
+    """delivered; checking (sent, the checks are running); refused_by_checks (the creator
+    sends them again); not_delivered."""
+    final = files.final
+    if final is None or file_key(final) is None:
+        return "not_delivered"
+    if final.checks_passed is False:
+        return "refused_by_checks"
+    return "delivered" if files.delivered else "checking"
+
+
+def _file_of(session: Any, row: License, kind: FileKind) -> tuple[str, str]:
+    """(key, download name) of the license's video or final files; NotFound saying why
+    there is none."""
+    files = licenses.licensed_files(session, row)
+    names = licenses.license_names(session, [row.id]).get(row.id)
+    if kind == "video":
+        key = file_key(files.approved) or row.asset_key
+        if key is None:
+            raise NotFound("the approved video is no longer stored")
+        return key, _download_name(names, kind, key)
+    status = final_status(files)
+    if status in ("not_delivered", "checking"):
+        raise NotFound("the final files are not delivered yet")
+    if status == "refused_by_checks":
+        raise NotFound("the final files did not pass the checks; the creator sends them again")
+    key = file_key(files.final)
+    assert key is not None
+    return key, _download_name(names, kind, key)
+
+
+async def licensed_file(db: DatabaseDep, store: StoreDep, row: License, kind: FileKind) -> Response:
+    """The file as a download through the one media serving function: always an
+    attachment (never shown inline), with the platform's headers."""
+    key, filename = await db.run(_file_of, row, kind)
+    what = "approved video" if kind == "video" else "final files"
+    return await stored_object(store, key, what, frozenset(), filename=filename)
+
+
+def downloads_of(session: Any, row: License, base: str) -> LicenseDownloads:
+    files = licenses.licensed_files(session, row)
+    names = licenses.license_names(session, [row.id]).get(row.id)
+    video_key = file_key(files.approved) or row.asset_key
+    status = final_status(files)
+    final_key = file_key(files.final)
+    return LicenseDownloads(
+        license_id=row.id,
+        campaign_title=names.campaign_title if names else "",
+        creator_name=names.creator_name if names else "",
+        video=LicensedFile(url=f"{base}/video", filename=_download_name(names, "video", video_key))
+        if video_key
+        else None,
+        final=LicensedFile(url=f"{base}/final", filename=_download_name(names, "final", final_key))
+        if status == "delivered" and final_key
+        else None,
+        final_status=status,
+        certificate_pdf=f"{base}/certificate.pdf",
+        certificate_json=f"{base}/certificate.json",
+    )
+
+
+@router.get("/licenses/{license_id}/downloads")
+async def downloads(license_id: uuid.UUID, principal: Reader, db: DatabaseDep) -> LicenseDownloads:
+    """Where the brand holding the license downloads the approved video, the final files
+    (once delivered) and the license certificate. The brand's workspace and ops only."""
+    row = await licensee_license(db, principal, license_id)
+    return await db.run(downloads_of, row, f"/licenses/{license_id}")
+
+
+DOWNLOAD_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the file, as an attachment"},
+    307: {"description": "a short-lived presigned URL to it"},
+}
+
+
+@router.get("/licenses/{license_id}/video", response_class=Response, responses=DOWNLOAD_RESPONSES)
+async def licensed_video(
+    license_id: uuid.UUID, principal: Reader, db: DatabaseDep, store: StoreDep
+) -> Response:
+    """The licensed video (the approved draft's checked master) as a download: a
+    short-lived presigned URL where the store has them, else the bytes. The brand's
+    workspace and ops only."""
+    row = await licensee_license(db, principal, license_id)
+    return await licensed_file(db, store, row, "video")
+
+
+@router.get("/licenses/{license_id}/final", response_class=Response, responses=DOWNLOAD_RESPONSES)
+async def licensed_final(
+    license_id: uuid.UUID, principal: Reader, db: DatabaseDep, store: StoreDep
+) -> Response:
+    """The final files, once delivered, as a download (as the video). The brand's
+    workspace and ops only."""
+    row = await licensee_license(db, principal, license_id)
+    return await licensed_file(db, store, row, "final")
 
 
 # -- the usage check and publications ----------------------------------------------------------

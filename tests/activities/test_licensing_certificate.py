@@ -4,6 +4,7 @@ every edit to one reported, never raised."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import io
 import json
 import uuid
@@ -76,7 +77,24 @@ def certified_ledger() -> tuple[list[StoredEntry], list[StoredCheckpoint]]:
     return entries, checkpoints(entries, 5)
 
 
-def issue(signer: ledger.Signer = SIGNER, *, with_checkpoints: bool = True) -> dict[str, Any]:
+PARTIES = certificate.Parties(
+    brand_name="Glow Co",
+    workspace_name="Glow Co Marketing",
+    creator_name="Ana Lima",
+    creator_handle="analima",
+    campaign_title="Spring glow launch",
+    deliverable_format="video_9x16",
+    price_minor=100_000,
+    currency="USD",
+)
+
+
+def issue(
+    signer: ledger.Signer = SIGNER,
+    *,
+    with_checkpoints: bool = True,
+    parties: certificate.Parties | None = PARTIES,
+) -> dict[str, Any]:
     entries, made = certified_ledger()
     mine = [e for e in entries if e.license_id == str(LICENSE_ID)]
     proven = []
@@ -98,6 +116,7 @@ def issue(signer: ledger.Signer = SIGNER, *, with_checkpoints: bool = True) -> d
         checkpoints=proven,
         issued_at="2027-06-01T00:00:00+00:00",
         signer=signer,
+        parties=parties,
     )
 
 
@@ -137,6 +156,10 @@ def edit_proof(doc: dict[str, Any]) -> None:
     proof["path"][0] = flip(bytes.fromhex(proof["path"][0]), 0).hex()
 
 
+def edit_parties(doc: dict[str, Any]) -> None:
+    doc["parties"]["brand_name"] = "Someone Else Ltd"
+
+
 def edit_statement(doc: dict[str, Any]) -> None:
     item = doc["checkpoints"][1]
     item["statement"] = item["statement"].replace('"to_seq":10', '"to_seq":11')
@@ -152,6 +175,7 @@ def edit_statement(doc: dict[str, Any]) -> None:
         (edit_signature, "the certificate's signature does not verify (altered or forged)"),
         (edit_proof, "checkpoint 1..5: entry 2 is not in the signed tree"),
         (edit_statement, "checkpoint 6..11: its signature does not verify"),
+        (edit_parties, "the certificate's signature does not verify (altered or forged)"),
     ],
 )
 def test_any_edit_to_a_certificate_is_reported(
@@ -213,18 +237,65 @@ def pdf_of(document: dict[str, Any]) -> tuple[str, dict[str, list[bytes]]]:
     return text, dict(reader.attachments)
 
 
-def test_the_pdf_shows_the_license_and_embeds_the_signed_json() -> None:
+def test_the_pdf_names_the_parties_and_shows_money_and_terms_in_words() -> None:
     document = issue()
     text, attachments = pdf_of(document)
     assert "License certificate" in text
-    assert str(LICENSE_ID) in text
-    assert "terminated (version 4)" in text
-    assert "paid_social, organic_social" in text
-    assert "2028-01-01T00:00:00Z" in text
+    lines = set(text.splitlines())
+    for line in [
+        "Licensee (brand) Glow Co, workspace Glow Co Marketing",
+        "Licensor (creator) Ana Lima (@analima)",
+        "Campaign Spring glow launch",
+        "Agreed fee $1,000.00",
+        "License fee $500.00",
+        "Status Terminated (version 4)",
+        "Term 1 January 2027 to 1 January 2028",
+        "Channels Paid social ads, Organic social media",
+        "Platforms TikTok",
+        "Territories Canada, United States",
+        "Exclusivity Not exclusive",
+        f"License {LICENSE_ID}",
+    ]:
+        assert line in lines, (line, text)
+    assert "Vertical video (9:16)" in text
+    assert "1 January 2027: Renewed" in text
+    # Identifiers and raw codes are for machines: the JSON, not the page.
+    for raw in ("minor units", "paid_social", "00000000-0000-0000-0000-000000000002", "USD"):
+        assert raw not in text
     assert list(attachments) == [f"license-{LICENSE_ID}.json"]
     (embedded,) = attachments[f"license-{LICENSE_ID}.json"]
     assert json.loads(embedded) == document
+    assert json.loads(embedded)["parties"]["creator_handle"] == "analima"
     assert certificate.verify_certificate(json.loads(embedded)) == []
+
+
+def test_a_fee_in_the_price_and_other_currencies_read_as_money() -> None:
+    included = LicenseTerms.model_validate(TERMS.model_dump() | {"fee_minor": 0, "currency": "EUR"})
+    entries: list[StoredEntry] = []
+    append(
+        entries,
+        str(LICENSE_ID),
+        "grant",
+        {"license": snapshot(1, LicenseStatus.ACTIVE, included), "detail": {}},
+    )
+    euros = dataclasses.replace(PARTIES, price_minor=123_456, currency="EUR")
+    document = certificate.build(
+        license_id=str(LICENSE_ID),
+        entries=entries,
+        checkpoints=[],
+        issued_at="2027-06-01T00:00:00+00:00",
+        signer=SIGNER,
+        parties=euros,
+    )
+    text, _ = pdf_of(document)
+    assert "Agreed fee €1,234.56" in text
+    assert "License fee Included in the price" in text
+
+
+def test_a_certificate_issued_before_it_named_the_parties_still_prints() -> None:
+    text, _ = pdf_of(issue(parties=None))
+    assert "Licensee (brand) brand 00000000-0000-0000-0000-000000000002" in text
+    assert "Agreed fee as agreed in the campaign" in text
 
 
 def test_the_pdf_prints_perpetual_terms_and_text_outside_latin_1() -> None:
@@ -249,10 +320,11 @@ def test_the_pdf_prints_perpetual_terms_and_text_outside_latin_1() -> None:
         checkpoints=[],
         issued_at="2027-06-01T00:00:00+00:00",
         signer=SIGNER,
+        parties=PARTIES,
     )
     text, attachments = pdf_of(document)
-    assert "perpetual (consented by the creator)" in text
-    assert "für Männer" in text
+    assert "From 1 January 2027, perpetual (the creator consented to perpetual use)" in text
+    assert "für Männer until 1 April 2027" in text
     (embedded,) = attachments[f"license-{LICENSE_ID}.json"]
     assert json.loads(embedded)["license"]["terms"]["exclusivity"]["category"] == (
         "スキンケア für Männer"

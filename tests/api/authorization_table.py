@@ -220,6 +220,16 @@ TABLE: dict[str, Row] = {
         *BRAND, CREATOR, OPS, scope="licenses:read", mine=True
     ),
     "GET /ledger/entries/{seq}": api(*BRAND, CREATOR, OPS, scope="licenses:read", mine=True),
+    # What the brand paid for: its workspace and ops download; the creator is not shown them.
+    "GET /licenses/{license_id}/downloads": api(
+        *BRAND, CREATOR, OPS, scope="licenses:read", mine=True, but={CREATOR: HIDDEN}
+    ),
+    "GET /licenses/{license_id}/video": api(
+        *BRAND, CREATOR, OPS, scope="licenses:read", mine=True, but={CREATOR: HIDDEN}
+    ),
+    "GET /licenses/{license_id}/final": api(
+        *BRAND, CREATOR, OPS, scope="licenses:read", mine=True, but={CREATOR: HIDDEN}
+    ),
     "GET /ledger/verify": api(OPS),
     "POST /licenses/{license_id}/changes": api(
         *BRAND,
@@ -301,6 +311,15 @@ TABLE: dict[str, Row] = {
         *BRAND, mine=True, form={"ends_on": "2031-01-01"}
     ),
     "GET /portal/creators/{creator_id}": page(*BRAND, mine=True),
+    # A license's page and downloads: the brand holding it and ops; the certificate for
+    # either party too.
+    "GET /portal/licenses/{license_id}": page(*BRAND, OPS, mine=True, but={CREATOR: HIDDEN}),
+    "GET /portal/licenses/{license_id}/video": page(*BRAND, OPS, mine=True, but={CREATOR: HIDDEN}),
+    "GET /portal/licenses/{license_id}/final": page(*BRAND, OPS, mine=True, but={CREATOR: HIDDEN}),
+    "GET /portal/licenses/{license_id}/certificate.pdf": page(*BRAND, CREATOR, OPS, mine=True),
+    "GET /portal/deliveries/{delivery_id}/license": page(
+        *BRAND, OPS, mine=True, but={CREATOR: HIDDEN}
+    ),
     "GET /portal/team": page(ADMIN),
     "POST /portal/team/invitations": page(ADMIN),
     # Another workspace's invitation is "gone" to it: the page goes back to its own team,

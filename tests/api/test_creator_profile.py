@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import Engine
 
+from domain.enums import DeliveryStage
 from integrations.storage import store_from_settings
 from models.base import utcnow
 from models.db import session_scope
@@ -112,9 +113,38 @@ def checked_work(
         submission = session.get(Submission, asset.asset_id)
         assert delivery is not None and submission is not None
         delivery.approved_at = utcnow()
-        submission.media = keys
+        submission.checks_passed, submission.media = True, keys
         session.add_all([delivery, submission])
     return asset.delivery_id, asset.asset_id
+
+
+async def test_completed_work_shows_the_checked_video_not_the_final_upload_or_a_refused_draft(
+    http: httpx.AsyncClient, engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    brand, creator = make_tenant(engine), make_creator(engine)
+    delivery_id, submission_id = checked_work(engine, settings, tmp_path, brand, creator)
+    refused = make_delivered_asset(engine, brand, creator)
+    with session_scope(engine) as session:
+        # The delivery completes with its final files, which have no renditions of their own.
+        delivery = session.get(Delivery, delivery_id)
+        assert delivery is not None
+        delivery.stage = DeliveryStage.COMPLETED
+        session.add(delivery)
+        session.add(Submission(id=uuid.uuid4(), delivery_id=delivery_id, number=2,
+                               kind="final", media_key="uploads/final.mp4"))  # fmt: skip
+        # Another approved delivery whose only video the checks refused: nothing to show.
+        other = session.get(Delivery, refused.delivery_id)
+        draft = session.get(Submission, refused.asset_id)
+        assert other is not None and draft is not None
+        other.approved_at = utcnow()
+        draft.checks_passed, draft.media = False, {"master_key": "media/x/master.mp4"}
+        session.add_all([other, draft])
+    headers = await login(http, creator.tenant)
+    work = (await http.get("/creator/portfolio", headers=headers)).json()["work"]
+    shown = {w["delivery_id"]: w for w in work}
+    assert shown[str(delivery_id)]["submission_id"] == str(submission_id)
+    assert set(shown[str(delivery_id)]["media"]) == {"video", "thumbnail"}
+    assert shown[str(refused.delivery_id)]["media"] == {}
 
 
 async def test_finished_work_links_the_checked_video_and_thumbnail(

@@ -84,11 +84,18 @@ async def test_finished_work_shows_its_thumbnail_and_brands_see_only_their_creat
 
     await sign_in(http, creator.tenant)
     page = await http.get("/portal/profile")
-    thumb = f"/portal/media/{delivery_id}/{submission_id}/thumbnail"
-    assert f'src="{thumb}"' in page.text
+    video = f"/portal/media/{delivery_id}/{submission_id}"
+    thumb = f"{video}/thumbnail"
+    # A player of the checked video, the thumbnail its poster.
+    assert f'<video controls preload="none" playsinline src="{video}" poster="{thumb}"' in (
+        page.text
+    )
     image = await http.get(thumb)
     assert image.status_code == 200
     assert image.content.endswith(b"thumb.jpg")
+    played = await http.get(video)
+    assert played.status_code == 200
+    assert played.content.endswith(b"master.mp4")
 
     await sign_in(http, brand)
     campaign = await http.get(f"/portal/campaigns/{_campaign_of(engine, delivery_id)}")
@@ -96,14 +103,18 @@ async def test_finished_work_shows_its_thumbnail_and_brands_see_only_their_creat
     seen = await http.get(f"/portal/creators/{creator.creator_id}")
     assert seen.status_code == 200
     assert "Licensed campaign" in seen.text
-    assert f'src="{thumb}"' in seen.text
+    assert f'poster="{thumb}"' in seen.text
+    assert (await http.get(video)).status_code == 200
 
     await sign_in(http, other_brand)
     assert (await http.get(f"/portal/creators/{creator.creator_id}")).status_code == 404
     make_delivered_asset(engine, other_brand, creator)
     other_view = await http.get(f"/portal/creators/{creator.creator_id}")
     assert other_view.status_code == 200
-    assert thumb not in other_view.text
+    assert video not in other_view.text
+    # Nor can it fetch the video of another brand's delivery by its address.
+    assert (await http.get(video)).status_code == 404
+    assert (await http.get(thumb)).status_code == 404
 
 
 def _campaign_of(engine: Engine, delivery_id: uuid.UUID) -> str:
