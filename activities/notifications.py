@@ -31,6 +31,7 @@ class NotificationActivities:
                 title=event.title,
                 body=event.body,
                 link=event.link,
+                name=user.name,
             )
             for user in users.values()
         ]

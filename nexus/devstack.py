@@ -155,6 +155,10 @@ class DevStack:
             "Temporal metrics (NEXUS_STACK__TEMPORAL_METRICS_PORT)": stack.temporal_metrics_port,
             "API (NEXUS_API__PORT)": self.settings.api.port,
         }
+        if self.settings.notifications.mail_catcher:
+            ports["mail catcher (NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT)"] = (
+                self.settings.notifications.mail_catcher_port
+            )
         if not postgres.running():
             ports["PostgreSQL (port of NEXUS_DATABASE__URL)"] = postgres.port
         for what, port in ports.items():
@@ -222,6 +226,24 @@ class DevStack:
                 )
             await asyncio.sleep(0.3)
 
+    def _start_mail_catcher(self, timeout_s: float = 30) -> None:
+        """The SMTP server that keeps development e-mail for the portal's mail page."""
+        port = self.settings.notifications.mail_catcher_port
+        self._spawn("mail", [sys.executable, "-m", "integrations.notifications.catcher"])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            self._ensure_children_alive()
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise StackError(
+                        f"the mail catcher did not listen on port {port}; "
+                        f"see {self.logs_dir}/mail.log"
+                    ) from None
+            time.sleep(0.2)
+
     def _migrate_and_seed(self) -> list[DemoLogin]:
         url = self.settings.database.url.get_secret_value()
         with self._step("migrating the database"):
@@ -267,6 +289,9 @@ class DevStack:
         # launcher's, plus the installation's secrets it does not set.
         self.child_env = {**os.environ, **installation_secrets(self.state_dir, dict(os.environ))}
         python = [sys.executable, "-m", "nexus"]
+        if self.settings.notifications.mail_catcher:
+            with self._step("starting the mail catcher"):
+                self._start_mail_catcher()
         with self._step("starting the CPU and GPU workers and the API"):
             self._spawn("worker-cpu", [*python, "worker", "cpu"])
             self._spawn("worker-gpu", [*python, "worker", "gpu"])
@@ -287,6 +312,14 @@ class DevStack:
             *(
                 [f"              data in {self.postgres.data_dir}"]
                 if self.postgres and not self.postgres.data_dir.is_relative_to(self.state_dir)
+                else []
+            ),
+            *(
+                [
+                    f"  Mail        smtp://127.0.0.1:{self.settings.notifications.mail_catcher_port}"
+                    f" catches every e-mail; read it at {api}/portal/mail"
+                ]
+                if self.settings.notifications.mail_catcher
                 else []
             ),
             f"  State       {self.state_dir} (logs in {self.logs_dir})",
@@ -372,7 +405,7 @@ def free_ports(count: int) -> list[int]:
 def isolated_environment(state_dir: Path) -> dict[str, str]:
     """NEXUS_* variables for a second stack beside any other: its own state directory and free
     ports. The stack's children read their settings from the environment, so set these there."""
-    pg, temporal, ui, http, metrics, api = free_ports(6)
+    pg, temporal, ui, http, metrics, api, mail = free_ports(7)
     return {
         "NEXUS_ENV": "development",
         "NEXUS_DATABASE__URL": f"postgresql+psycopg://nexus:nexus@127.0.0.1:{pg}/nexus",
@@ -384,4 +417,6 @@ def isolated_environment(state_dir: Path) -> dict[str, str]:
         "NEXUS_STACK__TEMPORAL_UI_PORT": str(ui),
         "NEXUS_STACK__TEMPORAL_HTTP_PORT": str(http),
         "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(metrics),
+        "NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT": str(mail),
+        "NEXUS_NOTIFICATIONS__PORTAL_URL": f"http://127.0.0.1:{api}",
     }

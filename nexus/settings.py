@@ -181,7 +181,10 @@ class GpuSettings(BaseModel):
 
 
 class NotificationSettings(BaseModel):
-    """The in-app inbox is always on; e-mail goes out too when an SMTP host is set."""
+    """The in-app inbox is always on; e-mail goes out too when an SMTP host is set. In
+    development an unset host means the dev stack's mail catcher (`nexus up` starts it): an
+    SMTP server on loopback that keeps every message for the portal's mail page. Production
+    sends e-mail only through an SMTP server it is given."""
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -190,6 +193,21 @@ class NotificationSettings(BaseModel):
     smtp_password: SecretStr | None = None
     sender: str = "NEXUS <no-reply@nexus.example>"
     portal_url: str = "http://127.0.0.1:8000"
+    mail_catcher_port: int = Field(default=8025, ge=1, le=65535)
+
+    @property
+    def mail_catcher(self) -> bool:
+        """Whether e-mail goes to the dev stack's mail catcher."""
+        return (
+            self.smtp_host in ("127.0.0.1", "localhost")
+            and self.smtp_port == self.mail_catcher_port
+        )
+
+    def to_mail_catcher(self) -> NotificationSettings:
+        return self.model_copy(
+            update={"smtp_host": "127.0.0.1", "smtp_port": self.mail_catcher_port,
+                    "smtp_starttls": False}
+        )  # fmt: skip
 
 
 class LicensingSettings(BaseModel):
@@ -437,6 +455,24 @@ class Settings(BaseSettings):
                 f"{process} cannot start: {', '.join(missing)} not set. Set them (`nexus up` "
                 "generates them for the dev stack, in its state directory)"
             )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _development_mail_goes_to_the_catcher(cls, data: Any) -> Any:
+        """In development, without an SMTP host, e-mail goes to the dev stack's mail catcher."""
+        if not isinstance(data, dict) or data.get("env", "development") != "development":
+            return data
+        section = data.get("notifications", {})
+        if isinstance(section, NotificationSettings):
+            if section.smtp_host is None:
+                return {**data, "notifications": section.to_mail_catcher()}
+        elif isinstance(section, dict) and not section.get("smtp_host"):
+            try:
+                catcher = NotificationSettings.model_validate(section).to_mail_catcher()
+            except ValueError:
+                return data  # the section's own validation says what is wrong
+            return {**data, "notifications": catcher}
+        return data
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> Settings:

@@ -5,14 +5,16 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.portal import auth, brand, creator, media, ops, profile, team
+from api.portal import auth, brand, conversations, creator, inbox, media, ops, profile, team
 from api.portal.web import CsrfFailed, csrf_failed
 
 router = APIRouter(include_in_schema=False)
 for _pages in (
     auth.router,
     brand.router,
+    conversations.router,
     creator.router,
+    inbox.router,
     media.router,
     ops.router,
     profile.router,

@@ -133,6 +133,10 @@ TABLE: dict[str, Row] = {
     "POST /notifications/{notification_id}/read": api(
         *USERS, but={MEMBER: HIDDEN, CREATOR: HIDDEN, OPS: HIDDEN, OTHER: HIDDEN}
     ),
+    "GET /notifications/unread-count": api(*USERS),
+    "POST /notifications/read-all": api(*USERS),
+    "GET /notifications/preferences": api(*USERS),
+    "PUT /notifications/preferences": api(*USERS, body={"email": {"money": False}}),
     # -- brands, campaigns, creators ---------------------------------------------------------
     "GET /brands": api(*BRAND, scope="campaigns:read"),
     "POST /brands": api(ADMIN),
@@ -202,6 +206,23 @@ TABLE: dict[str, Row] = {
     ),
     "POST /deliveries/{delivery_id}/reassignment": api(
         *BRAND, scope="deliveries:write", mine=True, body=REASON
+    ),
+    # The delivery's conversation: its brand side and its creator; ops read it.
+    "GET /deliveries/{delivery_id}/messages": api(
+        *BRAND, CREATOR, OPS, scope="deliveries:read", mine=True
+    ),
+    "POST /deliveries/{delivery_id}/messages": api(
+        *BRAND, CREATOR, scope="deliveries:write", mine=True, body={"body": "matrix probe"}
+    ),
+    "GET /deliveries/{delivery_id}/messages/{message_id}/attachment": api(
+        *BRAND, CREATOR, OPS, scope="deliveries:read", mine=True
+    ),
+    # Uploads come from people: no key uploads an attachment.
+    "POST /deliveries/{delivery_id}/attachments": api(
+        *BRAND,
+        CREATOR,
+        mine=True,
+        body={"filename": "brief.pdf", "content_type": "application/pdf", "size_bytes": 10},
     ),
     # -- uploads: people only; a key under another workspace's prefix does not exist --------
     "POST /uploads": api(*BRAND, CREATOR),
@@ -284,6 +305,19 @@ TABLE: dict[str, Row] = {
     "POST /portal/invitations/{token}": public(),
     "GET /portal": ANY_SIGNED_IN,
     "GET /portal/workspaces": ANY_SIGNED_IN,
+    # Everyone's own inbox; the probe's notification is the admin's, unknown to anyone else.
+    "GET /portal/notifications": ANY_SIGNED_IN,
+    "GET /portal/notifications/badge": public(),
+    "GET /portal/notifications/{notification_id}/open": page(
+        *USERS, but={MEMBER: HIDDEN, CREATOR: HIDDEN, OPS: HIDDEN, OTHER: HIDDEN}
+    ),
+    "POST /portal/notifications/{notification_id}/read": page(
+        *USERS, but={MEMBER: HIDDEN, CREATOR: HIDDEN, OPS: HIDDEN, OTHER: HIDDEN}
+    ),
+    "POST /portal/notifications/read-all": ANY_SIGNED_IN,
+    "GET /portal/notifications/preferences": ANY_SIGNED_IN,
+    "POST /portal/notifications/preferences": ANY_SIGNED_IN,
+    "GET /portal/open/{link:path}": ANY_SIGNED_IN,
     "POST /portal/workspaces": page(
         *USERS,
         form={"workspace_id": "{workspace_id}"},
@@ -341,6 +375,14 @@ TABLE: dict[str, Row] = {
     "PUT /portal/uploads/content/{key:path}": page(
         *BRAND, CREATOR, mine=True, but={CREATOR: HIDDEN}
     ),
+    "GET /portal/deliveries/{delivery_id}/messages": page(*BRAND, CREATOR, OPS, mine=True),
+    "POST /portal/deliveries/{delivery_id}/messages": page(
+        *BRAND, CREATOR, mine=True, form={"body": "matrix probe"}
+    ),
+    "POST /portal/deliveries/{delivery_id}/attachments": page(*BRAND, CREATOR, mine=True),
+    "GET /portal/deliveries/{delivery_id}/messages/{message_id}/attachment": page(
+        *BRAND, CREATOR, OPS, mine=True
+    ),
     # -- portal: creator pages ---------------------------------------------------------------
     "GET /portal/marketplace": page(CREATOR),
     "POST /portal/marketplace/{campaign_id}/applications": page(CREATOR),
@@ -363,5 +405,7 @@ TABLE: dict[str, Row] = {
     # -- portal: ops -------------------------------------------------------------------------
     "GET /portal/ops": page(OPS),
     "GET /portal/ops/audit": page(OPS),
+    # The development mail catcher's e-mail (outside development, ops only).
+    "GET /portal/mail": page(OPS),
     "POST /portal/ops/moderation/{asset_id}/review": page(OPS),
 }

@@ -37,6 +37,7 @@ from domain.enums import LicenseStatus, Role
 from models import licenses
 from models.applications import Application
 from models.campaigns import Deliverable
+from models.conversations import DeliveryMessage
 from models.creators import PortfolioLink
 from models.db import session_scope
 from models.invitations import Invitation
@@ -184,10 +185,17 @@ def _build(engine: Engine, settings: Settings) -> World:
             event_key=f"matrix:{uuid.uuid4()}", user_id=brand.user_id, kind="x", title="x"
         )
         link = PortfolioLink(creator_id=creator.creator_id, url="https://example.com/v")
+        message = DeliveryMessage(
+            delivery_id=asset.delivery_id,
+            side="brand",
+            sender_user_id=brand.user_id,
+            body="x",
+            attachment_key=f"uploads/{brand.workspace_id}/{uuid.uuid4()}/brief.pdf",
+        )
         victim = _key(session, brand, "victim", ["campaigns:read"])[0]
         for principal, scope in zip(KEYS, SCOPES, strict=True):
             keys[principal] = _key(session, brand, principal, [scope])[1]
-        session.add_all([funding, invitation, notification, link])
+        session.add_all([funding, invitation, notification, link, message])
         session.flush()
         params = {
             "workspace_id": str(brand.workspace_id),
@@ -210,6 +218,8 @@ def _build(engine: Engine, settings: Settings) -> World:
             "payout_id": f"payout-{uuid.uuid4()}",
             "transfer_id": str(uuid.uuid4()),
             "notification_id": str(notification.id),
+            "message_id": str(message.id),
+            "link": f"deliveries/{asset.delivery_id}",
             "key": f"uploads/{brand.workspace_id}/{uuid.uuid4()}/draft.mp4",
         }
     return World(settings, brand, member, creator, ops, other, asset, keys, params)

@@ -16,8 +16,9 @@ from activities.notifications import NotificationActivities
 from domain.enums import Role
 from integrations.notifications import notifier_from_settings
 from models.notifications import Notification
+from models.workspaces import User
 from nexus.settings import NotificationSettings
-from tests.support import add_member, free_port, make_tenant
+from tests.support import Tenant, add_member, free_port, make_tenant
 from workflows.contracts.notifications import Notify
 
 
@@ -44,6 +45,13 @@ def settings_for(port: int) -> NotificationSettings:
     return NotificationSettings(
         smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False, portal_url="https://app.test"
     )
+
+
+def member_name(engine: Engine, tenant: Tenant) -> str:
+    with DbSession(engine) as session:
+        user = session.get(User, tenant.user_id)
+        assert user is not None
+        return user.name
 
 
 def inbox_rows(engine: Engine, event_key: str) -> list[Notification]:
@@ -76,7 +84,12 @@ async def test_brand_members_get_inbox_rows_and_one_email_each_even_when_retried
 
     assert sorted(m["To"] for m in mailbox.messages) == sorted([admin.email, member.email])
     assert {m["Subject"] for m in mailbox.messages} == {"A draft is ready for your review"}
-    assert "https://app.test/deliveries/x" in mailbox.messages[0].get_payload()
+    # Each e-mail greets its reader by name and links to the portal page it is about.
+    by_recipient = {m["To"]: m.get_payload() for m in mailbox.messages}
+    assert by_recipient[member.email].startswith(f"Hi {member_name(engine, member)},")
+    assert (
+        "Open it in NEXUS: https://app.test/portal/open/deliveries/x" in by_recipient[admin.email]
+    )
     assert {r.user_id for r in inbox_rows(engine, event.event_key)} == {
         admin.user_id,
         member.user_id,
