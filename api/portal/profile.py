@@ -11,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
+from activities.licensing import wording
 from api.deps import DatabaseDep, Principal
 from api.portal.creator import as_creator
 from api.portal.web import BrandUser, CreatorId, CreatorUser, Csrf, field_errors, render
@@ -140,5 +141,6 @@ async def creator_page(
         page = await creators_api.creator_page(creator_id, principal, db)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    context = {"principal": principal, "profile": page.profile, "portfolio": page.portfolio}
+    context = {"principal": principal, "profile": page.profile, "portfolio": page.portfolio,
+               "country": wording.country(page.profile.country)}  # fmt: skip
     return render(request, "portal/creator_page.html", context)

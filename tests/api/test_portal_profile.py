@@ -103,6 +103,7 @@ async def test_finished_work_shows_its_thumbnail_and_brands_see_only_their_creat
     seen = await http.get(f"/portal/creators/{creator.creator_id}")
     assert seen.status_code == 200
     assert "Licensed campaign" in seen.text
+    assert " · United States</p>" in seen.text  # the country by name, not its code
     assert f'poster="{thumb}"' in seen.text
     assert (await http.get(video)).status_code == 200
 
