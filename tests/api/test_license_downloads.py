@@ -86,9 +86,11 @@ def licensed_video(
     )
     with session_scope(engine) as session:
         row = session.get(Submission, asset.asset_id)
-        assert row is not None
+        delivery = session.get(Delivery, asset.delivery_id)
+        assert row is not None and delivery is not None
         row.checks_passed, row.media = True, keys
-        session.add(row)
+        delivery.approved_at = now
+        session.add_all([row, delivery])
         licenses.record_event(session, event, signer, 1000)
     return Licensed(brand, creator, asset, snapshot.license_id)
 
@@ -178,6 +180,9 @@ async def test_the_brand_downloads_the_video_and_the_certificate_from_its_licens
     assert "Territories Germany, United States" in text
 
     # From the delivery (review page, campaign page) to the license page.
+    to_license = f'href="/portal/deliveries/{done.asset.delivery_id}/license"'
+    assert to_license in (await http.get(f"/portal/deliveries/{done.asset.delivery_id}")).text
+    assert to_license in (await http.get(f"/portal/campaigns/{done.asset.campaign_id}")).text
     via = await http.get(f"/portal/deliveries/{done.asset.delivery_id}/license")
     assert (via.status_code, via.headers["location"]) == (303, page_link)
 
