@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import smtplib
 import subprocess
 import sys
 import tempfile
@@ -106,6 +107,11 @@ def test_stack_runs_a_campaign_and_resumes_after_restart(
         assert f"API docs    {stack_env['NEXUS_API__PUBLIC_URL']}/docs" in banner
         assert f"http://127.0.0.1:{stack_env['NEXUS_STACK__TEMPORAL_UI_PORT']}" in banner
         assert "admin@glow.demo" in banner
+        # E-mail in development goes to the mail catcher the stack started.
+        mail_port = stack_env["NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT"]
+        assert f"Mail        smtp://127.0.0.1:{mail_port}" in banner
+        with smtplib.SMTP("127.0.0.1", int(mail_port), timeout=10) as smtp:
+            assert smtp.noop()[0] == 250
 
         with httpx.Client(base_url=stack_env["NEXUS_API__PUBLIC_URL"], timeout=30) as api:
             login(api)
