@@ -64,6 +64,88 @@ def _field(loc: Sequence[int | str]) -> str:
     return ".".join(str(part) for part in loc)
 
 
+def _number(value: object) -> str:
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
+
+
+def _expected(ctx: Mapping[str, Any]) -> str:
+    return str(ctx.get("expected", "one of the listed values"))
+
+
+# pydantic's error types -> what a person reads; `ctx` fills the {braces}.
+_REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    "missing": lambda c: "This is required.",
+    "string_too_short": lambda c: (
+        "This can't be empty."
+        if c.get("min_length") == 1
+        else f"Use at least {_number(c.get('min_length'))} characters."
+    ),
+    "string_too_long": lambda c: f"Use at most {_number(c.get('max_length'))} characters.",
+    "string_type": lambda c: "Enter text.",
+    "string_pattern_mismatch": lambda c: "This isn't in the expected format.",
+    "int_parsing": lambda c: "Enter a whole number.",
+    "int_type": lambda c: "Enter a whole number.",
+    "int_from_float": lambda c: "Enter a whole number, without decimals.",
+    "float_parsing": lambda c: "Enter a number.",
+    "float_type": lambda c: "Enter a number.",
+    "decimal_parsing": lambda c: "Enter a number.",
+    "decimal_type": lambda c: "Enter a number.",
+    "finite_number": lambda c: "Enter a finite number.",
+    "greater_than": lambda c: f"Enter a number above {_number(c.get('gt'))}.",
+    "greater_than_equal": lambda c: f"Enter {_number(c.get('ge'))} or more.",
+    "less_than": lambda c: f"Enter a number below {_number(c.get('lt'))}.",
+    "less_than_equal": lambda c: f"Enter {_number(c.get('le'))} or less.",
+    "multiple_of": lambda c: f"Enter a multiple of {_number(c.get('multiple_of'))}.",
+    "bool_parsing": lambda c: "Choose yes or no.",
+    "bool_type": lambda c: "Choose yes or no.",
+    "literal_error": lambda c: f"Choose {_expected(c)}.",
+    "enum": lambda c: f"Choose {_expected(c)}.",
+    "uuid_parsing": lambda c: "This isn't a valid ID.",
+    "uuid_type": lambda c: "This isn't a valid ID.",
+    "date_parsing": lambda c: "Enter a date like 2026-12-04.",
+    "date_type": lambda c: "Enter a date like 2026-12-04.",
+    "date_from_datetime_parsing": lambda c: "Enter a date like 2026-12-04.",
+    "datetime_parsing": lambda c: "Enter a date and time like 2026-12-04T14:00:00Z.",
+    "datetime_type": lambda c: "Enter a date and time like 2026-12-04T14:00:00Z.",
+    "datetime_from_date_parsing": lambda c: "Enter a date and time like 2026-12-04T14:00:00Z.",
+    "timezone_aware": lambda c: "Add the time zone, e.g. 2026-12-04T14:00:00Z.",
+    "datetime_future": lambda c: "Choose a moment in the future.",
+    "date_future": lambda c: "Choose a date in the future.",
+    "too_short": lambda c: (
+        "Add at least one."
+        if c.get("min_length") == 1
+        else f"Add at least {_number(c.get('min_length'))}."
+    ),
+    "too_long": lambda c: f"Add at most {_number(c.get('max_length'))}.",
+    "list_type": lambda c: "Send a list.",
+    "dict_type": lambda c: "Send an object with the expected fields.",
+    "model_type": lambda c: "Send an object with the expected fields.",
+    "model_attributes_type": lambda c: "Send an object with the expected fields.",
+    "extra_forbidden": lambda c: "This field isn't accepted here.",
+    "json_invalid": lambda c: "This isn't valid JSON.",
+    "json_type": lambda c: "This isn't valid JSON.",
+    "url_parsing": lambda c: "Enter a full web address, like https://example.com.",
+    "url_type": lambda c: "Enter a full web address, like https://example.com.",
+    "url_scheme": lambda c: "Use a web address that starts with https://.",
+}
+
+
+def human_reason(error: Mapping[str, Any]) -> str:
+    """One of pydantic's validation errors as a sentence a person understands: "Input
+    should be a valid integer" -> "Enter a whole number."; a validator's own message
+    ("Value error, ...") is already written for people and is kept, as a sentence."""
+    kind = str(error.get("type", ""))
+    reason = _REASONS.get(kind)
+    if reason is not None:
+        return reason(error.get("ctx") or {})
+    message = (
+        str(error.get("msg", "")).removeprefix("Value error, ").removeprefix("Assertion failed, ")
+    )
+    message = message.strip() or "This value isn't accepted."
+    message = message[:1].upper() + message[1:]
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
 async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
@@ -80,7 +162,7 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [FieldProblem(_field(e["loc"]), e["msg"]) for e in exc.errors()]
+    errors = [FieldProblem(_field(e["loc"]), human_reason(e)) for e in exc.errors()]
     return problem_response(
         request,
         status=422,

@@ -4,10 +4,10 @@ probe -> the master and what the checks read (an upload that is already a browse
 9:16 H.264 file is copied, anything else gets the one-pass transcode) -> frame hashes (a
 child-safety match quarantines the asset at once) -> speech-to-text and nudity detection on
 the GPU pool (the CPU pool when no GPU worker picks them up in time) -> every check -> pass,
-block, or human review (an ops Update, with an SLA timer that escalates) -> the report,
-stored and returned. A copied master's HLS ladder and contact sheet are made after the
-automated decision by RenditionsWorkflow (`renditions-<asset id>`), which the moderation
-does not wait for."""
+block, or human review (a case for ops with its deadline, the creator told; an ops Update,
+with an SLA timer that escalates) -> the report, stored and returned. A copied master's HLS
+ladder and contact sheet are made after the automated decision by RenditionsWorkflow
+(`renditions-<asset id>`), which the moderation does not wait for."""
 
 from __future__ import annotations
 
@@ -25,6 +25,9 @@ from temporalio.workflow import ParentClosePolicy
 with workflow.unsafe.imports_passed_through():
     from activities.checks.safety import check_child_safety
     from activities.moderation.activities import MediaActivities, ModelActivities
+    from domain.calendar import add_business_days
+    from domain.labels import duration_words, when
+    from workflows import notify
     from workflows.contracts.moderation import (
         BrandSafetyRequest,
         EscalationRequest,
@@ -42,6 +45,8 @@ with workflow.unsafe.imports_passed_through():
         Renditions,
         ReusedAnalysis,
         ReuseRequest,
+        ReviewCase,
+        ReviewClosed,
         ReviewDecision,
         SaveAnalysis,
         ScreenText,
@@ -50,6 +55,7 @@ with workflow.unsafe.imports_passed_through():
         TranscodeRequest,
         Transcript,
     )
+    from workflows.contracts.notifications import Notify
     from workflows.search_attributes import STAGE
     from workflows.task_queues import gpu_queue_for
 
@@ -67,6 +73,9 @@ QUICK = timedelta(minutes=5)
 SMALL = timedelta(seconds=30)
 TRANSCODE = timedelta(hours=1)
 MODELS = timedelta(minutes=20)
+# A video held for a person is decided within this many business days: the deadline ops
+# see and the creator is told.
+REVIEW_BUSINESS_DAYS = 1
 
 
 def workflow_id(asset_id: object) -> str:
@@ -326,6 +335,11 @@ class ModerationWorkflow:
         self, request: ModerationRequest, report: ModerationReport
     ) -> ModerationReport:
         self._set_stage("review")
+        # Reviews that began before a case was recorded for ops (and the creator told)
+        # replay without it.
+        recorded = workflow.patched("review-case")
+        if recorded:
+            await self._open_case(request, report)
         try:
             await workflow.wait_condition(
                 lambda: self._review is not None,
@@ -334,13 +348,13 @@ class ModerationWorkflow:
         except TimeoutError:
             assert self._status is not None
             self._status.escalated = True
+            reason = f"No review decision within {request.review_sla_s} s: {report.reason}"
+            if recorded:
+                waited = duration_words(timedelta(seconds=request.review_sla_s))
+                reason = f"No decision within {waited}. {report.reason}"
             await workflow.execute_activity_method(
                 MediaActivities.escalate,
-                EscalationRequest(
-                    asset_id=request.asset_id,
-                    kind="review_overdue",
-                    reason=f"No review decision within {request.review_sla_s} s: {report.reason}",
-                ),
+                EscalationRequest(asset_id=request.asset_id, kind="review_overdue", reason=reason),
                 start_to_close_timeout=SMALL,
                 retry_policy=MEDIA_RETRY,
             )
@@ -348,13 +362,76 @@ class ModerationWorkflow:
             await workflow.wait_condition(lambda: self._review is not None)
         review = self._review
         assert review is not None
+        findings = report.findings
+        if recorded:
+            if review.decision == "block":
+                # The creator reads why a person turned the draft down, with the findings.
+                findings = [
+                    *findings,
+                    MediaFinding(
+                        check="human_review",
+                        code="human_review_rejected",
+                        severity="block",
+                        message=f"Our review team: {review.reason}",
+                    ),
+                ]
+            await workflow.execute_activity_method(
+                MediaActivities.close_review,
+                ReviewClosed(
+                    asset_id=request.asset_id,
+                    decision=review.decision,
+                    note=review.reason,
+                    reviewer=review.reviewer,
+                    decided_at=workflow.now(),
+                ),
+                start_to_close_timeout=SMALL,
+                retry_policy=MEDIA_RETRY,
+            )
         return report.model_copy(
             update={
                 "decision": review.decision,
                 "reason": f"Reviewed: {review.reason}",
+                "findings": findings,
                 "reviewed_by": review.reviewer,
                 "decided_at": workflow.now(),
             }
+        )
+
+    async def _open_case(self, request: ModerationRequest, report: ModerationReport) -> None:
+        """Record the case for ops with its deadline, and tell the creator (when the video
+        is a creator's draft) that a person is reviewing it and by when."""
+        assert self._status is not None
+        now = workflow.now()
+        due = add_business_days(now, REVIEW_BUSINESS_DAYS)
+        self._status.review_due_at = due
+        renditions = report.renditions
+        recipient = await workflow.execute_activity_method(
+            MediaActivities.open_review,
+            ReviewCase(
+                asset_id=request.asset_id,
+                caption=request.caption,
+                reason=report.reason,
+                findings=report.findings,
+                master_key=renditions.master_key if renditions else None,
+                captions_vtt_key=report.captions_vtt_key,
+                opened_at=now,
+                due_at=due,
+            ),
+            start_to_close_timeout=SMALL,
+            retry_policy=MEDIA_RETRY,
+        )
+        if recipient is None:
+            return
+        await notify.send(
+            Notify(
+                event_key=f"{workflow.info().workflow_id}:human-review",
+                kind="draft_in_human_review",
+                title="A person is reviewing your draft",
+                body=f"A member of our review team is checking your draft for "
+                f"{recipient.campaign_title}. You'll hear by {when(due)}.",
+                link=f"/deliveries/{recipient.delivery_id}",
+                user_ids=[recipient.user_id],
+            )
         )
 
     async def _finish(self, report: ModerationReport) -> ModerationReport:

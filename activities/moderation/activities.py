@@ -37,7 +37,7 @@ from activities.moderation.decision import decide, run_checks
 from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from integrations.storage import ObjectNotFound, ObjectStore
 from models.db import session_scope
-from models.moderation import open_escalation
+from models.moderation import close_review, open_escalation, open_review, recipient_of
 from nexus.settings import MediaSettings, ModerationSettings
 from workflows.contracts.moderation import (
     BrandSafetyRequest,
@@ -57,6 +57,9 @@ from workflows.contracts.moderation import (
     Renditions,
     ReusedAnalysis,
     ReuseRequest,
+    ReviewCase,
+    ReviewClosed,
+    ReviewRecipient,
     SaveAnalysis,
     ScreenText,
     Segment,
@@ -432,6 +435,19 @@ class MediaActivities:
     def escalate(self, request: EscalationRequest) -> bool:
         with session_scope(self._engine) as session:
             return open_escalation(session, request.asset_id, request.kind, request.reason)
+
+    @activity.defn(name="moderation.open_review")
+    def open_review(self, case: ReviewCase) -> ReviewRecipient | None:
+        """Record the case ops review (once), and answer whose draft it is, if a creator's:
+        they are told a person is on it."""
+        with session_scope(self._engine) as session:
+            open_review(session, case)
+            return recipient_of(session, case.asset_id)
+
+    @activity.defn(name="moderation.close_review")
+    def close_review(self, closed: ReviewClosed) -> None:
+        with session_scope(self._engine) as session:
+            close_review(session, closed)
 
 
 def sentences(words: list[Word], max_words: int = 30, pause_s: float = 1.0) -> list[Segment]:

@@ -7,6 +7,7 @@ from activities.checks.brief import check_brief
 from activities.checks.safety import check_child_safety, check_nudity
 from activities.checks.spoken import check_spoken_disclosure
 from domain.disclosure import check_caption
+from domain.findings import finding_words
 from nexus.settings import ModerationSettings
 from workflows.contracts.moderation import Decision, EvaluateRequest, MediaFinding
 
@@ -54,10 +55,13 @@ def decide(findings: list[MediaFinding]) -> tuple[Decision, str]:
         return "block", "Matched a child-safety hash list; referred to the safety team."
     blocking = [f for f in findings if f.severity == "block"]
     if blocking:
-        return "block", "To fix: " + ", ".join(dict.fromkeys(f.code for f in blocking)) + "."
+        return "block", "To fix: " + _listed(blocking)
     reviews = [f for f in findings if f.severity == "review"]
     if reviews:
-        return "review", "Needs a human look: " + ", ".join(
-            dict.fromkeys(f.code for f in reviews)
-        ) + "."
+        return "review", "Needs a person to look: " + _listed(reviews)
     return "pass", "All checks passed."
+
+
+def _listed(findings: list[MediaFinding]) -> str:
+    # What people read (the ops case, an escalation), so in words, not codes.
+    return "; ".join(dict.fromkeys(finding_words(f.code) for f in findings)) + "."

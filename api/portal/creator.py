@@ -52,7 +52,9 @@ from api.schemas import (
     ResponseCreate,
     ScriptCreate,
 )
+from domain.enums import DeliveryStage
 from models import applications, campaigns, deliveries, money
+from models.moderation import waiting_review
 from nexus.errors import AppError, NotFound, ValidationFailed
 
 router = APIRouter()
@@ -208,6 +210,9 @@ async def _task_page(
     context = {
         "principal": principal, "d": delivery, "title": title, "errors": errors or {},
         "upload_steps": UPLOAD_STEPS, "moment": moment,
+        # While a person reviews the draft: the creator is told so, and by when.
+        "human_review": await db.run(waiting_review, delivery.id)
+        if delivery.stage == DeliveryStage.CHECKING else None,
     }  # fmt: skip
     return render(request, template, context, status_code)
 

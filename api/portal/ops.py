@@ -1,53 +1,69 @@
-"""Ops console: videos waiting for a human moderation decision, open escalations, and every
+"""Ops console: videos waiting for a human moderation decision (each case with its brand,
+campaign and creator, the video at the finding's moment, the caption, the findings in words,
+how long it has waited and by when it must be decided), open escalations, and every
 campaign, delivery, license and payout linked to its process in the Temporal UI; the audit
 log, filtered by workspace, actor, action and date, and its CSV export."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
+from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
+from api.deps import DatabaseDep, Principal, SettingsDep, StoreDep, TemporalDep
 from api.portal.web import Csrf, OpsUser, field_errors, render
+from api.routers import deliveries as deliveries_api
 from api.routers import moderation as moderation_api
 from api.routers.audit import to_csv
 from api.services import TemporalGateway
+from integrations.storage import StorageError
 from models import audit, deliveries, licenses, money
-from models.moderation import open_escalations
-from nexus.errors import AppError, ServiceUnavailable
+from models.moderation import case, case_names, open_escalations, waiting_cases
+from nexus.errors import AppError, NotFound, ServiceUnavailable
 from workflows import search_attributes as sa
+from workflows.moderation import ModerationWorkflow
+from workflows.moderation import workflow_id as moderation_workflow_id
 
 router = APIRouter(prefix="/ops")
 LISTED = 50
+# What a held video's parts may be shown inline as, when their bytes prove it.
+CASE_INLINE = {"video": frozenset({"video/mp4"}), "captions": frozenset({"text/vtt"})}
 
 
-async def review_cases(temporal: TemporalGateway) -> list[dict[str, Any]] | None:
-    """Moderation processes waiting for a person, oldest first; None when Temporal is down."""
+async def legacy_cases(temporal: TemporalGateway) -> list[uuid.UUID] | None:
+    """Videos the workflow engine says wait for a person, oldest first (cases held before
+    they were recorded for ops are known only there); None when Temporal is down."""
     try:
         client = await temporal.client()
-        found: list[dict[str, Any]] = [
-            {"asset_id": w.id.removeprefix("moderation-"), "workflow_id": w.id,
-             "since": w.start_time}
+        found = [
+            (w.start_time or datetime.max.replace(tzinfo=UTC), w.id)
             async for w in client.list_workflows(
                 f'{sa.STAGE.name} = "moderation:review" AND ExecutionStatus = "Running"',
                 limit=LISTED,
             )
-        ]  # fmt: skip
+        ]
     except (RPCError, ServiceUnavailable):
         return None
-    return sorted(found, key=lambda case: case["since"] or datetime.max)
+    ids = []
+    for _, workflow_id in sorted(found):
+        with contextlib.suppress(ValueError):
+            ids.append(uuid.UUID(workflow_id.removeprefix("moderation-")))
+    return ids
 
 
 def _processes(session: Session) -> dict[str, Any]:
+    escalated = open_escalations(session)
     return {
-        "escalations": open_escalations(session),
+        "escalations": escalated,
+        "escalation_names": case_names(session, [e.asset_id for e in escalated]),
         "deliveries": deliveries.list_deliveries(session, limit=LISTED),
         "licenses": licenses.list_licenses(session, {}, LISTED, 0),
         "payouts": money.payouts_of(session)[-LISTED:],
@@ -59,15 +75,14 @@ async def _console(
     principal: Principal,
     db: DatabaseDep,
     temporal: TemporalDep,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
+    engine_cases = await legacy_cases(temporal)
     context = {
-        "principal": principal, "cases": await review_cases(temporal),
-        "form": form or {}, "errors": errors or {}, **await db.run(_processes),
+        "principal": principal, "now": datetime.now(UTC),
+        "cases": await db.run(lambda s: waiting_cases(s, also=engine_cases or [])),
+        "engine_down": engine_cases is None, **await db.run(_processes),
     }  # fmt: skip
-    return render(request, "portal/ops.html", context, status_code)
+    return render(request, "portal/ops.html", context)
 
 
 @router.get("")
@@ -75,6 +90,78 @@ async def console(
     request: Request, principal: OpsUser, db: DatabaseDep, temporal: TemporalDep
 ) -> HTMLResponse:
     return await _console(request, principal, db, temporal)
+
+
+async def _held(temporal: TemporalGateway, asset_id: uuid.UUID) -> bool:
+    """Whether the workflow engine holds the video for a person (a case held before cases
+    were recorded has no row to say so)."""
+    try:
+        client = await temporal.client()
+        status = await client.get_workflow_handle(moderation_workflow_id(asset_id)).query(
+            ModerationWorkflow.status, rpc_timeout=timedelta(seconds=5)
+        )
+    except (RPCError, WorkflowQueryFailedError, ServiceUnavailable):
+        return False
+    return status is not None and status.stage == "review"
+
+
+async def _case_page(
+    request: Request,
+    principal: Principal,
+    asset_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    found = await db.run(case, asset_id)
+    # A refused decision is answered on the page whatever the case's state.
+    if found.review is None and not errors and not await _held(temporal, asset_id):
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    context = {
+        "principal": principal, "case": found, "now": datetime.now(UTC),
+        "form": form or {}, "errors": errors or {},
+    }  # fmt: skip
+    return render(request, "portal/ops_case.html", context, status_code)
+
+
+@router.get("/moderation/{asset_id}")
+async def review_case(
+    request: Request,
+    asset_id: uuid.UUID,
+    principal: OpsUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    """One video held for a person: who and what it is, the player at the finding's moment,
+    the caption and the findings, how long it has waited and by when it must be decided."""
+    return await _case_page(request, principal, asset_id, db, temporal)
+
+
+@router.get("/moderation/{asset_id}/{part}", response_model=None)
+async def case_media(
+    asset_id: uuid.UUID,
+    part: Literal["video", "captions"],
+    principal: OpsUser,
+    db: DatabaseDep,
+    store: StoreDep,
+) -> Response:
+    """The held video's checked master for the review player (seekable), or its captions,
+    through the one media serving function: inline only as what its bytes prove to be."""
+    found = await db.run(case, asset_id)
+    review = found.review
+    key = (
+        None
+        if review is None
+        else (review.master_key if part == "video" else review.captions_vtt_key)
+    )
+    if key is None:
+        return Response(status_code=404)
+    try:
+        return await deliveries_api.stored_object(store, key, part, CASE_INLINE[part])
+    except (NotFound, StorageError):
+        return Response(status_code=404)
 
 
 @router.post("/moderation/{asset_id}/review", response_model=None, dependencies=[Csrf])
@@ -88,7 +175,8 @@ async def decide(
     decision: Annotated[str, Form(max_length=10)] = "",
     reason: Annotated[str, Form(max_length=4000)] = "",
 ) -> Response:
-    form = {"asset_id": str(asset_id), "decision": decision, "reason": reason}
+    """Approve (the draft goes on) or reject (the creator reads the note) the held video."""
+    form = {"decision": decision, "reason": reason}
     try:
         body = moderation_api.ReviewCreate.model_validate(
             {"decision": decision, "reason": reason.strip()}
@@ -97,11 +185,14 @@ async def decide(
     except ValidationError as exc:
         errors = field_errors(exc, {"decision": "decision", "reason": "reason"})
         if "decision" in errors:
-            errors["decision"] = "Choose pass or block."
-        return await _console(request, principal, db, temporal, form, errors, 422)
+            errors["decision"] = "Choose approve or reject."
+        if "reason" in errors and not reason.strip():
+            errors["reason"] = "Write a note: the reason for your decision."
+        return await _case_page(request, principal, asset_id, db, temporal, form, errors, 422)
     except AppError as exc:
         errors = {"form": exc.detail}
-        return await _console(request, principal, db, temporal, form, errors, exc.status)
+        return await _case_page(request, principal, asset_id, db, temporal, form, errors,
+                                exc.status)  # fmt: skip
     return RedirectResponse("/portal/ops", status_code=303)
 
 

@@ -8,10 +8,10 @@ import hmac
 import re
 import secrets
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
@@ -20,9 +20,11 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api.deps import DatabaseDep, Principal, SettingsDep, user_principal
+from api.problems import human_reason
 from api.security import decode_access_token
 from domain.enums import Role
-from domain.findings import Finding
+from domain.findings import Finding, clock, finding_line, finding_words
+from domain.labels import duration_words, when, words
 from models import creators
 from nexus.errors import AppError, Unauthenticated
 
@@ -85,11 +87,24 @@ def moment(finding: Finding) -> int | None:
 
 
 def label(value: object) -> str:
-    return str(getattr(value, "value", value)).replace("_", " ")
+    """An enumeration value (a stage, a status, a format, a role, a channel) in words."""
+    return words(value)
+
+
+def finding(found: Finding | Mapping[str, Any]) -> str:
+    """A finding in a line: "0:04 — Brand safety: weapons reference (warning)"."""
+    data = found if isinstance(found, Mapping) else found.model_dump()
+    start = data.get("start_s")
+    return finding_line(str(data.get("code", "")), str(data.get("severity", "")), start)
 
 
 templates.env.filters["money"] = money
 templates.env.filters["label"] = label
+templates.env.filters["finding"] = finding
+templates.env.filters["finding_words"] = finding_words
+templates.env.filters["day_and_time"] = when
+templates.env.filters["duration"] = duration_words
+templates.env.filters["clock"] = clock
 
 
 def secure(request: Request) -> bool:
@@ -226,10 +241,7 @@ def field_errors(exc: ValidationError | AppError, names: dict[str, str]) -> dict
     ("brief.product") to the form field that holds it; what maps to none goes under "form"."""
     found: Iterable[tuple[str, str]]
     if isinstance(exc, ValidationError):
-        found = (
-            (".".join(str(p) for p in e["loc"]), e["msg"].removeprefix("Value error, "))
-            for e in exc.errors()
-        )
+        found = ((".".join(str(p) for p in e["loc"]), human_reason(e)) for e in exc.errors())
     else:
         found = ((p.field.removeprefix("body."), p.reason) for p in exc.errors)
     errors: dict[str, str] = {}

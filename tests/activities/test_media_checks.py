@@ -208,11 +208,14 @@ def test_the_decision_passes_blocks_or_asks_for_review() -> None:
     missing = run_checks(evidence("Glow morning #collab", "my morning"), settings)
     decision, reason = decide(missing)
     assert decision == "block"
-    assert "caption_disclosure_insufficient" in reason
-    assert "spoken_disclosure_missing" in reason
+    # In words: ops and escalations read the reason.
+    assert reason == (
+        "To fix: Ad disclosure: the caption's wording isn't clear enough; "
+        "Ad disclosure: the video never says it's an ad."
+    )
 
     risky = run_checks(evidence("#ad Glow", "sponsored by Glow and my gun"), settings)
-    assert decide(risky)[0] == "review"
+    assert decide(risky) == ("review", "Needs a person to look: Brand safety: weapons reference.")
 
     matched = evidence("#ad Glow", "sponsored by Glow")
     matched.hashes.matches.append(HashMatch(time_s=1, distance=0, list_name="t"))

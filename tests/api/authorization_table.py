@@ -407,5 +407,7 @@ TABLE: dict[str, Row] = {
     "GET /portal/ops/audit": page(OPS),
     # The development mail catcher's e-mail (outside development, ops only).
     "GET /portal/mail": page(OPS),
+    "GET /portal/ops/moderation/{asset_id}": page(OPS),
+    "GET /portal/ops/moderation/{asset_id}/{part}": page(OPS),
     "POST /portal/ops/moderation/{asset_id}/review": page(OPS),
 }

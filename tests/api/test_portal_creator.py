@@ -295,7 +295,8 @@ async def test_ops_console_validates_the_decision_and_keeps_others_out(
     page = await http.get("/portal/ops")
     assert page.status_code == 200
     assert "No video waits for a human decision." in page.text
-    assert "review overdue</strong> · asset <code>" + str(escalated) in page.text
+    assert "review overdue</strong> · a video uploaded directly · " in page.text
+    assert f'href="/portal/ops/moderation/{escalated}">open the case</a>' in page.text
     assert "No decision in 4 h: &lt;gun&gt;" in page.text
     assert f'href="http://127.0.0.1:8233/namespaces/default/workflows/moderation-{escalated}"' in (
         page.text
@@ -305,7 +306,7 @@ async def test_ops_console_validates_the_decision_and_keeps_others_out(
     assert (await http.post(path, data={"decision": "pass", "reason": "ok"})).status_code == 403
     bad = await http.post(path, data={"csrf_token": csrf_from(page), "decision": "maybe"})
     assert bad.status_code == 422
-    assert "Choose pass or block." in bad.text
+    assert "Choose approve or reject." in bad.text
     gone = await http.post(
         path, data={"csrf_token": csrf_from(page), "decision": "pass", "reason": "fine"}
     )

@@ -102,6 +102,8 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
         media.store_report,
         media.quarantine,
         media.escalate,
+        media.open_review,
+        media.close_review,
         models.transcribe,
         models.detect_nudity,
         models.garm_similarity,

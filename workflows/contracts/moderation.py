@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 Severity = Literal["block", "review", "warn"]
 Decision = Literal["pass", "block", "review"]
 CheckName = Literal[
-    "ingest", "ftc_disclosure", "brief", "brand_safety", "child_safety", "nudity"
+    "ingest", "ftc_disclosure", "brief", "brand_safety", "child_safety", "nudity", "human_review"
 ]  # fmt: skip
 
 
@@ -246,6 +246,37 @@ class QuarantineRequest(BaseModel):
     sha256: str | None = None
 
 
+class ReviewCase(BaseModel):
+    """A video held for a person: what ops see (the caption, the findings, the checked
+    master to play) and by when it must be decided."""
+
+    asset_id: uuid.UUID
+    caption: str
+    reason: str
+    findings: list[MediaFinding]
+    master_key: str | None = None
+    captions_vtt_key: str | None = None
+    opened_at: datetime
+    due_at: datetime
+
+
+class ReviewRecipient(BaseModel):
+    """The creator of a held draft (a delivery's submission): who is told a person reviews
+    it, and where their delivery is."""
+
+    user_id: uuid.UUID
+    delivery_id: uuid.UUID
+    campaign_title: str
+
+
+class ReviewClosed(BaseModel):
+    asset_id: uuid.UUID
+    decision: Literal["pass", "block"]
+    note: str
+    reviewer: str
+    decided_at: datetime
+
+
 class EscalationRequest(BaseModel):
     asset_id: uuid.UUID
     kind: Literal["child_safety", "review_overdue"]
@@ -260,3 +291,5 @@ class ModerationStatus(BaseModel):
     stage: Stage
     decision: Decision | None = None
     escalated: bool = False
+    # While a person reviews it: by when they decide.
+    review_due_at: datetime | None = None

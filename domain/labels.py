@@ -1,0 +1,162 @@
+"""The platform's values in the words people read: every enumeration of domain/enums.py and
+the other short vocabularies pages show (payout and funding states, ledger entries, usage
+channels, audit actors), and moments and waits as dates and durations.
+
+Words are as they read inside a sentence ("in review", "vertical video (9:16)"); names keep
+their capitals ("TikTok", "API key")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from domain.enums import (
+    ApplicationOrigin,
+    ApplicationStatus,
+    CampaignStage,
+    CampaignVisibility,
+    DeliverableFormat,
+    DeliveryStage,
+    LicenseStatus,
+    PublicationStatus,
+    Role,
+    WorkspaceKind,
+)
+
+# Keyed by value: a StrEnum member is its string, so one key serves every enum that shares
+# it (WorkspaceKind.CREATOR and Role.CREATOR are both "creator").
+WORDS: dict[str, str] = {
+    WorkspaceKind.BRAND: "brand",
+    WorkspaceKind.AGENCY: "agency",
+    WorkspaceKind.CREATOR: "creator",
+    WorkspaceKind.OPS: "platform operations",
+    Role.BRAND_ADMIN: "brand admin",
+    Role.BRAND_MEMBER: "brand member",
+    Role.CREATOR: "creator",
+    Role.OPS: "platform operations",
+    Role.PARTNER: "API partner",
+    CampaignStage.DRAFT: "draft",
+    CampaignStage.PUBLISHED: "published",
+    CampaignStage.RECRUITING: "recruiting",
+    CampaignStage.IN_PRODUCTION: "in production",
+    CampaignStage.COMPLETED: "completed",
+    CampaignStage.CANCELLED: "cancelled",
+    DeliverableFormat.VIDEO_9_16: "vertical video (9:16)",
+    DeliverableFormat.VIDEO_16_9: "landscape video (16:9)",
+    DeliverableFormat.VIDEO_1_1: "square video (1:1)",
+    DeliverableFormat.PHOTO: "photo",
+    CampaignVisibility.OPEN: "open to every creator",
+    CampaignVisibility.INVITE_ONLY: "by invitation only",
+    ApplicationOrigin.APPLICATION: "application",
+    ApplicationOrigin.INVITATION: "invitation",
+    ApplicationStatus.PENDING: "pending",
+    ApplicationStatus.COUNTERED: "counter-offer made",
+    ApplicationStatus.ACCEPTED: "accepted",
+    ApplicationStatus.REJECTED: "not selected",
+    ApplicationStatus.DECLINED: "declined",
+    ApplicationStatus.EXPIRED: "expired",
+    DeliveryStage.AWAITING_BRIEF_ACCEPTANCE: "awaiting brief acceptance",
+    DeliveryStage.AWAITING_PRODUCT: "awaiting the product",
+    DeliveryStage.AWAITING_SCRIPT: "awaiting script",
+    "script_review": "script in review",
+    DeliveryStage.AWAITING_DRAFT: "awaiting draft",
+    DeliveryStage.CHECKING: "checking",
+    DeliveryStage.FIXING: "fixing",
+    DeliveryStage.IN_REVIEW: "in review",
+    DeliveryStage.REVISING: "revising",
+    DeliveryStage.AWAITING_FINAL: "awaiting final",
+    DeliveryStage.COMPLETED: "completed",
+    DeliveryStage.CANCELLED: "cancelled",
+    DeliveryStage.REASSIGNED: "reassigned",
+    LicenseStatus.ACTIVE: "active",
+    LicenseStatus.SUSPENDED: "suspended",
+    LicenseStatus.EXPIRED: "expired",
+    LicenseStatus.TERMINATED: "terminated",
+    PublicationStatus.LIVE: "live",
+    PublicationStatus.WITHDRAWN: "withdrawn",
+    # Values stored as plain strings.
+    # Payouts (workflows/contracts/payouts.py) and why they are owed.
+    "reserving": "reserving funds",
+    "awaiting_onboarding": "awaiting onboarding",
+    "transferring": "transferring",
+    "awaiting_settlement": "awaiting settlement",
+    "paid": "paid",
+    "failed": "failed",
+    "abandoned": "abandoned",
+    "delivery": "delivery",
+    "license_fee": "license fee",
+    # Fundings (models/money.py).
+    "card": "card",
+    "bank_transfer": "bank transfer",
+    "requires_action": "needs action",
+    "processing": "processing",
+    "awaiting_transfer": "awaiting transfer",
+    "succeeded": "succeeded",
+    "superseded": "replaced",
+    "refunded": "refunded",
+    # Ledger entries (domain/ledger.py).
+    "funding": "funding",
+    "reserve": "reserved for a creator",
+    "release": "released to the budget",
+    "payout": "payout",
+    "refund": "refund",
+    # Usage-rights channels (workflows/contracts/campaign.py).
+    "organic_social": "organic social posts",
+    "paid_social": "paid social ads",
+    "website_email": "website and e-mail",
+    "ecommerce": "online shops and marketplaces",
+    "broadcast_ooh": "TV, radio and outdoor",
+    # Moderation: escalations, decisions and the case's stages.
+    "child_safety": "child safety",
+    "review_overdue": "review overdue",
+    "pass": "approved",
+    "block": "rejected",
+    "review": "waiting for a person",
+    "probing": "reading the file",
+    "transcoding": "converting",
+    "analyzing": "checking",
+    "done": "done",
+    # Submissions and their review.
+    "script": "script",
+    "final": "final files",
+    "approved": "approved",
+    "auto_approved": "approved automatically",
+    "revision_requested": "revision requested",
+    # Audit actors and targets.
+    "user": "person",
+    "api_key": "API key",
+    "anonymous": "anonymous",
+    "system": "the platform",
+    "campaign": "campaign",
+    "license": "license",
+}
+
+
+def words(value: object) -> str:
+    """A value as it reads inside a sentence; one without words of its own still reads as
+    words ("some_state" -> "some state"), never as a code."""
+    if value is None:
+        return ""
+    raw = str(getattr(value, "value", value))
+    return WORDS.get(raw) or raw.replace("_", " ")
+
+
+def when(moment: datetime) -> str:
+    """A moment as people write it: "Tue 8 Dec, 14:00 UTC"."""
+    utc = moment.astimezone(UTC)
+    return f"{utc:%a} {utc.day} {utc:%b}, {utc:%H:%M} UTC"
+
+
+def duration_words(span: timedelta) -> str:
+    """How long, roughly, as a person says it: "less than a minute", "12 min", "3 h 5 min",
+    "2 days 4 h"."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        unit = "day" if days == 1 else "days"
+        return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
+    if not hours:
+        return f"{mins} min"
+    return f"{hours} h {mins} min" if mins else f"{hours} h"
