@@ -332,8 +332,11 @@ class ReassignCreate(Request):
 
 class SubmissionPublic(BaseModel):
     id: uuid.UUID
+    # The order of every submission of the delivery (scripts, drafts and finals together).
     number: int
     kind: str
+    # What people call it, numbered per kind: "Script 1", "Draft 1", "Draft 2", "Final files".
+    title: str = ""
     media_key: str | None
     text: str
     checks_passed: bool | None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -39,7 +41,8 @@ class Delivery(SQLModel, table=True):
 
 
 class Submission(SQLModel, table=True):
-    """One draft or final upload and what happened to it."""
+    """One script, draft or final upload and what happened to it. `number` counts every
+    submission of the delivery; people read `submission_titles` (numbered per kind)."""
 
     __tablename__ = "submissions"
     __table_args__ = (UniqueConstraint("delivery_id", "number"),)
@@ -139,16 +142,63 @@ def list_submissions(session: Session, delivery_id: uuid.UUID) -> list[Submissio
     )
 
 
+def submission_titles(rows: Iterable[Submission]) -> dict[uuid.UUID, str]:
+    """What people call each submission of a delivery: numbered per kind ("Script 1",
+    "Draft 1", "Draft 2", "Final files"), in the order they were submitted."""
+    counts: dict[str, int] = {}
+    titles: dict[uuid.UUID, str] = {}
+    for row in sorted(rows, key=lambda r: r.number):
+        n = counts[row.kind] = counts.get(row.kind, 0) + 1
+        if row.kind == "final":
+            titles[row.id] = "Final files" if n == 1 else f"Final files (upload {n})"
+        else:
+            titles[row.id] = f"{row.kind.capitalize()} {n}"
+    return titles
+
+
+REVIEW_STAGES = (DeliveryStage.SCRIPT_REVIEW, DeliveryStage.IN_REVIEW)
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    """A delivery waiting for the brand, with its creator's name and what waits (a script
+    or a draft, by its title)."""
+
+    delivery: Delivery
+    creator_name: str
+    waiting: str
+
+
 def review_queue(
     session: Session, workspace_id: uuid.UUID, *, limit: int, offset: int
-) -> list[Delivery]:
-    """The workspace's drafts waiting for the brand, the nearest review deadline first."""
+) -> list[QueueEntry]:
+    """The workspace's scripts and drafts waiting for the brand, the nearest review deadline
+    first."""
+    from models.creators import CreatorProfile  # creators reads deliveries: import late
+
     query = (
-        select(Delivery)
-        .where(Delivery.workspace_id == workspace_id, Delivery.stage == DeliveryStage.IN_REVIEW)
+        select(Delivery, CreatorProfile.display_name)
+        .join(CreatorProfile, col(CreatorProfile.id) == col(Delivery.creator_id))
+        .where(Delivery.workspace_id == workspace_id, col(Delivery.stage).in_(REVIEW_STAGES))
         .order_by(col(Delivery.review_due_at).asc().nulls_last(), col(Delivery.id))
     )
-    return list(session.exec(query.limit(limit).offset(offset)).all())
+    found = session.exec(query.limit(limit).offset(offset)).all()
+    submissions: list[Submission] = []
+    if found:
+        submissions = list(
+            session.exec(
+                select(Submission).where(col(Submission.delivery_id).in_([d.id for d, _ in found]))
+            ).all()
+        )
+    titles = submission_titles(submissions)
+    latest: dict[uuid.UUID, Submission] = {}
+    for row in submissions:
+        kept = latest.get(row.delivery_id)
+        if kept is None or row.number > kept.number:
+            latest[row.delivery_id] = row
+    return [
+        QueueEntry(d, name, titles[latest[d.id].id] if d.id in latest else "") for d, name in found
+    ]
 
 
 # Every write of a delivery's read model announces itself here (delivered at commit), so a

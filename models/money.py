@@ -572,8 +572,10 @@ def manual_transfers(session: Session, status: str | None = None) -> list[Manual
 
 
 def settle_manual_transfer(session: Session, transfer_id: uuid.UUID) -> ManualTransfer | None:
-    row = session.get(ManualTransfer, transfer_id)
-    if row is not None and row.status != "settled":
+    row = session.exec(
+        select(ManualTransfer).where(ManualTransfer.id == transfer_id).with_for_update()
+    ).first()
+    if row is not None and row.status == "pending":
         row.status, row.settled_at = "settled", utcnow()
         save(session, row)
     return row
@@ -659,8 +661,9 @@ def spend_by_campaign(
 # -- invoices --------------------------------------------------------------------------------
 
 
-def number_invoice(session: Session, funding: Funding) -> Funding:
+def number_invoice(session: Session, funding_id: uuid.UUID) -> Funding:
     """Give a bank-transfer funding its invoice number, once."""
+    funding = session.exec(select(Funding).where(Funding.id == funding_id).with_for_update()).one()
     if funding.invoice_number is None:
         funding.invoice_number = int(session.exec(select(INVOICE_NUMBERS.next_value())).one())
         save(session, funding)
@@ -782,6 +785,15 @@ def create_batch(session: Session, created_by: uuid.UUID | None) -> TransferBatc
         details={"transfers": len(due)},
     )  # fmt: skip
     return batch
+
+
+def note_batch_export(session: Session, batch_id: uuid.UUID, transfers: int) -> None:
+    """The batch file carries full bank details: who exported it, and when, is kept."""
+    audit.record(
+        session, "transfer_batch.exported", "Bank batch exported with full bank details",
+        workspace_id=None, target=audit.Target("transfer_batch", str(batch_id)),
+        details={"transfers": transfers},
+    )  # fmt: skip
 
 
 def batches(session: Session, limit: int = 50) -> list[TransferBatch]:

@@ -703,7 +703,7 @@ class DeliveryWorkflow:
         if act.creator_id != self._start.creator_id:
             raise _reject("this delivery belongs to another creator")
         if self._stage not in stages:
-            raise _reject(f"not possible while the delivery is {self._stage.value}")
+            raise _reject(f"not possible while the delivery is {_words(self._stage)}")
 
     @workflow.update
     @one_at_a_time
@@ -875,9 +875,9 @@ class DeliveryWorkflow:
 
     @answer_extra_revision.validator
     def _check_answer_extra_revision(self, answer: ExtraRevisionAnswer) -> None:
+        if answer.creator_id == self._start.creator_id and not self._extra_pending:
+            raise _reject("no extra revision request waits for your answer")
         self._require_creator(answer, S.IN_REVIEW)
-        if not self._extra_pending:
-            raise _reject("no extra revision was requested")
 
     # -- brand updates --------------------------------------------------------------------
 

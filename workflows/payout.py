@@ -20,10 +20,12 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.money.activities import MoneyActivities
+    from domain.bank import amount_text
     from workflows import notify
     from workflows import search_attributes as sa
     from workflows.contracts.notifications import Notify
     from workflows.contracts.payouts import (
+        AbandonedPayout,
         PaidOrder,
         PayoutRecord,
         PayoutRequest,
@@ -121,7 +123,7 @@ class PayoutWorkflow:
         await self._notify(
             "payout_sent",
             "You've been paid",
-            f"{request.amount_minor} minor units of {request.currency} are on their way.",
+            f"{self._amount()} is on its way to your account.",
             user_ids=[request.creator_user_id],
         )
         return self.state()
@@ -179,8 +181,7 @@ class PayoutWorkflow:
         await self._notify(
             "payout_account_needed",
             title,
-            f"{self._request.amount_minor} minor units of {self._request.currency} are waiting "
-            "for you.",
+            f"{self._amount()} is waiting for you: add the bank details to pay it to.",
             user_ids=[self._request.creator_user_id],
         )
 
@@ -204,7 +205,50 @@ class PayoutWorkflow:
             f"{reason}. The reservation went back to the campaign's escrow.",
             user_ids=ops,
         )
+        if self._abandon_reason is not None and workflow.patched("abandon-returns-and-tells"):
+            await self._tell_abandoned(self._abandon_reason)
         return self.state()
+
+    async def _tell_abandoned(self, reason: str) -> None:
+        """An abandoned payout's money follows the ledger (back to the brand when the campaign
+        has closed), and the creator and the brand are told why."""
+        request = self._request
+        try:
+            where: AbandonedPayout | None = await workflow.execute_activity_method(
+                MoneyActivities.return_abandoned,
+                request,
+                start_to_close_timeout=PROVIDER_TIMEOUT,
+                retry_policy=PROVIDER_RETRY,
+            )
+        except ActivityError as exc:
+            # The refund was refused: the money stays in the escrow, in the ledger, for ops.
+            workflow.logger.error("payout %s: %s", request.payout_id, _cause(exc))
+            where = None
+        campaign = f"“{where.campaign}”" if where else "the campaign"
+        await self._notify(
+            "payout_abandoned",
+            f"Your payout of {self._amount()} could not be made",
+            f"Your payout for {campaign} was stopped: {reason}. If you think this is wrong, "
+            "dispute it from your earnings page.",
+            user_ids=[request.creator_user_id],
+        )
+        returned = "The money stays in the campaign's escrow."
+        if where and where.refunded_minor:
+            back = amount_text(where.refunded_minor + where.fee_refunded_minor, request.currency)
+            returned = (
+                f"The campaign has closed, so {back} (with its share of the platform fee) is "
+                "refunded to you."
+            )
+        await self._notify(
+            "payout_abandoned",
+            f"A payout to {where.creator if where else 'a creator'} was stopped",
+            f"The payout of {self._amount()} for {campaign} was stopped: {reason}. {returned}",
+            workspace_id=request.workspace_id,
+            link=f"/portal/campaigns/{request.campaign_id}/statement",
+        )
+
+    def _amount(self) -> str:
+        return amount_text(self._request.amount_minor, self._request.currency)
 
     async def _record(self, status: PayoutStatus) -> None:
         self._status = status
@@ -221,7 +265,17 @@ class PayoutWorkflow:
             retry_policy=DB_RETRY,
         )
 
-    async def _notify(self, kind: str, title: str, body: str, user_ids: list[uuid.UUID]) -> None:
+    async def _notify(
+        self,
+        kind: str,
+        title: str,
+        body: str,
+        user_ids: list[uuid.UUID] | None = None,
+        *,
+        workspace_id: uuid.UUID | None = None,
+        link: str = "/portal/earnings",
+    ) -> None:
+        """To the given users, or to the brand people of `workspace_id`."""
         self._events += 1
         await notify.send(
             Notify(
@@ -229,8 +283,10 @@ class PayoutWorkflow:
                 kind=kind,
                 title=title,
                 body=body,
-                link="/creator/payouts",
-                user_ids=user_ids,
+                link=link,
+                user_ids=user_ids or [],
+                workspace_id=workspace_id,
+                roles=notify.BRAND_ROLES if workspace_id else [],
             )
         )
 
@@ -258,6 +314,7 @@ class PayoutWorkflow:
 
     @workflow.signal
     def abandon(self, reason: str) -> None:
-        """Ops give up on a payout that cannot be made: compensation runs."""
+        """Ops give up on a payout that cannot be made (no bank details, the bank returned
+        it): compensation runs, and the creator and the brand are told."""
         if self._status in ("awaiting_onboarding", "awaiting_settlement"):
             self._abandon_reason = reason

@@ -11,6 +11,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from domain import ledger
+from domain.enums import CampaignStage
 from integrations.payments import (
     PaymentProvider,
     RefundRequest,
@@ -18,8 +19,10 @@ from integrations.payments import (
     TransferRequest,
 )
 from models import money
+from models.campaigns import Campaign
 from models.db import session_scope
 from workflows.contracts.payouts import (
+    AbandonedPayout,
     PaidOrder,
     PayoutRecord,
     PayoutRequest,
@@ -28,6 +31,8 @@ from workflows.contracts.payouts import (
     TransferOrder,
     TransferResult,
 )
+
+CLOSED_STAGES = frozenset({CampaignStage.COMPLETED, CampaignStage.CANCELLED})
 
 
 def reserve_key(payout_id: str) -> str:
@@ -69,10 +74,15 @@ class MoneyActivities:
 
     @activity.defn(name="money.destination")
     def destination(self, creator_id: uuid.UUID) -> str | None:
-        """The creator's payout account, if it can receive money now."""
+        """The creator's payout account, if it can receive money now: a manual one only with
+        bank details to pay to."""
         with session_scope(self._engine) as session:
             account = money.payout_account(session, creator_id)
-            return account.account_ref if account and account.payouts_enabled else None
+            if account is None or not account.payouts_enabled:
+                return None
+            if account.provider == "manual" and money.bank_details(session, creator_id) is None:
+                return None
+            return account.account_ref
 
     @activity.defn(name="money.transfer")
     def transfer(self, order: TransferOrder) -> TransferResult:
@@ -143,6 +153,75 @@ class MoneyActivities:
                 entry_amounts = self._post_refund(session, order)
             else:
                 entry_amounts = money.refund_amounts(session, entry.id)
+        return self._pay_back(order, entry_amounts)
+
+    @activity.defn(name="money.return_abandoned")
+    def return_abandoned(self, request: PayoutRequest) -> AbandonedPayout:
+        """After an abandoned payout's reservation went back to the escrow: a closed campaign
+        (whose unspent budget was refunded already) gives that money back to the brand too,
+        with its share of the platform fee. Names the campaign and creator for the messages."""
+        order = RefundOrder(
+            idempotency_key=f"payout-{request.payout_id}:return",
+            campaign_id=request.campaign_id,
+            workspace_id=request.workspace_id,
+            currency=request.currency,
+        )
+        with session_scope(self._engine) as session:
+            named, creators_named = money.names_of(
+                session, {request.campaign_id}, {request.creator_id}
+            )
+            campaign = session.get(Campaign, request.campaign_id)
+            closed = campaign is not None and campaign.stage in CLOSED_STAGES
+            entry = money.find_entry(session, order.idempotency_key)
+            if entry is not None:
+                amounts = money.refund_amounts(session, entry.id)
+            elif closed and money.find_entry(session, f"payout-{request.payout_id}:release"):
+                amounts = self._post_return(session, order, request.amount_minor)
+            else:
+                amounts = (0, 0)
+        result = (
+            self._pay_back(order, amounts)
+            if amounts != (0, 0)
+            else RefundResult(refunded_minor=0, fee_refunded_minor=0)
+        )
+        title, brand = named.get(request.campaign_id, ("the campaign", "the brand"))
+        return AbandonedPayout(
+            campaign=title,
+            brand=brand,
+            creator=creators_named.get(request.creator_id, "the creator"),
+            refunded_minor=result.refunded_minor,
+            fee_refunded_minor=result.fee_refunded_minor,
+        )
+
+    def _post_return(
+        self, session: Session, order: RefundOrder, amount_minor: int
+    ) -> tuple[int, int]:
+        escrow = ledger.account(ledger.ESCROW, order.campaign_id)
+        fees = ledger.account(ledger.FEES, order.campaign_id)
+        money.lock_accounts(session, [escrow])
+        back = min(amount_minor, money.balance(session, escrow, order.currency))
+        funded = [
+            f for f in money.fundings_of(session, order.campaign_id) if f.status == "succeeded"
+        ]
+        fee_part = min(
+            ledger.fee_share(
+                sum(f.fee_minor for f in funded), sum(f.budget_minor for f in funded), back
+            ),
+            money.balance(session, fees, order.currency),
+        )
+        entry = ledger.refund(
+            order.idempotency_key, campaign_id=order.campaign_id, workspace_id=order.workspace_id,
+            currency=order.currency, escrow_minor=max(back, 0), fee_minor=fee_part,
+            reference=f"campaign-{order.campaign_id}",
+        )  # fmt: skip
+        if entry is None:
+            return 0, 0
+        money.post_entry(session, entry)
+        return max(back, 0), fee_part
+
+    def _pay_back(self, order: RefundOrder, entry_amounts: tuple[int, int]) -> RefundResult:
+        """Send a posted refund back against the campaign's fundings, each under its own key."""
+        with session_scope(self._engine) as session:
             fundings = [
                 (f.id, f.provider_ref, f.budget_minor + f.fee_minor)
                 for f in money.fundings_of(session, order.campaign_id)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.portal import auth, brand, conversations, creator, inbox, media, ops, profile, team
+from api.portal import auth, brand, conversations, creator, inbox, media, money, ops, profile, team
 from api.portal.web import CsrfFailed, csrf_failed
 
 router = APIRouter(include_in_schema=False)
@@ -16,6 +16,7 @@ for _pages in (
     creator.router,
     inbox.router,
     media.router,
+    money.router,
     ops.router,
     profile.router,
     team.router,

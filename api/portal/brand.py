@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -31,7 +32,13 @@ from api.routers import deliveries as deliveries_api
 from api.routers import licenses as licenses_api
 from api.routers import money as money_api
 from api.routers.licenses import days_left_of
-from api.schemas import CampaignCreate, DecisionCreate, LicenseChangeCreate, ReviewCreate
+from api.schemas import (
+    CampaignCreate,
+    DecisionCreate,
+    ExtraRevisionCreate,
+    LicenseChangeCreate,
+    ReviewCreate,
+)
 from domain.enums import CampaignVisibility, DeliverableFormat
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
 from nexus.errors import AppError, NotFound
@@ -393,18 +400,23 @@ async def review_queue(
     db: DatabaseDep,
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> HTMLResponse:
-    """Drafts waiting for the brand, the nearest review deadline first, a page at a time."""
+    """Scripts and drafts waiting for the brand, the nearest review deadline first, a page at
+    a time, each with its creator's name."""
 
     def queue(session: Session) -> dict[str, Any]:
         rows = deliveries.review_queue(
             session, principal.workspace_id, limit=PAGE + 1, offset=(page - 1) * PAGE
         )
         shown = rows[:PAGE]
-        named = campaigns.by_ids(session, {d.campaign_id for d in shown})
+        named = campaigns.by_ids(session, {e.delivery.campaign_id for e in shown})
         return {"rows": shown, "campaigns": named, "more": len(rows) > PAGE}
 
     context = {"principal": principal, "page": page, **await db.run(queue)}
     return render(request, "portal/reviews.html", context)
+
+
+# The longest notes the review forms take (the API's limit).
+NOTES_LIMIT = 4000
 
 
 async def review_page(
@@ -415,18 +427,66 @@ async def review_page(
     temporal: TemporalDep,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
+    """The brand's review of a delivery: the script or the draft (and, once delivered, the
+    final files) with the decisions open at its stage. `form` keeps what was typed when a
+    decision comes back refused."""
     try:
         delivery = await deliveries_api.read_delivery(delivery_id, principal, db, temporal)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title
+    profile = await db.run(creators.get_profile, delivery.creator_id)
     drafts = [s for s in delivery.submissions if s.kind == "draft"]
     context = {
         "principal": principal, "d": delivery, "title": title,
+        "creator_name": profile.display_name if profile else "the creator",
         "draft": drafts[-1] if drafts else None, "errors": errors or {}, "moment": moment,
+        "form": form or {},
     }  # fmt: skip
     return render(request, "portal/review.html", context, status_code)
+
+
+def _notes_problem(
+    notes: str, field: str, needed: str, decision: str | None = None
+) -> dict[str, str]:
+    if decision is not None and decision not in ("approve", "revise"):
+        return {"form": "Choose whether to approve or to ask for changes."}
+    if needed and not notes.strip():
+        return {field: needed}
+    if len(notes.strip()) > NOTES_LIMIT:
+        return {field: f"Keep the notes under {NOTES_LIMIT:,} characters."}
+    return {}
+
+
+async def _decide(
+    request: Request,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    field: str,
+    notes: str,
+    problems: dict[str, str],
+    call: Callable[[], Awaitable[object]],
+) -> Response:
+    """Run one of the brand's decisions; a refusal comes back on the review page with what
+    was typed, next to the field it concerns."""
+    status_code = 422
+    if not problems:
+        try:
+            await call()
+        except ValidationError as exc:
+            problems = field_errors(exc, {"decision": "form", "notes": field})
+        except AppError as exc:
+            problems, status_code = {"form": exc.detail}, exc.status
+        else:
+            return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
+    form = {field: notes}
+    return await review_page(
+        request, principal, delivery_id, db, temporal, problems, status_code, form
+    )
 
 
 @router.post("/deliveries/{delivery_id}/review", response_model=None, dependencies=[Csrf])
@@ -440,19 +500,66 @@ async def review(
     decision: Annotated[str, Form(max_length=20)] = "",
     notes: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
-    if decision == "revise" and not notes.strip():
-        errors = {"notes": "Tell the creator what to change."}
-        return await review_page(request, principal, delivery_id, db, temporal, errors, 422)
-    try:
+    needed = "Tell the creator what to change." if decision == "revise" else ""
+
+    async def call() -> None:
         body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
         await deliveries_api.review(delivery_id, body, principal, db, temporal, settings)
-    except ValidationError as exc:
-        errors = field_errors(exc, {"decision": "decision", "notes": "notes"})
-        return await review_page(request, principal, delivery_id, db, temporal, errors, 422)
-    except AppError as exc:
-        errors = {"form": exc.detail}
-        return await review_page(request, principal, delivery_id, db, temporal, errors, exc.status)
-    return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
+
+    problems = _notes_problem(notes, "notes", needed, decision)
+    return await _decide(
+        request, principal, delivery_id, db, temporal, "notes", notes, problems, call
+    )
+
+
+@router.post("/deliveries/{delivery_id}/script-review", response_model=None, dependencies=[Csrf])
+async def review_script(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    decision: Annotated[str, Form(max_length=20)] = "",
+    notes: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Approve the script, or ask for changes with notes."""
+    needed = "Tell the creator what to change in the script." if decision == "revise" else ""
+
+    async def call() -> None:
+        body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
+        await deliveries_api.review_script(delivery_id, body, principal, db, temporal, settings)
+
+    problems = _notes_problem(notes, "script_notes", needed, decision)
+    return await _decide(
+        request, principal, delivery_id, db, temporal, "script_notes", notes, problems, call
+    )
+
+
+@router.post("/deliveries/{delivery_id}/extra-revision", response_model=None, dependencies=[Csrf])
+async def request_extra_revision(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    notes: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Ask for a revision beyond the brief's rounds; the creator accepts or declines it, and
+    the notes become the revision's notes."""
+
+    async def call() -> None:
+        body = ExtraRevisionCreate.model_validate({"notes": notes.strip()})
+        await deliveries_api.request_extra_revision(
+            delivery_id, body, principal, db, temporal, settings
+        )
+
+    needed = "Tell the creator what the extra revision should change."
+    problems = _notes_problem(notes, "extra_notes", needed)
+    return await _decide(
+        request, principal, delivery_id, db, temporal, "extra_notes", notes, problems, call
+    )
 
 
 # -- licenses --------------------------------------------------------------------------------

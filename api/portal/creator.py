@@ -62,6 +62,9 @@ router = APIRouter()
 # Payout states after which nothing moves any more.
 SETTLED = frozenset({"paid", "failed", "abandoned"})
 
+# The longest script the API takes.
+SCRIPT_LIMIT = 10_000
+
 # Steps that take a video, and which submission the upload becomes.
 UPLOAD_STEPS = {"upload_draft": "drafts", "fix_issues": "drafts", "address_revisions": "drafts",
                 "final_delivery": "final"}  # fmt: skip
@@ -201,6 +204,7 @@ async def _task_page(
     template: str = "portal/tasks.html",
     errors: dict[str, str] | None = None,
     status_code: int = 200,
+    form: dict[str, str] | None = None,
 ) -> HTMLResponse:
     try:
         delivery = await deliveries_api.read_delivery(delivery_id, principal, db, temporal)
@@ -209,7 +213,7 @@ async def _task_page(
     title = (await db.run(campaigns.by_ids, {delivery.campaign_id}))[delivery.campaign_id].title
     context = {
         "principal": principal, "d": delivery, "title": title, "errors": errors or {},
-        "upload_steps": UPLOAD_STEPS, "moment": moment,
+        "upload_steps": UPLOAD_STEPS, "moment": moment, "form": form or {},
         # While a person reviews the draft: the creator is told so, and by when.
         "human_review": await db.run(waiting_review, delivery.id)
         if delivery.stage == DeliveryStage.CHECKING else None,
@@ -252,8 +256,10 @@ async def _step(
     db: DatabaseDep,
     temporal: TemporalDep,
     call: Awaitable[object],
+    form: dict[str, str] | None = None,
 ) -> Response:
-    """Run one step of the delivery; a refusal comes back on the page, next to its field."""
+    """Run one step of the delivery; a refusal comes back on the page, next to its field,
+    with what was typed (`form`)."""
     names = {"media_key": "video", "caption": "caption", "text": "script"}
     try:
         await call
@@ -261,16 +267,22 @@ async def _step(
         errors = field_errors(exc, names)
         if "video" in errors:
             errors["video"] = "Choose a video on your device and upload it first."
+        typed = (form or {}).get("script", "").strip()
+        if "script" in errors and not typed:
+            errors["script"] = "Write your script or concept here."
+        elif "script" in errors and len(typed) > SCRIPT_LIMIT:
+            errors["script"] = f"Keep the script under {SCRIPT_LIMIT:,} characters."
         return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
-                                status_code=422)  # fmt: skip
+                                status_code=422, form=form)  # fmt: skip
     except ValidationFailed as exc:
         # The API's own checks (an upload that is not the creator's): next to the field.
         errors = {names.get(e.field.removeprefix("body."), "form"): e.reason for e in exc.errors}
         return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
-                                status_code=exc.status)  # fmt: skip
+                                status_code=exc.status, form=form)  # fmt: skip
     except AppError as exc:
         return await _task_page(request, principal, delivery_id, db, temporal,
-                                errors={"form": exc.detail}, status_code=exc.status)  # fmt: skip
+                                errors={"form": exc.detail}, status_code=exc.status,
+                                form=form)  # fmt: skip
     return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
 
 
@@ -326,7 +338,8 @@ async def submit_script(
         me = as_creator(principal, creator_id)
         await deliveries_api.submit_script(delivery_id, body, me, db, temporal, settings)
 
-    return await _step(request, principal, delivery_id, db, temporal, call())
+    form = {"script": script}
+    return await _step(request, principal, delivery_id, db, temporal, call(), form)
 
 
 @router.post("/deliveries/{delivery_id}/submissions", response_model=None, dependencies=[Csrf])
@@ -356,6 +369,31 @@ async def submit_video(
         await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings, store)
 
     return await _step(request, principal, delivery_id, db, temporal, call())
+
+
+@router.post("/deliveries/{delivery_id}/extra-revision/answer", response_model=None,
+             dependencies=[Csrf])  # fmt: skip
+async def answer_extra_revision(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    accept: Annotated[str, Form(max_length=5)] = "",
+) -> Response:
+    """Accept the brand's extra revision request (its notes become the revision's notes) or
+    decline it (the brand approves the draft as it is, or the review window does)."""
+    if accept not in ("yes", "no"):
+        errors = {"form": "Choose whether to accept or decline the extra revision."}
+        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
+                                status_code=422)  # fmt: skip
+    call = deliveries_api.answer_extra_revision(
+        delivery_id, ResponseCreate(accept=accept == "yes"), as_creator(principal, creator_id),
+        db, temporal, settings,
+    )  # fmt: skip
+    return await _step(request, principal, delivery_id, db, temporal, call)
 
 
 # -- earnings --------------------------------------------------------------------------------

@@ -141,9 +141,10 @@ async def _public(
     """The stored delivery with its submissions; `live` from the workflow unless the caller
     already has it (a step's Update answers with it)."""
     fresh, submissions = await db.run(_stored, row.id)
+    titles = deliveries.submission_titles(submissions)
     return DeliveryPublic(
         **DeliverySummary.model_validate(fresh or row, from_attributes=True).model_dump(),
-        submissions=[_submission_public(s) for s in submissions],
+        submissions=[_submission_public(s, titles[s.id]) for s in submissions],
         live=live or await _live(temporal, row.id),
     )
 
@@ -154,11 +155,13 @@ def _stored(session: Session, delivery_id: uuid.UUID) -> tuple[Delivery | None, 
     )
 
 
-def _submission_public(row: Submission) -> SubmissionPublic:
+def _submission_public(row: Submission, title: str) -> SubmissionPublic:
     base = f"/deliveries/{row.delivery_id}/submissions/{row.id}/media"
     stored = row.media or {}
     links = {part: f"{base}/{part}" for part, key in MEDIA_PARTS.items() if stored.get(key)}
-    return SubmissionPublic.model_validate({**row.model_dump(exclude={"media"}), "media": links})
+    return SubmissionPublic.model_validate(
+        {**row.model_dump(exclude={"media"}), "media": links, "title": title}
+    )
 
 
 @router.get("")
@@ -170,7 +173,8 @@ async def list_deliveries(
     limit: Limit = 50,
     offset: Offset = 0,
 ) -> list[DeliverySummary]:
-    """Brand: the workspace's deliveries (`stage=in_review` is the review queue).
+    """Brand: the workspace's deliveries (`stage=in_review` and `stage=script_review` are the
+    review queue).
     Creator: their own deliveries."""
     filters: dict[str, Any] = {"stage": stage, "campaign_id": campaign_id}
     if principal.role == Role.CREATOR and principal.user_id is not None:
@@ -413,6 +417,8 @@ async def submit_script(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> DeliveryPublic:
+    """Send the script or concept the brief asks for; the brand approves it or asks for
+    changes (stage `script_review`) before the draft."""
     act = SubmitScript(creator_id=creator.creator_id, text=body.text)
     return await _act(
         delivery_id, creator.principal, db, temporal, settings, DeliveryWorkflow.submit_script, act
@@ -450,6 +456,9 @@ async def submit_final(
     settings: SettingsDep,
     store: StoreDep,
 ) -> DeliveryPublic:
+    """Deliver the final files of the approved draft, uploaded with `POST /uploads`. They go
+    through the draft's automated checks (stage `checking`); the delivery completes once they
+    pass, or returns to `awaiting_final` with the findings to fix."""
     row = await _visible(db, creator.principal, delivery_id)
     await _uploaded(db, creator.principal, store, body.media_key)
     act = SubmitFinal(creator_id=creator.creator_id, media_key=body.media_key)
@@ -496,6 +505,23 @@ async def review(
     """Approve the draft in review, or request a revision with notes."""
     return await _act(
         delivery_id, brand, db, temporal, settings, DeliveryWorkflow.review,
+        Review(**body.model_dump()),
+    )  # fmt: skip
+
+
+@router.post("/{delivery_id}/script-review")
+async def review_script(
+    delivery_id: uuid.UUID,
+    body: ReviewCreate,
+    brand: BrandWriter,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> DeliveryPublic:
+    """Approve the script in review (the creator films the draft next), or ask for changes
+    with notes (`decision: revise`; the creator sends the script again)."""
+    return await _act(
+        delivery_id, brand, db, temporal, settings, DeliveryWorkflow.review_script,
         Review(**body.model_dump()),
     )  # fmt: skip
 

@@ -198,6 +198,9 @@ TABLE: dict[str, Row] = {
     "POST /deliveries/{delivery_id}/review": api(
         *BRAND, scope="deliveries:write", mine=True, body={"decision": "approve"}
     ),
+    "POST /deliveries/{delivery_id}/script-review": api(
+        *BRAND, scope="deliveries:write", mine=True, body={"decision": "approve"}
+    ),
     "POST /deliveries/{delivery_id}/extra-revision": api(
         *BRAND, scope="deliveries:write", mine=True, body={"notes": "one more"}
     ),
@@ -340,6 +343,12 @@ TABLE: dict[str, Row] = {
     "POST /portal/deliveries/{delivery_id}/review": page(
         *BRAND, mine=True, form={"decision": "approve"}
     ),
+    "POST /portal/deliveries/{delivery_id}/script-review": page(
+        *BRAND, mine=True, form={"decision": "approve"}
+    ),
+    "POST /portal/deliveries/{delivery_id}/extra-revision": page(
+        *BRAND, mine=True, form={"notes": "one more"}
+    ),
     "GET /portal/licenses": page(*BRAND),
     "POST /portal/licenses/{license_id}/renewal": page(
         *BRAND, mine=True, form={"ends_on": "2031-01-01"}
@@ -393,6 +402,9 @@ TABLE: dict[str, Row] = {
     "POST /portal/deliveries/{delivery_id}/product-receipt": page(CREATOR),
     "POST /portal/deliveries/{delivery_id}/script": page(CREATOR),
     "POST /portal/deliveries/{delivery_id}/submissions": page(CREATOR),
+    "POST /portal/deliveries/{delivery_id}/extra-revision/answer": page(
+        CREATOR, form={"accept": "no"}
+    ),
     "GET /portal/earnings": page(CREATOR),
     "GET /portal/earnings/live": page(CREATOR),
     "POST /portal/payout-account": page(CREATOR),

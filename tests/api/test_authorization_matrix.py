@@ -217,6 +217,8 @@ def _build(engine: Engine, settings: Settings) -> World:
             "funding_id": str(funding.id),
             "payout_id": f"payout-{uuid.uuid4()}",
             "transfer_id": str(uuid.uuid4()),
+            "batch_id": str(uuid.uuid4()),
+            "dispute_id": str(uuid.uuid4()),
             "notification_id": str(notification.id),
             "message_id": str(message.id),
             "link": f"deliveries/{asset.delivery_id}",

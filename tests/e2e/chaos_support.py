@@ -357,6 +357,9 @@ class Journey:
         return prefixes + ([f"license-{self.license_id}:"] if self.license_id else [])
 
 
+BANK_DETAILS = {"holder_name": "Demo Creator", "iban": "DE89370400440532013000"}
+
+
 async def sign_in(api: Api) -> Actors:
     async def login(email: str) -> Login:
         signed_in = Login(email)
@@ -366,8 +369,8 @@ async def sign_in(api: Api) -> Actors:
     brand = await login("admin@glow.demo")
     brand_id = str((await api.ok("GET", "/brands", brand))[0]["id"])
     creators = [await login(email) for email in CREATORS]
-    for creator in creators:  # the manual provider enables payouts at once
-        await api.ok("POST", "/creator/payout-account", creator)
+    for creator in creators:  # manual payouts go out once the creator gives bank details
+        await api.ok("PUT", "/creator/payout-account/bank-details", creator, json=BANK_DETAILS)
     return Actors(brand_id, brand, await login("ops@nexus.demo"), creators)
 
 

@@ -114,6 +114,21 @@ class Deal:
         return dict(ok(await self.http.get(path, headers=self.b)))
 
 
+IBAN = "DE89 3704 0044 0532 0130 00"
+
+
+async def give_bank_details(http: httpx.AsyncClient, headers: Headers) -> dict[str, Any]:
+    """The creator's payout bank details (manual payouts go out to them)."""
+    account: dict[str, Any] = ok(
+        await http.put(
+            "/creator/payout-account/bank-details",
+            json={"holder_name": "Ada Lovelace", "iban": IBAN},
+            headers=headers,
+        )
+    )
+    return account
+
+
 async def deal(http: httpx.AsyncClient, engine: Engine) -> Deal:
     brand, creator = make_tenant(engine), make_creator(engine)
     b, c = await login(http, brand), await login(http, creator.tenant)

@@ -162,8 +162,14 @@ async def test_brief_to_approved_delivery(
         json={"media_key": await upload(http, c, sponsored_clip())},
         headers=c,
     )
-    assert final.json()["stage"] == "completed"
-    tasks = final.json()["live"]["tasks"]
+    # The final files go through the checks a draft went through, then the delivery completes.
+    assert final.json()["stage"] == "checking"
+    done = await until(lambda: stage("completed"), timeout_s=60)
+    assert [s["title"] for s in done["submissions"]] == [
+        "Draft 1", "Draft 2", "Draft 3", "Final files",
+    ]  # fmt: skip
+    assert done["submissions"][-1]["checks_passed"] is True
+    tasks = done["live"]["tasks"]
     assert [t["key"] for t in tasks] == [
         "accept_brief", "upload_draft", "fix_issues", "address_revisions", "final_delivery",
     ]  # fmt: skip

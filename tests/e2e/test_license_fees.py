@@ -16,6 +16,7 @@ from temporalio.client import Client
 from domain.enums import Role
 from models import money
 from models.db import session_scope
+from tests.e2e.money_support import give_bank_details
 from tests.e2e.support import Headers, ok, until
 from tests.e2e.test_licensing import RIGHTS, Approved, approve_one
 from tests.support import assert_ledger_balanced, count_rows, login, make_tenant
@@ -83,7 +84,7 @@ async def test_a_renewal_fee_is_charged_to_the_brand_and_paid_to_the_creator(
     waiting = await payout_in(http, a.c, payout_id, "awaiting_onboarding")
     assert (waiting["reason"], waiting["amount_minor"]) == ("license_fee", FEE)
 
-    ok(await http.post("/creator/payout-account", headers=a.c))
+    await give_bank_details(http, a.c)
     await payout_in(http, a.c, payout_id, "awaiting_settlement")
     batch = ok(await http.get("/ops/manual-transfers", headers=ops))
     line = next(x for x in batch if x["reference"] == f"payout-{payout_id}")

@@ -15,7 +15,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from tests.e2e.money_support import BUDGET, PRICE, deal, verified_once
+from domain import bank
+from tests.e2e.money_support import BUDGET, PRICE, deal, give_bank_details, verified_once
 from tests.e2e.support import ok, until
 from tests.e2e.test_license_fees import renew_with_fee
 from tests.e2e.test_licensing import RIGHTS, approve_one
@@ -43,7 +44,14 @@ async def test_bank_transfer_funding_payout_batch_and_refund(
     assert (funding["status"], funding["budget_minor"], funding["fee_minor"]) == (
         "awaiting_transfer", BUDGET, FEE,
     )  # fmt: skip
-    assert "NEXUS-" in funding["instructions"]
+    # The invoice: a checked reference, a number, and the platform's bank details to pay to.
+    reference = funding["reference"]
+    assert bank.parse_reference(reference) == reference
+    assert funding["invoice_number"].startswith("INV-")
+    for shown in (reference, "GB33 BUKB 2020 1555 5555 55", "BUKBGB22", "5,500.00 USD", "EXAMPLE"):
+        assert shown in funding["instructions"], shown
+    listed = ok(await http.get(f"/campaigns/{cid}/fundings", headers=d.b))
+    assert listed[0]["instructions"] == funding["instructions"]
     # Asking again while the transfer is on its way would double the money: refused.
     again = await http.post(
         f"/campaigns/{cid}/fundings", json={"method": "bank_transfer"}, headers=d.b
@@ -68,15 +76,34 @@ async def test_bank_transfer_funding_payout_batch_and_refund(
     inbox = ok(await http.get("/notifications", headers=d.c))
     assert "payout_account_needed" in [n["kind"] for n in inbox]
 
+    # Manual payouts need bank details: until the creator gives them, the payout waits.
     account = ok(await http.post("/creator/payout-account", headers=d.c))
-    assert (account["provider"], account["payouts_enabled"]) == ("manual", True)
+    assert (account["provider"], account["payouts_enabled"]) == ("manual", False)
+    assert account["onboarding_url"].endswith("/portal/earnings#bank-details")
+    bad = await http.put(
+        "/creator/payout-account/bank-details",
+        json={"holder_name": "Ada Lovelace", "iban": "DE89 3704 0044 0532 0130 01"},
+        headers=d.c,
+    )
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "body.iban"
+    assert "check digits" in bad.json()["errors"][0]["reason"]
+    await d.payout_in("awaiting_onboarding")
+    account = ok(
+        await http.put(
+            "/creator/payout-account/bank-details",
+            json={"holder_name": "Ada Lovelace", "iban": "DE89 3704 0044 0532 0130 00"},
+            headers=d.c,
+        )
+    )
+    assert (account["payouts_enabled"], account["bank_details"]) == (True, "IBAN DE·· ···· 3000")
     await d.payout_in("awaiting_settlement")
 
     batch = await http.get("/ops/manual-transfers?format=csv", headers=d.ops)
     assert batch.status_code == 200 and batch.headers["content-type"].startswith("text/csv")
     lines = list(csv.DictReader(io.StringIO(batch.text)))
-    assert [(x["kind"], x["amount_minor"], x["reference"]) for x in lines] == [
-        ("payout", str(PRICE), f"payout-{delivery_id}")
+    assert [(x["kind"], x["amount_minor"], x["reference"], x["payee"]) for x in lines] == [
+        ("payout", str(PRICE), f"payout-{delivery_id}", "IBAN DE·· ···· 3000")
     ]
     for _ in range(2):  # a repeated confirmation changes nothing
         settled = ok(
@@ -212,7 +239,7 @@ async def test_a_settled_signal_sent_straight_to_temporal_pays_nothing_until_the
     d = await deal(http, engine)
     await fund(http, engine, d.b, d.campaign_id)
     delivery_id = await d.approved_delivery()
-    ok(await http.post("/creator/payout-account", headers=d.c))
+    await give_bank_details(http, d.c)
     await d.payout_in("awaiting_settlement")
 
     handle = client.get_workflow_handle(f"payout-{delivery_id}")

@@ -389,7 +389,13 @@ async def test_cancel_in_production_stops_open_work_and_keeps_approved_owed(
             headers=a,
         )
     )
-    assert final["stage"] == "completed"
+    assert final["stage"] == "checking"  # the final files are checked, then delivered
+
+    async def delivered() -> bool:
+        done = ok(await http.get(f"/deliveries/{approved_id}", headers=a))
+        return bool(done["stage"] == "completed")
+
+    await until(delivered, timeout_s=60)
     again = ok(await http.get(f"/campaigns/{cid}", headers=b))
     assert again["stage"] == "cancelled"
     assert again["live"]["owed_minor"] == 90_000

@@ -15,12 +15,13 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
-from domain import ledger
+from domain import bank, ledger
 from domain.enums import CampaignStage, Role
 from models import money
 from models.campaigns import Brief, Campaign, CampaignRecord, insert_campaign_if_absent
 from models.db import session_scope
 from models.notifications import Notification
+from models.workspaces import Membership
 from nexus.settings import Settings
 from tests.e2e.money_support import verified_once
 from tests.e2e.support import until
@@ -108,14 +109,10 @@ def balance(engine: Engine, kind: str, owner: object) -> int:
 
 
 def onboard(engine: Engine, creator: CreatorAccount) -> None:
+    """The creator gives bank details: their manual payout account can receive money."""
     with session_scope(engine) as session:
-        money.save(
-            session,
-            money.PayoutAccount(
-                creator_id=creator.creator_id, provider="manual",
-                account_ref=f"manual:{creator.creator_id}", payouts_enabled=True,
-            ),
-        )  # fmt: skip
+        account = bank.IbanAccount("Ada Lovelace", "DE89370400440532013000")
+        money.store_bank_details(session, creator.creator_id, account, bytes(range(32)))
 
 
 def settle_bank_transfer(engine: Engine, payout_workflow_id: str) -> None:
@@ -183,11 +180,30 @@ async def test_a_settled_signal_for_a_transfer_the_bank_did_not_settle_pays_noth
     assert balance(engine, ledger.CREATOR_PAID, creator.creator_id) == PRICE
 
 
-async def test_abandoning_a_waiting_payout_releases_the_money_and_alerts_ops(
+def told(engine: Engine, kind: str) -> list[tuple[uuid.UUID, str, str]]:
+    """(user, title, body) of every notification of `kind`."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Notification.user_id, Notification.title, Notification.body).where(
+                Notification.kind == kind
+            )
+        ).all()
+    return [(u, t, b) for u, t, b in rows]
+
+
+def brand_users(engine: Engine, workspace_id: uuid.UUID) -> set[uuid.UUID]:
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Membership.user_id).where(Membership.workspace_id == workspace_id)
+        ).all()
+    return set(rows)
+
+
+async def test_abandoning_a_waiting_payout_releases_the_money_and_tells_everyone(
     time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine
 ) -> None:
     ops = make_tenant(engine, Role.OPS)
-    async with payout(time_skipping_env, settings, engine, escrow=100_000) as (h, r, _):
+    async with payout(time_skipping_env, settings, engine, escrow=100_000) as (h, r, creator):
         await status_is(h, "awaiting_onboarding")
         await h.signal(PayoutWorkflow.abandon, "creator left the platform")
         done = await h.result()
@@ -195,6 +211,35 @@ async def test_abandoning_a_waiting_payout_releases_the_money_and_alerts_ops(
     assert balance(engine, ledger.PAYABLE, r.payout_id) == 0
     assert balance(engine, ledger.ESCROW, r.campaign_id) == 100_000
     assert kinds(engine, [ops.user_id]) == ["payout_failed"]
+    # The creator and the brand are told why, with names and money, not IDs.
+    abandoned = told(engine, "payout_abandoned")
+    assert {u for u, _, _ in abandoned} == {creator.user_id} | brand_users(engine, r.workspace_id)
+    for _, title, body in abandoned:
+        assert "400.00 USD" in title + body and "creator left the platform" in body
+        assert "“Licensing”" in body and "minor units" not in body
+    [brand_message] = [m for m in abandoned if m[0] != creator.user_id]
+    assert "stays in the campaign's escrow" in brand_message[2]
+
+
+async def test_a_payout_abandoned_after_its_campaign_closed_goes_back_to_the_brand(
+    time_skipping_env: WorkflowEnvironment, settings: Settings, engine: Engine
+) -> None:
+    async with payout(time_skipping_env, settings, engine, escrow=100_000) as (h, r, creator):
+        await status_is(h, "awaiting_onboarding")
+        with session_scope(engine) as session:
+            campaign = session.get(Campaign, r.campaign_id)
+            assert campaign is not None
+            campaign.stage = CampaignStage.CANCELLED
+            session.add(campaign)
+        await h.signal(PayoutWorkflow.abandon, "the bank returned the transfer")
+        done = await h.result()
+    assert done.status == "failed"
+    # Released to the escrow, then refunded with its share of the 10 % platform fee.
+    fee_back = 10_000 * PRICE // 100_000
+    assert balance(engine, ledger.ESCROW, r.campaign_id) == 100_000 - PRICE
+    assert balance(engine, ledger.BRAND_REFUNDS, r.workspace_id) == PRICE + fee_back
+    [brand_message] = [m for m in told(engine, "payout_abandoned") if m[0] != creator.user_id]
+    assert "440.00 USD" in brand_message[2] and "refunded to you" in brand_message[2]
 
 
 async def test_an_escrow_too_small_moves_nothing(

@@ -141,6 +141,7 @@ def cpu_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any
         money.record_payout,
         money.ops_users,
         money.refund_escrow,
+        money.return_abandoned,
         fundings.settle_payment,
         fundings.funding_facts,
         fundings.campaign_fundings,

@@ -96,3 +96,14 @@ class RefundOrder(BaseModel):
 class RefundResult(BaseModel):
     refunded_minor: int
     fee_refunded_minor: int
+
+
+class AbandonedPayout(BaseModel):
+    """Where an abandoned payout's money went, and the names its messages use."""
+
+    campaign: str
+    brand: str
+    creator: str
+    # Given back to the brand (the campaign had closed); 0 when it stays in the escrow.
+    refunded_minor: int = 0
+    fee_refunded_minor: int = 0
