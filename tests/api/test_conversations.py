@@ -302,3 +302,21 @@ async def test_the_portal_shows_the_conversation_on_both_sides_delivery_pages(
         page = await http.get(messages)
         assert "Love the &lt;b&gt;hook&lt;/b&gt;!" in page.text
         assert f'action="{messages}"' not in page.text  # ops read; they do not write
+
+
+async def test_a_message_reaches_the_inbox_when_e_mail_is_down(
+    settings: Settings, engine: Engine, client: Client
+) -> None:
+    down = create_app(with_mail(settings, free_port()), engine=engine, temporal=client)
+    brand = make_tenant(engine)
+    creator = make_creator(engine)
+    asset = make_delivered_asset(engine, brand, creator)
+    async with client_for(down) as http:
+        sent = await http.post(
+            f"/deliveries/{asset.delivery_id}/messages",
+            json={"body": "Is the parcel there?"},
+            headers=await login(http, brand),
+        )
+    await down.state.changes.close()
+    assert sent.status_code == 201
+    assert [t.endswith("sent you a message") for t in inbox_titles(engine, creator)] == [True]
