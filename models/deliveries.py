@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, UniqueConstraint, text
+from sqlalchemy import BigInteger, UniqueConstraint, column, table, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -157,6 +157,8 @@ def submission_titles(rows: Iterable[Submission]) -> dict[uuid.UUID, str]:
 
 
 REVIEW_STAGES = (DeliveryStage.SCRIPT_REVIEW, DeliveryStage.IN_REVIEW)
+# The creator names the queue shows (models.creators reads this module: no import back).
+_PROFILES = table("creator_profiles", column("id"), column("display_name"))
 
 
 @dataclass(frozen=True)
@@ -174,11 +176,9 @@ def review_queue(
 ) -> list[QueueEntry]:
     """The workspace's scripts and drafts waiting for the brand, the nearest review deadline
     first."""
-    from models.creators import CreatorProfile  # creators reads deliveries: import late
-
     query = (
-        select(Delivery, CreatorProfile.display_name)
-        .join(CreatorProfile, col(CreatorProfile.id) == col(Delivery.creator_id))
+        select(Delivery, _PROFILES.c.display_name)
+        .join(_PROFILES, _PROFILES.c.id == col(Delivery.creator_id))
         .where(Delivery.workspace_id == workspace_id, col(Delivery.stage).in_(REVIEW_STAGES))
         .order_by(col(Delivery.review_due_at).asc().nulls_last(), col(Delivery.id))
     )

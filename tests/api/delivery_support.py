@@ -38,7 +38,7 @@ class Started:
 
     async def stage(self, http: httpx.AsyncClient, expected: str, timeout_s: float = 60) -> None:
         async def reached() -> bool:
-            return (await self.read(http))["stage"] == expected
+            return bool((await self.read(http))["stage"] == expected)
 
         await until(reached, timeout_s=timeout_s)
 
