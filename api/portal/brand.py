@@ -27,6 +27,7 @@ from api.portal.web import (
     moment,
     render,
 )
+from api.problems import human_reason
 from api.routers import campaigns as campaigns_api
 from api.routers import deliveries as deliveries_api
 from api.routers import licenses as licenses_api
@@ -288,7 +289,7 @@ async def _after(
     """Back to the campaign page: a redirect when the action worked, else the page with why."""
     if exc is None:
         return RedirectResponse(f"/portal/campaigns/{campaign_id}", status_code=303)
-    message = exc.detail if isinstance(exc, AppError) else "; ".join(e["msg"] for e in exc.errors())
+    message = exc.detail if isinstance(exc, AppError) else " ".join(map(human_reason, exc.errors()))
     status_code = exc.status if isinstance(exc, AppError) else 422
     return await _campaign_page(
         request, principal, campaign_id, db, temporal, settings, message, status_code

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from api.deps import DatabaseDep, Principal, SettingsDep, StoreDep
 from api.portal.media import _json_body
 from api.portal.web import Csrf, SignedIn, render
+from api.problems import human_reason
 from api.routers import conversations as conversations_api
 from domain.enums import Role
 from integrations.storage import StorageError
@@ -116,7 +117,7 @@ def _sentence(text: str) -> str:
 def _human(error: Any) -> str:
     if error["type"] == "string_too_long":
         return f"Keep the message under {conversations_api.MAX_BODY:,} characters."
-    return _sentence(str(error["msg"]).removeprefix("Value error, "))
+    return human_reason(error)
 
 
 @router.post("/deliveries/{delivery_id}/attachments", response_model=None, dependencies=[Csrf])

@@ -17,6 +17,7 @@ from sqlmodel import Session
 from activities.licensing import certificate
 from api.deps import DatabaseDep, Principal, SettingsDep, StoreDep
 from api.portal.web import Csrf, SignedIn, render
+from api.problems import human_reason
 from api.routers import deliveries as deliveries_api
 from api.routers import licenses as licenses_api
 from api.routers import uploads as uploads_api
@@ -39,7 +40,7 @@ async def _json_body(request: Request, model: type[Body]) -> Body:
         return model.model_validate_json(await request.body())
     except ValidationError as exc:
         errors = [
-            FieldProblem(".".join(["body", *map(str, e["loc"])]), e["msg"])
+            FieldProblem(".".join(["body", *map(str, e["loc"])]), human_reason(e))
             for e in exc.errors(include_url=False)
         ]
         raise ValidationFailed("the request does not match the schema", errors=errors) from None
