@@ -15,6 +15,7 @@ from models.campaigns import (
     Deliverable,
     insert_campaign_if_absent,
     record_live,
+    replace_draft,
     set_campaign_stage,
 )
 from models.db import session_scope
@@ -22,6 +23,7 @@ from workflows.contracts.campaign import (
     ApplicationChange,
     CampaignDraft,
     CampaignLive,
+    DraftChange,
     StageChange,
 )
 
@@ -79,6 +81,18 @@ class CampaignActivities:
         # Idempotent: a retried or replayed attempt finds the row and does nothing.
         with session_scope(self._engine) as session:
             insert_campaign_if_absent(session, _record_from_draft(draft))
+
+    @activity.defn(name="campaigns.record_draft")
+    def record_draft(self, change: DraftChange) -> None:
+        """The edited draft: campaign, brief and deliverables as the brand left them (a retry
+        writes the same again)."""
+        with session_scope(self._engine) as session:
+            if not replace_draft(session, _record_from_draft(change.draft), change.live):
+                raise ApplicationError(
+                    f"campaign {change.draft.campaign_id} is not stored",
+                    type="CampaignMissing",
+                    non_retryable=True,
+                )
 
     @activity.defn(name="campaigns.record_stage")
     def record_stage(self, change: StageChange) -> None:

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import inspect
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 from starlette.types import ASGIApp
 from temporalio.client import Client
 
@@ -18,6 +24,8 @@ from api import docs, idempotency, portal, problems
 from api.audit import AuditLog
 from api.changes import DeliveryChanges
 from api.middleware import API_CSP, BodySizeLimit, SecurityHeaders, portal_csp
+from api.portal.web import render
+from api.portal.web import session as portal_session
 from api.routers import (
     api_keys,
     audit,
@@ -44,6 +52,7 @@ from integrations.payments import provider_from_settings
 from integrations.payments.manual import ManualPayments
 from integrations.storage import store_from_settings
 from models.db import make_engine
+from nexus.errors import AppError, NotFound
 from nexus.health import libpq_dsn
 from nexus.settings import Settings
 from nexus.telemetry import configure_tracing
@@ -74,6 +83,67 @@ def _page_csp(settings: Settings) -> str:
         # Presigned uploads and media go straight to the object store.
         storage_origin=f"{scheme}://{endpoint}" if storage.backend == "s3" else None,
     )
+
+
+def _wants_page(request: Request) -> bool:
+    """A person's browser asking for a portal page (not the upload script's JSON calls)."""
+    path = request.url.path
+    if not (path == "/portal" or path.startswith("/portal/")) or path.startswith("/portal/uploads"):
+        return False
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "json" not in accept
+
+
+async def _not_found_page(request: Request) -> Response:
+    try:
+        principal = await portal_session(
+            request, request.app.state.settings, request.app.state.database
+        )
+    except SQLAlchemyError:
+        principal = None
+    return render(request, "portal/not_found.html", {"principal": principal}, 404)
+
+
+async def _answer(handler: Callable[..., Any], request: Request, exc: Exception) -> Response:
+    """The answer of an exception handler registered before (problem+json)."""
+    answer = handler(request, exc)
+    if inspect.isawaitable(answer):
+        answer = await answer
+    assert isinstance(answer, Response)
+    return answer
+
+
+def _portal_not_found(app: FastAPI) -> None:
+    """Under /portal, an address that names no page, or a resource that is not the reader's,
+    answers the portal's not-found page with a way back; the JSON API keeps problem+json."""
+    http_error = app.exception_handlers[StarletteHTTPException]
+    app_error = app.exception_handlers[AppError]
+    invalid = app.exception_handlers[RequestValidationError]
+
+    async def on_http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        no_page = exc.status_code == 404 or (
+            exc.status_code == 405 and request.method in ("GET", "HEAD")
+        )
+        if no_page and _wants_page(request):
+            return await _not_found_page(request)
+        return await _answer(http_error, request, exc)
+
+    async def on_not_found(request: Request, exc: Exception) -> Response:
+        if _wants_page(request):
+            return await _not_found_page(request)
+        return await _answer(app_error, request, exc)
+
+    async def on_invalid(request: Request, exc: Exception) -> Response:
+        # /portal/campaigns/not-an-id names no page either.
+        assert isinstance(exc, RequestValidationError)
+        if _wants_page(request) and any(e["loc"][:1] == ("path",) for e in exc.errors()):
+            return await _not_found_page(request)
+        return await _answer(invalid, request, exc)
+
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
+    app.add_exception_handler(NotFound, on_not_found)
+    app.add_exception_handler(RequestValidationError, on_invalid)
 
 
 def create_app(
@@ -119,6 +189,7 @@ def create_app(
     app.state.notifier = notifier_from_settings(db_engine, settings.notifications)
 
     problems.install(app)
+    _portal_not_found(app)
     # Inside the body limit: the audit log records what a request changed (never a replay),
     # and a request that claimed an Idempotency-Key leaves its outcome for retries.
     app.add_middleware(AuditLog)

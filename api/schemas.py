@@ -179,6 +179,17 @@ class CampaignCreate(Request):
     deliverables: list[DeliverableIn] = Field(min_length=1, max_length=50)
 
 
+class CampaignChange(Request):
+    """Changes to a draft campaign: each field given replaces the current one whole (the
+    brief and the list of deliverables too); fields left out stay as they are."""
+
+    title: Line | None = Field(default=None, min_length=1, max_length=200)
+    visibility: CampaignVisibility | None = None
+    budget: MoneyIn | None = None
+    brief: BriefIn | None = None
+    deliverables: list[DeliverableIn] | None = Field(default=None, min_length=1, max_length=50)
+
+
 class CampaignCancel(Request):
     reason: Text = Field(min_length=1, max_length=1000)
 

@@ -57,6 +57,8 @@ class Brief(SQLModel, table=True):
     dos: list[str] = Field(default_factory=list, sa_type=JSONB)
     donts: list[str] = Field(default_factory=list, sa_type=JSONB)
     mandatory_mentions: list[str] = Field(default_factory=list, sa_type=JSONB)
+    # low | medium | high: how strictly brand-safety findings count (BriefSpec).
+    brand_safety_sensitivity: str = Field(default="medium", max_length=10)
     disclosure_required: bool = True
     revision_rounds: int = 2
     ships_product: bool = False
@@ -130,6 +132,58 @@ def set_campaign_stage(
     if live is not None:
         _store_live(campaign, live)
     session.add(campaign)
+    return True
+
+
+# What an edit of a draft may change in its campaign row.
+_EDITABLE = ("title", "visibility", "currency", "budget_minor")
+
+
+def replace_draft(
+    session: Session, record: CampaignRecord, live: CampaignLive | None = None
+) -> bool:
+    """Store a draft's edited content: the campaign's title, visibility and budget, its brief,
+    and its deliverables (those left out are removed); with the live state when given. False
+    if the campaign is not stored; a write older than the stored live state changes nothing."""
+    campaign = session.get(Campaign, record.campaign.id, with_for_update=True)
+    if campaign is None:
+        return False
+    if live is not None and live.seq <= campaign.live_seq:
+        return True
+    changed = [n for n in _EDITABLE if getattr(campaign, n) != getattr(record.campaign, n)]
+    for name in _EDITABLE:
+        setattr(campaign, name, getattr(record.campaign, name))
+    brief = session.get(Brief, campaign.id)
+    assert brief is not None, "a campaign is stored with its brief"
+    for name in Brief.model_fields:
+        if name not in ("campaign_id", "workspace_id"):
+            if getattr(brief, name) != getattr(record.brief, name):
+                changed.append(f"brief.{name}")
+            setattr(brief, name, getattr(record.brief, name))
+    kept = {d.id for d in record.deliverables}
+    stored = session.exec(select(Deliverable).where(Deliverable.campaign_id == campaign.id)).all()
+    if {(d.id, d.format, d.duration_s, d.quantity, d.price_minor) for d in stored} != {
+        (d.id, d.format, d.duration_s, d.quantity, d.price_minor) for d in record.deliverables
+    }:
+        changed.append("deliverables")
+    for old in stored:
+        if old.id not in kept:
+            session.delete(old)
+    session.flush()
+    for new in record.deliverables:
+        session.merge(new)
+    campaign.updated_at = utcnow()
+    if live is not None:
+        _store_live(campaign, live)
+    session.add(campaign)
+    session.add(brief)
+    if changed:
+        audit.record(
+            session, "campaign.edited", "Campaign draft edited",
+            workspace_id=campaign.workspace_id,
+            target=audit.Target("campaign", str(campaign.id), campaign.title),
+            details={"changed": changed},
+        )  # fmt: skip
     return True
 
 

@@ -1,9 +1,12 @@
 """CampaignWorkflow (`campaign-<id>`): draft -> published -> recruiting -> in production ->
 completed, or cancelled.
 
-Applications, invitations, decisions and counter-offers are Updates validated against the
-remaining budget and creator slots; each accepted creator starts a DeliveryWorkflow child that
-outlives continue-as-new (parent-close policy ABANDON) and reports back by signal.
+The brand edits the draft until it publishes it. Applications, invitations, decisions and
+counter-offers are Updates validated against the remaining budget and creator slots; each
+accepted creator starts a DeliveryWorkflow child that outlives continue-as-new (parent-close
+policy ABANDON) and reports back by signal. Recruiting ends at the application deadline, when
+the brand closes it early, or as soon as every creator slot is taken; the campaign completes
+once every delivery is done.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities, initial_live
     from activities.money.activities import MoneyActivities
     from activities.money.fundings import FundingActivities
+    from domain.bank import amount_text as money_words
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from workflows import notify
     from workflows import search_attributes as sa
@@ -31,11 +35,13 @@ with workflow.unsafe.imports_passed_through():
         Apply,
         CampaignCarry,
         CampaignDraft,
+        CampaignEdit,
         CampaignLive,
         CampaignStatus,
         CancelCampaign,
         Decide,
         DeliveryOutcome,
+        DraftChange,
         Invite,
         Respond,
         StageChange,
@@ -96,6 +102,11 @@ class CampaignWorkflow:
         self._stage_recorded = True
         self._wake = False
         self._lock = asyncio.Lock()
+        # Stages follow the work (patched): production starts once every slot is taken, and
+        # creators hear when what they wait on closes.
+        self._follows_work = False
+        # The brand asked to stop taking applications before the deadline.
+        self._close_requested = False
 
     # -- main loop ------------------------------------------------------------------------
 
@@ -105,6 +116,7 @@ class CampaignWorkflow:
         # Publishing asks the ledger what arrived instead of trusting signals alone.
         self._ledger_decides = workflow.patched("publish-checks-ledger")
         self._records_live = workflow.patched("live-read-model")
+        self._follows_work = workflow.patched("stages-follow-work")
         if not self._recorded:
             await workflow.execute_local_activity_method(
                 CampaignActivities.create_record,
@@ -121,7 +133,8 @@ class CampaignWorkflow:
                 await self._close_cancelled()
                 break
             deadline = self._draft.brief.application_deadline
-            if self._stage in RECRUITING_STAGES and deadline and workflow.now() >= deadline:
+            past_deadline = bool(deadline and workflow.now() >= deadline)
+            if self._stage in RECRUITING_STAGES and (past_deadline or self._close_requested):
                 await self._close_recruiting()
                 continue
             if self._stage == C.IN_PRODUCTION and self._finished():
@@ -179,7 +192,11 @@ class CampaignWorkflow:
 
     async def _sleep(self, until: datetime | None) -> None:
         self._wake = False
-        wake = lambda: self._wake or self._cancel_reason is not None  # noqa: E731
+        wake = lambda: (  # noqa: E731
+            self._wake
+            or self._cancel_reason is not None
+            or (self._close_requested and self._stage in RECRUITING_STAGES)
+        )
         if until is None:
             await workflow.wait_condition(wake)
             return
@@ -313,6 +330,10 @@ class CampaignWorkflow:
                 await self._save(app.model_copy(update={"status": ApplicationStatus.EXPIRED}))
 
     async def _close_recruiting(self) -> None:
+        if self._follows_work:
+            async with self._lock:
+                await self._end_recruiting()
+            return
         await self._expire_waiting()
         # Unfilled slots lapse; a reassigned delivery later reopens its own slot.
         self._slots = {d: self._filled(d) for d in self._slots}
@@ -325,7 +346,78 @@ class CampaignWorkflow:
                 "recruiting_closed_empty", "Recruiting closed with no creators", self._draft.title
             )
 
+    async def _end_recruiting(self) -> None:
+        """Recruiting ends (the deadline, or the brand closed it early): whoever still waits
+        hears that it closed; production starts with the creators accepted so far, or the
+        campaign is cancelled when there are none."""
+        early = self._close_requested
+        await self._expire_with_notice(
+            "applications_closed",
+            f"Applications closed: {self._draft.title}",
+            "The brand closed applications early, so your {origin} has closed."
+            if early
+            else "The application deadline passed, so your {origin} has closed.",
+        )
+        # Unfilled slots lapse; a reassigned delivery later reopens its own slot.
+        self._slots = {d: self._filled(d) for d in self._slots}
+        if any(s in HOLDING for s in self._deliveries.values()):
+            await self._enter(C.IN_PRODUCTION)
+        elif early:
+            self._cancel_reason = "applications closed before any creator was accepted"
+            await self._enter(C.CANCELLED)
+        else:
+            self._cancel_reason = "recruiting closed without an accepted creator"
+            await self._enter(C.CANCELLED)
+            await self._notify_brand(
+                "recruiting_closed_empty", "Recruiting closed with no creators", self._draft.title
+            )
+
+    async def _expire_with_notice(
+        self, kind: str, title: str, body: str, deliverable_id: uuid.UUID | None = None
+    ) -> None:
+        """Expire what waits on a decision (of one deliverable, or all), telling each creator."""
+        waiting = [
+            a.id
+            for a in self._apps.values()
+            if a.status in WAITING_ON_CREATOR
+            and (deliverable_id is None or a.deliverable_id == deliverable_id)
+        ]
+        for application_id in waiting:
+            app = self._apps[application_id]
+            if app.status not in WAITING_ON_CREATOR:
+                continue  # decided while an earlier one was being saved
+            app = await self._save(app.model_copy(update={"status": ApplicationStatus.EXPIRED}))
+            await self._notify_creator(app, kind, title, body.format(origin=app.origin.value))
+
+    async def _after_accept(self, deliverable_id: uuid.UUID) -> None:
+        """A deliverable whose every slot is taken closes what still waits for it, and once
+        every slot of the campaign is taken, production starts: no need to wait for the
+        application deadline."""
+        if self._open_slots().get(str(deliverable_id), 0) > 0:
+            return
+        await self._expire_with_notice(
+            "application_slots_filled",
+            f"Places filled: {self._draft.title}",
+            "Every creator place you could take in this campaign has been filled, so your "
+            "{origin} has closed. Thank you for your interest.",
+            deliverable_id,
+        )
+        if self._stage in RECRUITING_STAGES and not any(self._open_slots().values()):
+            await self._enter(C.IN_PRODUCTION)
+            await self._notify_brand(
+                "production_started",
+                "Every creator place is filled",
+                f"{self._draft.title}: production has started.",
+            )
+            self._wake = True
+
     async def _close_cancelled(self) -> None:
+        if self._follows_work:
+            await self._expire_with_notice(
+                "application_campaign_cancelled",
+                f"Campaign cancelled: {self._draft.title}",
+                "The brand cancelled this campaign, so your {origin} has closed.",
+            )
         await self._expire_waiting()
         reason = self._cancel_reason or "cancelled"
         for delivery_id, state in self._deliveries.items():
@@ -377,6 +469,8 @@ class CampaignWorkflow:
         )
         if self._stage == C.PUBLISHED:
             await self._enter(C.RECRUITING)
+        if self._follows_work:
+            await self._after_accept(app.deliverable_id)
         return app
 
     def _delivery_start(self, app: ApplicationState, delivery_id: uuid.UUID) -> DeliveryStart:
@@ -452,7 +546,13 @@ class CampaignWorkflow:
             raise _reject("every creator slot of this deliverable is taken")
         remaining = self._draft.budget.amount_minor - self._committed()
         if price > remaining:
-            raise _reject(f"the price {price} is over the remaining budget of {remaining}")
+            raise _reject(
+                f"the price {self._money(price)} is over the remaining budget of "
+                f"{self._money(remaining)}"
+            )
+
+    def _money(self, amount_minor: int) -> str:
+        return money_words(amount_minor, self._draft.budget.currency)
 
     def _require_new(self, creator_id: uuid.UUID, deliverable_id: uuid.UUID) -> None:
         for app in self._apps.values():
@@ -504,8 +604,8 @@ class CampaignWorkflow:
     def _require_funded(self) -> None:
         if self._funded_minor < self._draft.budget.amount_minor:
             raise _reject(
-                f"the campaign is not funded: {self._funded_minor} of "
-                f"{self._draft.budget.amount_minor} minor units arrived; fund it first"
+                f"the campaign is not funded: {self._money(self._funded_minor)} of "
+                f"{self._money(self._draft.budget.amount_minor)} arrived; fund it first"
             )
 
     async def _count_ledger_fundings(self) -> None:
@@ -525,6 +625,76 @@ class CampaignWorkflow:
             ):
                 self._fundings.append(facts.funding_id)
                 self._funded_minor += facts.budget_minor
+
+    @workflow.update
+    @one_at_a_time
+    async def edit(self, edit: CampaignEdit) -> CampaignStatus:
+        """The brand changes its draft (title, visibility, budget, brief, deliverables)."""
+        if self._verifying:
+            # A payment into the budget is being checked: decide on what the ledger says.
+            await workflow.wait_condition(lambda: not self._verifying)
+            self._check_edit(edit)
+        self._draft = self._edited(edit)
+        self._slots = {str(d.id): d.quantity for d in self._draft.deliverables}
+        await workflow.execute_local_activity_method(
+            CampaignActivities.record_draft,
+            DraftChange(
+                draft=self._draft.model_copy(update={"carry": None}), live=self._next_live()
+            ),
+            start_to_close_timeout=DB_TIMEOUT,
+            retry_policy=DB_RETRY,
+        )
+        return self.status()
+
+    def _edited(self, edit: CampaignEdit) -> CampaignDraft:
+        changes = edit.model_dump(exclude_none=True)
+        return self._draft.model_copy(
+            update={name: getattr(edit, name) for name in changes}  # the models, not dumps
+        )
+
+    @edit.validator
+    def _check_edit(self, edit: CampaignEdit) -> None:
+        if self._stage != C.DRAFT or self._cancel_reason is not None:
+            raise _reject(f"only a draft can be edited; the campaign is {self._stage_words()}")
+        draft = self._edited(edit)
+        cost = sum(d.price_minor * d.quantity for d in draft.deliverables)
+        if cost > draft.budget.amount_minor:
+            raise _reject(
+                f"the deliverables cost {money_words(cost, draft.budget.currency)}, over the "
+                f"budget of {money_words(draft.budget.amount_minor, draft.budget.currency)}"
+            )
+        if self._verifying:
+            return  # the handler checks the funding once it is counted
+        if self._funded_minor and draft.budget.currency != self._draft.budget.currency:
+            raise _reject(
+                f"the budget is funded in {self._draft.budget.currency}; its currency cannot change"
+            )
+        if draft.budget.amount_minor < self._funded_minor:
+            raise _reject(
+                f"{self._money(self._funded_minor)} is funded already; the budget cannot be lower"
+            )
+
+    def _stage_words(self) -> str:
+        return self._stage.value.replace("_", " ")
+
+    @workflow.update
+    async def close_recruiting(self) -> CampaignStatus:
+        """The brand stops taking applications before the deadline."""
+        self._close_requested = True
+        self._wake = True
+        # Answer once the read model shows the new stage, so a following read agrees.
+        await workflow.wait_condition(
+            lambda: self._stage not in RECRUITING_STAGES and self._stage_recorded
+        )
+        return self.status()
+
+    @close_recruiting.validator
+    def _check_close_recruiting(self) -> None:
+        if self._stage not in RECRUITING_STAGES or self._cancel_reason is not None:
+            raise _reject(
+                "only a campaign taking applications can stop taking them; the campaign is "
+                f"{self._stage_words()}"
+            )
 
     @workflow.update
     @one_at_a_time
@@ -580,7 +750,7 @@ class CampaignWorkflow:
                 app,
                 "counter_offer",
                 "The brand made a counter-offer",
-                f"{decision.counter_price_minor} minor units for {self._draft.title}",
+                f"{self._money(decision.counter_price_minor or 0)} for {self._draft.title}",
             )
         self._wake = True
         return app

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -23,6 +24,7 @@ from api.portal.web import (
     BrandUser,
     Csrf,
     field_errors,
+    label,
     minor_units,
     moment,
     render,
@@ -34,20 +36,27 @@ from api.routers import licenses as licenses_api
 from api.routers import money as money_api
 from api.routers.licenses import days_left_of
 from api.schemas import (
+    CampaignCancel,
+    CampaignChange,
     CampaignCreate,
     DecisionCreate,
     ExtraRevisionCreate,
+    InvitationCreate,
     LicenseChangeCreate,
     ReviewCreate,
 )
-from domain.enums import CampaignVisibility, DeliverableFormat
+from domain.bank import amount_text
+from domain.enums import ApplicationStatus, CampaignStage, CampaignVisibility, DeliverableFormat
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
+from models.campaigns import CampaignRecord
 from nexus.errors import AppError, NotFound
-from workflows.contracts.campaign import Channel
+from workflows.contracts.campaign import Channel, UsageRightsSpec
 
 router = APIRouter()
 
 DELIVERABLE_ROWS = 3
+# A campaign has at most this many deliverables (the API's limit); the edit form shows each.
+MAX_DELIVERABLES = 50
 PAGE = 50
 CHANNELS: tuple[Channel, ...] = (
     "organic_social", "paid_social", "website_email", "ecommerce", "broadcast_ooh",
@@ -59,9 +68,10 @@ FORM_FIELDS = {
     "brief": "delivery_deadline", "deliverables": "d0",
     **{f"brief.{n}": n for n in (
         "product", "objective", "target_audience", "hooks", "dos", "donts",
-        "mandatory_mentions", "disclosure_required", "revision_rounds", "ships_product",
-        "script_required", "review_window_days", "target_niches", "target_countries",
-        "application_deadline", "delivery_deadline",
+        "mandatory_mentions", "banned_claims", "brand_safety_sensitivity",
+        "disclosure_required", "revision_rounds", "ships_product", "script_required",
+        "review_window_days", "target_niches", "target_countries", "application_deadline",
+        "delivery_deadline",
     )},
     "brief.usage_rights": "usage_rights",
     **{f"brief.usage_rights.{n}": n for n in (
@@ -69,8 +79,13 @@ FORM_FIELDS = {
         "exclusivity_category", "modification",
     )},
     "brief.usage_rights.fee_minor": "license_fee",
-    **{f"deliverables.{i}": f"d{i}" for i in range(DELIVERABLE_ROWS)},
+    **{f"deliverables.{i}": f"d{i}" for i in range(MAX_DELIVERABLES)},
 }  # fmt: skip
+SENSITIVITIES = {
+    "low": "Low: only clear problems stop a video",
+    "medium": "Medium: the usual checks",
+    "high": "High: warnings go to a person for review",
+}
 
 
 def _lines(text: str) -> list[str]:
@@ -118,13 +133,23 @@ def _builder(
     form: dict[str, Any],
     errors: dict[str, str],
     status_code: int = 200,
+    editing: CampaignRecord | None = None,
 ) -> HTMLResponse:
+    """The brief builder: a new campaign, or (`editing`) the draft's form filled in."""
+    rows = max(DELIVERABLE_ROWS, _row_count(form))
     context = {
         "principal": principal, "brands": brand_list, "form": form, "errors": errors,
         "formats": list(DeliverableFormat), "channels": CHANNELS,
-        "rows": range(DELIVERABLE_ROWS), "visibilities": list(CampaignVisibility),
+        "rows": range(rows), "visibilities": list(CampaignVisibility),
+        "sensitivities": SENSITIVITIES, "editing": editing,
     }  # fmt: skip
     return render(request, "portal/brief_builder.html", context, status_code)
+
+
+def _row_count(form: dict[str, Any]) -> int:
+    """How many deliverable rows the form holds (d0_format, d1_format, ...)."""
+    found = [int(m[1]) for k in form if (m := re.fullmatch(r"d(\d+)_format", k))]
+    return min(max(found, default=-1) + 1, MAX_DELIVERABLES)
 
 
 @router.get("/campaigns/new")
@@ -134,6 +159,7 @@ async def new_campaign(request: Request, principal: BrandUser, db: DatabaseDep) 
         "idempotency_key": str(uuid.uuid4()), "currency": "USD", "disclosure_required": "on",
         "revision_rounds": "2", "review_window_days": "3", "territories": "WW",
         "term_days": "365", "channels": ["organic_social"], "modification": "edit",
+        "brand_safety_sensitivity": "medium",
         "d0_format": DeliverableFormat.VIDEO_9_16.value, "d0_quantity": "1",
     }  # fmt: skip
     return _builder(request, principal, brand_list, form, {})
@@ -150,7 +176,7 @@ def _campaign_body(form: dict[str, Any], errors: dict[str, str]) -> dict[str, An
             return None
 
     deliverables = []
-    for i in range(DELIVERABLE_ROWS):
+    for i in range(max(DELIVERABLE_ROWS, _row_count(form))):
         price = amount(f"d{i}_price")
         if price is None and not form.get(f"d{i}_duration") and i > 0:
             continue  # an empty row
@@ -180,6 +206,8 @@ def _campaign_body(form: dict[str, Any], errors: dict[str, str]) -> dict[str, An
             "hooks": _lines(form.get("hooks", "")), "dos": _lines(form.get("dos", "")),
             "donts": _lines(form.get("donts", "")),
             "mandatory_mentions": _lines(form.get("mandatory_mentions", "")),
+            "banned_claims": _lines(form.get("banned_claims", "")),
+            "brand_safety_sensitivity": form.get("brand_safety_sensitivity") or "medium",
             "disclosure_required": bool(form.get("disclosure_required")),
             "revision_rounds": form.get("revision_rounds"),
             "ships_product": bool(form.get("ships_product")),
@@ -224,19 +252,146 @@ async def create_campaign(
     return _builder(request, principal, brand_list, form, errors, status_code)
 
 
+def _major(amount_minor: int, currency: str) -> str:
+    """Minor units as a person types the amount: 500000 USD -> "5000.00"."""
+    return amount_text(amount_minor, currency).rsplit(" ", 1)[0].replace(",", "")
+
+
+def _local(moment: datetime | None) -> str:
+    """A deadline as the form's datetime-local field holds it (UTC)."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else ""
+
+
+def _prefill(record: CampaignRecord) -> dict[str, Any]:
+    """The brief builder's fields as the draft has them."""
+    c, b = record.campaign, record.brief
+    rights = UsageRightsSpec.model_validate(b.usage_rights)
+    form: dict[str, Any] = {
+        "title": c.title, "visibility": c.visibility.value,
+        "budget": _major(c.budget_minor, c.currency), "currency": c.currency,
+        "product": b.product, "objective": b.objective, "target_audience": b.target_audience,
+        "hooks": "\n".join(b.hooks), "dos": "\n".join(b.dos), "donts": "\n".join(b.donts),
+        "mandatory_mentions": "\n".join(b.mandatory_mentions),
+        "banned_claims": "\n".join(b.banned_claims),
+        "brand_safety_sensitivity": b.brand_safety_sensitivity,
+        "disclosure_required": "on" if b.disclosure_required else "",
+        "ships_product": "on" if b.ships_product else "",
+        "script_required": "on" if b.script_required else "",
+        "revision_rounds": str(b.revision_rounds),
+        "review_window_days": str(b.review_window_days),
+        "target_niches": ", ".join(b.target_niches),
+        "target_countries": ", ".join(b.target_countries),
+        "application_deadline": _local(b.application_deadline),
+        "delivery_deadline": _local(b.delivery_deadline),
+        "channels": list(rights.channels), "platforms": ", ".join(rights.platforms),
+        "territories": ", ".join(rights.territories),
+        "term_days": str(rights.term_days or ""), "perpetual": "on" if rights.perpetual else "",
+        "exclusivity_days": str(rights.exclusivity_days or ""),
+        "exclusivity_category": rights.exclusivity_category or "",
+        "modification": rights.modification, "attribution": "on" if rights.attribution else "",
+        "license_fee": _major(rights.fee_minor, c.currency) if rights.fee_minor else "",
+    }  # fmt: skip
+    for i, d in enumerate(record.deliverables):
+        form |= {
+            f"d{i}_format": d.format.value, f"d{i}_duration": str(d.duration_s or ""),
+            f"d{i}_quantity": str(d.quantity), f"d{i}_price": _major(d.price_minor, c.currency),
+        }  # fmt: skip
+    return form
+
+
+async def _draft_of(
+    request: Request, principal: Principal, campaign_id: uuid.UUID, db: DatabaseDep
+) -> CampaignRecord | HTMLResponse:
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    return record
+
+
+@router.get("/campaigns/{campaign_id}/edit", response_model=None)
+async def edit_campaign_form(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """The draft in the brief builder, to change before publishing."""
+    record = await _draft_of(request, principal, campaign_id, db)
+    if isinstance(record, HTMLResponse):
+        return record
+    if record.campaign.stage != CampaignStage.DRAFT:
+        message = f"Only a draft can be edited; this campaign is {label(record.campaign.stage)}."
+        return await _campaign_page(
+            request, principal, campaign_id, db, temporal, settings, message, 409
+        )
+    return _builder(request, principal, [], _prefill(record), {}, editing=record)
+
+
+@router.post("/campaigns/{campaign_id}/edit", response_model=None, dependencies=[Csrf])
+async def edit_campaign(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Save the edited draft: every part of the form replaces what the draft had."""
+    record = await _draft_of(request, principal, campaign_id, db)
+    if isinstance(record, HTMLResponse):
+        return record
+    submitted = await request.form()
+    form: dict[str, Any] = {k: v for k, v in submitted.items() if isinstance(v, str)}
+    form["channels"] = [v for v in submitted.getlist("channels") if isinstance(v, str)]
+    errors: dict[str, str] = {}
+    body = _campaign_body(form, errors)
+    body.pop("brand_id")
+    status_code = 422
+    try:
+        change = CampaignChange.model_validate(body)
+        if not errors:
+            await campaigns_api.edit_campaign(
+                campaign_id, change, principal, db, temporal, settings
+            )
+            return RedirectResponse(f"/portal/campaigns/{campaign_id}", status_code=303)
+    except (ValidationError, AppError) as exc:
+        errors = field_errors(exc, FORM_FIELDS) | errors
+        status_code = exc.status if isinstance(exc, AppError) else 422
+    return _builder(request, principal, [], form, errors, status_code, editing=record)
+
+
 def _campaign_extras(session: Session, campaign_id: uuid.UUID) -> dict[str, Any]:
     apps = applications.list_for_campaign(session, campaign_id)
-    handles = {
-        a.creator_id: p.handle
-        for a in apps
-        if (p := creators.get_profile(session, a.creator_id)) is not None
+    work = deliveries.list_deliveries(session, campaign_id=campaign_id, limit=200)
+    # The creators the page names: whoever applied, was invited or delivers.
+    people = {
+        creator_id: profile
+        for creator_id in {a.creator_id for a in apps} | {d.creator_id for d in work}
+        if (profile := creators.get_profile(session, creator_id)) is not None
     }
     return {
         "applications": apps,
-        "handles": handles,
+        "people": people,
         "fundings": money.fundings_of(session, campaign_id),
-        "deliveries": deliveries.list_deliveries(session, campaign_id=campaign_id, limit=200),
+        "deliveries": work,
     }
+
+
+# Stages in which the brand may still invite creators, and stop taking applications.
+INVITING = frozenset(
+    {CampaignStage.PUBLISHED, CampaignStage.RECRUITING, CampaignStage.IN_PRODUCTION}
+)
+RECRUITING = frozenset({CampaignStage.PUBLISHED, CampaignStage.RECRUITING})
+CLOSED = frozenset({CampaignStage.COMPLETED, CampaignStage.CANCELLED})
+
+
+def _open_slots(record: CampaignRecord, live: Any) -> dict[str, int]:
+    """Creator places still open per deliverable (every place, before the live state)."""
+    if live is not None:
+        return {str(d.id): int(live.open_slots.get(str(d.id), 0)) for d in record.deliverables}
+    return {str(d.id): d.quantity for d in record.deliverables}
 
 
 async def _campaign_page(
@@ -249,18 +404,48 @@ async def _campaign_page(
     error: str = "",
     status_code: int = 200,
     confirm_secret: str | None = None,
+    invite: dict[str, str] | None = None,
+    invite_errors: dict[str, str] | None = None,
+    directory: tuple[str, str] = ("", ""),
 ) -> HTMLResponse:
+    """The campaign with what the brand can do at its stage. `invite` and `invite_errors`:
+    the invitation form as typed, and why it was refused; `directory`: the niche and
+    country the creators to invite are filtered by."""
     record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
     if record is None:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     live = await campaigns_api.campaign_live(temporal, record)
     extras = await db.run(_campaign_extras, campaign_id)
+    stage = live.stage if live else record.campaign.stage
+    slots = _open_slots(record, live)
+    can_invite = stage in INVITING and any(slots.values())
+    niche, country = directory
+
+    def directory_rows(session: Session) -> list[Any]:
+        if not can_invite:
+            return []
+        found = creators.search_profiles(
+            session, niche=niche.strip().lower() or None,
+            country=country.strip().upper() or None, limit=100, offset=0,
+        )  # fmt: skip
+        return list(found)
+
     payments = settings.payments
     context = {
         "principal": principal, "record": record, "live": live, "error": error,
         # Cards only through Stripe Elements: card details go from the browser to Stripe.
         "stripe_key": payments.stripe_publishable_key if payments.provider == "stripe" else None,
         "confirm_secret": confirm_secret, **extras,
+        "stage": stage, "slots": slots, "can_edit": stage == CampaignStage.DRAFT,
+        "can_close": stage in RECRUITING, "can_cancel": stage not in CLOSED,
+        "can_invite": can_invite, "directory": await db.run(directory_rows), "niche": niche,
+        "country": country,
+        "invite": invite or {}, "invite_errors": invite_errors or {},
+        "deliverable_of": {d.id: d for d in record.deliverables},
+        "default_price": next(
+            (_major(d.price_minor, record.campaign.currency)
+             for d in record.deliverables if slots[str(d.id)]), "",
+        ),
     }  # fmt: skip
     return render(request, "portal/campaign.html", context, status_code)
 
@@ -273,8 +458,172 @@ async def campaign_page(
     db: DatabaseDep,
     temporal: TemporalDep,
     settings: SettingsDep,
+    niche: Annotated[str, Query(max_length=50)] = "",
+    country: Annotated[str, Query(max_length=2)] = "",
 ) -> HTMLResponse:
-    return await _campaign_page(request, principal, campaign_id, db, temporal, settings)
+    return await _campaign_page(
+        request, principal, campaign_id, db, temporal, settings, directory=(niche, country)
+    )
+
+
+# Where each part of the API's invitation sits in the invitation form.
+INVITE_FIELDS = {
+    "creator_id": "creator_id", "deliverable_id": "deliverable_id", "price_minor": "price",
+    "message": "message",
+}  # fmt: skip
+
+
+@router.post("/campaigns/{campaign_id}/invitations", response_model=None, dependencies=[Csrf])
+async def invite_creator(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    creator_id: Annotated[str, Form(max_length=100)] = "",
+    deliverable_id: Annotated[str, Form(max_length=100)] = "",
+    price: Annotated[str, Form(max_length=30)] = "",
+    message: Annotated[str, Form(max_length=8000)] = "",
+) -> Response:
+    """Invite a creator from the directory to one deliverable at a price, with a message."""
+    typed = {"creator_id": creator_id, "deliverable_id": deliverable_id, "price": price,
+             "message": message}  # fmt: skip
+    errors: dict[str, str] = {}
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    try:
+        amount = minor_units(price, record.campaign.currency)
+    except BadAmount as exc:
+        errors["price"], amount = str(exc), None
+    if amount is None and "price" not in errors:
+        errors["price"] = "Enter the price you offer."
+    if not creator_id:
+        errors["creator_id"] = "Choose a creator to invite."
+    status_code = 422
+    if not errors:
+        try:
+            body = InvitationCreate.model_validate(
+                {"creator_id": creator_id, "deliverable_id": deliverable_id,
+                 "price_minor": amount, "message": message.strip()}
+            )  # fmt: skip
+            await campaigns_api.invite_creator(campaign_id, body, principal, db, temporal, settings)
+            return RedirectResponse(f"/portal/campaigns/{campaign_id}#applications", 303)
+        except (ValidationError, AppError) as exc:
+            errors = field_errors(exc, INVITE_FIELDS)
+            status_code = exc.status if isinstance(exc, AppError) else 422
+    return await _campaign_page(
+        request, principal, campaign_id, db, temporal, settings, status_code=status_code,
+        invite=typed, invite_errors=errors,
+    )  # fmt: skip
+
+
+async def _confirm_page(
+    request: Request,
+    principal: Principal,
+    campaign_id: uuid.UUID,
+    action: str,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    errors: dict[str, str] | None = None,
+    reason: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    """What closing applications (`close`) or cancelling (`cancel`) will do, to confirm."""
+    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    if record is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    live = await campaigns_api.campaign_live(temporal, record)
+    apps = await db.run(applications.list_for_campaign, campaign_id)
+    stage = live.stage if live else record.campaign.stage
+    waiting = [
+        a for a in apps if a.status in (ApplicationStatus.PENDING, ApplicationStatus.COUNTERED)
+    ]
+    accepted = [a for a in apps if a.status == ApplicationStatus.ACCEPTED]
+    funded = await db.run(money.funded_minor, campaign_id)
+    allowed = stage in RECRUITING if action == "close" else stage not in CLOSED
+    context = {
+        "principal": principal, "c": record.campaign, "live": live, "stage": stage,
+        "action": action, "allowed": allowed, "waiting": len(waiting),
+        "accepted": len(accepted), "funded": funded, "errors": errors or {}, "reason": reason,
+    }  # fmt: skip
+    return render(request, "portal/campaign_confirm.html", context, status_code)
+
+
+@router.get("/campaigns/{campaign_id}/close-applications")
+async def confirm_close(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    return await _confirm_page(request, principal, campaign_id, "close", db, temporal)
+
+
+@router.post(
+    "/campaigns/{campaign_id}/close-applications", response_model=None, dependencies=[Csrf]
+)
+async def close_applications(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> Response:
+    """Stop taking applications now: production starts with the creators accepted so far."""
+    try:
+        await campaigns_api.close_applications(campaign_id, principal, db, temporal, settings)
+    except AppError as exc:
+        errors = {"form": exc.detail}
+        return await _confirm_page(
+            request, principal, campaign_id, "close", db, temporal, errors, status_code=exc.status
+        )
+    return RedirectResponse(f"/portal/campaigns/{campaign_id}", status_code=303)
+
+
+@router.get("/campaigns/{campaign_id}/cancel")
+async def confirm_cancel(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+) -> HTMLResponse:
+    return await _confirm_page(request, principal, campaign_id, "cancel", db, temporal)
+
+
+@router.post("/campaigns/{campaign_id}/cancel", response_model=None, dependencies=[Csrf])
+async def cancel_campaign(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: BrandUser,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """Cancel the campaign with a reason the creators read."""
+    errors: dict[str, str] = {}
+    status_code = 422
+    if not reason.strip():
+        errors["reason"] = "Tell the creators why the campaign is cancelled."
+    else:
+        try:
+            body = CampaignCancel.model_validate({"reason": reason.strip()})
+            await campaigns_api.cancel_campaign(
+                campaign_id, body, principal, db, temporal, settings
+            )
+            return RedirectResponse(f"/portal/campaigns/{campaign_id}", status_code=303)
+        except ValidationError as exc:
+            errors = field_errors(exc, {"reason": "reason"})
+        except AppError as exc:
+            errors, status_code = {"form": exc.detail}, exc.status
+    return await _confirm_page(
+        request, principal, campaign_id, "cancel", db, temporal, errors, reason, status_code
+    )
 
 
 async def _after(

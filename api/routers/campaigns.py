@@ -25,6 +25,7 @@ from api.schemas import (
     ApplicationPublic,
     BriefPublic,
     CampaignCancel,
+    CampaignChange,
     CampaignCreate,
     CampaignPublic,
     CampaignSummary,
@@ -38,15 +39,17 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain.bank import amount_text as money_words
 from domain.enums import CampaignStage, Role
-from models import applications, brands, campaigns, creators
+from models import applications, brands, campaigns, creators, money
 from models.campaigns import Campaign, CampaignRecord
 from nexus.errors import Conflict, FieldProblem, NotFound, ServiceUnavailable, ValidationFailed
 from workflows import search_attributes as sa
-from workflows.campaign import CLOSED_STAGES, CampaignWorkflow, workflow_id
+from workflows.campaign import CLOSED_STAGES, RECRUITING_STAGES, CampaignWorkflow, workflow_id
 from workflows.contracts.campaign import (
     ApplicationState,
     CampaignDraft,
+    CampaignEdit,
     CampaignStatus,
     CancelCampaign,
     Decide,
@@ -127,6 +130,16 @@ async def live_status(temporal: TemporalGateway, campaign_id: uuid.UUID) -> Camp
         return None
 
 
+def _over_budget(total: int, budget: Money) -> str:
+    def words(amount: int) -> str:
+        return money_words(amount, budget.currency)
+
+    return (
+        f"the deliverables cost {words(total)}, {words(total - budget.amount_minor)} over the "
+        f"budget of {words(budget.amount_minor)}"
+    )
+
+
 def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
     problems = []
     total = sum(d.price_minor * d.quantity for d in body.deliverables)
@@ -134,8 +147,7 @@ def _check_create(body: CampaignCreate, now: datetime) -> list[FieldProblem]:
         problems.append(
             FieldProblem(
                 "body.deliverables",
-                f"deliverables cost {total} minor units, over the budget of "
-                f"{body.budget.amount_minor}",
+                _over_budget(total, body.budget),
             )
         )
     for name in ("application_deadline", "delivery_deadline"):
@@ -171,7 +183,7 @@ def _check_replay(record: CampaignRecord, body: CampaignCreate) -> None:
 
 
 async def _record(db: DatabaseDep, principal: Principal, campaign_id: uuid.UUID) -> CampaignRecord:
-    record = await db.run(campaigns.get_campaign, principal.workspace_id, campaign_id)
+    record = await db.read(campaigns.get_campaign, principal.workspace_id, campaign_id)
     if record is None:
         raise NotFound("no such campaign in this workspace")
     return record
@@ -307,6 +319,120 @@ async def cancel_campaign(
         workflow_id(campaign_id),
         CampaignWorkflow.cancel,
         CancelCampaign(reason=body.reason),
+        result_type=CampaignStatus,
+    )
+    return _public(await _record(db, writer, campaign_id), live)
+
+
+def _edit_of(body: CampaignChange) -> CampaignEdit:
+    """What the workflow changes: the parts given, new deliverables with new IDs."""
+    return CampaignEdit(
+        title=body.title,
+        visibility=body.visibility,
+        budget=body.budget,
+        brief=body.brief,
+        deliverables=None
+        if body.deliverables is None
+        else [DeliverableSpec(id=uuid.uuid4(), **d.model_dump()) for d in body.deliverables],
+    )
+
+
+def _check_edit(
+    record: CampaignRecord, body: CampaignChange, funded: int, now: datetime
+) -> list[FieldProblem]:
+    """The rules of creating a campaign for the draft as it will be, and the funding's: once
+    money is paid in (or on its way) the budget keeps its currency and does not go below it."""
+    campaign = record.campaign
+    budget = body.budget or Money(amount_minor=campaign.budget_minor, currency=campaign.currency)
+    costs = [(d.price_minor, d.quantity) for d in (body.deliverables or record.deliverables)]
+    total = sum(price * quantity for price, quantity in costs)
+    problems = []
+    if total > budget.amount_minor:
+        problems.append(
+            FieldProblem(
+                "body.deliverables" if body.deliverables is not None else "body.budget",
+                _over_budget(total, budget),
+            )
+        )
+    if funded and budget.currency != campaign.currency:
+        problems.append(
+            FieldProblem(
+                "body.budget.currency",
+                f"the budget is funded in {campaign.currency}; its currency cannot change",
+            )
+        )
+    elif budget.amount_minor < funded:
+        problems.append(
+            FieldProblem(
+                "body.budget.amount_minor",
+                f"{money_words(funded, campaign.currency)} is paid in or on its way; the budget "
+                "cannot be lower",
+            )
+        )
+    if body.brief is not None:
+        for name in ("application_deadline", "delivery_deadline"):
+            deadline = getattr(body.brief, name)
+            if deadline is not None and deadline <= now:
+                problems.append(FieldProblem(f"body.brief.{name}", "must be in the future"))
+    return problems
+
+
+@router.patch("/{campaign_id}")
+async def edit_campaign(
+    campaign_id: uuid.UUID,
+    body: CampaignChange,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> CampaignPublic:
+    """Change a draft before publishing it: its title, visibility, budget, brief or
+    deliverables, each given whole. Once funded, the budget keeps its currency and cannot go
+    below what is paid in or on its way; a published campaign is not edited."""
+    record = await _record(db, writer, campaign_id)
+    stage = record.campaign.stage
+    if stage != CampaignStage.DRAFT:
+        raise Conflict(
+            f"only a draft can be edited; this campaign is {stage.value.replace('_', ' ')}"
+        )
+    funded = await db.run(money.funded_minor, campaign_id)
+    problems = _check_edit(record, body, funded, datetime.now(UTC))
+    if problems:
+        raise ValidationFailed("the campaign cannot be changed as given", errors=problems)
+    live = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.edit,
+        _edit_of(body),
+        result_type=CampaignStatus,
+    )
+    return _public(await _record(db, writer, campaign_id), live)
+
+
+@router.post("/{campaign_id}/close-applications")
+async def close_applications(
+    campaign_id: uuid.UUID,
+    writer: Writer,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+) -> CampaignPublic:
+    """Stop taking applications before the deadline: applications and invitations still
+    waiting expire (their creators are told), and the campaign goes into production with the
+    creators accepted so far, or is cancelled when nobody was accepted."""
+    record = await _record(db, writer, campaign_id)
+    stage = record.campaign.stage
+    if stage not in RECRUITING_STAGES:
+        raise Conflict(
+            "only a campaign taking applications can stop taking them; this one is "
+            f"{stage.value.replace('_', ' ')}"
+        )
+    live = await execute_update(
+        temporal,
+        settings.api,
+        workflow_id(campaign_id),
+        CampaignWorkflow.close_recruiting,
         result_type=CampaignStatus,
     )
     return _public(await _record(db, writer, campaign_id), live)

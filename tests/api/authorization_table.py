@@ -147,6 +147,12 @@ TABLE: dict[str, Row] = {
         *BRAND, scope="campaigns:write", mine=True, body=REASON
     ),
     "POST /campaigns/{campaign_id}/publish": api(*BRAND, scope="campaigns:write", mine=True),
+    "PATCH /campaigns/{campaign_id}": api(
+        *BRAND, scope="campaigns:write", mine=True, body={"title": "matrix probe"}
+    ),
+    "POST /campaigns/{campaign_id}/close-applications": api(
+        *BRAND, scope="campaigns:write", mine=True
+    ),
     "GET /campaigns/{campaign_id}/applications": api(*BRAND, mine=True, scope="campaigns:read"),
     "POST /campaigns/{campaign_id}/invitations": api(
         *BRAND,
@@ -335,6 +341,17 @@ TABLE: dict[str, Row] = {
         *BRAND, mine=True, form={"method": "bank_transfer"}
     ),
     "POST /portal/campaigns/{campaign_id}/publish": page(*BRAND, mine=True),
+    "GET /portal/campaigns/{campaign_id}/edit": page(*BRAND, mine=True),
+    "POST /portal/campaigns/{campaign_id}/edit": page(*BRAND, mine=True, form={"title": "probe"}),
+    "GET /portal/campaigns/{campaign_id}/close-applications": page(*BRAND, mine=True),
+    "POST /portal/campaigns/{campaign_id}/close-applications": page(*BRAND, mine=True),
+    "GET /portal/campaigns/{campaign_id}/cancel": page(*BRAND, mine=True),
+    "POST /portal/campaigns/{campaign_id}/cancel": page(
+        *BRAND, mine=True, form={"reason": "matrix probe"}
+    ),
+    "POST /portal/campaigns/{campaign_id}/invitations": page(
+        *BRAND, mine=True, form={"creator_id": "{creator_id}", "price": "10"}
+    ),
     "POST /portal/campaigns/{campaign_id}/applications/{application_id}/decision": page(
         *BRAND, mine=True, form={"action": "reject"}
     ),

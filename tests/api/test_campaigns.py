@@ -551,7 +551,9 @@ async def test_the_over_budget_problem_says_by_how_much(
     problem = assert_problem(response, 422, "validation-failed")
     [error] = problem["errors"]
     assert error["field"] == "body.deliverables"
-    assert "160000" in error["reason"] and "150000" in error["reason"]
+    assert error["reason"] == (
+        "the deliverables cost 1,600.00 EUR, 100.00 EUR over the budget of 1,500.00 EUR"
+    )
     assert count_rows(engine, "campaigns") == 0
 
 
@@ -741,3 +743,221 @@ async def test_a_campaign_reads_with_its_live_state_while_the_workflow_engine_is
     assert response.status_code == 200, response.text
     assert response.json()["live"] == campaign["live"]
     assert response.json()["live"]["open_slots"] == {campaign["deliverables"][0]["id"]: 2}
+
+
+# --- editing a draft, closing applications, stages that follow the work ----------------------
+
+
+async def test_a_draft_is_edited_through_the_api_and_reads_back_as_edited(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    campaign = await create(http, headers, campaign_body(member.brand_id))
+    cid = campaign["id"]
+    brief = campaign_body(member.brand_id)["brief"] | {
+        "product": "Glow serum 50 ml",
+        "application_deadline": iso(in_days(5)),
+    }
+
+    edited = await http.patch(
+        f"/campaigns/{cid}",
+        headers=headers,
+        json={
+            "title": "Summer glow launch",
+            "brief": brief,
+            "deliverables": [{"format": "photo", "quantity": 3, "price_minor": 50_000}],
+        },
+    )
+
+    assert edited.status_code == 200, edited.text
+    body = edited.json()
+    [photo] = body["deliverables"]
+    assert (photo["format"], photo["quantity"]) == ("photo", 3)
+    assert (body["title"], body["brief"]["product"]) == ("Summer glow launch", "Glow serum 50 ml")
+    assert body["live"]["open_slots"] == {photo["id"]: 3}
+    # Only what a request names changes: the budget alone leaves the rest as it is.
+    budget_only = await http.patch(
+        f"/campaigns/{cid}", headers=headers, json={"budget": {"amount_minor": 600_000,
+                                                               "currency": "USD"}}
+    )  # fmt: skip
+    assert budget_only.status_code == 200, budget_only.text
+    read = (await http.get(f"/campaigns/{cid}", headers=headers)).json()
+    assert read["budget"] == {"amount_minor": 600_000, "currency": "USD"}
+    assert (read["title"], read["deliverables"]) == ("Summer glow launch", [photo])
+    assert read["brief"]["product"] == "Glow serum 50 ml"
+    assert rows(engine) == {"campaigns": 1, "briefs": 1, "deliverables": 1}
+
+
+async def test_an_edit_that_breaks_a_rule_names_the_field_and_changes_nothing(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    campaign = await create(http, headers, campaign_body(member.brand_id))
+    cid = campaign["id"]
+
+    over = await http.patch(
+        f"/campaigns/{cid}",
+        headers=headers,
+        json={"deliverables": [{"format": "photo", "quantity": 6, "price_minor": 100_000}]},
+    )
+    problem = assert_problem(over, 422, "validation-failed")
+    assert problem["errors"] == [
+        {
+            "field": "body.deliverables",
+            "reason": "the deliverables cost 6,000.00 USD, 1,000.00 USD over the budget of "
+            "5,000.00 USD",
+        }
+    ]
+    past = campaign_body(member.brand_id)["brief"] | {"application_deadline": iso(in_days(-1))}
+    late = await http.patch(f"/campaigns/{cid}", headers=headers, json={"brief": past})
+    assert fields(assert_problem(late, 422, "validation-failed")) == [
+        "body.brief.application_deadline"
+    ]
+    unknown = await http.patch(f"/campaigns/{cid}", headers=headers, json={"brand_id": cid})
+    assert fields(assert_problem(unknown, 422, "validation-failed")) == ["body.brand_id"]
+
+    await fund(http, engine, headers, cid)
+    for change, field, reason in [
+        ({"amount_minor": 400_000, "currency": "USD"}, "body.budget.amount_minor",
+         "5,000.00 USD is paid in or on its way; the budget cannot be lower"),
+        ({"amount_minor": 500_000, "currency": "EUR"}, "body.budget.currency",
+         "the budget is funded in USD; its currency cannot change"),
+    ]:  # fmt: skip
+        refused = await http.patch(f"/campaigns/{cid}", headers=headers, json={"budget": change})
+        assert assert_problem(refused, 422, "validation-failed")["errors"] == [
+            {"field": field, "reason": reason}
+        ]
+    after = (await http.get(f"/campaigns/{cid}", headers=headers)).json()
+    assert (after["title"], after["budget"], after["deliverables"]) == (
+        campaign["title"],
+        campaign["budget"],
+        campaign["deliverables"],
+    )
+
+
+async def test_a_published_campaign_is_not_edited(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    body = campaign_body(member.brand_id)
+    body["brief"]["application_deadline"] = iso(in_days(7))
+    cid = (await create(http, headers, body))["id"]
+    await fund(http, engine, headers, cid)
+    assert (await http.post(f"/campaigns/{cid}/publish", headers=headers)).status_code == 200
+
+    refused = await http.patch(f"/campaigns/{cid}", headers=headers, json={"title": "Later"})
+
+    assert (
+        "only a draft can be edited; this campaign is published"
+        in (assert_problem(refused, 409, "conflict")["detail"])
+    )
+    assert (await http.get(f"/campaigns/{cid}", headers=headers)).json()["title"] == body["title"]
+
+
+async def published(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant, quantity: int
+) -> tuple[dict[str, str], str, str]:
+    """A funded campaign taking applications: (brand headers, campaign id, deliverable id)."""
+    headers = await login(http, member)
+    body = campaign_body(member.brand_id)
+    body["brief"]["application_deadline"] = iso(in_days(7))
+    body["deliverables"][0]["quantity"] = quantity
+    campaign = await create(http, headers, body)
+    await fund(http, engine, headers, campaign["id"])
+    assert (await http.post(f"/campaigns/{campaign['id']}/publish", headers=headers)).is_success
+    return headers, campaign["id"], campaign["deliverables"][0]["id"]
+
+
+async def applied(
+    http: httpx.AsyncClient, engine: Engine, cid: str, slot: str
+) -> tuple[dict[str, str], dict[str, Any]]:
+    creator = await login(http, make_creator(engine).tenant)
+    response = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": slot, "pitch": "Morning routines", "price_minor": 90_000},
+        headers=creator,
+    )
+    assert response.status_code == 201, response.text
+    application: dict[str, Any] = response.json()
+    return creator, application
+
+
+async def test_taking_the_last_slot_starts_production_on_the_next_read_and_leaves_the_marketplace(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers, cid, slot = await published(http, engine, member, quantity=1)
+    _, application = await applied(http, engine, cid, slot)
+    looking, _ = await applied(http, engine, cid, slot)
+    listed = await http.get(
+        "/marketplace/campaigns", headers=await login(http, make_creator(engine).tenant)
+    )
+    assert cid in [c["id"] for c in listed.json()]
+
+    accepted = await http.post(
+        f"/campaigns/{cid}/applications/{application['id']}/decision",
+        json={"action": "accept"},
+        headers=headers,
+    )
+
+    assert accepted.status_code == 200, accepted.text
+    campaign = (await http.get(f"/campaigns/{cid}", headers=headers)).json()
+    assert (campaign["stage"], campaign["live"]["stage"]) == ("in_production", "in_production")
+    assert campaign["live"]["open_slots"] == {slot: 0}
+    newcomer = await login(http, make_creator(engine).tenant)
+    assert cid not in [
+        c["id"] for c in (await http.get("/marketplace/campaigns", headers=newcomer)).json()
+    ]
+    # The creator still waiting hears the places are filled.
+    mine = (await http.get("/creator/applications", headers=looking)).json()
+    assert [a["status"] for a in mine] == ["expired"]
+    inbox = (await http.get("/notifications", headers=looking)).json()
+    assert any(n["kind"] == "application_slots_filled" for n in _items(inbox))
+
+
+def _items(page: Any) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = page["items"] if isinstance(page, dict) else page
+    return found
+
+
+async def test_closing_applications_early_starts_production_with_whoever_was_accepted(
+    http: httpx.AsyncClient, engine: Engine, member: Tenant
+) -> None:
+    headers, cid, slot = await published(http, engine, member, quantity=2)
+    _, chosen = await applied(http, engine, cid, slot)
+    _, pending = await applied(http, engine, cid, slot)
+    accept = {"action": "accept"}
+    decided = f"/campaigns/{cid}/applications/{chosen['id']}/decision"
+    assert (await http.post(decided, json=accept, headers=headers)).status_code == 200
+
+    closed = await http.post(f"/campaigns/{cid}/close-applications", headers=headers)
+
+    assert closed.status_code == 200, closed.text
+    assert closed.json()["live"]["stage"] == "in_production"
+    assert closed.json()["live"]["open_slots"] == {slot: 0}
+    apps = (await http.get(f"/campaigns/{cid}/applications", headers=headers)).json()
+    assert {a["id"]: a["status"] for a in apps} == {
+        chosen["id"]: "accepted",
+        pending["id"]: "expired",
+    }
+    again = await http.post(f"/campaigns/{cid}/close-applications", headers=headers)
+    assert "this one is in production" in assert_problem(again, 409, "conflict")["detail"]
+    late = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": slot, "pitch": "Me too", "price_minor": 90_000},
+        headers=await login(http, make_creator(engine).tenant),
+    )
+    assert late.status_code == 409, late.text
+
+
+async def test_closing_a_draft_is_refused_and_an_unknown_campaign_is_not_found(
+    http: httpx.AsyncClient, member: Tenant
+) -> None:
+    headers = await login(http, member)
+    cid = (await create(http, headers, campaign_body(member.brand_id)))["id"]
+    draft = await http.post(f"/campaigns/{cid}/close-applications", headers=headers)
+    assert "this one is draft" in assert_problem(draft, 409, "conflict")["detail"]
+    for response in (
+        await http.post(f"/campaigns/{uuid.uuid4()}/close-applications", headers=headers),
+        await http.patch(f"/campaigns/{uuid.uuid4()}", headers=headers, json={"title": "x"}),
+    ):
+        assert_problem(response, 404, "not-found")

@@ -126,6 +126,7 @@ def cpu_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any
         campaigns.create_record,
         campaigns.record_stage,
         campaigns.record_application,
+        campaigns.record_draft,
         deliveries.record,
         licensing.record,
         licensing.checkpoint,

@@ -268,4 +268,22 @@ class CancelCampaign(BaseModel):
     reason: str = Field(min_length=1, max_length=1000)
 
 
+class CampaignEdit(BaseModel):
+    """The brand's changes to its draft: each part given replaces the current one whole;
+    what is left out (None) stays as it is."""
+
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    visibility: CampaignVisibility | None = None
+    budget: Money | None = None
+    brief: BriefSpec | None = None
+    deliverables: list[DeliverableSpec] | None = Field(default=None, min_length=1, max_length=50)
+
+
+class DraftChange(BaseModel):
+    """An edited draft for the read model, with the live state it leaves (its open slots)."""
+
+    draft: CampaignDraft
+    live: CampaignLive | None = None
+
+
 CampaignDraft.model_rebuild()
