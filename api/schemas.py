@@ -297,15 +297,34 @@ class CreatorPublic(BaseModel):
     platforms: list[str]
 
 
+class MarketplaceDeliverable(DeliverablePublic):
+    open_slots: int = Field(description="Creator places still open")
+    applied: bool = Field(description="Whether you applied for it (or were invited) already")
+    summary: str = Field(description="In words: count, format, length and price each")
+
+
+class RightsLine(BaseModel):
+    key: str = Field(description="channels, platforms, territories, term, exclusivity, ...")
+    label: str
+    text: str
+
+
 class MarketplaceCampaign(BaseModel):
     """What a creator sees of an open campaign."""
 
     id: uuid.UUID
     title: str
+    brand_name: str
     stage: CampaignStage
     currency: str
     brief: BriefPublic
-    deliverables: list[DeliverablePublic]
+    deliverables: list[MarketplaceDeliverable]
+    usage_rights_summary: list[RightsLine] = Field(
+        description="The brief's usage rights in words, line by line"
+    )
+    taking_applications: bool = Field(
+        description="Open for applications: before the deadline, with a place you can apply for"
+    )
 
 
 # --- deliveries -----------------------------------------------------------------------------

@@ -7,13 +7,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, CheckConstraint, String, cast, func, or_
+from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, Integer, String, cast, func, or_
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
 
 from domain.enums import CampaignStage, CampaignVisibility, DeliverableFormat
 from models import audit
+from models.applications import Application
 from models.base import aware_datetime_field, created_at_field, str_enum, utcnow
+from models.brands import Brand
 from workflows.contracts.campaign import CampaignLive
 
 
@@ -57,6 +59,8 @@ class Brief(SQLModel, table=True):
     dos: list[str] = Field(default_factory=list, sa_type=JSONB)
     donts: list[str] = Field(default_factory=list, sa_type=JSONB)
     mandatory_mentions: list[str] = Field(default_factory=list, sa_type=JSONB)
+    # Claims the video and caption must not make; shown to creators with the brief.
+    banned_claims: list[str] = Field(default_factory=list, sa_type=JSONB)
     # low | medium | high: how strictly brand-safety findings count (BriefSpec).
     brand_safety_sensitivity: str = Field(default="medium", max_length=10)
     disclosure_required: bool = True
@@ -235,11 +239,81 @@ def list_campaigns(
     )
 
 
+@dataclass(frozen=True)
+class MarketplaceEntry:
+    """A campaign as a creator sees it in the marketplace: with its brand's name, and which
+    deliverables the creator already applied for (or was invited to)."""
+
+    campaign: Campaign
+    brief: Brief
+    brand_name: str
+    deliverables: list[Deliverable]
+    applied: frozenset[uuid.UUID]
+
+    def open_slots(self, deliverable: Deliverable) -> int:
+        """Creator places still open; a run older than the read model's live state (live_seq
+        0) is taken at its word until its process answers an application."""
+        if self.campaign.live_seq == 0:
+            return deliverable.quantity
+        return int(self.campaign.open_slots.get(str(deliverable.id), 0))
+
+    def choices(self) -> list[Deliverable]:
+        """The deliverables this creator can still apply for: open places, not applied yet."""
+        return [d for d in self.deliverables if d.id not in self.applied and self.open_slots(d)]
+
+    def taking_applications(self, now: datetime) -> bool:
+        deadline = self.brief.application_deadline
+        return (
+            self.campaign.visibility == CampaignVisibility.OPEN
+            and self.campaign.stage in RECRUITING_STAGES
+            and deadline is not None
+            and deadline > now
+        )
+
+
+RECRUITING_STAGES = (CampaignStage.PUBLISHED, CampaignStage.RECRUITING)
+
+
+def _open_choice(creator_id: uuid.UUID) -> ColumnElement[bool]:
+    """The campaign has a deliverable with an open place that `creator_id` has not applied
+    for (or been invited to) yet."""
+    place_open = or_(
+        col(Campaign.live_seq) == 0,
+        func.coalesce(
+            cast(col(Campaign.open_slots)[cast(col(Deliverable.id), String)].astext, Integer), 0
+        )
+        > 0,
+    )
+    applied = (
+        select(Application.id)
+        .where(
+            col(Application.campaign_id) == col(Campaign.id),
+            col(Application.deliverable_id) == col(Deliverable.id),
+            Application.creator_id == creator_id,
+        )
+        .exists()
+    )
+    return (
+        select(Deliverable.id)
+        .where(col(Deliverable.campaign_id) == col(Campaign.id), place_open, ~applied)
+        .exists()
+    )
+
+
 def list_open_campaigns(
-    session: Session, *, now: datetime, niches: list[str], country: str, limit: int, offset: int
-) -> list[tuple[Campaign, Brief]]:
-    """Open campaigns still recruiting that fit a creator: no targeting, or an overlap with
-    the creator's niches and country."""
+    session: Session,
+    *,
+    creator_id: uuid.UUID,
+    now: datetime,
+    niches: list[str],
+    country: str,
+    limit: int,
+    offset: int,
+) -> list[MarketplaceEntry]:
+    """Open campaigns taking applications that fit a creator (no targeting, or an overlap
+    with the creator's niches and country) and still have a place the creator can apply
+    for: before the application deadline, with an open place in a deliverable the creator
+    has not applied for yet. Soonest deadline first."""
     niche_fit = or_(
         func.jsonb_array_length(col(Brief.target_niches)) == 0,
         col(Brief.target_niches).op("?|")(cast(niches, ARRAY(String))),
@@ -249,20 +323,114 @@ def list_open_campaigns(
         col(Brief.target_countries).contains([country]),
     )
     rows = session.exec(
-        select(Campaign, Brief)
+        select(Campaign, Brief, Brand.name)
         .join(Brief, col(Brief.campaign_id) == col(Campaign.id))
+        .join(Brand, col(Brand.id) == col(Campaign.brand_id))
         .where(
             Campaign.visibility == CampaignVisibility.OPEN,
-            col(Campaign.stage).in_([CampaignStage.PUBLISHED, CampaignStage.RECRUITING]),
+            col(Campaign.stage).in_(RECRUITING_STAGES),
             col(Brief.application_deadline) > now,
             niche_fit,
             country_fit,
+            _open_choice(creator_id),
         )
         .order_by(col(Brief.application_deadline), col(Campaign.id))
         .limit(limit)
         .offset(offset)
+    ).all()
+    return _entries(session, creator_id, [(c, b, name) for c, b, name in rows])
+
+
+def _entries(
+    session: Session, creator_id: uuid.UUID, rows: list[tuple[Campaign, Brief, str]]
+) -> list[MarketplaceEntry]:
+    """Each campaign with its deliverables and the creator's applications (two queries)."""
+    ids = [c.id for c, _, _ in rows]
+    if not ids:
+        return []
+    deliverables = session.exec(
+        select(Deliverable)
+        .where(col(Deliverable.campaign_id).in_(ids))
+        .order_by(col(Deliverable.price_minor).desc(), col(Deliverable.id))
+    ).all()
+    applied = session.exec(
+        select(Application.campaign_id, Application.deliverable_id).where(
+            col(Application.campaign_id).in_(ids), Application.creator_id == creator_id
+        )
+    ).all()
+    return [
+        MarketplaceEntry(
+            campaign=c,
+            brief=b,
+            brand_name=name,
+            deliverables=[d for d in deliverables if d.campaign_id == c.id],
+            applied=frozenset(d for cid, d in applied if cid == c.id),
+        )
+        for c, b, name in rows
+    ]
+
+
+def get_marketplace_entry(
+    session: Session, campaign_id: uuid.UUID, creator_id: uuid.UUID
+) -> MarketplaceEntry | None:
+    """An open campaign as creators see it (any workspace, once published; however full)."""
+    row = session.exec(
+        select(Campaign, Brief, Brand.name)
+        .join(Brief, col(Brief.campaign_id) == col(Campaign.id))
+        .join(Brand, col(Brand.id) == col(Campaign.brand_id))
+        .where(
+            Campaign.id == campaign_id,
+            Campaign.visibility == CampaignVisibility.OPEN,
+            Campaign.stage != CampaignStage.DRAFT,
+        )
+    ).first()
+    if row is None:
+        return None
+    campaign, brief, name = row
+    [entry] = _entries(session, creator_id, [(campaign, brief, name)])
+    return entry
+
+
+def brief_card(session: Session, campaign_id: uuid.UUID) -> tuple[Campaign, Brief, str] | None:
+    """A campaign's brief with its brand's name, for a page whose reader may already see the
+    campaign (the creator of one of its deliveries)."""
+    row = session.exec(
+        select(Campaign, Brief, Brand.name)
+        .join(Brief, col(Brief.campaign_id) == col(Campaign.id))
+        .join(Brand, col(Brand.id) == col(Campaign.brand_id))
+        .where(Campaign.id == campaign_id)
+    ).first()
+    return None if row is None else (row[0], row[1], row[2])
+
+
+@dataclass(frozen=True)
+class ApplicationContext:
+    """What a creator's list of applications names: each campaign, its brand and the
+    deliverables applied for."""
+
+    campaigns: dict[uuid.UUID, Campaign]
+    brand_names: dict[uuid.UUID, str]
+    deliverables: dict[uuid.UUID, Deliverable]
+
+
+def application_context(
+    session: Session, campaign_ids: set[uuid.UUID], deliverable_ids: set[uuid.UUID]
+) -> ApplicationContext:
+    if not campaign_ids:
+        return ApplicationContext({}, {}, {})
+    rows = session.exec(
+        select(Campaign, Brand.name)
+        .join(Brand, col(Brand.id) == col(Campaign.brand_id))
+        .where(col(Campaign.id).in_(campaign_ids))
+    ).all()
+    deliverables = session.exec(
+        select(Deliverable).where(col(Deliverable.id).in_(deliverable_ids))
+    ).all()
+    return ApplicationContext(
+        campaigns={c.id: c for c, _ in rows},
+        brand_names={c.id: name for c, name in rows},
+        deliverables={d.id: d for d in deliverables},
     )
-    return list(rows.all())
 
 
 def get_public_campaign(session: Session, campaign_id: uuid.UUID) -> CampaignRecord | None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from collections.abc import Awaitable
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
@@ -46,13 +47,16 @@ from api.routers import money as money_api
 from api.schemas import (
     ApplicationCreate,
     BriefAcceptanceCreate,
+    BriefPublic,
     ChangeAnswerCreate,
+    DeliveryPublic,
     DraftCreate,
     FinalCreate,
     ResponseCreate,
     ScriptCreate,
 )
-from domain.enums import DeliveryStage
+from domain import bank
+from domain.enums import DeliveryStage, Role
 from models import applications, campaigns, deliveries, money
 from models.moderation import waiting_review
 from nexus.errors import AppError, NotFound, ValidationFailed
@@ -83,26 +87,97 @@ async def _marketplace(
     principal: Principal,
     creator_id: uuid.UUID,
     db: DatabaseDep,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
 ) -> HTMLResponse:
     listing = await marketplace_api.open_campaigns(as_creator(principal, creator_id), db, 50, 0)
-    context = {"principal": principal, "listing": listing, "form": form or {},
-               "errors": errors or {}}  # fmt: skip
-    return render(request, "portal/marketplace.html", context, status_code)
-
-
-async def _currency(db: DatabaseDep, campaign_id: uuid.UUID) -> str:
-    record = await db.run(campaigns.get_public_campaign, campaign_id)
-    return record.campaign.currency if record else ""
+    return render(request, "portal/marketplace.html", {"principal": principal, "listing": listing})
 
 
 @router.get("/marketplace")
 async def marketplace(
     request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
 ) -> HTMLResponse:
+    """Campaigns the creator can apply for, each card with its brand, deliverables, terms
+    and deadlines, linking to the full brief."""
     return await _marketplace(request, principal, creator_id, db)
+
+
+async def _brief_page(
+    request: Request,
+    principal: Principal,
+    creator_id: uuid.UUID,
+    campaign_id: uuid.UUID,
+    db: DatabaseDep,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    try:
+        entry = await marketplace_api.open_entry(db, campaign_id, creator_id)
+    except NotFound:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    now = datetime.now(UTC)
+    c = marketplace_api.listing(entry, now)
+    choices = [d for d in c.deliverables if d.open_slots > 0 and not d.applied]
+    form = form or {}
+    if "deliverable_id" not in form and choices:
+        form["deliverable_id"] = str(choices[0].id)
+    closed = None
+    if not entry.taking_applications(now):
+        closed = "Applications for this campaign have closed."
+    elif not any(d.open_slots for d in c.deliverables):
+        closed = "Every creator place in this campaign is taken."
+    elif not choices:
+        closed = "You have applied for every deliverable that still has a place open."
+    context = {"principal": principal, "c": c, "choices": choices, "closed": closed,
+               "form": form, "errors": errors or {}}  # fmt: skip
+    return render(request, "portal/campaign_brief.html", context, status_code)
+
+
+@router.get("/marketplace/{campaign_id}")
+async def campaign_brief(
+    request: Request,
+    campaign_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+) -> HTMLResponse:
+    """A campaign's full brief and usage rights, with the form to apply."""
+    return await _brief_page(request, principal, creator_id, campaign_id, db)
+
+
+def _application_form(deliverable_id: str, pitch: str, price: str, currency: str) -> (
+    tuple[ApplicationCreate | None, dict[str, str]]
+):  # fmt: skip
+    """The API's application body from the form, or what to fix, in words."""
+    errors: dict[str, str] = {}
+    price_minor = None
+    try:
+        price_minor = minor_units(price, currency)
+    except BadAmount as exc:
+        errors["price"] = str(exc)
+    if not deliverable_id:
+        errors["deliverable_id"] = "Choose the deliverable you apply for."
+    if not pitch.strip():
+        errors["pitch"] = "Tell the brand in a few words why you are a good fit."
+    if price_minor is None and "price" not in errors:
+        errors["price"] = "Enter the price you ask, for example 750 or 750.50."
+    elif price_minor is not None and price_minor <= 0:
+        errors["price"] = "Enter a price above zero."
+    if errors:
+        return None, errors
+    try:
+        body = ApplicationCreate.model_validate(
+            {"deliverable_id": deliverable_id, "pitch": pitch.strip(), "price_minor": price_minor}
+        )
+    except ValidationError as exc:
+        names = {"pitch": "pitch", "price_minor": "price", "deliverable_id": "deliverable_id"}
+        errors = field_errors(exc, names)
+        if "deliverable_id" in errors:
+            errors["deliverable_id"] = "Choose one of the deliverables listed above."
+        if "price" in errors:
+            errors["price"] = "This price is too high."
+        return None, errors
+    return body, {}
 
 
 @router.post("/marketplace/{campaign_id}/applications", response_model=None, dependencies=[Csrf])
@@ -119,38 +194,59 @@ async def apply(
     price: Annotated[str, Form(max_length=30)] = "",
 ) -> Response:
     form = {"deliverable_id": deliverable_id, "pitch": pitch, "price": price}
-    errors: dict[str, str] = {}
-    try:
-        body = ApplicationCreate.model_validate(
-            {"deliverable_id": deliverable_id, "pitch": pitch.strip(),
-             "price_minor": minor_units(price, await _currency(db, campaign_id))}
-        )  # fmt: skip
-        await marketplace_api.apply(
-            campaign_id, body, as_creator(principal, creator_id), db, temporal, settings
-        )
-    except BadAmount as exc:
-        errors["price"] = str(exc)
-    except ValidationError as exc:
-        names = {"pitch": "pitch", "price_minor": "price", "deliverable_id": "form"}
-        errors = field_errors(exc, names)
-    except AppError as exc:
-        errors["form"] = exc.detail
+    entry = await db.run(campaigns.get_marketplace_entry, campaign_id, creator_id)
+    if entry is None:
+        return render(request, "portal/not_found.html", {"principal": principal}, 404)
+    body, errors = _application_form(deliverable_id, pitch, price, entry.campaign.currency)
+    if body is not None:
+        try:
+            await marketplace_api.apply(
+                campaign_id, body, as_creator(principal, creator_id), db, temporal, settings
+            )
+        except ValidationFailed as exc:
+            errors = {"deliverable_id": "Choose one of the deliverables listed above."}
+            if not any(e.field == "body.deliverable_id" for e in exc.errors):
+                errors = {"form": exc.detail}
+        except AppError as exc:
+            errors = {"form": _human(exc.detail)}
     if errors:
-        form["campaign_id"] = str(campaign_id)
-        return await _marketplace(request, principal, creator_id, db, form, errors, 422)
+        return await _brief_page(request, principal, creator_id, campaign_id, db, form, errors, 422)
     return RedirectResponse("/portal/applications", status_code=303)
+
+
+# What the campaign's process says when it refuses an application, as a person would say it.
+_REFUSALS = {
+    "every creator slot of this deliverable is taken": (
+        "The last creator slot for this deliverable was just taken; choose another one."
+    ),
+    "the application deadline has passed": "Applications for this campaign have closed.",
+    "the campaign is not taking applications": "This campaign is not taking applications any more.",
+}
+
+
+def _human(detail: str) -> str:
+    if detail in _REFUSALS:
+        return _REFUSALS[detail]
+    if detail.startswith("this creator already has an"):
+        return "You have already applied for this deliverable: see your applications."
+    if detail.startswith("the campaign is"):
+        return "This campaign is not taking applications any more."
+    return detail[:1].upper() + detail[1:]
 
 
 @router.get("/applications")
 async def my_applications(
     request: Request, principal: CreatorUser, creator_id: CreatorId, db: DatabaseDep
 ) -> HTMLResponse:
+    """The creator's applications and invitations: campaign, brand, deliverable, price and
+    where each stands."""
+
     def rows(session: Session) -> dict[str, Any]:
         found = applications.list_for_creator(session, creator_id)
-        return {
-            "rows": found,
-            "campaigns": campaigns.by_ids(session, {a.campaign_id for a in found}),
-        }
+        names = campaigns.application_context(
+            session, {a.campaign_id for a in found}, {a.deliverable_id for a in found}
+        )
+        return {"rows": found, "names": names}
 
     context = {"principal": principal, **await db.run(rows)}
     return render(request, "portal/applications.html", context)
@@ -214,6 +310,7 @@ async def _task_page(
     context = {
         "principal": principal, "d": delivery, "title": title, "errors": errors or {},
         "upload_steps": UPLOAD_STEPS, "moment": moment, "form": form or {},
+        **await _brief_to_accept(principal, delivery, db),
         # While a person reviews the draft: the creator is told so, and by when.
         "human_review": await db.run(waiting_review, delivery.id)
         if delivery.stage == DeliveryStage.CHECKING else None,
@@ -286,6 +383,31 @@ async def _step(
     return RedirectResponse(f"/portal/deliveries/{delivery_id}", status_code=303)
 
 
+async def _brief_to_accept(
+    principal: Principal, delivery: DeliveryPublic, db: DatabaseDep
+) -> dict[str, Any]:
+    """The brief and usage rights the creator accepts, while the delivery waits for that."""
+    if principal.role != Role.CREATOR or delivery.stage != DeliveryStage.AWAITING_BRIEF_ACCEPTANCE:
+        return {}
+    card = await db.run(campaigns.brief_card, delivery.campaign_id)
+    if card is None:
+        return {}
+    campaign, brief, brand_name = card
+    return {"brief": BriefPublic.model_validate(brief, from_attributes=True),
+            "brand_name": brand_name, "currency": campaign.currency}  # fmt: skip
+
+
+async def _asks_perpetual(db: DatabaseDep, delivery_id: uuid.UUID, creator_id: uuid.UUID) -> bool:
+    def asks(session: Session) -> bool:
+        row = deliveries.get_delivery(session, delivery_id)
+        if row is None or row.creator_id != creator_id:
+            return False  # the API answers that it is not theirs
+        card = campaigns.brief_card(session, row.campaign_id)
+        return card is not None and bool(card[1].usage_rights.get("perpetual"))
+
+    return await db.run(asks)
+
+
 @router.post("/deliveries/{delivery_id}/brief-acceptance", response_model=None,
              dependencies=[Csrf])  # fmt: skip
 async def accept_brief(
@@ -298,6 +420,12 @@ async def accept_brief(
     settings: SettingsDep,
     accept_perpetual_rights: Annotated[str, Form(max_length=5)] = "",
 ) -> Response:
+    """Accept the brief and its usage rights; perpetual rights only with the box ticked."""
+    if not accept_perpetual_rights and await _asks_perpetual(db, delivery_id, creator_id):
+        errors = {"accept_perpetual_rights": "Tick the box to grant these rights forever, "
+                  "or do not accept the brief."}  # fmt: skip
+        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
+                                status_code=422)  # fmt: skip
     body = BriefAcceptanceCreate(accept_perpetual_rights=bool(accept_perpetual_rights))
     call = deliveries_api.accept_brief(
         delivery_id, as_creator(principal, creator_id), db, temporal, settings, body
@@ -398,16 +526,44 @@ async def answer_extra_revision(
 
 # -- earnings --------------------------------------------------------------------------------
 
+# Where each part of the API's bank-details body sits in the earnings page's form.
+BANK_FIELDS = {n: n for n in ("holder_name", "iban", "bic", "routing_number", "account_number")}
+
 
 async def _earnings(
-    request: Request, principal: Principal, creator_id: uuid.UUID, db: DatabaseDep, template: str
+    request: Request,
+    principal: Principal,
+    creator_id: uuid.UUID,
+    db: DatabaseDep,
+    template: str,
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
 ) -> HTMLResponse:
     me = as_creator(principal, creator_id)
     payouts = await money_api.creator_payouts(me, db)
-    account = await db.run(money.payout_account, creator_id)
-    context = {"principal": principal, "payouts": payouts, "account": account,
-               "moving": any(p.status not in SETTLED for p in payouts)}  # fmt: skip
-    return render(request, template, context)
+    configured, _ = money_api.providers(request)
+
+    def read(session: Session) -> dict[str, Any]:
+        details = money.bank_details(session, creator_id)
+        mine = money.disputes(session, creator_id=creator_id)
+        return {
+            "account": money.payout_account(session, creator_id),
+            "bank_details": money.masked(details) if details else None,
+            "bank_updated": details.updated_at if details else None,
+            "disputes": money_api.dispute_public(
+                session, [d for d in mine if d.subject == "payout"]
+            ),
+        }
+
+    found = await db.run(read)
+    open_disputes = {d.subject_id for d in found["disputes"] if d.status == "open"}
+    context = {
+        "principal": principal, "payouts": payouts, "manual": configured.name == "manual",
+        "moving": any(p.status not in SETTLED for p in payouts), "open_disputes": open_disputes,
+        "form": form or {}, "errors": errors or {}, **found,
+    }  # fmt: skip
+    return render(request, template, context, status_code)
 
 
 @router.get("/earnings")
@@ -431,15 +587,94 @@ async def payout_account(
     creator_id: CreatorId,
     db: DatabaseDep,
     temporal: TemporalDep,
+    settings: SettingsDep,
 ) -> Response:
     """Open the payout account and go to the provider's onboarding when it needs one."""
     try:
         opened = await money_api.open_payout_account(
-            as_creator(principal, creator_id), db, temporal, request
+            as_creator(principal, creator_id), db, temporal, request, settings
         )
     except AppError:
         return RedirectResponse("/portal/earnings?problem=provider", status_code=303)
     return RedirectResponse(opened.onboarding_url or "/portal/earnings", status_code=303)
+
+
+@router.post("/payout-account/bank-details", response_model=None, dependencies=[Csrf])
+async def bank_details(
+    request: Request,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    holder_name: Annotated[str, Form(max_length=200)] = "",
+    scheme: Annotated[str, Form(max_length=10)] = "iban",
+    iban: Annotated[str, Form(max_length=60)] = "",
+    bic: Annotated[str, Form(max_length=30)] = "",
+    routing_number: Annotated[str, Form(max_length=30)] = "",
+    account_number: Annotated[str, Form(max_length=40)] = "",
+) -> Response:
+    """Where manual payouts go, checked (IBAN check digits, ABA checksum) before it is kept,
+    encrypted; each problem is shown next to its field and nothing typed is lost."""
+    form = {"holder_name": holder_name, "scheme": scheme, "iban": iban, "bic": bic,
+            "routing_number": routing_number, "account_number": account_number}  # fmt: skip
+    us = scheme == "us"
+    try:
+        # Every problem at once, next to its field, before the API checks the same again.
+        bank.bank_account(
+            holder_name=holder_name, scheme=scheme, iban=iban, bic=bic,
+            routing_number=routing_number, account_number=account_number,
+        )  # fmt: skip
+    except bank.BankDetailsInvalid as exc:
+        errors = {k if k in BANK_FIELDS else "form": v for k, v in exc.problems.items()}
+        return await _earnings(request, principal, creator_id, db, "portal/earnings.html", form,
+                               errors, 422)  # fmt: skip
+    try:
+        body = money_api.BankDetailsCreate.model_validate(
+            {"holder_name": holder_name, "iban": None if us else iban, "bic": None if us else bic,
+             "routing_number": routing_number if us else None,
+             "account_number": account_number if us else None}
+        )  # fmt: skip
+        await money_api.set_bank_details(
+            body, as_creator(principal, creator_id), db, temporal, settings, request
+        )
+    except ValidationError as exc:
+        errors = field_errors(exc, BANK_FIELDS)
+        return await _earnings(request, principal, creator_id, db, "portal/earnings.html", form,
+                               errors, 422)  # fmt: skip
+    except AppError as exc:
+        errors = field_errors(exc, BANK_FIELDS)
+        if us and "iban" in errors and not routing_number.strip():
+            errors["routing_number"] = errors.pop("iban")
+        return await _earnings(request, principal, creator_id, db, "portal/earnings.html", form,
+                               errors, exc.status)  # fmt: skip
+    return RedirectResponse("/portal/earnings?saved=bank-details", status_code=303)
+
+
+@router.post("/payouts/dispute", response_model=None, dependencies=[Csrf])
+async def dispute_payout(
+    request: Request,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    payout_id: Annotated[str, Form(max_length=200)] = "",
+    reason: Annotated[str, Form(max_length=4000)] = "",
+) -> Response:
+    """The creator disputes a payout; ops answer on the earnings page and in the inbox."""
+    form = {"payout_id": payout_id, "reason": reason}
+    try:
+        body = money_api.DisputeCreate.model_validate({"reason": reason})
+        await money_api.dispute_payout(
+            payout_id, body, as_creator(principal, creator_id), db, request
+        )
+    except ValidationError:
+        errors = {"reason": "Say what is wrong with this payout (at most 2,000 characters)."}
+        return await _earnings(request, principal, creator_id, db, "portal/earnings.html", form,
+                               errors, 422)  # fmt: skip
+    except AppError as exc:
+        return await _earnings(request, principal, creator_id, db, "portal/earnings.html", form,
+                               {"dispute": exc.detail}, exc.status)  # fmt: skip
+    return RedirectResponse("/portal/earnings?saved=dispute", status_code=303)
 
 
 # -- licenses --------------------------------------------------------------------------------

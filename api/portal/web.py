@@ -22,6 +22,8 @@ from pydantic import ValidationError
 from api.deps import DatabaseDep, Principal, SettingsDep, user_principal
 from api.problems import human_reason
 from api.security import decode_access_token
+from domain import brief_words
+from domain.brief_words import decimals, money_words
 from domain.enums import Role
 from domain.findings import Finding, clock, finding_line, finding_words
 from domain.labels import duration_words, when, words
@@ -36,26 +38,12 @@ BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER})
 templates = Jinja2Templates(directory=Path(__file__).parent.parent / "templates")
 
 
-# ISO 4217 currencies whose minor unit is not a hundredth.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
-                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}  # fmt: skip
 _MOMENT = re.compile(r"\bat (\d+):([0-5]\d)\b")
-
-
-def decimals(currency: str) -> int:
-    return _DECIMALS.get(currency, 2)
 
 
 def money(amount_minor: int | None, currency: str) -> str:
     """Minor units shown as major units with the code."""
-    if amount_minor is None:
-        return "—"
-    places = decimals(currency)
-    major = Decimal(amount_minor).scaleb(-places)
-    return f"{major:,.{places}f} {currency}"
+    return "—" if amount_minor is None else money_words(amount_minor, currency)
 
 
 class BadAmount(ValueError):
@@ -105,6 +93,10 @@ templates.env.filters["finding_words"] = finding_words
 templates.env.filters["day_and_time"] = when
 templates.env.filters["duration"] = duration_words
 templates.env.filters["clock"] = clock
+# A brief's terms in words (the partial portal/partials/brief.html uses them).
+templates.env.filters["deliverable_words"] = brief_words.deliverable_words
+templates.env.filters["rights_words"] = brief_words.usage_rights_words
+templates.env.filters["days_words"] = brief_words.days_words
 
 
 def secure(request: Request) -> bool:
@@ -190,7 +182,7 @@ async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> P
     if not token:
         return None
     try:
-        return await db.run(user_principal, decode_access_token(settings.auth, token))
+        return await db.read(user_principal, decode_access_token(settings.auth, token))
     except Unauthenticated:
         return None
 
@@ -227,7 +219,7 @@ CreatorUser = Annotated[Principal, _role(Role.CREATOR)]
 
 async def _creator(principal: CreatorUser, db: DatabaseDep) -> uuid.UUID:
     assert principal.user_id is not None
-    profile = await db.run(creators.profile_of_user, principal.user_id)
+    profile = await db.read(creators.profile_of_user, principal.user_id)
     if profile is None:
         raise HTTPException(303, "no profile", headers={"Location": "/portal"})
     return profile.id

@@ -18,33 +18,50 @@ from api.schemas import (
     BriefPublic,
     DeliverablePublic,
     MarketplaceCampaign,
+    MarketplaceDeliverable,
     Offset,
     ResponseCreate,
+    RightsLine,
 )
 from api.workflow_calls import execute_update
-from domain.enums import CampaignVisibility
+from domain.brief_words import deliverable_words, money_words, usage_rights_words
 from models import applications, campaigns, creators
-from models.campaigns import Brief, Campaign, CampaignRecord
-from nexus.errors import NotFound
+from models.campaigns import MarketplaceEntry
+from nexus.errors import AppError, Conflict, FieldProblem, NotFound, ValidationFailed
 from workflows.campaign import CampaignWorkflow, workflow_id
 from workflows.contracts.campaign import ApplicationState, Apply, Respond
 
 router = APIRouter(tags=["marketplace"])
 
 
-def _listing(
-    campaign: Campaign, brief: Brief, record: CampaignRecord | None
-) -> MarketplaceCampaign:
+def listing(entry: MarketplaceEntry, now: datetime) -> MarketplaceCampaign:
+    """The campaign as its marketplace card and brief page show it, terms in words."""
+    campaign, currency = entry.campaign, entry.campaign.currency
+    brief = BriefPublic.model_validate(entry.brief, from_attributes=True)
+    deliverables = [
+        MarketplaceDeliverable(
+            **DeliverablePublic.model_validate(d, from_attributes=True).model_dump(),
+            open_slots=entry.open_slots(d),
+            applied=d.id in entry.applied,
+            summary=deliverable_words(
+                d.format, d.duration_s, d.quantity, money_words(d.price_minor, currency)
+            ),
+        )
+        for d in entry.deliverables
+    ]
     return MarketplaceCampaign(
         id=campaign.id,
         title=campaign.title,
+        brand_name=entry.brand_name,
         stage=campaign.stage,
-        currency=campaign.currency,
-        brief=BriefPublic.model_validate(brief, from_attributes=True),
-        deliverables=[
-            DeliverablePublic.model_validate(d, from_attributes=True)
-            for d in (record.deliverables if record else [])
+        currency=currency,
+        brief=brief,
+        deliverables=deliverables,
+        usage_rights_summary=[
+            RightsLine(key=t.key, label=t.label, text=t.text)
+            for t in usage_rights_words(brief.usage_rights.model_dump(), currency)
         ],
+        taking_applications=entry.taking_applications(now) and bool(entry.choices()),
     )
 
 
@@ -55,39 +72,65 @@ async def open_campaigns(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     offset: Offset = 0,
 ) -> list[MarketplaceCampaign]:
-    """Open campaigns still recruiting that fit the creator's niches and country."""
+    """Campaigns taking applications that fit the creator's niches and country, with a
+    place still open in a deliverable the creator has not applied for yet; soonest
+    application deadline first."""
+    now = datetime.now(UTC)
 
-    def query(session: Session) -> list[MarketplaceCampaign]:
+    def query(session: Session) -> list[MarketplaceEntry]:
         profile = creators.get_profile(session, creator.creator_id)
         assert profile is not None
-        rows = campaigns.list_open_campaigns(
+        return campaigns.list_open_campaigns(
             session,
-            now=datetime.now(UTC),
+            creator_id=creator.creator_id,
+            now=now,
             niches=profile.niches,
             country=profile.country,
             limit=limit,
             offset=offset,
         )
-        return [
-            _listing(c, b, campaigns.get_campaign(session, c.workspace_id, c.id)) for c, b in rows
-        ]
 
-    return await db.run(query)
+    return [listing(entry, now) for entry in await db.run(query)]
 
 
-async def _open_record(db: DatabaseDep, campaign_id: uuid.UUID) -> CampaignRecord:
-    record = await db.run(campaigns.get_public_campaign, campaign_id)
-    if record is None or record.campaign.visibility != CampaignVisibility.OPEN:
+async def open_entry(
+    db: DatabaseDep, campaign_id: uuid.UUID, creator_id: uuid.UUID
+) -> MarketplaceEntry:
+    """A published open campaign, however full; 404 for drafts and invitation-only ones."""
+    entry = await db.run(campaigns.get_marketplace_entry, campaign_id, creator_id)
+    if entry is None:
         raise NotFound("no such open campaign")
-    return record
+    return entry
 
 
 @router.get("/marketplace/campaigns/{campaign_id}")
 async def open_campaign(
     campaign_id: uuid.UUID, creator: CreatorDep, db: DatabaseDep
 ) -> MarketplaceCampaign:
-    record = await _open_record(db, campaign_id)
-    return _listing(record.campaign, record.brief, record)
+    """The campaign's full brief, deliverables with their open places, and usage rights."""
+    return listing(await open_entry(db, campaign_id, creator.creator_id), datetime.now(UTC))
+
+
+def refusal(entry: MarketplaceEntry, deliverable_id: uuid.UUID, now: datetime) -> AppError | None:
+    """Why the creator cannot apply for this deliverable now, in words; None if they can.
+    The campaign's process decides again (a place may go between this read and the apply)."""
+    if not entry.taking_applications(now):
+        return Conflict("This campaign is not taking applications any more.")
+    deliverable = next((d for d in entry.deliverables if d.id == deliverable_id), None)
+    if deliverable is None:
+        return ValidationFailed(
+            "no such deliverable",
+            errors=[FieldProblem("body.deliverable_id", "not a deliverable of this campaign")],
+        )
+    if deliverable_id in entry.applied:
+        return Conflict(
+            "You have already applied for this deliverable (or were invited to it): "
+            "see your applications."
+        )
+    if entry.open_slots(deliverable) <= 0:
+        other = "choose another deliverable" if entry.choices() else "look for another campaign"
+        return Conflict(f"Every creator slot for this deliverable is taken; {other}.")
+    return None
 
 
 @router.post("/marketplace/campaigns/{campaign_id}/applications", status_code=201)
@@ -99,8 +142,13 @@ async def apply(
     temporal: TemporalDep,
     settings: SettingsDep,
 ) -> ApplicationPublic:
-    """Apply for one deliverable with a pitch and a proposed price."""
-    await _open_record(db, campaign_id)
+    """Apply for one deliverable with a pitch and a proposed price. Refused (409) once the
+    campaign stops taking applications, for a deliverable whose creator slots are all
+    taken, and for one the creator already applied for."""
+    entry = await open_entry(db, campaign_id, creator.creator_id)
+    problem = refusal(entry, body.deliverable_id, datetime.now(UTC))
+    if problem is not None:
+        raise problem
     state = await execute_update(
         temporal,
         settings.api,

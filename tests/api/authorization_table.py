@@ -172,6 +172,13 @@ TABLE: dict[str, Row] = {
     ),
     "GET /campaigns/{campaign_id}/fundings": api(*BRAND, mine=True, scope="campaigns:read"),
     "GET /campaigns/{campaign_id}/statement": api(*BRAND, mine=True, scope="campaigns:read"),
+    "GET /campaigns/{campaign_id}/fundings/{funding_id}/invoice.pdf": api(
+        *BRAND, mine=True, scope="campaigns:read"
+    ),
+    "POST /campaigns/{campaign_id}/fundings/{funding_id}/disputes": api(
+        *BRAND, scope="campaigns:write", mine=True, body=REASON
+    ),
+    "GET /campaigns/{campaign_id}/disputes": api(*BRAND, mine=True, scope="campaigns:read"),
     "GET /creators": api(*BRAND, scope="campaigns:read"),
     # Known to the workspace through its campaign; unknown to every other.
     "GET /creators/{creator_id}": api(*BRAND, mine=True, scope="campaigns:read"),
@@ -185,6 +192,13 @@ TABLE: dict[str, Row] = {
     "POST /creator/applications/{application_id}/response": api(CREATOR),
     "POST /creator/payout-account": api(CREATOR),
     "GET /creator/payouts": api(CREATOR),
+    "GET /creator/payout-account": api(CREATOR),
+    "PUT /creator/payout-account/bank-details": api(
+        CREATOR, body={"holder_name": "Matrix Probe", "iban": "DE89370400440532013000"}
+    ),
+    # Another creator's payout (or none) is not found.
+    "POST /creator/payouts/{payout_id}/disputes": api(CREATOR, body=REASON),
+    "GET /creator/disputes": api(CREATOR),
     "GET /creator/statement": api(CREATOR),
     "GET /marketplace/campaigns": api(CREATOR),
     "GET /marketplace/campaigns/{campaign_id}": api(CREATOR),
@@ -300,6 +314,9 @@ TABLE: dict[str, Row] = {
     "GET /ops/payouts": api(OPS),
     "POST /ops/payouts/{payout_id}/abandon": api(OPS),
     "GET /ops/manual-transfers": api(OPS),
+    "GET /ops/fundings": api(OPS),
+    "GET /ops/disputes": api(OPS),
+    "POST /ops/disputes/{dispute_id}/resolution": api(OPS, body={"note": "matrix probe"}),
     "POST /ops/manual-transfers/{transfer_id}/settled": api(OPS),
     "GET /ops/audit": api(OPS),
     "GET /moderation/{asset_id}": api(OPS),
@@ -356,6 +373,14 @@ TABLE: dict[str, Row] = {
         *BRAND, mine=True, form={"action": "reject"}
     ),
     "GET /portal/campaigns/{campaign_id}/statement": page(*BRAND, mine=True),
+    "GET /portal/campaigns/{campaign_id}/statement.csv": page(*BRAND, mine=True),
+    "GET /portal/campaigns/{campaign_id}/fundings/{funding_id}": page(*BRAND, mine=True),
+    "GET /portal/campaigns/{campaign_id}/fundings/{funding_id}/invoice.pdf": page(
+        *BRAND, mine=True
+    ),
+    "POST /portal/campaigns/{campaign_id}/fundings/{funding_id}/disputes": page(
+        *BRAND, mine=True, form={"reason": "matrix probe"}
+    ),
     "GET /portal/reviews": page(*BRAND),
     "POST /portal/deliveries/{delivery_id}/review": page(
         *BRAND, mine=True, form={"decision": "approve"}
@@ -411,6 +436,7 @@ TABLE: dict[str, Row] = {
     ),
     # -- portal: creator pages ---------------------------------------------------------------
     "GET /portal/marketplace": page(CREATOR),
+    "GET /portal/marketplace/{campaign_id}": page(CREATOR),
     "POST /portal/marketplace/{campaign_id}/applications": page(CREATOR),
     "GET /portal/applications": page(CREATOR),
     "POST /portal/applications/{application_id}/response": page(CREATOR),
@@ -425,6 +451,11 @@ TABLE: dict[str, Row] = {
     "GET /portal/earnings": page(CREATOR),
     "GET /portal/earnings/live": page(CREATOR),
     "POST /portal/payout-account": page(CREATOR),
+    "POST /portal/payout-account/bank-details": page(
+        CREATOR, form={"holder_name": "Matrix Probe", "iban": "DE89370400440532013000"}
+    ),
+    "POST /portal/payouts/dispute": page(CREATOR, form={"payout_id": "{payout_id}", "reason": "x"}),
+    "GET /portal/earnings/statement.csv": page(CREATOR),
     "GET /portal/my-licenses": page(CREATOR),
     "POST /portal/my-licenses/{license_id}/answer": page(CREATOR),
     "GET /portal/profile": page(CREATOR),
@@ -434,6 +465,19 @@ TABLE: dict[str, Row] = {
     # -- portal: ops -------------------------------------------------------------------------
     "GET /portal/ops": page(OPS),
     "GET /portal/ops/audit": page(OPS),
+    "GET /portal/ops/fundings": page(OPS),
+    "POST /portal/ops/fundings/{funding_id}/confirm": page(
+        OPS, form={"amount": "11.00", "reference": "NX-0000-0000"}
+    ),
+    "GET /portal/ops/payouts": page(OPS),
+    "POST /portal/ops/payouts/{payout_id}/abandon": page(OPS, form={"reason": "matrix probe"}),
+    "POST /portal/ops/batches": page(OPS),
+    "GET /portal/ops/batches/{batch_id}": page(OPS),
+    "GET /portal/ops/batches/{batch_id}/transfers.csv": page(OPS),
+    "POST /portal/ops/batches/{batch_id}/settled": page(OPS),
+    "POST /portal/ops/transfers/{transfer_id}/settled": page(OPS),
+    "GET /portal/ops/disputes": page(OPS),
+    "POST /portal/ops/disputes/{dispute_id}/resolution": page(OPS, form={"note": "matrix probe"}),
     # The development mail catcher's e-mail (outside development, ops only).
     "GET /portal/mail": page(OPS),
     "GET /portal/ops/moderation/{asset_id}": page(OPS),

@@ -3,6 +3,8 @@ messages, uploads through the session, the check report's timestamps, CSRF and t
 
 from __future__ import annotations
 
+import html
+import re
 import uuid
 
 import httpx
@@ -10,6 +12,7 @@ import pytest
 from sqlalchemy import Engine
 
 from domain.enums import Role
+from models.brands import Brand
 from models.db import session_scope
 from models.deliveries import Submission
 from models.moderation import open_escalation
@@ -17,9 +20,11 @@ from nexus.settings import Settings
 from tests.api.test_auth import bearer
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
-from tests.e2e.support import ok
+from tests.e2e.support import ok, until
 from tests.support import (
+    Tenant,
     campaign_body,
+    count_rows,
     fund,
     login,
     make_creator,
@@ -142,21 +147,25 @@ async def test_applying_countering_and_accepting_the_offer_through_the_forms(
     await sign_in(http, creator.tenant)
     page = await http.get("/portal/marketplace")
     assert "Spring glow launch" in page.text
-    deliverable = page.text.split('name="deliverable_id"')[1].split('value="')[1].split('"')[0]
+    page = await http.get(f"/portal/marketplace/{cid}")
+    deliverable = page.text.split('name="deliverable_id" value="')[1].split('"')[0]
     data = {"csrf_token": csrf_from(page), "deliverable_id": deliverable, "pitch": " ",
             "price": "9.999"}  # fmt: skip
     bad = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
     assert bad.status_code == 422
-    assert "decimals" in bad.text
+    assert "decimals" in error_of(bad, "price")
+    assert error_of(bad, "pitch") == "Tell the brand in a few words why you are a good fit."
     data |= {"price": "900", "pitch": "<b>I love serums</b>"}
     done = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
     assert done.status_code == 303
     listing = await http.get("/portal/applications")
-    assert "pending" in listing.text
+    assert "Waiting for the brand's answer" in visible(listing)
     assert "900.00 USD" in listing.text
+    # Applied for its only deliverable: the campaign is no longer offered to this creator.
+    assert "Spring glow launch" not in (await http.get("/portal/marketplace")).text
     again = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
     assert again.status_code == 422
-    assert 'class="error banner"' in again.text
+    assert "You have already applied for this deliverable" in again.text
 
     await sign_in(http, brand)
     campaign_page = await http.get(f"/portal/campaigns/{cid}")
@@ -172,7 +181,8 @@ async def test_applying_countering_and_accepting_the_offer_through_the_forms(
 
     await sign_in(http, creator.tenant)
     offers = await http.get("/portal/applications")
-    assert "the brand offers 850.00 USD" in offers.text
+    assert "The brand offers 850.00 USD" in visible(offers)
+    assert "The brand offers another price: accept or decline" in visible(offers)
     answer = f"/portal/applications/{application['id']}/response"
     accepted = await http.post(answer, data={"csrf_token": csrf_from(offers), "accept": "yes"})
     assert accepted.status_code == 303
@@ -315,3 +325,239 @@ async def test_ops_console_validates_the_decision_and_keeps_others_out(
 
     await sign_in(http, make_tenant(engine))
     assert (await http.get("/portal/ops")).headers["location"] == "/portal"
+
+
+# --- the brief, before applying and when accepting it --------------------------------------
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+FULL_BRIEF = {
+    "product": "Glow serum 30 ml",
+    "objective": "Awareness among 18-34 skincare buyers",
+    "target_audience": "Busy commuters who want skincare in two minutes",
+    "hooks": ["My 2-minute morning glow"],
+    "dos": ["Show the texture on skin"],
+    "donts": ["Film in a bathroom mirror"],
+    "mandatory_mentions": ["Glow serum"],
+    "banned_claims": ["cures acne"],
+    "disclosure_required": True,
+    "revision_rounds": 3,
+    "review_window_days": 5,
+    "ships_product": True,
+    "script_required": True,
+    "usage_rights": {
+        "channels": ["organic_social", "paid_social"],
+        "platforms": ["tiktok", "instagram"],
+        "territories": ["US", "DE"],
+        "term_days": None,
+        "perpetual": True,
+        "exclusivity_days": 90,
+        "exclusivity_category": "skincare",
+        "modification": "derivative",
+        "fee_minor": 20_000,
+    },
+}
+
+
+ACCEPT_BUTTON = '<button type="submit">Accept the brief and its usage rights</button>'
+
+
+def name_of(engine: Engine, tenant: Tenant) -> str:
+    with session_scope(engine) as session:
+        brand = session.get(Brand, tenant.brand_id)
+        assert brand is not None
+        return brand.name
+
+
+def visible(page: httpx.Response | str) -> str:
+    """What a person reads on the page: its text without tags and attributes."""
+    text = page if isinstance(page, str) else page.text
+    body = text.split("<main", 1)[1].split(">", 1)[1]
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
+
+
+async def open_campaign(
+    http: httpx.AsyncClient, engine: Engine, brand: Tenant, *, quantity: int = 1
+) -> tuple[str, str, dict[str, str]]:
+    """A funded, published campaign with the full brief; its id, deliverable and brand headers."""
+    headers = await login(http, brand)
+    body = campaign_body(brand.brand_id)
+    body["brief"] = FULL_BRIEF | {
+        "application_deadline": "2099-01-01T00:00:00Z",
+        "delivery_deadline": "2099-03-15T12:00:00Z",
+    }
+    body["deliverables"][0]["quantity"] = quantity
+    campaign = ok(await http.post("/campaigns", json=body, headers=headers), 201)
+    await fund(http, engine, headers, campaign["id"])
+    ok(await http.post(f"/campaigns/{campaign['id']}/publish", headers=headers))
+    return campaign["id"], campaign["deliverables"][0]["id"], headers
+
+
+async def apply_in_portal(
+    http: httpx.AsyncClient, cid: str, deliverable: str, price: str = "900"
+) -> httpx.Response:
+    page = await http.get(f"/portal/marketplace/{cid}")
+    data = {"csrf_token": csrf_from(page), "deliverable_id": deliverable,
+            "pitch": "Morning routines are my thing", "price": price}  # fmt: skip
+    return await http.post(f"/portal/marketplace/{cid}/applications", data=data)
+
+
+async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campaigns_go(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    alice, bob = make_creator(engine), make_creator(engine)
+    cid, deliverable, headers = await open_campaign(http, engine, brand)
+    brand_name = name_of(engine, brand)
+
+    await sign_in(http, bob.tenant)
+    page = await http.get("/portal/marketplace")
+    card = visible(page).split("Spring glow launch", 1)[1]
+    assert brand_name in visible(page)
+    for words in (
+        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD", "(1 place open)",
+        "organic social posts and paid social ads", "Instagram and TikTok",
+        "Germany and the United States", "perpetual: forever",
+        "90 days in skincare", "may be edited and made into new ads",
+        "200.00 USD on top of the price", "Apply by 1 January 2099", "Delivery due 15 March 2099",
+        "Product shipped yes", "Script first yes",
+    ):  # fmt: skip
+        assert words in card, words
+    assert not UUID.search(visible(page))
+    assert "video_9x16" not in page.text
+
+    api_card = ok(await http.get("/marketplace/campaigns", headers=await login(http, bob.tenant)))
+    [listed] = [c for c in api_card if c["id"] == cid]
+    assert listed["brand_name"] == brand_name
+    assert listed["deliverables"][0]["open_slots"] == 1
+    summary = "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD"
+    assert listed["deliverables"][0]["summary"] == summary
+    rights = {line["key"]: line["text"] for line in listed["usage_rights_summary"]}
+    assert rights["territories"] == "Germany and the United States"
+    assert rights["exclusivity"].startswith("90 days in skincare")
+
+    # Alice takes the only slot: the campaign is no longer offered to Bob.
+    await sign_in(http, alice.tenant)
+    assert (await apply_in_portal(http, cid, deliverable)).status_code == 303
+    [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
+    ok(await http.post(f"/campaigns/{cid}/applications/{application['id']}/decision",
+                       json={"action": "accept"}, headers=headers))  # fmt: skip
+
+    await sign_in(http, bob.tenant)
+    assert "Spring glow launch" not in (await http.get("/portal/marketplace")).text
+    b = await login(http, bob.tenant)
+    assert cid not in {c["id"] for c in ok(await http.get("/marketplace/campaigns", headers=b))}
+    # A link kept from before shows the brief, says why, and offers no form.
+    brief_page = await http.get(f"/portal/marketplace/{cid}")
+    assert "Every creator place in this campaign is taken." in brief_page.text
+    assert 'name="pitch"' not in brief_page.text
+    refused = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": deliverable, "pitch": "Me too", "price_minor": 50_000},
+        headers=b,
+    )
+    assert refused.status_code == 409
+    assert refused.json()["detail"] == (
+        "Every creator slot for this deliverable is taken; look for another campaign."
+    )
+    in_portal = await apply_in_portal(http, cid, deliverable)
+    assert in_portal.status_code == 422
+    assert "Every creator slot for this deliverable is taken" in in_portal.text
+    assert count_rows(engine, "applications") == 1
+
+
+async def test_the_brief_page_shows_every_term_and_takes_the_application(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine)
+    cid, deliverable, headers = await open_campaign(http, engine, brand, quantity=2)
+    brand_name = name_of(engine, brand)
+    await sign_in(http, creator.tenant)
+
+    page = await http.get(f"/portal/marketplace/{cid}")
+    assert page.status_code == 200
+    text = visible(page)
+    for words in (
+        brand_name, "Glow serum 30 ml", "Awareness among 18-34 skincare buyers",
+        "Busy commuters who want skincare in two minutes", "My 2-minute morning glow",
+        "Show the texture on skin", "Film in a bathroom mirror", "Must mention Glow serum",
+        "Never claim or say cures acne", "Paid-partnership disclosure Required",
+        "The brand ships the product to you", "The brand approves a script before you film",
+        "Up to 3 rounds of changes", "Within 5 days of each draft",
+        "Applications close 1 January 2099, 00:00 UTC", "Delivery due 15 March 2099, 12:00 UTC",
+        "2 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD each",
+        "Countries Germany and the United States", "perpetual: forever",
+        "Exclusivity 90 days in skincare", "Paid usage fee 200.00 USD on top of the price",
+    ):  # fmt: skip
+        assert words in text, words
+    assert not UUID.search(text)
+    assert f'name="deliverable_id" value="{deliverable}" checked' in page.text
+
+    data = {"csrf_token": csrf_from(page), "deliverable_id": "", "pitch": "", "price": ""}
+    bad = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
+    assert bad.status_code == 422
+    assert error_of(bad, "deliverable_id") == "Choose the deliverable you apply for."
+    assert error_of(bad, "price") == "Enter the price you ask, for example 750 or 750.50."
+    assert "Glow serum 30 ml" in bad.text  # the brief stays on the page
+    unknown = await http.post(
+        f"/portal/marketplace/{cid}/applications",
+        data=data | {"deliverable_id": str(uuid.uuid4()), "pitch": "Hi", "price": "800"},
+    )
+    assert error_of(unknown, "deliverable_id") == "Choose one of the deliverables listed above."
+    assert count_rows(engine, "applications") == 0
+
+    assert (await apply_in_portal(http, cid, deliverable, "950.50")).status_code == 303
+    mine = await http.get("/portal/applications")
+    text = visible(mine)
+    for words in (brand_name, "Spring glow launch", "Applied for vertical video (9:16), 30 s",
+                  "You asked 950.50 USD", "Waiting for the brand's answer"):  # fmt: skip
+        assert words in text, words
+    assert not UUID.search(text)
+    assert "pending" not in text
+
+    # An invitation-only campaign has no public brief page.
+    body = campaign_body(brand.brand_id, visibility="invite_only")
+    private = ok(await http.post("/campaigns", json=body, headers=headers), 201)
+    assert (await http.get(f"/portal/marketplace/{private['id']}")).status_code == 404
+
+
+async def test_accepting_the_brief_shows_it_and_perpetual_rights_need_the_box(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    brand = make_tenant(engine)
+    creator = make_creator(engine)
+    cid, deliverable, headers = await open_campaign(http, engine, brand)
+    await sign_in(http, creator.tenant)
+    assert (await apply_in_portal(http, cid, deliverable)).status_code == 303
+    [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
+    accepted = ok(
+        await http.post(f"/campaigns/{cid}/applications/{application['id']}/decision",
+                        json={"action": "accept"}, headers=headers)
+    )  # fmt: skip
+    delivery = f"/portal/deliveries/{accepted['delivery_id']}"
+
+    async def waiting() -> bool:
+        return ACCEPT_BUTTON in (await http.get(delivery)).text
+
+    await until(waiting)
+    page = await http.get(delivery)
+    text = visible(page)
+    before_button = visible(page.text.split(ACCEPT_BUTTON)[0])
+    for words in ("Glow serum 30 ml", "Never claim or say cures acne",
+                  "Countries Germany and the United States", "perpetual: forever",
+                  "Exclusivity 90 days in skincare"):  # fmt: skip
+        assert words in before_button, words
+    assert "I grant these usage rights forever (perpetual)" in text
+
+    path = f"{delivery}/brief-acceptance"
+    refused = await http.post(path, data={"csrf_token": csrf_from(page)})
+    assert refused.status_code == 422
+    assert error_of(refused, "accept_perpetual_rights").startswith("Tick the box")
+    assert "awaiting brief acceptance" in refused.text
+    done = await http.post(
+        path, data={"csrf_token": csrf_from(page), "accept_perpetual_rights": "yes"}
+    )
+    assert done.status_code == 303
+    after = await http.get(delivery)
+    assert ACCEPT_BUTTON not in after.text
+    assert "Never claim or say" not in after.text  # the brief shows while it awaits acceptance

@@ -208,7 +208,7 @@ async def test_applying_twice_is_409_and_keeps_one_application(
         json=application_body(campaign, 70_000),
         headers=c,
     )
-    problem(again, 409, "already has an application")
+    problem(again, 409, "You have already applied for this deliverable")
     apps = ok(await http.get(f"/campaigns/{campaign['id']}/applications", headers=b))
     assert [(a["id"], a["price_minor"]) for a in apps] == [(first["id"], 90_000)]
     assert count_rows(engine, "applications") == 1
