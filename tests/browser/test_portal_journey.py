@@ -131,7 +131,7 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     assert progress == "100"
     # The page follows the checks without a reload, then shows what to fix.
     await stage_is(creator, "fixing")
-    await expect(creator.get_by_text("disclosure_insufficient")).to_be_visible()
+    await expect(creator.get_by_text("the caption's wording isn't clear enough")).to_be_visible()
     await shoot(creator, "check-report")
     await upload(creator, draft, GOOD_CAPTION)
     await stage_is(creator, "in review")
@@ -202,9 +202,13 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
         await asyncio.sleep(1)
         await ops.reload()
     await shoot(ops, "ops-console")
-    await card.get_by_label("Pass").check()
-    await card.get_by_label("Reason").fill("A toy gun in a skincare video: fine")
-    await card.get_by_role("button", name="Record decision").click()
+    # The case page plays the video from the finding's moment beside the caption.
+    await card.get_by_role("link", name="Review").click()
+    await expect(ops.locator("video#player")).to_have_js_property("readyState", 4)
+    await shoot(ops, "ops-case")
+    await ops.get_by_label("Approve: the draft goes on to the brand").check()
+    await ops.get_by_label("Note").fill("A toy gun in a skincare video: fine")
+    await ops.get_by_role("button", name="Record decision").click()
     await expect(ops.get_by_role("heading", name="Ops console")).to_be_visible()
     await expect(ops.locator(f"#case-{case}")).to_have_count(0)
     handle = client.get_workflow_handle(workflow_id(case), result_type=ModerationReport)
