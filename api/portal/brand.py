@@ -736,7 +736,9 @@ async def statement(
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     result = await money_api.campaign_statement(campaign_id, principal, db, "json")
     assert isinstance(result, money_api.Statement)
-    context = {"principal": principal, "campaign": record.campaign, "statement": result}
+    details = await db.run(money_api.statement_details, result.lines)
+    context = {"principal": principal, "campaign": record.campaign, "statement": result,
+               "details": details}  # fmt: skip
     return render(request, "portal/statement.html", context)
 
 

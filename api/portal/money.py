@@ -48,6 +48,12 @@ def age(then: datetime, now: datetime | None = None) -> str:
     return f"{days} day{'s' if days != 1 else ''}"
 
 
+def ago(then: datetime) -> str:
+    """ "just now", "5 min ago", "2 days ago"."""
+    said = age(then)
+    return said if said == "just now" else f"{said} ago"
+
+
 def _platform(request: Request) -> PlatformBank:
     return money_api.providers(request)[1].platform
 
@@ -245,7 +251,7 @@ async def _fundings_page(
     context = {
         "principal": principal, "rows": rows, "show": show, "reference": reference,
         "search_error": search_error, "form": form or {}, "errors": errors or {},
-        "notice": notice, "age": age, "pending": PENDING_FUNDINGS,
+        "notice": notice, "age": age, "ago": ago, "pending": PENDING_FUNDINGS,
     }  # fmt: skip
     return render(request, "portal/ops_fundings.html", context, status_code)
 
@@ -432,8 +438,16 @@ async def batch_page(
 
 BATCH_HEADER = [
     "transfer id", "kind", "payee", "iban", "bic", "us routing number", "us account number",
-    "amount", "currency", "reference", "for", "status",
+    "amount", "currency", "reference", "for", "status", "internal reference",
 ]  # fmt: skip
+
+
+def remittance(transfer: money.ManualTransfer, campaign: str) -> str:
+    """What the payee's bank statement shows (at most 140 characters, as SEPA carries): who
+    paid, what for, and a code that finds the transfer again."""
+    code = transfer.id.hex[:8].upper()
+    what = "payout" if transfer.kind == "payout" else "refund"
+    return f"NEXUS {what} {code} {campaign}".strip()[:140]
 
 
 def _batch_csv(session: Session, batch_id: uuid.UUID, key: bytes | None) -> list[list[str]]:
@@ -462,7 +476,7 @@ def _batch_csv(session: Session, batch_id: uuid.UUID, key: bytes | None) -> list
         what = f"{t.kind} · {row['campaign']}" if row["campaign"] else t.kind
         rows.append([
             str(t.id), t.kind, payee, iban, bic, routing, account, amount, t.currency,
-            t.reference, what, t.status,
+            remittance(t, row["campaign"]), what, t.status, t.reference,
         ])  # fmt: skip
     money.note_batch_export(session, batch_id, len(rows))
     return rows
@@ -595,7 +609,7 @@ async def _disputes_page(
 ) -> HTMLResponse:
     found = await db.run(_disputes_context, None if show == "all" else show)
     context = {"principal": principal, "show": show, "form": form or {},
-               "errors": errors or {}, "age": age, **found}  # fmt: skip
+               "errors": errors or {}, "age": age, "ago": ago, **found}  # fmt: skip
     return render(request, "portal/ops_disputes.html", context, status_code)
 
 

@@ -315,7 +315,10 @@ async def test_ops_pay_a_bank_batch_from_its_csv_and_settle_it(
     assert (line["payee"], line["iban"], line["amount"], line["currency"]) == (
         "Ada Lovelace", "DE89370400440532013000", "400.00", "USD",
     )  # fmt: skip
-    assert line["reference"] == f"payout-{request.payout_id}"
+    assert line["reference"].startswith("NEXUS payout ") and line["reference"].endswith(
+        "Glow launch"
+    )
+    assert line["internal reference"] == f"payout-{request.payout_id}"
     with engine.connect() as conn:
         actions = conn.execute(
             text("SELECT action FROM audit_events WHERE action = 'transfer_batch.exported'")
