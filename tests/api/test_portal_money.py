@@ -170,6 +170,10 @@ async def test_ops_confirm_a_transfer_only_when_amount_and_reference_match(
     with session_scope(engine) as session:
         funding = money.get_funding(session, uuid.UUID(f.funding_id))
         assert funding is not None and funding.status == "succeeded"
+    # The brand's statement says what came in, in words.
+    await as_user(http, f.brand)
+    statement = await http.get(f"/portal/campaigns/{f.campaign_id}/statement")
+    assert f"Bank transfer {f.reference}" in statement.text and "manual:" not in statement.text
 
 
 async def test_creator_bank_details_are_checked_kept_encrypted_and_shown_masked(
