@@ -334,12 +334,14 @@ class ModerationWorkflow:
     async def _human_review(
         self, request: ModerationRequest, report: ModerationReport
     ) -> ModerationReport:
-        self._set_stage("review")
         # Reviews that began before a case was recorded for ops (and the creator told)
-        # replay without it.
+        # replay without it. The case is recorded before ops can find the video waiting.
         recorded = workflow.patched("review-case")
         if recorded:
+            assert self._status is not None
+            self._status.stage = "review"  # a decision is taken from now on
             await self._open_case(request, report)
+        self._set_stage("review")
         try:
             await workflow.wait_condition(
                 lambda: self._review is not None,
