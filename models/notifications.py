@@ -1,18 +1,22 @@
 """The in-app inbox (the embedded default channel for notifications), what each person wants
-by e-mail, and the development mail catcher's messages."""
+by e-mail, the e-mail outbox (e-mail waiting to be sent, written with the inbox rows), and the
+development mail catcher's messages."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from collections.abc import Collection, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Text, UniqueConstraint, func, update
+from sqlalchemy import Index, Text, UniqueConstraint, func, text, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlmodel import Field, Session, SQLModel, col, select
 
+from domain.enums import Role
 from domain.notifications import EMAIL_GROUPS, group_of
 from models.base import aware_datetime_field, created_at_field, id_field, utcnow
+from models.workspaces import Membership
 
 
 class Notification(SQLModel, table=True):
@@ -134,6 +138,136 @@ def emailed(session: Session, user_id: uuid.UUID | None, kind: str) -> bool:
     if user_id is None or group is None:
         return True
     return email_choices(session, user_id)[group]
+
+
+# -- the e-mail outbox ----------------------------------------------------------------------
+
+
+class OutboxEmail(SQLModel, table=True):
+    """One e-mail to one recipient about one event, stored in the transaction that stores the
+    event's inbox rows and sent afterwards: right away, and by the sweep while it keeps
+    failing. Sent once the SMTP server accepted it; given up (and ops told) after failing for
+    a day."""
+
+    __tablename__ = "email_outbox"
+    # One e-mail per event per address: a repeated delivery adds nothing.
+    __table_args__ = (
+        UniqueConstraint("event_key", "email"),
+        Index(
+            "ix_email_outbox_due",
+            "next_attempt_at",
+            postgresql_where=text("sent_at IS NULL AND given_up_at IS NULL"),
+        ),
+    )
+
+    id: uuid.UUID = id_field()
+    event_key: str = Field(max_length=300)
+    # None: the recipient has no account (an invitation); the e-mail then has no preferences link.
+    user_id: uuid.UUID | None = Field(default=None)
+    kind: str = Field(max_length=60)
+    email: str = Field(max_length=320)
+    name: str = Field(default="", max_length=200)
+    subject: str = Field(max_length=300)
+    body: str = Field(default="", max_length=4000)
+    link: str = Field(default="", max_length=500)
+    # Derived from event key and address: every try sends the same Message-ID.
+    message_id: str = Field(max_length=998)
+    attempts: int = 0
+    next_attempt_at: datetime = created_at_field()
+    last_attempt_at: datetime | None = aware_datetime_field()
+    last_error: str = Field(default="", max_length=1000)
+    sent_at: datetime | None = aware_datetime_field()
+    given_up_at: datetime | None = aware_datetime_field()
+    created_at: datetime = created_at_field()
+
+
+def enqueue_emails(session: Session, rows: Sequence[OutboxEmail]) -> list[uuid.UUID]:
+    """Store the e-mails not stored yet (same event key and address), in one statement;
+    answer the ids of those stored now."""
+    if not rows:
+        return []
+    statement = (
+        insert(OutboxEmail)
+        .values([r.model_dump() for r in rows])
+        .on_conflict_do_nothing(index_elements=["event_key", "email"])
+        .returning(col(OutboxEmail.id))
+    )
+    return list(session.exec(statement).scalars())
+
+
+def _unsent() -> Any:
+    return (col(OutboxEmail.sent_at).is_(None)) & (col(OutboxEmail.given_up_at).is_(None))
+
+
+def claim_email(
+    session: Session,
+    now: datetime,
+    *,
+    among: Collection[uuid.UUID] | None = None,
+    skip: Collection[uuid.UUID] = (),
+) -> OutboxEmail | None:
+    """The next unsent e-mail to try, locked for this transaction: the one due longest among
+    all, or any of `among` (due or not). One that another sender holds is skipped, so two
+    senders never send one e-mail at once."""
+    query = select(OutboxEmail).where(_unsent())
+    if among is not None:
+        query = query.where(col(OutboxEmail.id).in_(list(among)))
+    else:
+        query = query.where(col(OutboxEmail.next_attempt_at) <= now)
+    if skip:
+        query = query.where(col(OutboxEmail.id).not_in(list(skip)))
+    query = query.order_by(col(OutboxEmail.next_attempt_at), col(OutboxEmail.id))
+    return session.exec(query.limit(1).with_for_update(skip_locked=True)).first()
+
+
+def email_sent(session: Session, row: OutboxEmail, now: datetime) -> None:
+    row.attempts += 1
+    row.last_attempt_at = row.sent_at = now
+    session.add(row)
+
+
+def email_failed(
+    session: Session, row: OutboxEmail, now: datetime, error: str, next_attempt_at: datetime
+) -> None:
+    row.attempts += 1
+    row.last_attempt_at = now
+    row.last_error = error[:1000]
+    row.next_attempt_at = next_attempt_at
+    session.add(row)
+
+
+def give_up_emails(session: Session, now: datetime, after: timedelta) -> list[OutboxEmail]:
+    """Give up the unsent e-mails that were still failing `after` their creation (a try
+    failed since), skipping any a sender holds; answer them."""
+    stale = (
+        select(col(OutboxEmail.id))
+        .where(
+            _unsent(),
+            col(OutboxEmail.created_at) <= now - after,
+            col(OutboxEmail.last_attempt_at) >= col(OutboxEmail.created_at) + after,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    statement = (
+        update(OutboxEmail)
+        .where(col(OutboxEmail.id).in_(stale.scalar_subquery()))
+        .values(given_up_at=now)
+        .returning(OutboxEmail)
+    )
+    rows = session.execute(select(OutboxEmail).from_statement(statement)).scalars()
+    return sorted(rows, key=lambda r: (r.created_at, r.id))
+
+
+def outbox_of(session: Session, event_key: str) -> list[OutboxEmail]:
+    """The e-mails of one event, by address."""
+    query = select(OutboxEmail).where(OutboxEmail.event_key == event_key)
+    return list(session.exec(query.order_by(col(OutboxEmail.email))).all())
+
+
+def ops_user_ids(session: Session) -> list[uuid.UUID]:
+    """The people of the operations team (who hear of e-mail given up)."""
+    query = select(Membership.user_id).where(Membership.role == Role.OPS).distinct()
+    return list(session.exec(query).all())
 
 
 # -- the development mail catcher ------------------------------------------------------------

@@ -184,7 +184,13 @@ class NotificationSettings(BaseModel):
     """The in-app inbox is always on; e-mail goes out too when an SMTP host is set. In
     development an unset host means the dev stack's mail catcher (`nexus up` starts it): an
     SMTP server on loopback that keeps every message for the portal's mail page. Production
-    sends e-mail only through an SMTP server it is given."""
+    sends e-mail only through an SMTP server it is given.
+
+    E-mail waits in an outbox written with the inbox rows and is sent right after them (for
+    up to `send_wait_s` in the caller's time; a slower send goes on behind it). What fails is
+    retried by a sweep every `outbox_sweep_s`, `outbox_batch` at a time, backing off from
+    one sweep interval up to `outbox_backoff_max_s`; after `outbox_give_up_h` of failures
+    an e-mail is given up and ops are told in their inbox."""
 
     smtp_host: str | None = None
     smtp_port: int = Field(default=587, ge=1, le=65535)
@@ -194,6 +200,12 @@ class NotificationSettings(BaseModel):
     sender: str = "NEXUS <no-reply@nexus.example>"
     portal_url: str = "http://127.0.0.1:8000"
     mail_catcher_port: int = Field(default=8025, ge=1, le=65535)
+    smtp_timeout_s: float = Field(default=10.0, gt=0)
+    send_wait_s: float = Field(default=3.0, ge=0)
+    outbox_sweep_s: int = Field(default=60, ge=1)
+    outbox_batch: int = Field(default=50, ge=1, le=1000)
+    outbox_backoff_max_s: int = Field(default=1800, ge=1)
+    outbox_give_up_h: float = Field(default=24.0, gt=0)
 
     @property
     def mail_catcher(self) -> bool:

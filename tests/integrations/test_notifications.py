@@ -15,7 +15,7 @@ from sqlmodel import select
 from activities.notifications import NotificationActivities
 from domain.enums import Role
 from integrations.notifications import notifier_from_settings
-from models.notifications import Notification
+from models.notifications import Notification, outbox_of
 from models.workspaces import User
 from nexus.settings import NotificationSettings
 from tests.support import Tenant, add_member, free_port, make_tenant
@@ -96,7 +96,9 @@ async def test_brand_members_get_inbox_rows_and_one_email_each_even_when_retried
     }
 
 
-async def test_a_failed_send_leaves_no_inbox_row_so_the_retry_sends_again(engine: Engine) -> None:
+async def test_a_failed_send_keeps_the_inbox_row_and_the_email_waits_in_the_outbox(
+    engine: Engine,
+) -> None:
     tenant = make_tenant(engine)
     closed_port = free_port()
     activities = NotificationActivities(
@@ -106,9 +108,12 @@ async def test_a_failed_send_leaves_no_inbox_row_so_the_retry_sends_again(engine
         event_key=f"campaign-y:1:{uuid.uuid4()}", kind="application", title="New application",
         user_ids=[tenant.user_id],
     )  # fmt: skip
-    with pytest.raises(ConnectionRefusedError):
-        activities.notify(event)
-    assert inbox_rows(engine, event.event_key) == []
+    assert activities.notify(event) == 1  # the mail server being down fails nothing
+    assert [r.title for r in inbox_rows(engine, event.event_key)] == ["New application"]
+    with DbSession(engine) as session:
+        [waiting] = outbox_of(session, event.event_key)
+    assert (waiting.email, waiting.attempts, waiting.sent_at) == (tenant.email, 1, None)
+    assert waiting.last_error.startswith("The mail server refused the connection")
 
 
 async def test_without_smtp_the_inbox_is_the_only_channel(engine: Engine) -> None:

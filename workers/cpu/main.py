@@ -32,6 +32,7 @@ from nexus.temporal import connect, run_until_signalled
 from workflows.campaign import CampaignWorkflow
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
+from workflows.email_outbox import EmailOutboxSweepWorkflow, ensure_email_outbox_schedule
 from workflows.health import HealthCheckWorkflow
 from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
@@ -71,6 +72,7 @@ WORKFLOWS = [
     PaymentEventWorkflow,
     FundingWorkflow,
     PaymentEventSweepWorkflow,
+    EmailOutboxSweepWorkflow,
     ModerationWorkflow,
     RenditionsWorkflow,
     HealthCheckWorkflow,
@@ -131,6 +133,8 @@ def cpu_activities(settings: Settings, engine: Engine) -> list[Callable[..., Any
         licensing.record,
         licensing.checkpoint,
         notifications.notify,
+        notifications.send_due_email,
+        notifications.give_up_email,
         caption_check,
         probe.probe_cpu,
         money.reserve,
@@ -183,6 +187,11 @@ async def main(settings: Settings) -> None:
             timedelta(minutes=settings.licensing.checkpoint_interval_minutes),
         )
         await ensure_sweep_schedule(client, cpu_queue(settings.temporal.task_queue))
+        await ensure_email_outbox_schedule(
+            client,
+            cpu_queue(settings.temporal.task_queue),
+            timedelta(seconds=settings.notifications.outbox_sweep_s),
+        )
         await run_until_signalled(build_worker(client, settings, engine))
     finally:
         engine.dispose()

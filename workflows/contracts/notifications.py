@@ -18,3 +18,13 @@ class Notify(BaseModel):
     user_ids: list[uuid.UUID] = Field(default_factory=list)
     workspace_id: uuid.UUID | None = None
     roles: list[str] = Field(default_factory=list)
+
+
+class EmailSweep(BaseModel):
+    """What one pass of the e-mail outbox's sweep did."""
+
+    sent: int = 0
+    failed: int = 0
+    given_up: int = 0
+    # The pass stopped at its batch size: more e-mails may be due.
+    more: bool = False
