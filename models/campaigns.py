@@ -262,13 +262,24 @@ class MarketplaceEntry:
         return [d for d in self.deliverables if d.id not in self.applied and self.open_slots(d)]
 
     def taking_applications(self, now: datetime) -> bool:
+        return self.closed_reason(now) is None
+
+    def closed_reason(self, now: datetime) -> str | None:
+        """Why the campaign takes no applications, in words; None while it takes them."""
         deadline = self.brief.application_deadline
-        return (
-            self.campaign.visibility == CampaignVisibility.OPEN
-            and self.campaign.stage in RECRUITING_STAGES
-            and deadline is not None
-            and deadline > now
-        )
+        if deadline is not None and deadline <= now:
+            return (
+                "This campaign is not taking applications any more: they closed on "
+                f"{deadline.day} {deadline:%B %Y}."
+            )
+        if self.campaign.stage not in RECRUITING_STAGES or deadline is None:
+            if self.campaign.live_seq and not any(map(self.open_slots, self.deliverables)):
+                return (
+                    "This campaign is not taking applications any more: every creator slot "
+                    "is taken."
+                )
+            return "This campaign is not taking applications any more."
+        return None
 
 
 RECRUITING_STAGES = (CampaignStage.PUBLISHED, CampaignStage.RECRUITING)
@@ -401,6 +412,10 @@ def brief_card(session: Session, campaign_id: uuid.UUID) -> tuple[Campaign, Brie
         .where(Campaign.id == campaign_id)
     ).first()
     return None if row is None else (row[0], row[1], row[2])
+
+
+def get_deliverable(session: Session, deliverable_id: uuid.UUID) -> Deliverable | None:
+    return session.get(Deliverable, deliverable_id)
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ from api.schemas import (
     ScriptCreate,
 )
 from domain import bank
+from domain.brief_words import deliverable_words, money_words
 from domain.enums import DeliveryStage, Role
 from models import applications, campaigns, deliveries, money
 from models.moderation import waiting_review
@@ -121,12 +122,10 @@ async def _brief_page(
     form = form or {}
     if "deliverable_id" not in form and choices:
         form["deliverable_id"] = str(choices[0].id)
-    closed = None
-    if not entry.taking_applications(now):
-        closed = "Applications for this campaign have closed."
-    elif not any(d.open_slots for d in c.deliverables):
-        closed = "Every creator place in this campaign is taken."
-    elif not choices:
+    closed = entry.closed_reason(now)
+    if closed is None and not any(d.open_slots for d in c.deliverables):
+        closed = "Every creator slot in this campaign is taken."
+    elif closed is None and not choices:
         closed = "You have applied for every deliverable that still has a place open."
     context = {"principal": principal, "c": c, "choices": choices, "closed": closed,
                "form": form, "errors": errors or {}}  # fmt: skip
@@ -390,11 +389,15 @@ async def _brief_to_accept(
     if principal.role != Role.CREATOR or delivery.stage != DeliveryStage.AWAITING_BRIEF_ACCEPTANCE:
         return {}
     card = await db.run(campaigns.brief_card, delivery.campaign_id)
-    if card is None:
+    deliverable = await db.run(campaigns.get_deliverable, delivery.deliverable_id)
+    if card is None or deliverable is None:
         return {}
     campaign, brief, brand_name = card
+    mine = deliverable_words(deliverable.format, deliverable.duration_s)
+    agreed = money_words(delivery.price_minor, delivery.currency)
     return {"brief": BriefPublic.model_validate(brief, from_attributes=True),
-            "brand_name": brand_name, "currency": campaign.currency}  # fmt: skip
+            "brief_brand": brand_name, "currency": campaign.currency,
+            "brief_deliverables": [{"summary": f"{mine}, {agreed} agreed"}]}  # fmt: skip
 
 
 async def _asks_perpetual(db: DatabaseDep, delivery_id: uuid.UUID, creator_id: uuid.UUID) -> bool:

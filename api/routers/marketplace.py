@@ -114,8 +114,9 @@ async def open_campaign(
 def refusal(entry: MarketplaceEntry, deliverable_id: uuid.UUID, now: datetime) -> AppError | None:
     """Why the creator cannot apply for this deliverable now, in words; None if they can.
     The campaign's process decides again (a place may go between this read and the apply)."""
-    if not entry.taking_applications(now):
-        return Conflict("This campaign is not taking applications any more.")
+    closed = entry.closed_reason(now)
+    if closed is not None:
+        return Conflict(closed)
     deliverable = next((d for d in entry.deliverables if d.id == deliverable_id), None)
     if deliverable is None:
         return ValidationFailed(

@@ -22,6 +22,7 @@ from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
 from tests.e2e.support import ok, until
 from tests.support import (
+    CreatorAccount,
     Tenant,
     campaign_body,
     count_rows,
@@ -376,9 +377,15 @@ def visible(page: httpx.Response | str) -> str:
 
 
 async def open_campaign(
-    http: httpx.AsyncClient, engine: Engine, brand: Tenant, *, quantity: int = 1
-) -> tuple[str, str, dict[str, str]]:
-    """A funded, published campaign with the full brief; its id, deliverable and brand headers."""
+    http: httpx.AsyncClient,
+    engine: Engine,
+    brand: Tenant,
+    *,
+    quantity: int = 1,
+    square: bool = False,
+) -> tuple[str, dict[str, str], dict[str, str]]:
+    """A funded, published campaign with the full brief: `quantity` vertical videos (and one
+    square video); its id, its deliverables' ids by format and the brand's headers."""
     headers = await login(http, brand)
     body = campaign_body(brand.brand_id)
     body["brief"] = FULL_BRIEF | {
@@ -386,10 +393,13 @@ async def open_campaign(
         "delivery_deadline": "2099-03-15T12:00:00Z",
     }
     body["deliverables"][0]["quantity"] = quantity
+    if square:
+        body["deliverables"].append({"format": "video_1x1", "price_minor": 60_000})
     campaign = ok(await http.post("/campaigns", json=body, headers=headers), 201)
     await fund(http, engine, headers, campaign["id"])
     ok(await http.post(f"/campaigns/{campaign['id']}/publish", headers=headers))
-    return campaign["id"], campaign["deliverables"][0]["id"], headers
+    ids = {d["format"]: d["id"] for d in campaign["deliverables"]}
+    return campaign["id"], ids, headers
 
 
 async def apply_in_portal(
@@ -405,8 +415,9 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
     brand = make_tenant(engine)
-    alice, bob = make_creator(engine), make_creator(engine)
-    cid, deliverable, headers = await open_campaign(http, engine, brand)
+    alice, bob, carol = make_creator(engine), make_creator(engine), make_creator(engine)
+    cid, ids, headers = await open_campaign(http, engine, brand, square=True)
+    vertical, square = ids["video_9x16"], ids["video_1x1"]
     brand_name = name_of(engine, brand)
 
     await sign_in(http, bob.tenant)
@@ -414,7 +425,8 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     card = visible(page).split("Spring glow launch", 1)[1]
     assert brand_name in visible(page)
     for words in (
-        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD", "(1 place open)",
+        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD (1 place open)",
+        "1 \N{MULTIPLICATION SIGN} square video (1:1), 600.00 USD (1 place open)",
         "organic social posts and paid social ads", "Instagram and TikTok",
         "Germany and the United States", "perpetual: forever",
         "90 days in skincare", "may be edited and made into new ads",
@@ -425,44 +437,69 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     assert not UUID.search(visible(page))
     assert "video_9x16" not in page.text
 
-    api_card = ok(await http.get("/marketplace/campaigns", headers=await login(http, bob.tenant)))
-    [listed] = [c for c in api_card if c["id"] == cid]
+    b = await login(http, bob.tenant)
+    [listed] = [
+        c for c in ok(await http.get("/marketplace/campaigns", headers=b)) if c["id"] == cid
+    ]
     assert listed["brand_name"] == brand_name
-    assert listed["deliverables"][0]["open_slots"] == 1
-    summary = "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD"
-    assert listed["deliverables"][0]["summary"] == summary
+    summaries = {d["id"]: (d["summary"], d["open_slots"]) for d in listed["deliverables"]}
+    assert summaries[vertical] == (
+        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD",
+        1,
+    )
     rights = {line["key"]: line["text"] for line in listed["usage_rights_summary"]}
     assert rights["territories"] == "Germany and the United States"
     assert rights["exclusivity"].startswith("90 days in skincare")
 
-    # Alice takes the only slot: the campaign is no longer offered to Bob.
-    await sign_in(http, alice.tenant)
-    assert (await apply_in_portal(http, cid, deliverable)).status_code == 303
-    [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
-    ok(await http.post(f"/campaigns/{cid}/applications/{application['id']}/decision",
-                       json={"action": "accept"}, headers=headers))  # fmt: skip
+    async def accept(creator: CreatorAccount, deliverable: str) -> None:
+        await sign_in(http, creator.tenant)
+        assert (await apply_in_portal(http, cid, deliverable)).status_code == 303
+        apps = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
+        [app] = [a for a in apps if a["creator_id"] == str(creator.creator_id)]
+        ok(await http.post(f"/campaigns/{cid}/applications/{app['id']}/decision",
+                           json={"action": "accept"}, headers=headers))  # fmt: skip
 
+    # Alice takes the vertical video's only slot: Bob is offered the square one only.
+    await accept(alice, vertical)
     await sign_in(http, bob.tenant)
-    assert "Spring glow launch" not in (await http.get("/portal/marketplace")).text
-    b = await login(http, bob.tenant)
-    assert cid not in {c["id"] for c in ok(await http.get("/marketplace/campaigns", headers=b))}
-    # A link kept from before shows the brief, says why, and offers no form.
+    card = visible(await http.get("/portal/marketplace")).split("Spring glow launch", 1)[1]
+    assert "30 s, 1,000.00 USD (all places taken)" in card
     brief_page = await http.get(f"/portal/marketplace/{cid}")
-    assert "Every creator place in this campaign is taken." in brief_page.text
-    assert 'name="pitch"' not in brief_page.text
+    assert f'name="deliverable_id" value="{square}"' in brief_page.text
+    assert f'name="deliverable_id" value="{vertical}"' not in brief_page.text
     refused = await http.post(
         f"/marketplace/campaigns/{cid}/applications",
-        json={"deliverable_id": deliverable, "pitch": "Me too", "price_minor": 50_000},
+        json={"deliverable_id": vertical, "pitch": "Me too", "price_minor": 50_000},
         headers=b,
     )
     assert refused.status_code == 409
     assert refused.json()["detail"] == (
-        "Every creator slot for this deliverable is taken; look for another campaign."
+        "Every creator slot for this deliverable is taken; choose another deliverable."
     )
-    in_portal = await apply_in_portal(http, cid, deliverable)
+    in_portal = await apply_in_portal(http, cid, vertical)
     assert in_portal.status_code == 422
     assert "Every creator slot for this deliverable is taken" in in_portal.text
-    assert count_rows(engine, "applications") == 1
+
+    # Bob takes the square video's slot: the campaign is full, and offered to nobody.
+    await accept(bob, square)
+    await sign_in(http, carol.tenant)
+    assert "Spring glow launch" not in (await http.get("/portal/marketplace")).text
+    c = await login(http, carol.tenant)
+    assert cid not in {c["id"] for c in ok(await http.get("/marketplace/campaigns", headers=c))}
+    # A link kept from before shows the brief, says why, and offers no form.
+    brief_page = await http.get(f"/portal/marketplace/{cid}")
+    assert "every creator slot is taken" in brief_page.text
+    assert 'name="pitch"' not in brief_page.text
+    late = await http.post(
+        f"/marketplace/campaigns/{cid}/applications",
+        json={"deliverable_id": square, "pitch": "Me too", "price_minor": 50_000},
+        headers=c,
+    )
+    assert late.status_code == 409
+    assert late.json()["detail"] == (
+        "This campaign is not taking applications any more: every creator slot is taken."
+    )
+    assert count_rows(engine, "applications") == 2
 
 
 async def test_the_brief_page_shows_every_term_and_takes_the_application(
@@ -470,7 +507,8 @@ async def test_the_brief_page_shows_every_term_and_takes_the_application(
 ) -> None:
     brand = make_tenant(engine)
     creator = make_creator(engine)
-    cid, deliverable, headers = await open_campaign(http, engine, brand, quantity=2)
+    cid, ids, headers = await open_campaign(http, engine, brand, quantity=2)
+    deliverable = ids["video_9x16"]
     brand_name = name_of(engine, brand)
     await sign_in(http, creator.tenant)
 
@@ -526,7 +564,8 @@ async def test_accepting_the_brief_shows_it_and_perpetual_rights_need_the_box(
 ) -> None:
     brand = make_tenant(engine)
     creator = make_creator(engine)
-    cid, deliverable, headers = await open_campaign(http, engine, brand)
+    cid, ids, headers = await open_campaign(http, engine, brand)
+    deliverable = ids["video_9x16"]
     await sign_in(http, creator.tenant)
     assert (await apply_in_portal(http, cid, deliverable)).status_code == 303
     [application] = ok(await http.get(f"/campaigns/{cid}/applications", headers=headers))
@@ -543,7 +582,9 @@ async def test_accepting_the_brief_shows_it_and_perpetual_rights_need_the_box(
     page = await http.get(delivery)
     text = visible(page)
     before_button = visible(page.text.split(ACCEPT_BUTTON)[0])
-    for words in ("Glow serum 30 ml", "Never claim or say cures acne",
+    for words in (f"Brand {name_of(engine, brand)}", "Glow serum 30 ml",
+                  "Deliverables vertical video (9:16), 30 s, 900.00 USD agreed",
+                  "Never claim or say cures acne",
                   "Countries Germany and the United States", "perpetual: forever",
                   "Exclusivity 90 days in skincare"):  # fmt: skip
         assert words in before_button, words

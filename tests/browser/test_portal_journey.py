@@ -111,10 +111,12 @@ async def test_brief_to_payout_in_the_browser_and_an_ops_review(
     creator = await signed_in(browser, server, creator_account.tenant)
     await creator.get_by_role("link", name="Find campaigns").click()
     await shoot(creator, "marketplace")
+    await creator.get_by_role("link", name="Read the brief and apply").click()
+    await shoot(creator, "campaign-brief")
     await creator.get_by_label("Your pitch").fill("Morning routines are my thing")
     await creator.get_by_label("Your price (USD)").fill("750")
     await creator.get_by_role("button", name="Apply").click()
-    await expect(creator.get_by_text("pending")).to_be_visible()
+    await expect(creator.get_by_text("Waiting for the brand's answer")).to_be_visible()
 
     await brand.reload()
     await expect(brand.get_by_text("Morning routines are my thing")).to_be_visible()
