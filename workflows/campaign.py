@@ -565,6 +565,15 @@ class CampaignWorkflow:
             raise _reject("no such application in this campaign")
         return app
 
+    def _require_not_filled(self, app: ApplicationState) -> None:
+        """An application or invitation closed because its deliverable filled says so."""
+        key = str(app.deliverable_id)
+        if app.status == ApplicationStatus.EXPIRED and self._open_slots().get(key, 0) <= 0:
+            raise _reject(
+                f"every creator slot of this deliverable is taken; this {app.origin.value} "
+                "has closed"
+            )
+
     def _require_open(self) -> None:
         if self._stage in CLOSED_STAGES or self._cancel_reason is not None:
             raise _reject(f"the campaign is {self._stage.value}")
@@ -760,6 +769,7 @@ class CampaignWorkflow:
         self._require_open()
         app = self._app(decision.application_id)
         if app.origin != ApplicationOrigin.APPLICATION or app.status != ApplicationStatus.PENDING:
+            self._require_not_filled(app)
             raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting the brand")
         if decision.action == "accept":
             self._require_slot_and_budget(app.deliverable_id, app.price_minor)
@@ -845,6 +855,7 @@ class CampaignWorkflow:
             app.status == ApplicationStatus.PENDING and app.origin == ApplicationOrigin.INVITATION
         )
         if not awaiting_creator:
+            self._require_not_filled(app)
             raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting you")
         if response.accept:
             self._require_slot_and_budget(app.deliverable_id, app.agreed_price)

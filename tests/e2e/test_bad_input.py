@@ -235,7 +235,7 @@ async def test_accepting_over_budget_is_409_and_commits_nothing(
     await delivery_in(http, a, first["delivery_id"], "awaiting_brief_acceptance")
 
     over = await decide(http, b, cid, app_b["id"], action="accept")
-    problem(over, 409, "budget", "90000", "10000")
+    problem(over, 409, "budget", "900.00 USD", "100.00 USD")
     assert count_rows(engine, "deliveries") == 1
     statuses = {
         x["id"]: x["status"]
@@ -278,8 +278,9 @@ async def test_accepting_when_every_slot_is_taken_is_409(
     full = await decide(http, b, cid, app_b["id"], action="accept")
     problem(full, 409, "slot", "taken")
     assert count_rows(engine, "deliveries") == 1
+    # The slot filled: the other application closed, and its creator was told.
     mine = ok(await http.get("/creator/applications", headers=o))
-    assert [(x["status"], x["delivery_id"]) for x in mine] == [("pending", None)]
+    assert [(x["status"], x["delivery_id"]) for x in mine] == [("expired", None)]
     # A third creator cannot apply for the filled slot either.
     carol = make_creator(engine)
     late = await http.post(
@@ -290,10 +291,10 @@ async def test_accepting_when_every_slot_is_taken_is_409(
     problem(late, 409, "slot")
     assert count_rows(engine, "applications") == 2
 
-    rejected = ok(await decide(http, b, cid, app_b["id"], action="reject"))
-    assert rejected["status"] == "rejected"
+    # Closed already, it cannot be rejected too: its creator heard the places were filled.
+    problem(await decide(http, b, cid, app_b["id"], action="reject"), 409, "slot", "closed")
     inbox = ok(await http.get("/notifications", headers=o))
-    assert [n["kind"] for n in inbox] == ["application_rejected"]
+    assert [n["kind"] for n in inbox] == ["application_slots_filled"]
 
 
 class Gate:
@@ -402,7 +403,8 @@ async def test_simultaneous_accepts_cannot_overfill_the_last_slot(
         {campaign["deliverables"][0]["id"]: 0},
     )
     apps = ok(await http.get(f"/campaigns/{cid}/applications", headers=b))
-    assert sorted(a["status"] for a in apps) == ["accepted", "pending", "rejected"]
+    # The last slot taken closes the application still waiting.
+    assert sorted(a["status"] for a in apps) == ["accepted", "expired", "rejected"]
 
 
 async def test_two_finals_at_once_deliver_once(
