@@ -234,15 +234,19 @@ def _alert(rows: Sequence[OutboxEmail], after: timedelta) -> tuple[str, str]:
     what = "An e-mail" if count == 1 else f"{count} e-mails"
     verb = "was" if count == 1 else "were"
     title = f"{what} could not be sent for {_span(after)} and {verb} given up"
-    lines = []
+    # Grouped by what went wrong (an outage fails them all alike), each error said once.
+    by_error: dict[str, list[str]] = {}
     for row in rows[:ALERT_NAMES]:
         to = f"{row.name} <{row.email}>" if row.name else row.email
-        lines.append(f"“{row.subject}” to {to}, tried {_times(row.attempts)}: {row.last_error}")
+        what = f"“{row.subject}” to {to} (tried {_times(row.attempts)})"
+        error = row.last_error.rstrip(". ") or "No reason was recorded"
+        by_error.setdefault(error, []).append(what)
+    lines = [f"{error}. Not sent: {'; '.join(emails)}." for error, emails in by_error.items()]
     if count > ALERT_NAMES:
-        lines.append(f"… and {count - ALERT_NAMES} more.")
+        lines.append(f"And {count - ALERT_NAMES} more.")
     lines.append("Check the mail server settings (NEXUS_NOTIFICATIONS__SMTP_*); the people "
                  "still have these notifications in their inbox.")  # fmt: skip
-    body = "\n".join(lines)
+    body = " ".join(lines)
     if len(body) > 4000:
         body = body[:3999] + "…"
     return title[:300], body

@@ -232,9 +232,12 @@ async def test_an_email_failing_past_the_give_up_time_is_given_up_and_ops_are_to
         [alert] = inbox(session, ops.user_id, unread_only=True, limit=5)
     assert alert.kind == "email_failed"
     assert alert.title == "An e-mail could not be sent for 1 second and was given up"
-    # What, to whom (their name and address), how often tried and why it failed, in words.
-    assert alert.body.startswith("“Your draft was approved” to User ")
-    assert f"<{brand.email}>, tried 2 times: The mail server refused the connection" in alert.body
+    # Why, what, to whom (their name and address) and how often it was tried, in words.
+    assert alert.body.startswith(
+        "The mail server refused the connection (it is not running or not listening). "
+        "Not sent: “Your draft was approved” to User "
+    )
+    assert f"<{brand.email}> (tried 2 times)." in alert.body
 
     # Given up: no more tries, no second alert, even once the server is back.
     server.start()
