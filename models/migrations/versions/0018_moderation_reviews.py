@@ -4,8 +4,8 @@ The moderation records a case when it starts waiting for a person (the caption, 
 findings, the checked master to play, by when it must be decided) and closes it with the
 decision: the ops review page and the creator's delivery page read it.
 
-Revision ID: 0020
-Revises: 0013
+Revision ID: 0018
+Revises: 0017
 Create Date: 2026-12-05 12:00:00.000000
 """
 
@@ -16,8 +16,8 @@ import sqlmodel
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0020'
-down_revision: str | None = '0013'
+revision: str = '0018'
+down_revision: str | None = '0017'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """briefs keep their brand-safety sensitivity, so the brief reads back (and edits) as written
 
-Revision ID: 0019
-Revises: 0013
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 15:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0019'
-down_revision: str | None = '0013'
+revision: str = '0017'
+down_revision: str | None = '0016'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """e-mail outbox: e-mail stored with the inbox rows, sent afterwards and retried
 
-Revision ID: 0021
-Revises: 0013
+Revision ID: 0019
+Revises: 0018
 Create Date: 2026-12-06 09:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 import sqlmodel
 from alembic import op
 
-revision: str = '0021'
-down_revision: str | None = '0013'
+revision: str = '0019'
+down_revision: str | None = '0018'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """briefs keep their banned claims, so creators read them with the brief
 
-Revision ID: 0018
-Revises: 0013
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-07 14:00:00.000000
 """
 
@@ -11,8 +11,8 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision: str = '0018'
-down_revision: str | None = '0013'
+revision: str = '0016'
+down_revision: str | None = '0015'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
