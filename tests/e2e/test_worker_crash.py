@@ -313,6 +313,8 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
     assert by_kind == Counter(
         {
             ("application", brand.user_id): 1,
+            # The only place is filled: production starts.
+            ("production_started", brand.user_id): 1,
             ("delivery_started", creator.user_id): 1,
             ("draft_ready", brand.user_id): 1,
             ("approved", creator.user_id): 1,
