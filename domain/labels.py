@@ -131,6 +131,60 @@ WORDS: dict[str, str] = {
 }
 
 
+# A stage or status as it ends a sentence about the thing ("not possible while the delivery
+# is waiting for a draft", "the campaign is taking applications"): what is happening now.
+DELIVERY_STATES: dict[str, str] = {
+    DeliveryStage.AWAITING_BRIEF_ACCEPTANCE: "waiting for the creator to accept the brief",
+    DeliveryStage.AWAITING_PRODUCT: "waiting for the product to reach the creator",
+    DeliveryStage.AWAITING_SCRIPT: "waiting for a script",
+    DeliveryStage.SCRIPT_REVIEW: "waiting for the brand to review the script",
+    DeliveryStage.AWAITING_DRAFT: "waiting for a draft",
+    DeliveryStage.CHECKING: "having its upload checked",
+    DeliveryStage.FIXING: "waiting for the creator to fix the draft",
+    DeliveryStage.IN_REVIEW: "waiting for the brand to review the draft",
+    DeliveryStage.REVISING: "waiting for a revised draft",
+    DeliveryStage.AWAITING_FINAL: "waiting for the final files",
+    DeliveryStage.COMPLETED: "completed",
+    DeliveryStage.CANCELLED: "cancelled",
+    DeliveryStage.REASSIGNED: "reassigned to another creator",
+}
+CAMPAIGN_STATES: dict[str, str] = {
+    CampaignStage.DRAFT: "still a draft",
+    CampaignStage.PUBLISHED: "published",
+    CampaignStage.RECRUITING: "taking applications",
+    CampaignStage.IN_PRODUCTION: "in production",
+    CampaignStage.COMPLETED: "completed",
+    CampaignStage.CANCELLED: "cancelled",
+}
+APPLICATION_STATES: dict[str, str] = {
+    ApplicationStatus.PENDING: "pending",
+    ApplicationStatus.COUNTERED: "answered with a counter-offer",
+    ApplicationStatus.ACCEPTED: "accepted",
+    ApplicationStatus.REJECTED: "turned down",
+    ApplicationStatus.DECLINED: "declined",
+    ApplicationStatus.EXPIRED: "closed",
+}
+
+
+def delivery_state(stage: object) -> str:
+    """ "the delivery is {delivery_state(stage)}"."""
+    return _state(DELIVERY_STATES, stage)
+
+
+def campaign_state(stage: object) -> str:
+    """ "the campaign is {campaign_state(stage)}"."""
+    return _state(CAMPAIGN_STATES, stage)
+
+
+def application_state(status: object) -> str:
+    """ "this application is {application_state(status)}"."""
+    return _state(APPLICATION_STATES, status)
+
+
+def _state(states: dict[str, str], value: object) -> str:
+    return states.get(str(getattr(value, "value", value))) or words(value)
+
+
 def words(value: object) -> str:
     """A value as it reads inside a sentence; one without words of its own still reads as
     words ("some_state" -> "some state"), never as a code."""

@@ -27,6 +27,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.money.fundings import FundingActivities
     from domain.bank import amount_text as money_words
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
+    from domain.labels import application_state, campaign_state
     from workflows import notify
     from workflows import search_attributes as sa
     from workflows.contracts.campaign import (
@@ -576,7 +577,7 @@ class CampaignWorkflow:
 
     def _require_open(self) -> None:
         if self._stage in CLOSED_STAGES or self._cancel_reason is not None:
-            raise _reject(f"the campaign is {self._stage.value}")
+            raise _reject(f"the campaign is {self._state_words()}")
 
     # -- brand updates --------------------------------------------------------------------
 
@@ -603,7 +604,7 @@ class CampaignWorkflow:
     @publish.validator
     def _check_publish(self) -> None:
         if self._stage != C.DRAFT or self._cancel_reason is not None:
-            raise _reject(f"only a draft can be published; the campaign is {self._stage.value}")
+            raise _reject(f"only a draft can be published; the campaign is {self._state_words()}")
         deadline = self._draft.brief.application_deadline
         if deadline is None or deadline <= workflow.now():
             raise _reject("set an application deadline in the future before publishing")
@@ -664,7 +665,7 @@ class CampaignWorkflow:
     @edit.validator
     def _check_edit(self, edit: CampaignEdit) -> None:
         if self._stage != C.DRAFT or self._cancel_reason is not None:
-            raise _reject(f"only a draft can be edited; the campaign is {self._stage_words()}")
+            raise _reject(f"only a draft can be edited; the campaign is {self._state_words()}")
         draft = self._edited(edit)
         cost = sum(d.price_minor * d.quantity for d in draft.deliverables)
         if cost > draft.budget.amount_minor:
@@ -683,8 +684,11 @@ class CampaignWorkflow:
                 f"{self._money(self._funded_minor)} is funded already; the budget cannot be lower"
             )
 
-    def _stage_words(self) -> str:
-        return self._stage.value.replace("_", " ")
+    def _state_words(self) -> str:
+        """How the campaign stands, ending "the campaign is ..."."""
+        if self._cancel_reason is not None and self._stage != C.CANCELLED:
+            return "being cancelled"
+        return campaign_state(self._stage)
 
     @workflow.update
     async def close_recruiting(self) -> CampaignStatus:
@@ -702,7 +706,7 @@ class CampaignWorkflow:
         if self._stage not in RECRUITING_STAGES or self._cancel_reason is not None:
             raise _reject(
                 "only a campaign taking applications can stop taking them; the campaign is "
-                f"{self._stage_words()}"
+                f"{self._state_words()}"
             )
 
     @workflow.update
@@ -770,7 +774,9 @@ class CampaignWorkflow:
         app = self._app(decision.application_id)
         if app.origin != ApplicationOrigin.APPLICATION or app.status != ApplicationStatus.PENDING:
             self._require_not_filled(app)
-            raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting the brand")
+            raise _reject(
+                f"this {app.origin.value} is {application_state(app.status)}, not awaiting the brand"
+            )
         if decision.action == "accept":
             self._require_slot_and_budget(app.deliverable_id, app.price_minor)
         if decision.action == "counter":
@@ -788,7 +794,9 @@ class CampaignWorkflow:
     @cancel.validator
     def _validate_cancel(self, request: CancelCampaign) -> None:
         if self._stage in CLOSED_STAGES or self._cancel_reason is not None:
-            raise ApplicationError(f"campaign is already {self._stage}", type="InvalidStage")
+            raise ApplicationError(
+                f"the campaign is already {self._state_words()}", type="InvalidStage"
+            )
 
     # -- creator updates ------------------------------------------------------------------
 
@@ -856,7 +864,9 @@ class CampaignWorkflow:
         )
         if not awaiting_creator:
             self._require_not_filled(app)
-            raise _reject(f"this {app.origin.value} is {app.status.value}, not awaiting you")
+            raise _reject(
+                f"this {app.origin.value} is {application_state(app.status)}, not awaiting you"
+            )
         if response.accept:
             self._require_slot_and_budget(app.deliverable_id, app.agreed_price)
 

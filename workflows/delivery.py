@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import add_business_days
     from domain.enums import DeliverableFormat, DeliveryStage
     from domain.findings import Finding
+    from domain.labels import delivery_state
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.checks import AutomatedChecksWorkflow, moderation_request, to_check_report
@@ -115,10 +116,6 @@ def workflow_id(delivery_id: object) -> str:
 class _Approval:
     draft: SubmissionRecord | None
     auto: bool
-
-
-def _words(stage: DeliveryStage) -> str:
-    return stage.value.replace("_", " ")
 
 
 def _reject(message: str) -> ApplicationError:
@@ -703,7 +700,7 @@ class DeliveryWorkflow:
         if act.creator_id != self._start.creator_id:
             raise _reject("this delivery belongs to another creator")
         if self._stage not in stages:
-            raise _reject(f"not possible while the delivery is {_words(self._stage)}")
+            raise _reject(f"not possible while the delivery is {delivery_state(self._stage)}")
 
     @workflow.update
     @one_at_a_time
@@ -895,7 +892,9 @@ class DeliveryWorkflow:
     @review.validator
     def _check_review(self, review: Review) -> None:
         if self._stage != S.IN_REVIEW:
-            raise _reject(f"there is no draft in review (the delivery is {self._stage.value})")
+            raise _reject(
+                f"there is no draft in review (the delivery is {delivery_state(self._stage)})"
+            )
         if review.decision == "revise":
             if not review.notes.strip():
                 raise _reject("a revision request needs notes for the creator")
@@ -922,7 +921,9 @@ class DeliveryWorkflow:
     @review_script.validator
     def _check_review_script(self, review: Review) -> None:
         if self._stage != S.SCRIPT_REVIEW:
-            raise _reject(f"there is no script in review (the delivery is {_words(self._stage)})")
+            raise _reject(
+                f"there is no script in review (the delivery is {delivery_state(self._stage)})"
+            )
         if review.decision == "revise" and not review.notes.strip():
             raise _reject("asking for changes to a script needs notes for the creator")
 
@@ -975,7 +976,9 @@ class DeliveryWorkflow:
     @extend_deadline.validator
     def _check_extend_deadline(self, extension: ExtendDeadline) -> None:
         if self._stage not in CREATOR_STAGES:
-            raise _reject(f"no creator deadline while the delivery is {self._stage.value}")
+            raise _reject(
+                f"no creator deadline while the delivery is {delivery_state(self._stage)}"
+            )
         if extension.due_at <= workflow.now():
             raise _reject("the new deadline must be in the future")
 

@@ -614,7 +614,7 @@ async def test_approving_a_draft_not_in_review_is_409(
     refused = await http.post(
         f"/deliveries/{s.delivery_id}/review", json={"decision": "approve"}, headers=s.b
     )
-    problem(refused, 409, "no draft in review", "awaiting_brief_acceptance")
+    problem(refused, 409, "no draft in review", "waiting for the creator to accept the brief")
     body = await live_delivery(http, s.b, s.delivery_id)
     assert (body["stage"], body["approved_at"], body["submissions"]) == (
         "awaiting_brief_acceptance",
@@ -626,7 +626,7 @@ async def test_approving_a_draft_not_in_review_is_409(
     refused = await http.post(
         f"/deliveries/{s.delivery_id}/review", json={"decision": "approve"}, headers=s.b
     )
-    problem(refused, 409, "no draft in review", "awaiting_draft")
+    problem(refused, 409, "no draft in review", "waiting for a draft")
     assert (await live_delivery(http, s.c, s.delivery_id))["stage"] == "awaiting_draft"
 
 

@@ -359,7 +359,7 @@ async def test_a_draft_is_edited_until_it_is_published_and_closing_with_nobody_c
     async with live_campaign(client, settings, engine) as c:
         with pytest.raises(WorkflowUpdateFailedError) as not_yet:
             await c.handle.execute_update(CampaignWorkflow.close_recruiting)
-        assert "the campaign is draft" in str(not_yet.value.cause)
+        assert "the campaign is still a draft" in str(not_yet.value.cause)
 
         new_deliverable = DeliverableSpec(
             id=uuid.uuid4(), format=DeliverableFormat.PHOTO, quantity=3, price_minor=20_000

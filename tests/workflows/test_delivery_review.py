@@ -87,7 +87,10 @@ async def test_a_script_waits_for_the_brand_who_asks_for_changes_with_notes_then
                 SubmitDraft(creator_id=d.creator.creator_id, media_key=DRAFT),
             )
         )
-        assert "not possible while the delivery is script review" in refused
+        assert (
+            "not possible while the delivery is waiting for the brand to review the script"
+            in refused
+        )
         await w.settle()
         row = w.delivery_row(d.delivery_id)
         assert row is not None and row.stage == DeliveryStage.SCRIPT_REVIEW
