@@ -40,15 +40,23 @@ from api.schemas import (
     CampaignChange,
     CampaignCreate,
     DecisionCreate,
+    DeliveryPublic,
     ExtraRevisionCreate,
     InvitationCreate,
     LicenseChangeCreate,
     ReviewCreate,
 )
 from domain.bank import amount_text
-from domain.enums import ApplicationStatus, CampaignStage, CampaignVisibility, DeliverableFormat
+from domain.enums import (
+    ApplicationStatus,
+    CampaignStage,
+    CampaignVisibility,
+    DeliverableFormat,
+    DeliveryStage,
+)
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
 from models.campaigns import CampaignRecord
+from models.moderation import ModerationReview, waiting_review
 from nexus.errors import AppError, NotFound
 from workflows.contracts.campaign import Channel, UsageRightsSpec
 
@@ -771,6 +779,14 @@ async def review_queue(
 NOTES_LIMIT = 4000
 
 
+async def person_review(db: DatabaseDep, delivery: DeliveryPublic) -> ModerationReview | None:
+    """The moderation case while a person reviews the delivery's latest video: its pages say
+    so, and by when it is decided, instead of "automated checks are running"."""
+    if delivery.stage != DeliveryStage.CHECKING:
+        return None
+    return await db.run(waiting_review, delivery.id)
+
+
 async def review_page(
     request: Request,
     principal: Principal,
@@ -795,7 +811,7 @@ async def review_page(
         "principal": principal, "d": delivery, "title": title,
         "creator_name": profile.display_name if profile else "the creator",
         "draft": drafts[-1] if drafts else None, "errors": errors or {}, "moment": moment,
-        "form": form or {},
+        "form": form or {}, "human_review": await person_review(db, delivery),
     }  # fmt: skip
     return render(request, "portal/review.html", context, status_code)
 

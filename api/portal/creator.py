@@ -27,7 +27,7 @@ from api.deps import (
     StoreDep,
     TemporalDep,
 )
-from api.portal.brand import review_page
+from api.portal.brand import person_review, review_page
 from api.portal.web import (
     BRAND_ROLES,
     BadAmount,
@@ -59,7 +59,6 @@ from domain import bank
 from domain.brief_words import deliverable_words, money_words
 from domain.enums import DeliveryStage, Role
 from models import applications, campaigns, deliveries, money
-from models.moderation import waiting_review
 from nexus.errors import AppError, NotFound, ValidationFailed
 
 router = APIRouter()
@@ -311,8 +310,7 @@ async def _task_page(
         "upload_steps": UPLOAD_STEPS, "moment": moment, "form": form or {},
         **await _brief_to_accept(principal, delivery, db),
         # While a person reviews the draft: the creator is told so, and by when.
-        "human_review": await db.run(waiting_review, delivery.id)
-        if delivery.stage == DeliveryStage.CHECKING else None,
+        "human_review": await person_review(db, delivery),
     }  # fmt: skip
     return render(request, template, context, status_code)
 

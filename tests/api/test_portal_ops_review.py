@@ -153,6 +153,18 @@ async def test_ops_review_a_held_draft_by_name_at_its_moment_and_the_creator_is_
     assert notice.title == "A person is reviewing your draft"
     assert f"for Glow <i>spring</i>. You'll hear by {deadline}." in notice.body
     assert notice.link == f"/deliveries/{delivery_id}"
+    # The brand's review page, and the part of it that follows the process, say the same.
+    await sign_in(http, brand)
+    for path in (f"/portal/deliveries/{delivery_id}", f"/portal/deliveries/{delivery_id}/live"):
+        theirs = await http.get(path)
+        assert theirs.status_code == 200
+        assert (
+            "A member of our review team is checking the creator's draft: decided by "
+            f'<time datetime="{review.due_at.isoformat()}">{deadline}</time>.'
+        ) in theirs.text
+        assert "automated checks are running" not in theirs.text
+        assert "your draft" not in theirs.text
+        assert 'hx-trigger="every 30s"' in theirs.text
     # Others see no case, nor its video.
     assert (await http.get(f"/portal/ops/moderation/{draft_id}")).status_code == 303
     assert (await http.get(f"/portal/ops/moderation/{draft_id}/video")).status_code == 303
