@@ -79,7 +79,8 @@ def _succeeded(path: str, status: int, location: str | None) -> bool:
     if 200 <= status < 300:
         return True
     # A portal form that worked redirects to the page showing its result.
-    return path.startswith(PORTAL) and status == 303 and location not in _PORTAL_BOUNCES
+    where = (location or "").split("?", 1)[0]  # the sign-in page may keep a page to return to
+    return path.startswith(PORTAL) and status == 303 and where not in _PORTAL_BOUNCES
 
 
 def _singular(segment: str) -> str:

@@ -6,7 +6,7 @@ import logging
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.exc import IntegrityError
@@ -22,6 +22,7 @@ from api.portal.web import (
     SignedIn,
     csrf_ok,
     field_errors,
+    local_path,
     render,
     secure,
 )
@@ -41,8 +42,10 @@ router = APIRouter()
 log = logging.getLogger(__name__)
 
 
-def signed_in_as(request: Request, access_token: str, expires_in: int) -> RedirectResponse:
-    response = RedirectResponse("/portal", status_code=303)
+def signed_in_as(
+    request: Request, access_token: str, expires_in: int, to: str = "/portal"
+) -> RedirectResponse:
+    response = RedirectResponse(to, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
         access_token,
@@ -55,8 +58,12 @@ def signed_in_as(request: Request, access_token: str, expires_in: int) -> Redire
 
 
 @router.get("/login")
-async def login_page(request: Request) -> HTMLResponse:
-    return render(request, "portal/login.html", {"email": "", "errors": {}})
+async def login_page(
+    request: Request, next: Annotated[str, Query(max_length=2000)] = ""
+) -> HTMLResponse:
+    """The sign-in form; `next`, a portal page asked for signed out, is where it lands."""
+    context: dict[str, object] = {"email": "", "errors": {}, "next": local_path(next) or ""}
+    return render(request, "portal/login.html", context)
 
 
 @router.post("/login", response_model=None)
@@ -67,8 +74,10 @@ async def login_submit(
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "",
 ) -> Response:
     errors: dict[str, str] = {}
+    landing = local_path(next)
     if not csrf_ok(request, csrf_token):
         errors["form"] = "Your session expired; please try again."
     if not email.strip():
@@ -82,9 +91,9 @@ async def login_submit(
         except AppError as exc:
             errors["password"] = exc.detail
     if errors:
-        context: dict[str, object] = {"email": email, "errors": errors}
+        context: dict[str, object] = {"email": email, "errors": errors, "next": landing or ""}
         return render(request, "portal/login.html", context, status_code=400)
-    return signed_in_as(request, token.access_token, token.expires_in)
+    return signed_in_as(request, token.access_token, token.expires_in, landing or "/portal")
 
 
 @router.post("/logout")

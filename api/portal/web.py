@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
@@ -190,9 +190,39 @@ async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> P
 MaybeSignedIn = Annotated[Principal | None, Depends(session)]
 
 
-async def _signed_in(principal: Annotated[Principal | None, Depends(session)]) -> Principal:
+SIGN_IN = "/portal/login"
+# What a path kept for after sign-in may hold: no scheme, host, backslash, white space or
+# control character gets through (quote() would otherwise smuggle them as %-escapes).
+_LOCAL_PATH = re.compile(r"/portal(?:[/?][!#-~]*)?")
+
+
+def local_path(target: str | None) -> str | None:
+    """`target` when it is a portal page of this site ("/portal/campaigns/…?page=2"), else
+    None: "https://elsewhere", "//elsewhere" or "/\\elsewhere" after sign-in would be an
+    open redirect."""
+    if not target or not _LOCAL_PATH.fullmatch(target) or "\\" in target:
+        return None
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or parts.path.startswith("//"):
+        return None
+    return target
+
+
+def sign_in_url(request: Request) -> str:
+    """The sign-in page, keeping the page asked for (a GET of a whole page, not a form's
+    post nor a fragment htmx polls) to land on after sign-in."""
+    if request.method != "GET" or request.headers.get("HX-Request"):
+        return SIGN_IN
+    wanted = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    kept = local_path(wanted)
+    return f"{SIGN_IN}?{urlencode({'next': kept})}" if kept and kept != "/portal" else SIGN_IN
+
+
+async def _signed_in(
+    request: Request, principal: Annotated[Principal | None, Depends(session)]
+) -> Principal:
     if principal is None:
-        raise HTTPException(303, "sign in first", headers={"Location": "/portal/login"})
+        raise HTTPException(303, "sign in first", headers={"Location": sign_in_url(request)})
     return principal
 
 

@@ -366,7 +366,9 @@ def outcome_of(route: str, response: httpx.Response) -> Outcome:
     # role). A page's own redirect after it did its work is no problem.
     problem = response.headers.get("content-type") == "application/problem+json"
     if status == 303 and problem:
-        return UNAUTH if response.headers.get("location") == "/portal/login" else FORBID
+        # Sign-in may keep the page asked for: /portal/login?next=...
+        where = response.headers.get("location", "").split("?", 1)[0]
+        return UNAUTH if where == "/portal/login" else FORBID
     return {401: UNAUTH, 403: FORBID, 404: HIDDEN}.get(status, ALLOW)
 
 

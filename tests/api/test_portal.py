@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import quote
 
 import httpx
+import pytest
 from sqlalchemy import Engine
 
 from domain.enums import Role
@@ -32,6 +34,64 @@ async def test_signed_out_visitors_are_sent_to_sign_in(http: httpx.AsyncClient) 
     assert response.status_code == 303
     assert response.headers["location"] == "/portal/login"
     assert (await http.get("/")).headers["location"] == "/portal"
+
+
+async def test_signing_in_lands_on_the_page_asked_for(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    created = await http.post(
+        "/campaigns", json=campaign_body(tenant.brand_id), headers=await login(http, tenant)
+    )
+    http.cookies.clear()
+    wanted = f"/portal/campaigns/{created.json()['id']}?tab=brief"
+    bounced = await http.get(wanted)
+    assert bounced.status_code == 303
+    assert bounced.headers["location"] == (f"/portal/login?next={quote(wanted, safe='')}")
+    page = await http.get(bounced.headers["location"])
+    assert f'name="next" value="{wanted}"' in page.text
+    response = await http.post(
+        "/portal/login",
+        data={"email": tenant.email, "password": PASSWORD, "csrf_token": csrf_from(page),
+              "next": wanted},
+    )  # fmt: skip
+    assert (response.status_code, response.headers["location"]) == (303, wanted)
+    assert (await http.get(wanted)).status_code == 200
+
+    # A mistyped password keeps where it was going for the next try.
+    http.cookies.clear()
+    page = await http.get(bounced.headers["location"])
+    wrong = await http.post(
+        "/portal/login",
+        data={"email": tenant.email, "password": "nope", "csrf_token": csrf_from(page),
+              "next": wanted},
+    )  # fmt: skip
+    assert wrong.status_code == 400
+    assert f'name="next" value="{wanted}"' in wrong.text
+
+    # Forms and the fragments htmx polls keep no page to come back to.
+    http.cookies.clear()
+    fragment = await http.get(wanted, headers={"HX-Request": "true"})
+    assert fragment.headers["location"] == "/portal/login"
+
+
+@pytest.mark.parametrize(
+    "elsewhere",
+    ["https://evil.example", "//evil.example", "/\\evil.example", "https:/evil.example",
+     "/portal/../..//evil.example\\x", "javascript:alert(1)", "/portal\tx", " /portal"],
+)  # fmt: skip
+async def test_signing_in_never_leaves_the_site(
+    http: httpx.AsyncClient, engine: Engine, elsewhere: str
+) -> None:
+    tenant = make_tenant(engine)
+    page = await http.get("/portal/login", params={"next": elsewhere})
+    assert 'name="next"' not in page.text
+    response = await http.post(
+        "/portal/login",
+        data={"email": tenant.email, "password": PASSWORD, "csrf_token": csrf_from(page),
+              "next": elsewhere},
+    )  # fmt: skip
+    assert (response.status_code, response.headers["location"]) == (303, "/portal")
 
 
 async def test_sign_in_sets_an_httponly_session_and_lists_campaigns_escaped(
@@ -116,7 +176,9 @@ async def test_sign_out_ends_the_session(http: httpx.AsyncClient, engine: Engine
     # A copy of the session cookie taken before sign-out is worth nothing after it.
     http.cookies.set("nexus_session", copied, domain="nexus.test")
     replayed = await http.get("/portal/campaigns")
-    assert (replayed.status_code, replayed.headers["location"]) == (303, "/portal/login")
+    assert (replayed.status_code, replayed.headers["location"]) == (
+        303, "/portal/login?next=%2Fportal%2Fcampaigns",
+    )  # fmt: skip
     api = await http.get("/auth/me", headers={"Authorization": f"Bearer {copied}"})
     assert api.status_code == 401
 

@@ -3,6 +3,7 @@ revoking, CSRF, joining as a new person, and clear pages for used or expired inv
 
 from __future__ import annotations
 
+import html
 import re
 import uuid
 from datetime import timedelta
@@ -17,7 +18,7 @@ from models.db import session_scope
 from models.invitations import Invitation
 from tests.api.test_portal import csrf_from, sign_in
 from tests.api.test_portal_brand import error_of
-from tests.support import add_member, make_tenant
+from tests.support import PASSWORD, add_member, make_tenant
 
 
 def _link(page: httpx.Response) -> str:
@@ -158,7 +159,17 @@ async def test_an_existing_user_signs_in_first_then_joins(
     assert "has an account already" in page.text
     assert 'name="password"' not in page.text
 
-    await sign_in(http, elsewhere)
+    # Signing in from there comes back to the invitation.
+    sign_in_link = re.search(r'href="(/portal/login\?next=[^"]+)"', page.text)
+    assert sign_in_link, page.text
+    login_page = await http.get(html.unescape(sign_in_link[1]))
+    signed_in = await http.post(
+        "/portal/login",
+        data={"email": elsewhere.email, "password": PASSWORD,
+              "csrf_token": csrf_from(login_page), "next": link},
+    )  # fmt: skip
+    assert signed_in.headers["location"] == link
+    assert f'name="next" value="{link}"' in login_page.text
     page = await http.get(link)
     assert 'name="password"' not in page.text
     joined = await http.post(link, data={"csrf_token": csrf_from(page)})
