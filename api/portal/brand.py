@@ -383,6 +383,8 @@ def _campaign_extras(session: Session, campaign_id: uuid.UUID) -> dict[str, Any]
         "applications": apps,
         "people": people,
         "fundings": money.fundings_of(session, campaign_id),
+        # Budget paid in or on its way: the funding form stays while the budget lacks some.
+        "funded": money.funded_minor(session, campaign_id),
         "deliveries": work,
     }
 
@@ -444,6 +446,7 @@ async def _campaign_page(
         # Cards only through Stripe Elements: card details go from the browser to Stripe.
         "stripe_key": payments.stripe_publishable_key if payments.provider == "stripe" else None,
         "confirm_secret": confirm_secret, **extras,
+        "fund_due": max(record.campaign.budget_minor - extras["funded"], 0),
         "stage": stage, "slots": slots, "can_edit": stage == CampaignStage.DRAFT,
         "can_close": stage in RECRUITING, "can_cancel": stage not in CLOSED,
         "can_invite": can_invite, "directory": await db.run(directory_rows), "niche": niche,

@@ -172,6 +172,39 @@ async def test_funding_by_invoice_from_the_campaign_page(
     assert "<td>funding</td><td>5,000.00 USD</td><td>500.00 USD</td>" in statement.text
 
 
+async def test_a_funded_draft_is_topped_up_from_its_page_after_its_budget_grows(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    tenant = make_tenant(engine)
+    headers, campaign = await api_campaign(http, tenant)
+    cid = campaign["id"]
+    await sign_in(http, tenant)
+    page = await http.get(f"/portal/campaigns/{cid}")
+    assert "Pay the budget into escrow" in page.text
+    data = {"csrf_token": csrf_from(page), "method": "bank_transfer"}
+    assert (await http.post(f"/portal/campaigns/{cid}/fundings", data=data)).status_code == 303
+    [first] = (await http.get(f"/campaigns/{cid}/fundings", headers=headers)).json()
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    assert (await http.post(f"/ops/fundings/{first['id']}/confirm", headers=ops)).is_success
+    page = await http.get(f"/portal/campaigns/{cid}")
+    assert 'id="funding-form"' not in page.text  # the budget is in escrow
+
+    grown = {"budget": {"amount_minor": 600_000, "currency": "USD"}}
+    assert (await http.patch(f"/campaigns/{cid}", json=grown, headers=headers)).is_success
+    page = await http.get(f"/portal/campaigns/{cid}")
+    legend = page.text.split('id="funding-form"', 1)[1].split("</legend>", 1)[0]
+    assert "Top up the budget: " in legend and "1,000.00" in legend and "6,000.00" in legend
+    assert ">Top up the budget</button>" in page.text
+    data = {"csrf_token": csrf_from(page), "method": "bank_transfer"}
+    assert (await http.post(f"/portal/campaigns/{cid}/fundings", data=data)).status_code == 303
+    fundings = (await http.get(f"/campaigns/{cid}/fundings", headers=headers)).json()
+    assert [(f["budget_minor"], f["status"]) for f in fundings] == [
+        (500_000, "succeeded"), (100_000, "awaiting_transfer"),
+    ]  # fmt: skip
+    page = await http.get(f"/portal/campaigns/{cid}")
+    assert 'id="funding-form"' not in page.text  # the rest is on its way
+
+
 async def test_another_workspace_cannot_see_or_act_on_a_campaign(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
