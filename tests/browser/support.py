@@ -36,19 +36,23 @@ async def signed_in(browser: Browser, base: str, tenant: Tenant) -> Page:
 
 
 async def upload(page: Page, source: Path, caption: str | None) -> str:
-    """Upload through the form; returns the highest progress the bar showed."""
+    """Upload through the delivery's upload form (not the conversation's file field); returns
+    the highest progress the bar showed."""
+    form = page.locator("form[data-upload]")
+    stage = page.locator("#delivery-stage")
+    before = await stage.text_content()
     # The page navigates once the upload is in: keep what the bar showed across it.
     await page.evaluate(
-        """() => { const bar = document.querySelector('progress');
+        """() => { const bar = document.querySelector('form[data-upload] progress');
         new MutationObserver(() => sessionStorage.setItem('progress', String(bar.value)))
           .observe(bar, {attributes: true}); }"""
     )
-    await page.locator("input[type=file]").set_input_files(source)
+    await form.locator("input[type=file]").set_input_files(source)
     if caption is not None:
-        await page.get_by_label("Caption").fill(caption)
+        await form.get_by_label("Caption").fill(caption)
     # The script uploads, then submits the form: wait for that navigation, or the page could
     # be read while it is replaced.
     async with page.expect_navigation(timeout=TIMEOUT_MS):
-        await page.locator("form[data-upload] button[type=submit]").click()
-    await expect(page.locator("#delivery-stage")).not_to_have_text("awaiting draft")
+        await form.locator("button[type=submit]").click()
+    await expect(stage).not_to_have_text(before or "")
     return str(await page.evaluate("() => sessionStorage.getItem('progress')"))

@@ -1,10 +1,12 @@
 """The Team and Profile pages in headless Chromium: a brand admin invites a colleague (the
 bad e-mail first, its message next to the field), the colleague joins through the link; a
-creator edits the profile and adds a sample link beside finished work with its thumbnail."""
+creator edits the profile and adds a sample link beside finished work, which plays its video
+with the thumbnail as poster."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import subprocess
 import uuid
@@ -85,7 +87,16 @@ async def test_a_creator_edits_the_profile_beside_the_portfolio(
     await page.get_by_label("Title").fill("Morning routine reel")
     await page.get_by_role("button", name="Add link").click()
     await expect(page.get_by_role("link", name="Morning routine reel")).to_be_visible()
-    thumbnail = page.get_by_alt_text("Thumbnail of the video for Licensed campaign")
-    await expect(thumbnail).to_have_js_property("complete", True)
-    assert await thumbnail.evaluate("img => img.naturalWidth") == 320
+    # The finished work plays its checked video, with the thumbnail as its poster.
+    player = page.get_by_label("Video for Licensed campaign")
+    await expect(player).to_have_attribute("src", re.compile(f"/{submission_id}$"))
+    poster = await player.get_attribute("poster")
+    assert poster is not None
+    width = await page.evaluate(
+        """src => new Promise(done => { const image = new Image();
+        image.onload = () => done(image.naturalWidth); image.onerror = () => done(0);
+        image.src = src; })""",
+        poster,
+    )
+    assert width == 320
     await shoot(page, "profile")
