@@ -18,7 +18,6 @@ import json
 import re
 import secrets
 from dataclasses import asdict, dataclass
-from decimal import Decimal
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -317,33 +316,3 @@ def parse_reference(text: str) -> str:
     if _luhn32(code[:-1]) != code[-1]:
         raise BadReference("This reference has a typo: its check character does not match.")
     return f"{REFERENCE_PREFIX}-{code[:4]}-{code[4:]}"
-
-
-# -- money as people read it ------------------------------------------------------------------
-
-# ISO 4217 currencies whose minor unit is not a hundredth.
-_DECIMALS = {
-    **dict.fromkeys(("BIF", "CLP", "DJF", "GNF", "ISK", "JPY", "KMF", "KRW", "PYG", "RWF", "UGX",
-                     "UYI", "VND", "VUV", "XAF", "XOF", "XPF"), 0),
-    **dict.fromkeys(("BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"), 3),
-}  # fmt: skip
-
-
-def amount_text(amount_minor: int, currency: str) -> str:
-    """Minor units as a person reads them: "1,250.00 USD"."""
-    places = _DECIMALS.get(currency, 2)
-    major = Decimal(amount_minor).scaleb(-places)
-    return f"{major:,.{places}f} {currency}"
-
-
-def amount_minor(text: str, currency: str) -> int:
-    """What a person typed ("1,250.50") in minor units; ValueError saying why otherwise."""
-    cleaned = text.replace(",", "").strip()
-    try:
-        amount = Decimal(cleaned)
-    except ArithmeticError as exc:
-        raise ValueError("Enter an amount like 1250 or 1250.50.") from exc
-    places = _DECIMALS.get(currency, 2)
-    if not amount.is_finite() or amount != round(amount, places):
-        raise ValueError(f"Use at most {places} decimals." if places else "Use whole amounts.")
-    return int(amount.scaleb(places))

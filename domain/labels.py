@@ -1,13 +1,11 @@
 """The platform's values in the words people read: every enumeration of domain/enums.py and
 the other short vocabularies pages show (payout and funding states, ledger entries, usage
-channels, audit actors), and moments and waits as dates and durations.
+channels, audit actors). How values read (money, dates, countries) is domain/words.py.
 
 Words are as they read inside a sentence ("in review", "vertical video (9:16)"); names keep
 their capitals ("TikTok", "API key")."""
 
 from __future__ import annotations
-
-from datetime import UTC, datetime, timedelta
 
 from domain.enums import (
     ApplicationOrigin,
@@ -139,7 +137,7 @@ DELIVERY_STATES: dict[str, str] = {
     DeliveryStage.AWAITING_SCRIPT: "waiting for a script",
     DeliveryStage.SCRIPT_REVIEW: "waiting for the brand to review the script",
     DeliveryStage.AWAITING_DRAFT: "waiting for a draft",
-    DeliveryStage.CHECKING: "having its upload checked",
+    DeliveryStage.CHECKING: "being checked",
     DeliveryStage.FIXING: "waiting for the creator to fix the draft",
     DeliveryStage.IN_REVIEW: "waiting for the brand to review the draft",
     DeliveryStage.REVISING: "waiting for a revised draft",
@@ -192,25 +190,3 @@ def words(value: object) -> str:
         return ""
     raw = str(getattr(value, "value", value))
     return WORDS.get(raw) or raw.replace("_", " ")
-
-
-def when(moment: datetime) -> str:
-    """A moment as people write it: "Tue 8 Dec, 14:00 UTC"."""
-    utc = moment.astimezone(UTC)
-    return f"{utc:%a} {utc.day} {utc:%b}, {utc:%H:%M} UTC"
-
-
-def duration_words(span: timedelta) -> str:
-    """How long, roughly, as a person says it: "less than a minute", "12 min", "3 h 5 min",
-    "2 days 4 h"."""
-    minutes = max(int(span.total_seconds() // 60), 0)
-    if minutes < 1:
-        return "less than a minute"
-    days, rest = divmod(minutes, 24 * 60)
-    hours, mins = divmod(rest, 60)
-    if days:
-        unit = "day" if days == 1 else "days"
-        return f"{days} {unit} {hours} h" if hours else f"{days} {unit}"
-    if not hours:
-        return f"{mins} min"
-    return f"{hours} h {mins} min" if mins else f"{hours} h"

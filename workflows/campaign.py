@@ -25,7 +25,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.campaigns import CampaignActivities, initial_live
     from activities.money.activities import MoneyActivities
     from activities.money.fundings import FundingActivities
-    from domain.bank import amount_text as money_words
+    from domain import words
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from domain.labels import application_state, campaign_state
     from workflows import notify
@@ -553,7 +553,7 @@ class CampaignWorkflow:
             )
 
     def _money(self, amount_minor: int) -> str:
-        return money_words(amount_minor, self._draft.budget.currency)
+        return words.money(amount_minor, self._draft.budget.currency)
 
     def _require_new(self, creator_id: uuid.UUID, deliverable_id: uuid.UUID) -> None:
         for app in self._apps.values():
@@ -670,8 +670,8 @@ class CampaignWorkflow:
         cost = sum(d.price_minor * d.quantity for d in draft.deliverables)
         if cost > draft.budget.amount_minor:
             raise _reject(
-                f"the deliverables cost {money_words(cost, draft.budget.currency)}, over the "
-                f"budget of {money_words(draft.budget.amount_minor, draft.budget.currency)}"
+                f"the deliverables cost {words.money(cost, draft.budget.currency)}, over the "
+                f"budget of {words.money(draft.budget.amount_minor, draft.budget.currency)}"
             )
         if self._verifying:
             return  # the handler checks the funding once it is counted
@@ -774,9 +774,8 @@ class CampaignWorkflow:
         app = self._app(decision.application_id)
         if app.origin != ApplicationOrigin.APPLICATION or app.status != ApplicationStatus.PENDING:
             self._require_not_filled(app)
-            raise _reject(
-                f"this {app.origin.value} is {application_state(app.status)}, not awaiting the brand"
-            )
+            state = application_state(app.status)
+            raise _reject(f"this {app.origin.value} is {state}, not awaiting the brand")
         if decision.action == "accept":
             self._require_slot_and_budget(app.deliverable_id, app.price_minor)
         if decision.action == "counter":

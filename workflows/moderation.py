@@ -26,7 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.checks.safety import check_child_safety
     from activities.moderation.activities import MediaActivities, ModelActivities
     from domain.calendar import add_business_days
-    from domain.labels import duration_words, when
+    from domain.words import duration_words, when
     from workflows import notify
     from workflows.contracts.moderation import (
         BrandSafetyRequest,

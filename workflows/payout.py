@@ -20,7 +20,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from activities.money.activities import MoneyActivities
-    from domain.bank import amount_text
+    from domain import words
     from workflows import notify
     from workflows import search_attributes as sa
     from workflows.contracts.notifications import Notify
@@ -234,7 +234,7 @@ class PayoutWorkflow:
         )
         returned = "The money stays in the campaign's escrow."
         if where and where.refunded_minor:
-            back = amount_text(where.refunded_minor + where.fee_refunded_minor, request.currency)
+            back = words.money(where.refunded_minor + where.fee_refunded_minor, request.currency)
             returned = (
                 f"The campaign has closed, so {back} (with its share of the platform fee) is "
                 "refunded to you."
@@ -248,7 +248,7 @@ class PayoutWorkflow:
         )
 
     def _amount(self) -> str:
-        return amount_text(self._request.amount_minor, self._request.currency)
+        return words.money(self._request.amount_minor, self._request.currency)
 
     async def _record(self, status: PayoutStatus) -> None:
         self._status = status

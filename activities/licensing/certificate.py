@@ -15,12 +15,11 @@ import hashlib
 import json
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 from fpdf import FPDF
 
-from activities.licensing import wording
+from domain import license_words, words
 from domain import rights_ledger as ledger
 
 CERTIFICATE_TYPE = "nexus.license-certificate"
@@ -201,12 +200,12 @@ def sections(
     the certificate prints them and the portal shows them."""
     handle = f" (@{named.creator_handle})" if named.creator_handle else ""
     agreed = (
-        wording.money(named.price_minor, named.currency)
+        words.money(named.price_minor, named.currency)
         if named.price_minor is not None
         else "as agreed in the campaign"
     )
     asset = (
-        f"{wording.deliverable_format(named.deliverable_format)}: the draft "
+        f"{license_words.deliverable_format(named.deliverable_format)}: the draft "
         f"{named.brand_name} approved from {named.creator_name}'s delivery"
     )
     return [
@@ -218,17 +217,17 @@ def sections(
             ("Campaign", named.campaign_title),
             ("Asset", asset),
             ("Agreed fee", agreed),
-            ("License fee", wording.license_fee(terms)),
+            ("License fee", license_words.license_fee(terms)),
         ]),
         ("Terms", [
-            ("Status", f"{wording.status(status)} (version {version})"),
-            ("Term", wording.term(terms)),
-            ("Channels", wording.channels(terms["channels"])),
-            ("Platforms", wording.platforms(terms["platforms"])),
-            ("Territories", wording.territories(terms["territories"])),
-            ("Exclusivity", wording.exclusivity(terms)),
-            ("Modification", wording.modification(terms["modification"])),
-            ("Attribution", wording.attribution(terms["attribution"])),
+            ("Status", f"{license_words.status(status)} (version {version})"),
+            ("Term", license_words.term(terms)),
+            ("Channels", license_words.channels(terms["channels"])),
+            ("Platforms", license_words.platforms(terms["platforms"])),
+            ("Territories", license_words.territories(terms["territories"])),
+            ("Exclusivity", license_words.exclusivity(terms)),
+            ("Modification", license_words.modification(terms["modification"])),
+            ("Attribution", license_words.attribution(terms["attribution"])),
         ]),
     ]  # fmt: skip
 
@@ -238,7 +237,7 @@ def summary_rows(document: dict[str, Any]) -> list[tuple[str, list[tuple[str, st
     lic = document["license"]
     reference = [
         ("License", document["license_id"]),
-        ("Issued", wording.date(document["issued_at"])),
+        ("Issued", words.day(document["issued_at"])),
     ]
     found = sections(lic["status"], lic["version"], lic["terms"], _named(document))
     return [*found, ("Reference", reference)]
@@ -247,8 +246,8 @@ def summary_rows(document: dict[str, Any]) -> list[tuple[str, list[tuple[str, st
 def _history_line(item: dict[str, Any], currency: str) -> str:
     body = json.loads(item["body"])
     fee = int(body.get("data", {}).get("detail", {}).get("fee_minor") or 0)
-    extra = f", extra fee {wording.money(fee, currency)}" if fee else ""
-    return f"{wording.date(body['recorded_at'])}: {wording.event(body['kind'])}{extra}"
+    extra = f", extra fee {words.money(fee, currency)}" if fee else ""
+    return f"{words.day(body['recorded_at'])}: {license_words.event(body['kind'])}{extra}"
 
 
 def render_pdf(document: dict[str, Any]) -> bytes:
@@ -312,8 +311,7 @@ def render_pdf(document: dict[str, Any]) -> bytes:
 
 
 def _issued(at: str) -> str:
-    moment = datetime.fromisoformat(at).astimezone(UTC)
-    return f"{wording.date(moment)} at {moment:%H:%M} UTC"
+    return words.day_and_time(at)
 
 
 def _text(text: str) -> str:

@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio import activity
 
+from domain import words
 from domain.enums import CampaignStage
 from integrations.payments import Payment, PaymentProvider, RefundRequest, Refused
 from models import creators, licenses, money
@@ -72,8 +73,8 @@ def _mismatch(funding: money.Funding, payment: Payment) -> str | None:
     if payment.amount_minor == expected and payment.currency == funding.currency:
         return None
     return (
-        f"the provider reported {payment.amount_minor} {payment.currency}, not the "
-        f"{expected} {funding.currency} asked for: not taken into escrow"
+        f"the provider reported {words.money(payment.amount_minor, payment.currency)}, not "
+        f"the {words.money(expected, funding.currency)} asked for: not taken into escrow"
     )
 
 

@@ -1,7 +1,8 @@
 """The invoice of a funding paid by bank transfer: what the brand pays (the campaign's budget,
 or a license fee, plus the platform fee), into which account, quoting which reference.
 
-A PDF made with fpdf2's core fonts (Latin-1: other characters print as '?', never an error).
+A PDF made with fpdf2's core fonts (Windows-1252, so amounts print with their currency's
+symbol: "€5,500.00"; other characters print as '?', never an error).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import date
 
 from fpdf import FPDF
 
-from domain.bank import amount_text
+from domain import words
 from integrations.payments.manual import PlatformBank
 
 
@@ -41,8 +42,10 @@ def invoice_number(number: int) -> str:
 
 def render_invoice(invoice: Invoice) -> bytes:
     pdf = FPDF(format="A4")
+    # Windows-1252 for the core fonts: the euro and pound signs of amounts print.
+    pdf.core_fonts_encoding = "windows-1252"
     pdf.set_title(f"Invoice {invoice.number}")
-    pdf.set_author(_latin1(invoice.issuer))
+    pdf.set_author(_text(invoice.issuer))
     pdf.set_creator("NEXUS")
     pdf.set_auto_page_break(auto=True, margin=15)
     pdf.add_page()
@@ -61,17 +64,17 @@ def render_invoice(invoice: Invoice) -> bytes:
     pdf.set_font("Helvetica", "B", 20)
     pdf.cell(width / 2, 10, "Invoice")
     pdf.set_font("Helvetica", "B", 11)
-    pdf.cell(width / 2, 10, _latin1(invoice.issuer), align="R", new_x="LMARGIN", new_y="NEXT")
+    pdf.cell(width / 2, 10, _text(invoice.issuer), align="R", new_x="LMARGIN", new_y="NEXT")
     if invoice.issuer_address:
         pdf.set_font("Helvetica", size=9)
         pdf.multi_cell(
-            width, 5, _latin1(invoice.issuer_address), align="R", new_x="LMARGIN", new_y="NEXT"
+            width, 5, _text(invoice.issuer_address), align="R", new_x="LMARGIN", new_y="NEXT"
         )
     pdf.ln(4)
 
     facts = [
         ("Invoice number", invoice.number),
-        ("Invoice date", invoice.issued_on.strftime("%d %B %Y")),
+        ("Invoice date", words.day(invoice.issued_on)),
         ("Billed to", invoice.brand),
         ("Campaign", invoice.campaign),
         ("Payment reference", invoice.reference),
@@ -81,7 +84,7 @@ def render_invoice(invoice: Invoice) -> bytes:
         pdf.set_font("Helvetica", "B", 10)
         pdf.cell(45, 7, label)
         pdf.set_font("Helvetica", size=10)
-        pdf.multi_cell(width - 45, 7, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width - 45, 7, _text(value), new_x="LMARGIN", new_y="NEXT")
     pdf.ln(4)
 
     pdf.set_font("Helvetica", "B", 10)
@@ -90,15 +93,15 @@ def render_invoice(invoice: Invoice) -> bytes:
     pdf.cell(50, 8, "Amount", border="B", fill=True, align="R", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     for what, amount in invoice.lines:
-        pdf.cell(width - 50, 8, _latin1(what))
+        pdf.cell(width - 50, 8, _text(what))
         pdf.cell(
-            50, 8, amount_text(amount, invoice.currency), align="R", new_x="LMARGIN",
+            50, 8, _text(words.money(amount, invoice.currency)), align="R", new_x="LMARGIN",
             new_y="NEXT",
         )  # fmt: skip
     pdf.set_font("Helvetica", "B", 11)
     pdf.cell(width - 50, 9, "Total due", border="T")
     pdf.cell(
-        50, 9, amount_text(invoice.total_minor, invoice.currency), border="T", align="R",
+        50, 9, _text(words.money(invoice.total_minor, invoice.currency)), border="T", align="R",
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     pdf.ln(6)
@@ -108,10 +111,13 @@ def render_invoice(invoice: Invoice) -> bytes:
     pdf.set_font("Helvetica", size=10)
     pdf.multi_cell(
         width, 5,
-        f"Pay {amount_text(invoice.total_minor, invoice.currency)} by bank transfer to the "
-        "account below, quoting the payment reference exactly: it is how your payment is "
-        "matched to this invoice. The budget is held in escrow and paid to creators only for "
-        "approved work; what the campaign does not spend is refunded with its share of the fee.",
+        _text(
+            f"Pay {words.money(invoice.total_minor, invoice.currency)} by bank transfer to the "
+            "account below, quoting the payment reference exactly: it is how your payment is "
+            "matched to this invoice. The budget is held in escrow and paid to creators only "
+            "for approved work; what the campaign does not spend is refunded with its share of "
+            "the fee."
+        ),
         new_x="LMARGIN", new_y="NEXT",
     )  # fmt: skip
     pdf.ln(2)
@@ -120,14 +126,14 @@ def render_invoice(invoice: Invoice) -> bytes:
         ("Payment reference", invoice.reference),
     ]:
         pdf.set_font("Helvetica", "B", 10)
-        pdf.cell(65, 7, _latin1(label))
+        pdf.cell(65, 7, _text(label))
         # Numbers a person types in Courier, where 0 and O, 1 and l differ.
         mono = not label.startswith(("Beneficiary", "Bank"))
         pdf.set_font("Courier" if mono else "Helvetica", "B" if mono else "", size=10)
-        pdf.multi_cell(width - 65, 7, _latin1(value), new_x="LMARGIN", new_y="NEXT")
+        pdf.multi_cell(width - 65, 7, _text(value), new_x="LMARGIN", new_y="NEXT")
     return bytes(pdf.output())
 
 
-def _latin1(text: str) -> str:
-    # The core PDF fonts are Latin-1; anything else is shown as '?', never an error.
-    return text.encode("latin-1", "replace").decode("latin-1")
+def _text(text: str) -> str:
+    # The core PDF fonts cover Windows-1252; anything else is shown as '?', never an error.
+    return text.encode("windows-1252", "replace").decode("windows-1252")

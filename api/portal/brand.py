@@ -17,7 +17,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
 
-from activities.licensing import wording
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
 from api.portal.web import (
     BadAmount,
@@ -46,7 +45,7 @@ from api.schemas import (
     LicenseChangeCreate,
     ReviewCreate,
 )
-from domain.bank import amount_text
+from domain import license_words
 from domain.enums import (
     ApplicationStatus,
     CampaignStage,
@@ -54,6 +53,7 @@ from domain.enums import (
     DeliverableFormat,
     DeliveryStage,
 )
+from domain.words import amount_input
 from models import applications, brands, campaigns, creators, deliveries, licenses, money
 from models.campaigns import CampaignRecord
 from models.moderation import ModerationReview, waiting_review
@@ -260,11 +260,6 @@ async def create_campaign(
     return _builder(request, principal, brand_list, form, errors, status_code)
 
 
-def _major(amount_minor: int, currency: str) -> str:
-    """Minor units as a person types the amount: 500000 USD -> "5000.00"."""
-    return amount_text(amount_minor, currency).rsplit(" ", 1)[0].replace(",", "")
-
-
 def _local(moment: datetime | None) -> str:
     """A deadline as the form's datetime-local field holds it (UTC)."""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M") if moment else ""
@@ -276,7 +271,7 @@ def _prefill(record: CampaignRecord) -> dict[str, Any]:
     rights = UsageRightsSpec.model_validate(b.usage_rights)
     form: dict[str, Any] = {
         "title": c.title, "visibility": c.visibility.value,
-        "budget": _major(c.budget_minor, c.currency), "currency": c.currency,
+        "budget": amount_input(c.budget_minor, c.currency), "currency": c.currency,
         "product": b.product, "objective": b.objective, "target_audience": b.target_audience,
         "hooks": "\n".join(b.hooks), "dos": "\n".join(b.dos), "donts": "\n".join(b.donts),
         "mandatory_mentions": "\n".join(b.mandatory_mentions),
@@ -297,12 +292,13 @@ def _prefill(record: CampaignRecord) -> dict[str, Any]:
         "exclusivity_days": str(rights.exclusivity_days or ""),
         "exclusivity_category": rights.exclusivity_category or "",
         "modification": rights.modification, "attribution": "on" if rights.attribution else "",
-        "license_fee": _major(rights.fee_minor, c.currency) if rights.fee_minor else "",
+        "license_fee": amount_input(rights.fee_minor, c.currency) if rights.fee_minor else "",
     }  # fmt: skip
     for i, d in enumerate(record.deliverables):
         form |= {
             f"d{i}_format": d.format.value, f"d{i}_duration": str(d.duration_s or ""),
-            f"d{i}_quantity": str(d.quantity), f"d{i}_price": _major(d.price_minor, c.currency),
+            f"d{i}_quantity": str(d.quantity),
+            f"d{i}_price": amount_input(d.price_minor, c.currency),
         }  # fmt: skip
     return form
 
@@ -454,7 +450,7 @@ async def _campaign_page(
         "invite": invite or {}, "invite_errors": invite_errors or {},
         "deliverable_of": {d.id: d for d in record.deliverables},
         "default_price": next(
-            (_major(d.price_minor, record.campaign.currency)
+            (amount_input(d.price_minor, record.campaign.currency)
              for d in record.deliverables if slots[str(d.id)]), "",
         ),
     }  # fmt: skip
@@ -949,7 +945,7 @@ async def _license_page(
         names = licenses.license_names(session, [r.id for r in found])
         return [
             {"license": r, "days_left": days_left_of(r), "names": names.get(r.id),
-             "words": wording.summary(r.terms)}
+             "words": license_words.summary(r.terms)}
             for r in found
         ]  # fmt: skip
 

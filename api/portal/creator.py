@@ -55,8 +55,8 @@ from api.schemas import (
     ResponseCreate,
     ScriptCreate,
 )
-from domain import bank
-from domain.brief_words import deliverable_words, money_words
+from domain import bank, words
+from domain.brief_words import deliverable_words
 from domain.enums import DeliveryStage, Role
 from models import applications, campaigns, deliveries, money
 from nexus.errors import AppError, NotFound, ValidationFailed
@@ -392,7 +392,7 @@ async def _brief_to_accept(
         return {}
     campaign, brief, brand_name = card
     mine = deliverable_words(deliverable.format, deliverable.duration_s)
-    agreed = money_words(delivery.price_minor, delivery.currency)
+    agreed = words.money(delivery.price_minor, delivery.currency)
     return {"brief": BriefPublic.model_validate(brief, from_attributes=True),
             "brief_brand": brand_name, "currency": campaign.currency,
             "brief_deliverables": [{"summary": f"{mine}, {agreed} agreed"}]}  # fmt: skip

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Query, Request
@@ -19,54 +18,11 @@ from api.portal.web import Csrf, MaybeSignedIn, SignedIn, render, templates
 from domain.enums import Role
 from domain.notifications import EMAIL_GROUPS, portal_link
 from models import notifications
-from models.base import utcnow
 from models.workspaces import users_by_ids
 
 router = APIRouter()
 PAGE = 50
 MAIL_LISTED = 100
-
-# -- how pages say when something happened ---------------------------------------------------
-
-
-def _plural(count: int, word: str) -> str:
-    return f"{count} {word}{'' if count == 1 else 's'} ago"
-
-
-def ago(moment: datetime, now: datetime | None = None) -> str:
-    """When, in the words a person uses: "just now", "5 minutes ago", "yesterday", "3 March"."""
-    now = now or utcnow()
-    seconds = (now - moment).total_seconds()
-    if seconds < 45:
-        return "just now"
-    if seconds < 3600:
-        return _plural(max(1, round(seconds / 60)), "minute")
-    if seconds < 86_400:
-        return _plural(round(seconds / 3600), "hour")
-    days = (now.date() - moment.date()).days
-    if days <= 1:
-        return "yesterday"
-    if days < 7:
-        return f"{days} days ago"
-    if moment.year == now.year:
-        return f"{moment.day} {moment:%B}"
-    return f"{moment.day} {moment:%B %Y}"
-
-
-def when(moment: datetime) -> str:
-    """The exact time, for a tooltip: "3 March 2026, 14:05 UTC"."""
-    return f"{moment.day} {moment:%B %Y, %H:%M} UTC"
-
-
-def filesize(size: int | None) -> str:
-    if size is None:
-        return ""
-    if size < 1024:
-        return f"{size} bytes"
-    if size < 1024 * 1024:
-        return f"{size / 1024:.0f} KB"
-    return f"{size / (1024 * 1024):.1f} MB"
-
 
 _URL = re.compile(r"https?://[^\s<>\"']+")
 
@@ -84,9 +40,6 @@ def linkify(text: str) -> Markup:
     return Markup("".join(out))  # noqa: S704 - every part is escaped above
 
 
-templates.env.filters["ago"] = ago
-templates.env.filters["when"] = when
-templates.env.filters["filesize"] = filesize
 templates.env.filters["linkify"] = linkify
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
@@ -23,8 +22,7 @@ from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
 from api.portal.creator import as_creator
 from api.portal.web import BrandUser, CreatorId, CreatorUser, Csrf, OpsUser, field_errors, render
 from api.routers import money as money_api
-from domain import bank
-from domain.bank import amount_text
+from domain import bank, words
 from integrations.payments.manual import PlatformBank, reference_of
 from models import campaigns, money
 from nexus.errors import AppError, NotFound
@@ -33,25 +31,6 @@ from nexus.settings import MissingSecret
 router = APIRouter()
 
 PENDING_FUNDINGS = ("awaiting_transfer", "pending", "requires_action", "processing")
-
-
-def age(then: datetime, now: datetime | None = None) -> str:
-    """How long ago, as people say it: "just now", "5 min", "3 h", "2 days"."""
-    seconds = int(((now or datetime.now(UTC)) - then).total_seconds())
-    if seconds < 60:
-        return "just now"
-    if seconds < 3600:
-        return f"{seconds // 60} min"
-    if seconds < 86_400:
-        return f"{seconds // 3600} h"
-    days = seconds // 86_400
-    return f"{days} day{'s' if days != 1 else ''}"
-
-
-def ago(then: datetime) -> str:
-    """ "just now", "5 min ago", "2 days ago"."""
-    said = age(then)
-    return said if said == "just now" else f"{said} ago"
 
 
 def _platform(request: Request) -> PlatformBank:
@@ -171,11 +150,6 @@ async def dispute_funding(
 # -- CSV downloads with the portal's session -------------------------------------------------
 
 
-def _units(amount_minor: int, currency: str) -> str:
-    """An amount in the currency's units, as spreadsheets read it: "1250.00"."""
-    return amount_text(amount_minor, currency).split(" ")[0].replace(",", "")
-
-
 def _statement_rows(session: Session, statement: money_api.Statement) -> list[list[str]]:
     details = money_api.statement_details(session, statement.lines)
     return [
@@ -184,8 +158,8 @@ def _statement_rows(session: Session, statement: money_api.Statement) -> list[li
             line.kind,
             details[i],
             line.currency,
-            _units(line.amount_minor, line.currency),
-            _units(line.fee_minor, line.currency),
+            words.amount_input(line.amount_minor, line.currency),
+            words.amount_input(line.fee_minor, line.currency),
             line.reference,
         ]
         for i, line in enumerate(statement.lines)
@@ -251,7 +225,7 @@ async def _fundings_page(
     context = {
         "principal": principal, "rows": rows, "show": show, "reference": reference,
         "search_error": search_error, "form": form or {}, "errors": errors or {},
-        "notice": notice, "age": age, "ago": ago, "pending": PENDING_FUNDINGS,
+        "notice": notice, "pending": PENDING_FUNDINGS,
     }  # fmt: skip
     return render(request, "portal/ops_fundings.html", context, status_code)
 
@@ -294,7 +268,7 @@ async def confirm_funding(
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     amount_minor: int | None = None
     try:
-        amount_minor = bank.amount_minor(amount, row.currency)
+        amount_minor = words.parse_amount(amount, row.currency)
     except ValueError as exc:
         errors["amount"] = f"Enter the amount received, as on the bank statement. {exc}"
     if not reference.strip():
@@ -391,7 +365,7 @@ async def _payouts_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"principal": principal, "form": form or {}, "errors": errors or {}, "age": age,
+    context = {"principal": principal, "form": form or {}, "errors": errors or {},
                "notice": request.query_params.get("notice", ""),
                **await db.run(_payouts_context)}  # fmt: skip
     return render(request, "portal/ops_payouts.html", context, status_code)
@@ -432,7 +406,7 @@ async def batch_page(
     found = await db.run(_batch_context, batch_id)
     if found is None:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    context = {"principal": principal, "age": age, "errors": {}, "form": {}, **found}
+    context = {"principal": principal, "errors": {}, "form": {}, **found}
     return render(request, "portal/ops_batch.html", context)
 
 
@@ -472,7 +446,7 @@ def _batch_csv(session: Session, batch_id: uuid.UUID, key: bytes | None) -> list
             payee = f"{row['who']} (no bank details on file)"
         else:
             payee = f"{row['who']} (refund: pay back to the account it came from)"
-        amount = _units(t.amount_minor, t.currency)
+        amount = words.amount_input(t.amount_minor, t.currency)
         what = f"{t.kind} · {row['campaign']}" if row["campaign"] else t.kind
         rows.append([
             str(t.id), t.kind, payee, iban, bic, routing, account, amount, t.currency,
@@ -568,11 +542,11 @@ def _subject(session: Session, dispute: money.Dispute) -> str:
         p = money.get_payout(session, dispute.subject_id)
         if p is None:
             return "A payout"
-        return f"Payout of {amount_text(p.amount_minor, p.currency)} ({p.status.replace('_', ' ')})"
+        return f"Payout of {words.money(p.amount_minor, p.currency)} ({p.status.replace('_', ' ')})"
     f = money.get_funding(session, uuid.UUID(dispute.subject_id))
     if f is None:
         return "A payment"
-    total = amount_text(f.budget_minor + f.fee_minor, f.currency)
+    total = words.money(f.budget_minor + f.fee_minor, f.currency)
     reference = reference_of(f.provider_ref)
     quoted = f", reference {reference}" if reference else ""
     return (
@@ -609,7 +583,7 @@ async def _disputes_page(
 ) -> HTMLResponse:
     found = await db.run(_disputes_context, None if show == "all" else show)
     context = {"principal": principal, "show": show, "form": form or {},
-               "errors": errors or {}, "age": age, "ago": ago, **found}  # fmt: skip
+               "errors": errors or {}, **found}  # fmt: skip
     return render(request, "portal/ops_disputes.html", context, status_code)
 
 

@@ -11,13 +11,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from activities.licensing import wording
 from api.deps import DatabaseDep, Principal
 from api.portal.creator import as_creator
 from api.portal.web import BrandUser, CreatorId, CreatorUser, Csrf, field_errors, render
 from api.routers import creator_profile as profile_api
 from api.routers import creators as creators_api
 from api.routers.creator_profile import PortfolioLinkCreate, ProfileUpdate
+from domain.words import country_name
 from nexus.errors import AppError, NotFound
 
 router = APIRouter()
@@ -142,5 +142,5 @@ async def creator_page(
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
     context = {"principal": principal, "profile": page.profile, "portfolio": page.portfolio,
-               "country": wording.country(page.profile.country)}  # fmt: skip
+               "country": country_name(page.profile.country)}  # fmt: skip
     return render(request, "portal/creator_page.html", context)

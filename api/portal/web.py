@@ -9,7 +9,6 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
@@ -22,11 +21,9 @@ from pydantic import ValidationError
 from api.deps import DatabaseDep, Principal, SettingsDep, user_principal
 from api.problems import human_reason
 from api.security import decode_access_token
-from domain import brief_words
-from domain.brief_words import decimals, money_words
+from domain import brief_words, labels, words
 from domain.enums import Role
 from domain.findings import Finding, clock, finding_line, finding_words
-from domain.labels import duration_words, when, words
 from models import creators
 from nexus.errors import AppError, Unauthenticated
 
@@ -42,8 +39,9 @@ _MOMENT = re.compile(r"\bat (\d+):([0-5]\d)\b")
 
 
 def money(amount_minor: int | None, currency: str) -> str:
-    """Minor units shown as major units with the code."""
-    return "—" if amount_minor is None else money_words(amount_minor, currency)
+    """Minor units as money, the same everywhere ("$1,250.00", "1,250.00 CHF"); "—" for
+    none."""
+    return "—" if amount_minor is None else words.money(amount_minor, currency)
 
 
 class BadAmount(ValueError):
@@ -52,17 +50,12 @@ class BadAmount(ValueError):
 
 def minor_units(text: str, currency: str) -> int | None:
     """What a person typed ("1,250.50") in minor units of `currency`; empty -> None."""
-    cleaned = text.replace(",", "").strip()
-    if not cleaned:
+    if not text.replace(",", "").strip():
         return None
     try:
-        amount = Decimal(cleaned)
-    except InvalidOperation as exc:
-        raise BadAmount("Enter an amount like 1250 or 1250.50.") from exc
-    places = decimals(currency)
-    if not amount.is_finite() or amount != round(amount, places):
-        raise BadAmount(f"Use at most {places} decimals." if places else "Use whole amounts.")
-    return int(amount.scaleb(places))
+        return words.parse_amount(text, currency)
+    except ValueError as exc:
+        raise BadAmount(str(exc)) from exc
 
 
 def moment(finding: Finding) -> int | None:
@@ -76,7 +69,7 @@ def moment(finding: Finding) -> int | None:
 
 def label(value: object) -> str:
     """An enumeration value (a stage, a status, a format, a role, a channel) in words."""
-    return words(value)
+    return labels.words(value)
 
 
 def finding(found: Finding | Mapping[str, Any]) -> str:
@@ -86,17 +79,24 @@ def finding(found: Finding | Mapping[str, Any]) -> str:
     return finding_line(str(data.get("code", "")), str(data.get("severity", "")), start)
 
 
+# How pages say things, from domain/words.py and domain/labels.py: pages, PDFs, e-mails and
+# refusals read the same.
 templates.env.filters["money"] = money
 templates.env.filters["label"] = label
 templates.env.filters["finding"] = finding
 templates.env.filters["finding_words"] = finding_words
-templates.env.filters["day_and_time"] = when
-templates.env.filters["duration"] = duration_words
+templates.env.filters["day"] = words.day  # 1 March 2027
+templates.env.filters["day_and_time"] = words.day_and_time  # 1 March 2027, 14:05 UTC
+templates.env.filters["when"] = words.when  # Tue 8 Dec, 14:00 UTC: a deadline days ahead
+templates.env.filters["ago"] = words.ago  # 5 minutes ago
+templates.env.filters["since"] = words.since  # 3 h 5 min (how long something has waited)
+templates.env.filters["duration"] = words.duration_words
+templates.env.filters["filesize"] = words.filesize
 templates.env.filters["clock"] = clock
 # A brief's terms in words (the partial portal/partials/brief.html uses them).
 templates.env.filters["deliverable_words"] = brief_words.deliverable_words
 templates.env.filters["rights_words"] = brief_words.usage_rights_words
-templates.env.filters["days_words"] = brief_words.days_words
+templates.env.filters["days_words"] = words.days_words
 
 
 def secure(request: Request) -> bool:

@@ -39,7 +39,7 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
-from domain.bank import amount_text as money_words
+from domain import words
 from domain.enums import CampaignStage, Role
 from models import applications, brands, campaigns, creators, money
 from models.campaigns import Campaign, CampaignRecord
@@ -131,12 +131,12 @@ async def live_status(temporal: TemporalGateway, campaign_id: uuid.UUID) -> Camp
 
 
 def _over_budget(total: int, budget: Money) -> str:
-    def words(amount: int) -> str:
-        return money_words(amount, budget.currency)
+    def said(amount: int) -> str:
+        return words.money(amount, budget.currency)
 
     return (
-        f"the deliverables cost {words(total)}, {words(total - budget.amount_minor)} over the "
-        f"budget of {words(budget.amount_minor)}"
+        f"the deliverables cost {said(total)}, {said(total - budget.amount_minor)} over the "
+        f"budget of {said(budget.amount_minor)}"
     )
 
 
@@ -365,7 +365,7 @@ def _check_edit(
         problems.append(
             FieldProblem(
                 "body.budget.amount_minor",
-                f"{money_words(funded, campaign.currency)} is paid in or on its way; the budget "
+                f"{words.money(funded, campaign.currency)} is paid in or on its way; the budget "
                 "cannot be lower",
             )
         )

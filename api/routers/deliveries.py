@@ -48,6 +48,7 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain import words
 from domain.enums import DeliveryStage, Role
 from domain.license_terms import Exclusivity, Period
 from integrations.storage import InvalidKey, ObjectNotFound, ObjectStore, Served, StorageError
@@ -384,7 +385,7 @@ def _exclusivity_conflict(session: Session, row: Delivery) -> str | None:
     assert held.exclusivity_ends_at is not None
     return (
         f"you are exclusive to another brand in {rights.exclusivity_category!r} until "
-        f"{held.exclusivity_ends_at:%Y-%m-%d}; this brief's exclusivity overlaps it"
+        f"{words.day(held.exclusivity_ends_at)}; this brief's exclusivity overlaps it"
     )
 
 

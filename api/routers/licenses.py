@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field
 from temporalio.client import WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from activities.licensing import certificate, wording
+from activities.licensing import certificate
 from api.deps import (
     DatabaseDep,
     Principal,
@@ -50,6 +50,7 @@ from api.schemas import (
 )
 from api.services import TemporalGateway
 from api.workflow_calls import execute_update
+from domain import license_words
 from domain import rights_ledger as ledger
 from domain.enums import LicenseStatus, PublicationStatus, Role
 from domain.license_terms import TermError, Use, normalize_territories
@@ -426,7 +427,7 @@ async def labels(db: DatabaseDep, rows: Sequence[LicenseSummary]) -> dict[uuid.U
     """For pages: each license's parties by name and its terms in words."""
     names = await db.run(licenses.license_names, [r.id for r in rows])
     return {
-        r.id: {"names": names.get(r.id), **wording.summary(r.terms.model_dump(mode="json"))}
+        r.id: {"names": names.get(r.id), **license_words.summary(r.terms.model_dump(mode="json"))}
         for r in rows
     }
 

@@ -24,7 +24,8 @@ from api.schemas import (
     RightsLine,
 )
 from api.workflow_calls import execute_update
-from domain.brief_words import deliverable_words, money_words, usage_rights_words
+from domain import words
+from domain.brief_words import deliverable_words, usage_rights_words
 from models import applications, campaigns, creators
 from models.campaigns import MarketplaceEntry
 from nexus.errors import AppError, Conflict, FieldProblem, NotFound, ValidationFailed
@@ -44,7 +45,7 @@ def listing(entry: MarketplaceEntry, now: datetime) -> MarketplaceCampaign:
             open_slots=entry.open_slots(d),
             applied=d.id in entry.applied,
             summary=deliverable_words(
-                d.format, d.duration_s, d.quantity, money_words(d.price_minor, currency)
+                d.format, d.duration_s, d.quantity, words.money(d.price_minor, currency)
             ),
         )
         for d in entry.deliverables

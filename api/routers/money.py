@@ -26,7 +26,7 @@ from activities.money.invoice import Invoice, invoice_number, render_invoice
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
 from api.services import TemporalGateway
 from api.text import Text
-from domain import bank
+from domain import bank, words
 from domain.enums import Role
 from integrations.notifications import Message, Notifier
 from integrations.payments import (
@@ -687,8 +687,8 @@ def _check_transfer(row: money.Funding, seen: ConfirmTransfer) -> None:
         problems.append(
             FieldProblem(
                 "body.amount_minor",
-                f"the invoice asks for {bank.amount_text(expected, row.currency)}, not "
-                f"{bank.amount_text(seen.amount_minor, row.currency)}: settle the difference "
+                f"the invoice asks for {words.money(expected, row.currency)}, not "
+                f"{words.money(seen.amount_minor, row.currency)}: settle the difference "
                 "with the brand before confirming",
             )
         )

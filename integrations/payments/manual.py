@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 
-from domain import bank
+from domain import bank, words
 from integrations.payments import (
     BadSignature,
     Charge,
@@ -83,7 +83,7 @@ def transfer_instructions(
 ) -> str:
     """What the brand's bank transfer must carry, in plain text."""
     lines = [
-        f"Pay {bank.amount_text(amount_minor, currency)} by bank transfer to:",
+        f"Pay {words.money(amount_minor, currency)} by bank transfer to:",
         *(f"  {label}: {value}" for label, value in platform.lines(currency)),
         f"Quote the payment reference {reference} exactly: it is how the payment is matched "
         "to this invoice. Ops confirm it on arrival.",

@@ -552,7 +552,7 @@ async def test_the_over_budget_problem_says_by_how_much(
     [error] = problem["errors"]
     assert error["field"] == "body.deliverables"
     assert error["reason"] == (
-        "the deliverables cost 1,600.00 EUR, 100.00 EUR over the budget of 1,500.00 EUR"
+        "the deliverables cost €1,600.00, €100.00 over the budget of €1,500.00"
     )
     assert count_rows(engine, "campaigns") == 0
 
@@ -804,8 +804,7 @@ async def test_an_edit_that_breaks_a_rule_names_the_field_and_changes_nothing(
     assert problem["errors"] == [
         {
             "field": "body.deliverables",
-            "reason": "the deliverables cost 6,000.00 USD, 1,000.00 USD over the budget of "
-            "5,000.00 USD",
+            "reason": "the deliverables cost $6,000.00, $1,000.00 over the budget of $5,000.00",
         }
     ]
     past = campaign_body(member.brand_id)["brief"] | {"application_deadline": iso(in_days(-1))}
@@ -819,7 +818,7 @@ async def test_an_edit_that_breaks_a_rule_names_the_field_and_changes_nothing(
     await fund(http, engine, headers, cid)
     for change, field, reason in [
         ({"amount_minor": 400_000, "currency": "USD"}, "body.budget.amount_minor",
-         "5,000.00 USD is paid in or on its way; the budget cannot be lower"),
+         "$5,000.00 is paid in or on its way; the budget cannot be lower"),
         ({"amount_minor": 500_000, "currency": "EUR"}, "body.budget.currency",
          "the budget is funded in USD; its currency cannot change"),
     ]:  # fmt: skip

@@ -19,8 +19,8 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.app import create_app
-from api.portal.inbox import ago
 from domain.enums import Role
+from domain.words import ago
 from integrations.notifications import Message, notifier_from_settings
 from integrations.notifications.catcher import serve
 from models.base import utcnow

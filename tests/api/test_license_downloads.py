@@ -196,7 +196,7 @@ async def test_the_creator_sees_who_holds_each_license_and_downloads_its_certifi
     page = await http.get("/portal/my-licenses")
     assert page.status_code == 200
     assert "<h2>Licensed campaign</h2>" in page.text
-    assert f"Licensed to <strong>{brand_name}</strong> · agreed fee 1,250.00 USD" in page.text
+    assert f"Licensed to <strong>{brand_name}</strong> · agreed fee $1,250.00" in page.text
     assert "Paid social ads, Organic social media in Germany, United States" in page.text
     link = f"/portal/licenses/{done.license_id}/certificate.pdf"
     assert f'href="{link}"' in page.text

@@ -117,7 +117,7 @@ async def test_sign_in_sets_an_httponly_session_and_lists_campaigns_escaped(
     assert page.status_code == 200
     assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; Glow" in page.text
     assert "<script>alert" not in page.text
-    assert "5,000.00 USD" in page.text
+    assert "$5,000.00" in page.text
 
     detail = await http.get(f"/portal/campaigns/{created.json()['id']}")
     assert detail.status_code == 200

@@ -104,11 +104,11 @@ async def test_a_valid_brief_creates_the_campaign_once_and_lists_it_escaped(
 
     page = await http.get(location)
     assert "Glow &lt;b&gt;launch&lt;/b&gt;" in page.text
-    assert "2 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD each" in page.text
+    assert "2 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, $1,000.00 each" in page.text
     assert "video_9x16" not in page.text
     listing = await http.get("/portal/campaigns")
     assert listing.text.count(location) == 1
-    assert "5,000.00 USD" in listing.text
+    assert "$5,000.00" in listing.text
     campaign = await http.get(location.replace("/portal", ""), headers=await login(http, tenant))
     brief = campaign.json()["brief"]
     assert brief["usage_rights"]["territories"] == ["GB", "US"]
@@ -156,7 +156,7 @@ async def test_funding_by_invoice_from_the_campaign_page(
     )
     assert funded.status_code == 303
     page = await http.get(f"/portal/campaigns/{cid}")
-    assert "5,500.00 USD" in page.text  # budget plus the 10 % platform fee
+    assert "$5,500.00" in page.text  # budget plus the 10 % platform fee
     assert "awaiting transfer" in page.text
     card = await http.post(
         f"/portal/campaigns/{cid}/fundings",
@@ -169,7 +169,7 @@ async def test_funding_by_invoice_from_the_campaign_page(
     ops = await login(http, make_tenant(engine, Role.OPS))
     assert (await http.post(f"/ops/fundings/{funding['id']}/confirm", headers=ops)).is_success
     statement = await http.get(f"/portal/campaigns/{cid}/statement")
-    assert "<td>funding</td><td>5,000.00 USD</td><td>500.00 USD</td>" in statement.text
+    assert "<td>funding</td><td>$5,000.00</td><td>$500.00</td>" in statement.text
 
 
 async def test_a_funded_draft_is_topped_up_from_its_page_after_its_budget_grows(
@@ -325,7 +325,7 @@ async def test_a_draft_is_edited_in_the_brief_builder_it_was_written_in(
 
     refused = await http.post(f"/portal/campaigns/{cid}/edit", data=form | {"budget": "1,500"})
     assert refused.status_code == 422
-    assert "over the budget of 1,500.00 USD" in error_of(refused, "d0")
+    assert "over the budget of $1,500.00" in error_of(refused, "d0")
     assert 'value="1,500"' in refused.text  # what was typed stays
 
     saved = await http.post(
@@ -335,7 +335,7 @@ async def test_a_draft_is_edited_in_the_brief_builder_it_was_written_in(
     assert saved.headers["location"] == f"/portal/campaigns/{cid}"
     page = await http.get(f"/portal/campaigns/{cid}")
     assert "<h1>Summer glow</h1>" in page.text
-    assert "3 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD each" in page.text
+    assert "3 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, $1,000.00 each" in page.text
     read = (await http.get(f"/campaigns/{cid}", headers=headers)).json()
     assert read["deliverables"][0]["quantity"] == 3
     assert read["brief"]["banned_claims"] == ["cures acne"]
@@ -460,7 +460,7 @@ async def test_a_creator_from_the_directory_is_invited_from_the_campaign_page(
     page = await http.get(f"/portal/campaigns/{cid}")
     assert f">{name}</a></strong> <small>@" in page.text
     assert "Invited for vertical video (9:16), 30 s" in page.text
-    assert "You offered 850.00 USD" in page.text
+    assert "You offered $850.00" in page.text
     [application] = (await http.get(f"/campaigns/{cid}/applications", headers=headers)).json()
     assert (application["origin"], application["status"], application["price_minor"]) == (
         "invitation",

@@ -161,7 +161,7 @@ async def test_applying_countering_and_accepting_the_offer_through_the_forms(
     assert done.status_code == 303
     listing = await http.get("/portal/applications")
     assert "Waiting for the brand's answer" in visible(listing)
-    assert "900.00 USD" in listing.text
+    assert "$900.00" in listing.text
     # Applied for its only deliverable: the campaign is no longer offered to this creator.
     assert "Spring glow launch" not in (await http.get("/portal/marketplace")).text
     again = await http.post(f"/portal/marketplace/{cid}/applications", data=data)
@@ -182,7 +182,7 @@ async def test_applying_countering_and_accepting_the_offer_through_the_forms(
 
     await sign_in(http, creator.tenant)
     offers = await http.get("/portal/applications")
-    assert "The brand offers 850.00 USD" in visible(offers)
+    assert "The brand offers $850.00" in visible(offers)
     assert "The brand offers another price: accept or decline" in visible(offers)
     answer = f"/portal/applications/{application['id']}/response"
     accepted = await http.post(answer, data={"csrf_token": csrf_from(offers), "accept": "yes"})
@@ -425,12 +425,12 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     card = visible(page).split("Spring glow launch", 1)[1]
     assert brand_name in visible(page)
     for words in (
-        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD (1 place open)",
-        "1 \N{MULTIPLICATION SIGN} square video (1:1), 600.00 USD (1 place open)",
+        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, $1,000.00 (1 place open)",
+        "1 \N{MULTIPLICATION SIGN} square video (1:1), $600.00 (1 place open)",
         "organic social posts and paid social ads", "Instagram and TikTok",
         "Germany and the United States", "perpetual: forever",
         "90 days in skincare", "may be edited and made into new ads",
-        "200.00 USD on top of the price", "Apply by 1 January 2099", "Delivery due 15 March 2099",
+        "$200.00 on top of the price", "Apply by 1 January 2099", "Delivery due 15 March 2099",
         "Product shipped yes", "Script first yes",
     ):  # fmt: skip
         assert words in card, words
@@ -444,7 +444,7 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     assert listed["brand_name"] == brand_name
     summaries = {d["id"]: (d["summary"], d["open_slots"]) for d in listed["deliverables"]}
     assert summaries[vertical] == (
-        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD",
+        "1 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, $1,000.00",
         1,
     )
     rights = {line["key"]: line["text"] for line in listed["usage_rights_summary"]}
@@ -463,7 +463,7 @@ async def test_the_marketplace_card_names_the_brand_and_its_terms_and_full_campa
     await accept(alice, vertical)
     await sign_in(http, bob.tenant)
     card = visible(await http.get("/portal/marketplace")).split("Spring glow launch", 1)[1]
-    assert "30 s, 1,000.00 USD (all places taken)" in card
+    assert "30 s, $1,000.00 (all places taken)" in card
     brief_page = await http.get(f"/portal/marketplace/{cid}")
     assert f'name="deliverable_id" value="{square}"' in brief_page.text
     assert f'name="deliverable_id" value="{vertical}"' not in brief_page.text
@@ -523,9 +523,9 @@ async def test_the_brief_page_shows_every_term_and_takes_the_application(
         "The brand ships the product to you", "The brand approves a script before you film",
         "Up to 3 rounds of changes", "Within 5 days of each draft",
         "Applications close 1 January 2099, 00:00 UTC", "Delivery due 15 March 2099, 12:00 UTC",
-        "2 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, 1,000.00 USD each",
+        "2 \N{MULTIPLICATION SIGN} vertical video (9:16), 30 s, $1,000.00 each",
         "Countries Germany and the United States", "perpetual: forever",
-        "Exclusivity 90 days in skincare", "Paid usage fee 200.00 USD on top of the price",
+        "Exclusivity 90 days in skincare", "Paid usage fee $200.00 on top of the price",
     ):  # fmt: skip
         assert words in text, words
     assert not UUID.search(text)
@@ -548,7 +548,7 @@ async def test_the_brief_page_shows_every_term_and_takes_the_application(
     mine = await http.get("/portal/applications")
     text = visible(mine)
     for words in (brand_name, "Spring glow launch", "Applied for vertical video (9:16), 30 s",
-                  "You asked 950.50 USD", "Waiting for the brand's answer"):  # fmt: skip
+                  "You asked $950.50", "Waiting for the brand's answer"):  # fmt: skip
         assert words in text, words
     assert not UUID.search(text)
     assert "pending" not in text
@@ -583,7 +583,7 @@ async def test_accepting_the_brief_shows_it_and_perpetual_rights_need_the_box(
     text = visible(page)
     before_button = visible(page.text.split(ACCEPT_BUTTON)[0])
     for words in (f"Brand {name_of(engine, brand)}", "Glow serum 30 ml",
-                  "Deliverables vertical video (9:16), 30 s, 900.00 USD agreed",
+                  "Deliverables vertical video (9:16), 30 s, $900.00 agreed",
                   "Never claim or say cures acne",
                   "Countries Germany and the United States", "perpetual: forever",
                   "Exclusivity 90 days in skincare"):  # fmt: skip

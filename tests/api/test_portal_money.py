@@ -88,7 +88,7 @@ async def test_a_bank_transfer_shows_its_invoice_bank_details_and_reference(
     f = await bank_transfer(http, engine)
     assert bank.parse_reference(f.reference) == f.reference
     page = await http.get(f"/portal/campaigns/{f.campaign_id}")
-    for shown in (f.reference, "GB33 BUKB 2020 1555 5555 55", "BUKBGB22", "5,500.00 USD",
+    for shown in (f.reference, "GB33 BUKB 2020 1555 5555 55", "BUKBGB22", "$5,500.00",
                   "Example bank details", "Download invoice (PDF)"):  # fmt: skip
         assert shown in page.text, shown
 
@@ -98,8 +98,8 @@ async def test_a_bank_transfer_shows_its_invoice_bank_details_and_reference(
     assert invoice.status_code == 200 and invoice.headers["content-type"] == "application/pdf"
     words = " ".join(p.extract_text() for p in PdfReader(io.BytesIO(invoice.content)).pages)
     brand_name = f"Brand {f.brand.email.split('-')[1].split('@')[0]}"
-    for shown in (brand_name, "Glow <launch>", f.reference, "5,000.00 USD", "500.00 USD",
-                  "5,500.00 USD", "GB33 BUKB 2020 1555 5555 55", "INV-", "EXAMPLE"):  # fmt: skip
+    for shown in (brand_name, "Glow <launch>", f.reference, "$5,000.00", "$500.00",
+                  "$5,500.00", "GB33 BUKB 2020 1555 5555 55", "INV-", "EXAMPLE"):  # fmt: skip
         assert shown in words, shown
     assert "minor units" not in words and f.funding_id not in words
 
@@ -131,7 +131,7 @@ async def test_ops_confirm_a_transfer_only_when_amount_and_reference_match(
     row = listing.text[listing.text.index(f'id="funding-{f.funding_id}"') :]
     row = row[: row.index("</tr>")]
     for shown in (f"Brand {f.brand.email.split('-')[1].split('@')[0]}", "Glow &lt;launch&gt;",
-                  "5,500.00 USD", f.reference, "bank transfer", "awaiting transfer",
+                  "$5,500.00", f.reference, "bank transfer", "awaiting transfer",
                   "just now"):  # fmt: skip
         assert shown in row, shown
 
@@ -140,7 +140,7 @@ async def test_ops_confirm_a_transfer_only_when_amount_and_reference_match(
         confirm, data={"csrf_token": csrf, "amount": "5,400.00", "reference": f.reference}
     )
     assert short.status_code == 422
-    assert "the invoice asks for 5,500.00 USD, not 5,400.00 USD" in error_of(
+    assert "the invoice asks for $5,500.00, not $5,400.00" in error_of(
         short, f"amount-{f.funding_id}"
     ).replace("The", "the")
     assert 'value="5,400.00"' in short.text  # what ops typed stays
@@ -304,14 +304,14 @@ async def test_ops_pay_a_bank_batch_from_its_csv_and_settle_it(
     due = await http.get("/portal/ops/payouts")
     section = due.text[due.text.index('id="due-title"') : due.text.index('id="batches-title"')]
     for shown in (f"Creator {creator.email.split('-')[1].split('@')[0]}", "Glow launch",
-                  "IBAN DE·· ···· 3000", "400.00 USD"):  # fmt: skip
+                  "IBAN DE·· ···· 3000", "$400.00"):  # fmt: skip
         assert shown in section, shown
     assert "0532" not in due.text
 
     made = await http.post("/portal/ops/batches", data={"csrf_token": csrf})
     assert made.status_code == 303
     batch_page = await http.get(made.headers["location"])
-    assert "400.00 USD" in batch_page.text and "1 to pay" in batch_page.text
+    assert "$400.00" in batch_page.text and "1 to pay" in batch_page.text
     batch_id = made.headers["location"].rsplit("/", 1)[1]
     exported = await http.get(f"/portal/ops/batches/{batch_id}/transfers.csv")
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("text/csv")
@@ -369,7 +369,7 @@ async def test_ops_stop_a_payout_that_cannot_be_paid_and_the_creator_is_told(
     done = await handle.result()
     assert (done.status, done.failure) == ("failed", "No bank details after 60 days")
     [message] = told(engine, creator.user_id, "payout_abandoned")
-    assert "400.00 USD" in message.title and "No bank details after 60 days" in message.body
+    assert "$400.00" in message.title and "No bank details after 60 days" in message.body
     page = await http.get("/portal/ops/payouts")
     failed = page.text[page.text.index('id="failed-title"') :]
     assert "No bank details after 60 days" in failed
@@ -416,7 +416,7 @@ async def test_disputes_are_raised_shown_to_ops_and_answered(
     csrf = await as_user(http, ops)
     listing = await http.get("/portal/ops/disputes")
     creator_name = f"Creator {creator.email.split('-')[1].split('@')[0]}"
-    for shown in (creator_name, "My bank shows nothing after two weeks", "Payout of 400.00 USD",
+    for shown in (creator_name, "My bank shows nothing after two weeks", "Payout of $400.00",
                   "We paid on Monday, still not confirmed", f.reference):  # fmt: skip
         assert shown in listing.text, shown
     assert len(told(engine, ops.user_id, "dispute_opened")) == 2

@@ -18,7 +18,7 @@ from sqlmodel import Session, select
 from temporalio.client import Client, WorkflowHandle
 
 from domain.enums import DeliveryStage, Role
-from domain.labels import when
+from domain.words import when
 from integrations.storage import store_from_settings
 from models.campaigns import Campaign
 from models.db import session_scope

@@ -188,13 +188,3 @@ def test_swapped_neighbours_are_caught() -> None:
 def test_what_is_not_a_reference_says_how_one_looks(text: str) -> None:
     with pytest.raises(bank.BadReference, match="looks like NX-"):
         bank.parse_reference(text)
-
-
-def test_amounts_read_as_money() -> None:
-    assert bank.amount_text(550_000, "USD") == "5,500.00 USD"
-    assert bank.amount_text(1500, "JPY") == "1,500 JPY"
-    assert bank.amount_text(1234, "KWD") == "1.234 KWD"
-    assert bank.amount_minor("5,500.5", "USD") == 550_050
-    for bad, why in [("abc", "Enter an amount"), ("1.234", "at most 2"), ("", "Enter an amount")]:
-        with pytest.raises(ValueError, match=why):
-            bank.amount_minor(bad, "USD")

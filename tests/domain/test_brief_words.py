@@ -3,31 +3,20 @@ brief they accept."""
 
 from __future__ import annotations
 
-from domain.brief_words import (
-    days_words,
-    deliverable_words,
-    money_words,
-    territory_words,
-    usage_rights_words,
-)
+from domain.brief_words import deliverable_words, usage_rights_words
 from domain.enums import DeliverableFormat
+from domain.words import days_words, territory_words
 from workflows.contracts.campaign import UsageRightsSpec
 
 TIMES = "\N{MULTIPLICATION SIGN}"
 
 
-def test_money_keeps_each_currency_s_decimals() -> None:
-    assert money_words(100_000, "USD") == "1,000.00 USD"
-    assert money_words(5_000, "JPY") == "5,000 JPY"
-    assert money_words(1_234, "KWD") == "1.234 KWD"
-
-
 def test_a_deliverable_reads_as_count_format_length_and_price() -> None:
     assert deliverable_words(DeliverableFormat.VIDEO_9_16, 30) == "vertical video (9:16), 30 s"
-    assert deliverable_words("video_16x9", None, 1, "800.00 USD") == (
-        f"1 {TIMES} landscape video (16:9), 800.00 USD"
+    assert deliverable_words("video_16x9", None, 1, "$800.00") == (
+        f"1 {TIMES} landscape video (16:9), $800.00"
     )
-    assert deliverable_words("photo", None, 3, "50.00 EUR") == f"3 {TIMES} photo, 50.00 EUR each"
+    assert deliverable_words("photo", None, 3, "€50.00") == f"3 {TIMES} photo, €50.00 each"
 
 
 def test_territories_are_countries_by_name_or_worldwide() -> None:
@@ -60,7 +49,7 @@ def test_usage_rights_read_line_by_line() -> None:
     assert lines["term"][1].startswith("perpetual")
     assert lines["exclusivity"][1].startswith("90 days in skincare")
     assert lines["modification"][1] == "used as delivered, without edits"
-    assert lines["fee"][1] == "250.00 USD on top of the price"
+    assert lines["fee"][1] == "$250.00 on top of the price"
     assert "attribution" in lines
 
     default = {t.key: t.text for t in usage_rights_words(UsageRightsSpec().model_dump(), "EUR")}

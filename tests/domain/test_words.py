@@ -7,7 +7,7 @@ from __future__ import annotations
 import ast
 import enum
 import inspect
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -15,7 +15,17 @@ import pytest
 from domain import enums
 from domain.disclosure import check_caption
 from domain.findings import FINDING_WORDS, GARM_WORDS, clock, finding_line, finding_words
-from domain.labels import WORDS, duration_words, when, words
+from domain.labels import WORDS, words
+from domain.words import (
+    ago,
+    amount_input,
+    day,
+    day_and_time,
+    duration_words,
+    money,
+    parse_amount,
+    when,
+)
 
 ROOT = Path(__file__).parent.parent.parent
 # Where findings are made: the media probe, the checks, the moderation and its workflow,
@@ -143,3 +153,36 @@ def test_moments_and_waits_read_as_dates_and_durations() -> None:
     assert duration_words(timedelta(days=2, hours=4, minutes=9)) == "2 days 4 h"
     assert duration_words(timedelta(days=1)) == "1 day"
     assert duration_words(timedelta(hours=4)) == "4 h"
+
+
+def test_money_reads_the_same_everywhere_with_its_symbol_or_its_code() -> None:
+    assert money(125_000, "USD") == "$1,250.00"
+    assert money(123_456, "EUR") == "€1,234.56"
+    assert money(550_000, "GBP") == "£5,500.00"
+    assert money(100_000, "cad") == "CA$1,000.00"
+    # Each currency keeps its decimals; one without a symbol of its own shows its code.
+    assert money(1_500, "JPY") == "¥1,500"
+    assert money(1_234, "KWD") == "1.234 KWD"
+    assert money(5_000, "CHF") == "50.00 CHF"
+    assert money(-500, "USD") == "-$5.00"
+
+
+def test_amounts_read_as_typed_and_typed_amounts_are_checked() -> None:
+    assert amount_input(125_000, "USD") == "1250.00"
+    assert amount_input(1_500, "JPY") == "1500"
+    assert parse_amount("5,500.5", "USD") == 550_050
+    assert parse_amount(amount_input(1_234, "KWD"), "KWD") == 1_234
+    for bad, why in [("abc", "Enter an amount"), ("1.234", "at most 2"), ("", "Enter an amount")]:
+        with pytest.raises(ValueError, match=why):
+            parse_amount(bad, "USD")
+    with pytest.raises(ValueError, match="whole amounts"):
+        parse_amount("10.5", "JPY")
+
+
+def test_days_and_moments_read_as_people_write_them() -> None:
+    moment = datetime(2027, 3, 1, 14, 5, tzinfo=UTC)
+    assert day(moment) == day(date(2027, 3, 1)) == day(moment.isoformat()) == "1 March 2027"
+    assert day_and_time(moment) == "1 March 2027, 14:05 UTC"
+    # Said in UTC whatever zone the moment was given in.
+    assert day_and_time("2027-03-01T23:30:00-02:00") == "2 March 2027, 01:30 UTC"
+    assert ago(moment - timedelta(minutes=5), moment) == "5 minutes ago"

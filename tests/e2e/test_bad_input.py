@@ -235,7 +235,7 @@ async def test_accepting_over_budget_is_409_and_commits_nothing(
     await delivery_in(http, a, first["delivery_id"], "awaiting_brief_acceptance")
 
     over = await decide(http, b, cid, app_b["id"], action="accept")
-    problem(over, 409, "budget", "900.00 USD", "100.00 USD")
+    problem(over, 409, "budget", "$900.00", "$100.00")
     assert count_rows(engine, "deliveries") == 1
     statuses = {
         x["id"]: x["status"]
@@ -447,7 +447,9 @@ async def test_two_finals_at_once_deliver_once(
 
     # The final files are checked first; the second click finds them being checked.
     assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
-    problem(next(r for r in answers if r.status_code == 409), 409, "checking")
+    problem(
+        next(r for r in answers if r.status_code == 409), 409, "while the delivery is being checked"
+    )
 
     async def completed() -> dict[str, Any]:
         body: dict[str, Any] = ok(await http.get(f"/deliveries/{s.delivery_id}", headers=s.c))

@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
 
-from domain import ledger
+from domain import ledger, words
 from models import money
 from models.db import session_scope
 from nexus.settings import Settings
@@ -262,8 +262,8 @@ async def test_a_payment_stripe_records_for_another_amount_moves_no_money(
     assert answer == {"received": True, "duplicate": False}
     [row_public] = await fundings(d)
     assert row_public["status"] == "failed"
-    assert f"{amount} {currency.upper()}" in row_public["failure"]
-    assert f"{BUDGET + FEE} USD" in row_public["failure"]
+    assert f"reported {words.money(amount, currency)}, not" in row_public["failure"]
+    assert f"the {words.money(BUDGET + FEE, 'USD')} asked for" in row_public["failure"]
     assert entry_kinds(engine, d.campaign_id) == []
     assert escrow(engine, d.campaign_id) == 0
     await not_publishable(d)

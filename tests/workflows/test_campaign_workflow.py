@@ -391,7 +391,7 @@ async def test_a_draft_is_edited_until_it_is_published_and_closing_with_nobody_c
         over = CampaignEdit(budget=Money(amount_minor=50_000, currency="EUR"))
         with pytest.raises(WorkflowUpdateFailedError) as too_dear:
             await c.handle.execute_update(CampaignWorkflow.edit, over)
-        assert "over the budget of 500.00 EUR" in str(too_dear.value.cause)
+        assert "over the budget of €500.00" in str(too_dear.value.cause)
 
         c.draft = c.draft.model_copy(update={"budget": Money(amount_minor=200_000, currency="EUR")})
         await c.fund_and_publish()
@@ -428,7 +428,7 @@ async def test_the_budget_of_a_funded_draft_keeps_its_currency_and_does_not_drop
             fund_in_ledger(engine, d.campaign_id, d.workspace_id, 300_000, "EUR"),
         )
         for budget, message in [
-            (Money(amount_minor=200_000, currency="EUR"), "3,000.00 EUR is funded already"),
+            (Money(amount_minor=200_000, currency="EUR"), "€3,000.00 is funded already"),
             (Money(amount_minor=300_000, currency="USD"), "funded in EUR"),
         ]:
             with pytest.raises(WorkflowUpdateFailedError) as refused:

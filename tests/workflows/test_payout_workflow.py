@@ -215,7 +215,7 @@ async def test_abandoning_a_waiting_payout_releases_the_money_and_tells_everyone
     abandoned = told(engine, "payout_abandoned")
     assert {u for u, _, _ in abandoned} == {creator.user_id} | brand_users(engine, r.workspace_id)
     for _, title, body in abandoned:
-        assert "400.00 USD" in title + body and "creator left the platform" in body
+        assert "$400.00" in title + body and "creator left the platform" in body
         assert "“Licensing”" in body and "minor units" not in body
     [brand_message] = [m for m in abandoned if m[0] != creator.user_id]
     assert "stays in the campaign's escrow" in brand_message[2]
@@ -239,7 +239,7 @@ async def test_a_payout_abandoned_after_its_campaign_closed_goes_back_to_the_bra
     assert balance(engine, ledger.ESCROW, r.campaign_id) == 100_000 - PRICE
     assert balance(engine, ledger.BRAND_REFUNDS, r.workspace_id) == PRICE + fee_back
     [brand_message] = [m for m in told(engine, "payout_abandoned") if m[0] != creator.user_id]
-    assert "440.00 USD" in brand_message[2] and "refunded to you" in brand_message[2]
+    assert "$440.00" in brand_message[2] and "refunded to you" in brand_message[2]
 
 
 async def test_an_escrow_too_small_moves_nothing(
