@@ -4,6 +4,8 @@ list is covered the day it is added."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -105,7 +107,9 @@ async def test_a_huge_offset_or_limit_is_a_422_naming_the_field_on_every_list(
         await login(http, make_creator(engine).tenant),
         await login(http, make_tenant(engine, Role.OPS)),
     ]
-    for method, path, names in routes:
+    for method, route, names in routes:
+        # Path parameters name nothing: the paging parameters are validated with them, first.
+        path = re.sub(r"\{[^}]+\}", str(uuid.uuid4()), route)
         # Whoever the route serves: the first caller it does not refuse.
         allowed = None
         for headers in callers:

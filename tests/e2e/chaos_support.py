@@ -370,7 +370,7 @@ async def sign_in(api: Api) -> Actors:
     brand_id = str((await api.ok("GET", "/brands", brand))[0]["id"])
     creators = [await login(email) for email in CREATORS]
     for creator in creators:  # manual payouts go out once the creator gives bank details
-        await api.ok("PUT", "/creator/payout-account/bank-details", creator, json=BANK_DETAILS)
+        await api.ok("PUT", "/creator/payout-account/bank-details", creator, body=BANK_DETAILS)
     return Actors(brand_id, brand, await login("ops@nexus.demo"), creators)
 
 

@@ -18,6 +18,7 @@ from temporalio.service import TLSConfig
 from nexus import temporal
 from nexus.devstack import temporal_server_argv
 from nexus.settings import Settings, TemporalSettings
+from tests.nexus.test_settings import REAL_PAYMENTS
 from tests.support import free_port, wait_for_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -26,6 +27,7 @@ PRODUCTION = {
     "database": {"url": "postgresql+psycopg://nexus:Zq7-vN2kP9xR4tL8wB3m@db:5432/nexus"},
     "auth": {"jwt_secret": "k3J9sQ2vX8pL5wN7rT4yB6mH1cF0dG2eA9uZ"},
     "licensing": {"ledger_signing_key": "5f1c0d9a" * 8},
+    "payments": REAL_PAYMENTS,
 }
 
 
