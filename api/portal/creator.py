@@ -548,8 +548,11 @@ async def _earnings(
     def read(session: Session) -> dict[str, Any]:
         details = money.bank_details(session, creator_id)
         mine = money.disputes(session, creator_id=creator_id)
+        named = campaigns.by_ids(session, {p.campaign_id for p in payouts})
         return {
             "account": money.payout_account(session, creator_id),
+            # Each payout names the campaign it pays for.
+            "campaign_titles": {c.id: c.title for c in named.values()},
             "bank_details": money.masked(details) if details else None,
             "bank_updated": details.updated_at if details else None,
             "disputes": money_api.dispute_public(

@@ -329,6 +329,8 @@ async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
     # Brand safety holds it for a person: the creator is told so, not "checks are running".
     waiting = creator.locator(".review-wait")
     await expect(waiting).to_contain_text("A member of our review team", timeout=CHECKS_MS)
+    final_step = creator.locator("li.task").filter(has_text="Deliver the final files")
+    await expect(final_step).to_contain_text("once the draft passes the checks")
     await shoot(creator, "human-review-wait")
 
     await ops.get_by_role("link", name="Console").click()
@@ -389,7 +391,7 @@ async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
     told = creator.locator(".note-unread").filter(has_text="sent you a message")
     await expect(told).to_have_count(1)
     await expect(told).to_contain_text(f"{ADMIN} ({BRAND}) sent you a message")
-    await shoot(creator, "inbox")
+    await shoot(creator, "creator-inbox")
     await told.get_by_role("link").click()
     conversation = creator.locator("#conversation")
     await expect(conversation).to_contain_text("Can the final come today?")
@@ -397,19 +399,21 @@ async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
     async with creator.expect_navigation():
         await conversation.get_by_role("button", name="Send").click()
     await expect(creator.locator(".message-mine")).to_contain_text("Yes, this afternoon.")
-    await shoot(creator, "conversation")
+    # The processes the approval handed on to are ops' business: no workflow IDs here.
+    await expect(creator.locator("main")).not_to_contain_text("payout-")
+    await shoot(creator, "delivery-conversation")
 
     await brand.goto("/portal/notifications")
     await expect(brand.locator("#inbox-badge .badge")).to_have_text(re.compile(r"^[1-9]"))
-    await expect(brand.locator(".note-unread").filter(has_text="sent you a message")).to_have_count(
-        1
-    )
+    replied = brand.locator(".note-unread").filter(has_text=f"{CREATOR} sent you a message")
+    await expect(replied).to_contain_text("Yes, this afternoon.")
+    await shoot(brand, "brand-inbox")
     await ops.goto("/portal/mail")
     caught = ops.locator(".mail").filter(has_text=ada.email).filter(has_text="message")
     await expect(caught.first).to_be_visible()
     await caught.first.locator("summary").click()
     await expect(caught.first).to_contain_text("Can the final come today?")
-    await shoot(ops, "mail")
+    await shoot(ops, "caught-mail")
 
     # -- 6. the license: the approved video and the certificate --------------------------------
     await brand.goto(campaign_url)
@@ -433,6 +437,7 @@ async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
     await creator.get_by_role("link", name="Earnings").click()
     payouts = creator.locator("#payouts")
     await expect(payouts).to_contain_text("750.00")
+    await expect(payouts).to_contain_text(TITLE)
     await expect(payouts.locator(".status")).to_have_text("awaiting onboarding")
     await creator.get_by_label("Account holder name").fill(CREATOR)
     await creator.get_by_label("IBAN", exact=True).fill("DE89 3704 0044 0532 0130 01")
@@ -487,6 +492,7 @@ async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
 
     await creator.get_by_role("link", name="Earnings").click()
     await reload_until(creator, payouts.locator(".status"), "paid")
+    await shoot(creator, "earnings-paid")
     await brand.get_by_role("link", name="Spend and statement").click()
     await expect(brand.locator("table")).to_contain_text(reference)
     await shoot(brand, "statement")
