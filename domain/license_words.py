@@ -8,6 +8,7 @@ Channels, edits, statuses and ledger events keep the certificate's own phrasing 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from domain.labels import words
@@ -42,11 +43,11 @@ EVENTS = {
 }
 
 
-def territories(codes: list[str]) -> str:
+def territories(codes: Iterable[str]) -> str:
     return ", ".join(sorted(capital(country_name(c)) for c in codes)) or "none"
 
 
-def channels(names: list[str]) -> str:
+def channels(names: Iterable[str]) -> str:
     return ", ".join(CHANNELS.get(n, n.replace("_", " ")) for n in names)
 
 

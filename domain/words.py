@@ -169,6 +169,11 @@ def join_words(parts: list[str]) -> str:
     return f"{', '.join(parts[:-1])} and {parts[-1]}"
 
 
+def sentences(parts: Iterable[str]) -> str:
+    """Messages as one paragraph: each ends with its own full stop, none gets a second."""
+    return " ".join(p if p.endswith((".", "!", "?")) else f"{p}." for p in parts if p)
+
+
 def capital(text: str) -> str:
     """The first letter capitalised, the rest as it is ("vertical video" -> "Vertical video")."""
     return text[:1].upper() + text[1:]

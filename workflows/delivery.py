@@ -29,6 +29,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.enums import DeliverableFormat, DeliveryStage
     from domain.findings import Finding
     from domain.labels import delivery_state
+    from domain.words import sentences
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.checks import AutomatedChecksWorkflow, moderation_request, to_check_report
@@ -334,7 +335,7 @@ class DeliveryWorkflow:
             await self._notify_creator(
                 "checks_failed",
                 "Your draft needs fixes before review",
-                "; ".join(f.message for f in report.findings if f.severity == "block"),
+                sentences(f.message for f in report.findings if f.severity == "block"),
             )
             return
         previous = self._stage_before_check
@@ -371,7 +372,7 @@ class DeliveryWorkflow:
             await self._notify_creator(
                 "final_checks_failed",
                 "Your final files need fixes",
-                "; ".join(blocking) or "Fix what the checks found and upload the files again.",
+                sentences(blocking) or "Fix what the checks found and upload the files again.",
             )
             return
         self._done.add("final_delivery")

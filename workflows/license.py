@@ -25,6 +25,8 @@ with workflow.unsafe.imports_passed_through():
     from activities.licensing.activities import LicensingActivities
     from activities.money.fundings import FundingActivities
     from domain.enums import LicenseStatus
+    from domain.license_words import channels, territories
+    from domain.words import capital, day
     from workflows import notify, timers
     from workflows import search_attributes as sa
     from workflows.contracts.license import (
@@ -367,8 +369,8 @@ class LicenseWorkflow:
 
     def _summary(self) -> str:
         t = self._terms
-        until = f"until {t.ends_at:%Y-%m-%d}" if t.ends_at else "perpetual"
-        return f"{', '.join(t.channels)} in {', '.join(t.territories)}, {until}."
+        until = f"until {day(t.ends_at)}" if t.ends_at else "for good"
+        return f"{capital(channels(t.channels))} in {territories(t.territories)}, {until}."
 
     async def _notify(self, party: str, kind: str, title: str, body: str) -> None:
         self._events += 1

@@ -24,6 +24,7 @@ from domain.words import (
     duration_words,
     money,
     parse_amount,
+    sentences,
     when,
 )
 
@@ -186,3 +187,10 @@ def test_days_and_moments_read_as_people_write_them() -> None:
     # Said in UTC whatever zone the moment was given in.
     assert day_and_time("2027-03-01T23:30:00-02:00") == "2 March 2027, 01:30 UTC"
     assert ago(moment - timedelta(minutes=5), moment) == "5 minutes ago"
+
+
+def test_messages_read_as_one_paragraph_with_one_full_stop_each() -> None:
+    assert sentences(["Add #ad to the caption.", "Say the brand", "", "Why?"]) == (
+        "Add #ad to the caption. Say the brand. Why?"
+    )
+    assert sentences([]) == ""

@@ -193,6 +193,9 @@ async def test_final_files_are_checked_and_complete_the_delivery_only_once_they_
         await w.settle()
         [refused] = w.inbox(d.creator.user_id, "final_checks_failed")
         assert refused.title == "Your final files need fixes" and refused.body
+        # The findings read as sentences, each with one full stop.
+        assert ".;" not in refused.body and ".." not in refused.body
+        assert refused.body.endswith(".")
         assert w.inbox(w.brand.user_id, "delivered") == []
         final = w.submissions(d.delivery_id)[-1]
         assert (final.kind, final.checks_passed) == ("final", False) and final.findings

@@ -193,6 +193,19 @@ async def rejection(call: Awaitable[object]) -> str:
     return cause.message
 
 
+async def test_both_parties_are_told_the_grant_in_words(licensed: Licensed) -> None:
+    w = licensed
+    ends = w.grant.terms.ends_at
+    assert ends is not None
+    expected = (
+        "Organic social media, Paid social ads in Canada, United States, "
+        f"until {ends.day} {ends:%B %Y}."
+    )
+    for user in (w.brand.user_id, w.creator.user_id):
+        [granted] = w.inbox(user, "license_granted")
+        assert granted.body == expected
+
+
 async def test_a_year_ends_with_two_reminders_then_expiry_and_withdrawal(
     licensed: Licensed,
 ) -> None:
