@@ -652,9 +652,15 @@ class DeliveryWorkflow:
         if terms.script_required:
             keys.append("submit_script")
         keys.append("upload_draft")
-        if self._stage == S.FIXING or "fix_issues" in self._done:
+        # The step whose upload is being checked: handed in, waiting for its outcome.
+        checked = TASK_OF_STAGE.get(self._stage_before_check) if self._stage == S.CHECKING else None
+        if self._stage == S.FIXING or "fix_issues" in self._done or checked == "fix_issues":
             keys.append("fix_issues")
-        if self._stage == S.REVISING or "address_revisions" in self._done:
+        if (
+            self._stage == S.REVISING
+            or "address_revisions" in self._done
+            or checked == "address_revisions"
+        ):
             keys.append("address_revisions")
         keys.append("final_delivery")
         current = TASK_OF_STAGE.get(self._stage) if self._stage not in TERMINAL else None
@@ -664,10 +670,12 @@ class DeliveryWorkflow:
                 status = "done"
             elif key == current:
                 status = "current"
-            elif self._stage in (S.CHECKING, S.IN_REVIEW) and key == "final_delivery":
+            elif (
+                key == checked
+                or (self._stage in (S.CHECKING, S.IN_REVIEW) and key == "final_delivery")
+                or (self._stage == S.SCRIPT_REVIEW and key == "submit_script")  # the brand reads it
+            ):
                 status = "waiting"
-            elif self._stage == S.SCRIPT_REVIEW and key == "submit_script":
-                status = "waiting"  # the brand reads it
             else:
                 status = "upcoming"
             due = self._due_at if key == current else None

@@ -580,6 +580,10 @@ async def stage_is(d: Accepted, stage: DeliveryStage) -> None:
 async def draft_in_review(d: Accepted) -> DeliveryStatus:
     submitted = await d.delivery.execute_update(DeliveryWorkflow.submit_draft, draft_of(d))
     assert submitted.stage == DeliveryStage.CHECKING
+    # The creator's list shows the draft handed in and waiting, not as still to do.
+    handed_in = [t.key for t in submitted.tasks if t.status == "waiting"]
+    assert handed_in[0] in ("upload_draft", "fix_issues", "address_revisions"), handed_in
+    assert next(t.status for t in submitted.tasks if t.key == "upload_draft") != "upcoming"
     await stage_is(d, DeliveryStage.IN_REVIEW)
     return await d.delivery.query(DeliveryWorkflow.status)
 
