@@ -856,6 +856,33 @@ async def _decide(
     )
 
 
+async def _review_decision(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: Principal,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    decision: str,
+    notes: str,
+    field: str,
+    revise_needs: str,
+    submit: Callable[..., Awaitable[object]],
+) -> Response:
+    """Approve, or ask for changes with notes (`revise_needs` is the message when those are
+    missing), through the API's `submit` (the draft's review or the script's)."""
+    needed = revise_needs if decision == "revise" else ""
+
+    async def call() -> None:
+        body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
+        await submit(delivery_id, body, principal, db, temporal, settings)
+
+    problems = _notes_problem(notes, field, needed, decision)
+    return await _decide(
+        request, principal, delivery_id, db, temporal, field, notes, problems, call
+    )
+
+
 @router.post("/deliveries/{delivery_id}/review", response_model=None, dependencies=[Csrf])
 async def review(
     request: Request,
@@ -867,15 +894,18 @@ async def review(
     decision: Annotated[str, Form(max_length=20)] = "",
     notes: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
-    needed = "Tell the creator what to change." if decision == "revise" else ""
-
-    async def call() -> None:
-        body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
-        await deliveries_api.review(delivery_id, body, principal, db, temporal, settings)
-
-    problems = _notes_problem(notes, "notes", needed, decision)
-    return await _decide(
-        request, principal, delivery_id, db, temporal, "notes", notes, problems, call
+    return await _review_decision(
+        request,
+        delivery_id,
+        principal,
+        db,
+        temporal,
+        settings,
+        decision,
+        notes,
+        "notes",
+        "Tell the creator what to change.",
+        deliveries_api.review,
     )
 
 
@@ -891,15 +921,18 @@ async def review_script(
     notes: Annotated[str, Form(max_length=8000)] = "",
 ) -> Response:
     """Approve the script, or ask for changes with notes."""
-    needed = "Tell the creator what to change in the script." if decision == "revise" else ""
-
-    async def call() -> None:
-        body = ReviewCreate.model_validate({"decision": decision, "notes": notes.strip()})
-        await deliveries_api.review_script(delivery_id, body, principal, db, temporal, settings)
-
-    problems = _notes_problem(notes, "script_notes", needed, decision)
-    return await _decide(
-        request, principal, delivery_id, db, temporal, "script_notes", notes, problems, call
+    return await _review_decision(
+        request,
+        delivery_id,
+        principal,
+        db,
+        temporal,
+        settings,
+        decision,
+        notes,
+        "script_notes",
+        "Tell the creator what to change in the script.",
+        deliveries_api.review_script,
     )
 
 
