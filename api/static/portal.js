@@ -1,5 +1,6 @@
-// Portal behaviour that needs a script: uploads with progress, and findings that seek the
-// review player. Delegated from the document so content swapped in by htmx works too.
+// Portal behaviour that needs a script: uploads with progress (a delivery's files and the
+// conversation's attachments), and findings that seek the review player. Delegated from the
+// document so content swapped in by htmx works too.
 (function () {
   "use strict";
 
@@ -70,6 +71,42 @@
     }
   }
 
+  // A delivery's conversation: a message with a file uploads the file first (a ticket for
+  // exactly its bytes, then the bytes, with progress), then sends the form with the upload's
+  // key. A message without a file is a plain form post.
+  async function attachAndSend(form, file) {
+    var csrf = form.querySelector("input[name=csrf_token]").value;
+    var bar = form.querySelector("progress");
+    var status = form.querySelector(".upload-status");
+    var button = form.querySelector("button[type=submit]");
+    form.querySelector(".progress").hidden = false;
+    button.disabled = true;
+    function shown(done) {
+      var percent = Math.round((100 * done) / file.size);
+      bar.value = percent;
+      status.textContent = percent + " %";
+    }
+    try {
+      var url = "/portal/deliveries/" + form.dataset.conversation + "/attachments";
+      var answer = await send("POST", url, JSON.stringify({
+        filename: file.name, content_type: file.type || "application/octet-stream",
+        size_bytes: file.size
+      }), {"Content-Type": "application/json", "X-CSRF-Token": csrf});
+      var ticket = JSON.parse(answer.responseText);
+      // Same-origin targets (the portal's) need the CSRF header; presigned ones must not get it.
+      var headers = ticket.direct ? {} : {"X-CSRF-Token": csrf};
+      Object.keys(ticket.headers).forEach(function (name) { headers[name] = ticket.headers[name]; });
+      await send("PUT", ticket.urls[0], file, headers, shown);
+      shown(file.size);
+      status.textContent = "Uploaded; sending…";
+      form.querySelector("input[name=attachment_key]").value = ticket.key;
+      form.submit();
+    } catch (error) {
+      status.textContent = "Upload failed: " + error.message;
+      button.disabled = false;
+    }
+  }
+
   document.addEventListener("submit", function (event) {
     var form = event.target;
     if (!form.matches("form[data-upload]")) { return; }
@@ -79,6 +116,15 @@
       return;
     }
     upload(form);
+  });
+
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches("form[data-conversation]")) { return; }
+    var input = form.querySelector("input[type=file]");
+    if (!input || !input.files.length) { return; }
+    event.preventDefault();
+    attachAndSend(form, input.files[0]);
   });
 
   document.addEventListener("click", function (event) {
