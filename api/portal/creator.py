@@ -343,6 +343,21 @@ async def delivery_live(
     )
 
 
+async def _refused(
+    request: Request,
+    principal: Principal,
+    delivery_id: uuid.UUID,
+    db: DatabaseDep,
+    temporal: TemporalDep,
+    field: str,
+    message: str,
+) -> HTMLResponse:
+    """The task page again, refusing the form before anything is asked of the API: `message`
+    next to `field`."""
+    return await _task_page(request, principal, delivery_id, db, temporal,
+                            errors={field: message}, status_code=422)  # fmt: skip
+
+
 async def _step(
     request: Request,
     principal: Principal,
@@ -423,10 +438,9 @@ async def accept_brief(
 ) -> Response:
     """Accept the brief and its usage rights; perpetual rights only with the box ticked."""
     if not accept_perpetual_rights and await _asks_perpetual(db, delivery_id, creator_id):
-        errors = {"accept_perpetual_rights": "Tick the box to grant these rights forever, "
-                  "or do not accept the brief."}  # fmt: skip
-        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
-                                status_code=422)  # fmt: skip
+        return await _refused(request, principal, delivery_id, db, temporal,
+                              "accept_perpetual_rights", "Tick the box to grant these rights "
+                              "forever, or do not accept the brief.")  # fmt: skip
     body = BriefAcceptanceCreate(accept_perpetual_rights=bool(accept_perpetual_rights))
     call = deliveries_api.accept_brief(
         delivery_id, as_creator(principal, creator_id), db, temporal, settings, body
@@ -515,9 +529,8 @@ async def answer_extra_revision(
     """Accept the brand's extra revision request (its notes become the revision's notes) or
     decline it (the brand approves the draft as it is, or the review window does)."""
     if accept not in ("yes", "no"):
-        errors = {"form": "Choose whether to accept or decline the extra revision."}
-        return await _task_page(request, principal, delivery_id, db, temporal, errors=errors,
-                                status_code=422)  # fmt: skip
+        message = "Choose whether to accept or decline the extra revision."
+        return await _refused(request, principal, delivery_id, db, temporal, "form", message)
     call = deliveries_api.answer_extra_revision(
         delivery_id, ResponseCreate(accept=accept == "yes"), as_creator(principal, creator_id),
         db, temporal, settings,
