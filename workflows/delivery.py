@@ -777,32 +777,11 @@ class DeliveryWorkflow:
             "draft", media_key=draft.media_key, text=draft.caption
         )
         self._save_with_next_record(self._last_draft)
-        check = CheckRequest(
-            delivery_id=self._start.delivery_id,
-            submission_id=self._last_draft.id,
-            caption=draft.caption,
-            disclosure_required=self._start.terms.disclosure_required,
-            mandatory_mentions=self._start.terms.mandatory_mentions,
-        )
-        aspect = ASPECT_OF_FORMAT.get(self._start.format)
         # Drafts before this patch got the caption checks only; photos still do.
-        if workflow.patched("drafts-through-moderation") and aspect is not None:
-            terms = self._start.terms
-            check = check.model_copy(
-                update={
-                    "media_key": draft.media_key,
-                    "brand": terms.brand_name,
-                    "banned_words": terms.banned_claims,
-                    "aspect_ratio": aspect,
-                    "max_duration_s": self._start.duration_s,
-                    "sensitivity": terms.brand_safety_sensitivity,
-                }
-            )
-        self._pending_check = check
-        self._findings = []
-        await self._enter(S.CHECKING)
-        self._wake = True
-        return self.status()
+        media_key = draft.media_key if workflow.patched("drafts-through-moderation") else None
+        return await self._send_to_checks(
+            self._check_request(self._last_draft.id, draft.caption, media_key)
+        )
 
     @submit_draft.validator
     def _check_submit_draft(self, draft: SubmitDraft) -> None:
@@ -831,26 +810,40 @@ class DeliveryWorkflow:
         self._stage_before_check = S.AWAITING_FINAL
         self._last_final = self._new_submission("final", media_key=final.media_key)
         self._save_with_next_record(self._last_final)
+        caption = self._last_draft.text if self._last_draft else ""
+        return await self._send_to_checks(
+            self._check_request(self._last_final.id, caption, final.media_key)
+        )
+
+    def _check_request(
+        self, submission_id: uuid.UUID, caption: str, media_key: str | None
+    ) -> CheckRequest:
+        """What the checks are asked about a submission: its caption against the terms, and
+        with `media_key` the file as well, where the format is a video (a photo's caption only)."""
         terms = self._start.terms
         check = CheckRequest(
             delivery_id=self._start.delivery_id,
-            submission_id=self._last_final.id,
-            caption=self._last_draft.text if self._last_draft else "",
+            submission_id=submission_id,
+            caption=caption,
             disclosure_required=terms.disclosure_required,
             mandatory_mentions=terms.mandatory_mentions,
         )
         aspect = ASPECT_OF_FORMAT.get(self._start.format)
-        if aspect is not None:
-            check = check.model_copy(
-                update={
-                    "media_key": final.media_key,
-                    "brand": terms.brand_name,
-                    "banned_words": terms.banned_claims,
-                    "aspect_ratio": aspect,
-                    "max_duration_s": self._start.duration_s,
-                    "sensitivity": terms.brand_safety_sensitivity,
-                }
-            )
+        if media_key is None or aspect is None:
+            return check
+        return check.model_copy(
+            update={
+                "media_key": media_key,
+                "brand": terms.brand_name,
+                "banned_words": terms.banned_claims,
+                "aspect_ratio": aspect,
+                "max_duration_s": self._start.duration_s,
+                "sensitivity": terms.brand_safety_sensitivity,
+            }
+        )
+
+    async def _send_to_checks(self, check: CheckRequest) -> DeliveryStatus:
+        """Hand a submission to the checks: the delivery waits in CHECKING for their answer."""
         self._pending_check = check
         self._findings = []
         await self._enter(S.CHECKING)
