@@ -72,14 +72,21 @@ def _expected(ctx: Mapping[str, Any]) -> str:
     return str(ctx.get("expected", "one of the listed values"))
 
 
+def _at_least(one: str, many: str) -> Callable[[Mapping[str, Any]], str]:
+    """The words for a minimum length: `one` where at least one is asked for, else `many`
+    with the number in its {}."""
+
+    def reason(ctx: Mapping[str, Any]) -> str:
+        least = ctx.get("min_length")
+        return one if least == 1 else many.format(_number(least))
+
+    return reason
+
+
 # pydantic's error types -> what a person reads; `ctx` fills the {braces}.
 _REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "missing": lambda c: "This is required.",
-    "string_too_short": lambda c: (
-        "This can't be empty."
-        if c.get("min_length") == 1
-        else f"Use at least {_number(c.get('min_length'))} characters."
-    ),
+    "string_too_short": _at_least("This can't be empty.", "Use at least {} characters."),
     "string_too_long": lambda c: f"Use at most {_number(c.get('max_length'))} characters.",
     "string_type": lambda c: "Enter text.",
     "string_pattern_mismatch": lambda c: "This isn't in the expected format.",
@@ -111,11 +118,7 @@ _REASONS: dict[str, Callable[[Mapping[str, Any]], str]] = {
     "timezone_aware": lambda c: "Add the time zone, e.g. 2026-12-04T14:00:00Z.",
     "datetime_future": lambda c: "Choose a moment in the future.",
     "date_future": lambda c: "Choose a date in the future.",
-    "too_short": lambda c: (
-        "Add at least one."
-        if c.get("min_length") == 1
-        else f"Add at least {_number(c.get('min_length'))}."
-    ),
+    "too_short": _at_least("Add at least one.", "Add at least {}."),
     "too_long": lambda c: f"Add at most {_number(c.get('max_length'))}.",
     "list_type": lambda c: "Send a list.",
     "dict_type": lambda c: "Send an object with the expected fields.",
