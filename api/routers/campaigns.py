@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Response
 from temporalio.client import (
@@ -189,6 +189,23 @@ async def _record(db: DatabaseDep, principal: Principal, campaign_id: uuid.UUID)
     return record
 
 
+async def _update(
+    db: DatabaseDep,
+    writer: Principal,
+    temporal: TemporalDep,
+    settings: SettingsDep,
+    campaign_id: uuid.UUID,
+    update: Any,
+    *args: Any,
+) -> CampaignPublic:
+    """Run one of the campaign workflow's updates; the answer is the campaign as it stands
+    after it."""
+    live = await execute_update(
+        temporal, settings.api, workflow_id(campaign_id), update, *args, result_type=CampaignStatus
+    )
+    return _public(await _record(db, writer, campaign_id), live)
+
+
 @router.post("", status_code=201)
 async def create_campaign(
     body: CampaignCreate,
@@ -313,15 +330,15 @@ async def cancel_campaign(
     record = await _record(db, writer, campaign_id)
     if record.campaign.stage in CLOSED_STAGES:
         raise Conflict(f"campaign is already {record.campaign.stage}")
-    live = await execute_update(
+    return await _update(
+        db,
+        writer,
         temporal,
-        settings.api,
-        workflow_id(campaign_id),
+        settings,
+        campaign_id,
         CampaignWorkflow.cancel,
         CancelCampaign(reason=body.reason),
-        result_type=CampaignStatus,
     )
-    return _public(await _record(db, writer, campaign_id), live)
 
 
 def _edit_of(body: CampaignChange) -> CampaignEdit:
@@ -399,15 +416,9 @@ async def edit_campaign(
     problems = _check_edit(record, body, funded, datetime.now(UTC))
     if problems:
         raise ValidationFailed("the campaign cannot be changed as given", errors=problems)
-    live = await execute_update(
-        temporal,
-        settings.api,
-        workflow_id(campaign_id),
-        CampaignWorkflow.edit,
-        _edit_of(body),
-        result_type=CampaignStatus,
+    return await _update(
+        db, writer, temporal, settings, campaign_id, CampaignWorkflow.edit, _edit_of(body)
     )
-    return _public(await _record(db, writer, campaign_id), live)
 
 
 @router.post("/{campaign_id}/close-applications")
@@ -428,14 +439,9 @@ async def close_applications(
             "only a campaign taking applications can stop taking them; this one is "
             f"{stage.value.replace('_', ' ')}"
         )
-    live = await execute_update(
-        temporal,
-        settings.api,
-        workflow_id(campaign_id),
-        CampaignWorkflow.close_recruiting,
-        result_type=CampaignStatus,
+    return await _update(
+        db, writer, temporal, settings, campaign_id, CampaignWorkflow.close_recruiting
     )
-    return _public(await _record(db, writer, campaign_id), live)
 
 
 @router.post("/{campaign_id}/publish")
@@ -449,14 +455,7 @@ async def publish_campaign(
     """Publish a draft: open campaigns appear in the marketplace until the application
     deadline; invite-only ones take invitations."""
     await _record(db, writer, campaign_id)
-    live = await execute_update(
-        temporal,
-        settings.api,
-        workflow_id(campaign_id),
-        CampaignWorkflow.publish,
-        result_type=CampaignStatus,
-    )
-    return _public(await _record(db, writer, campaign_id), live)
+    return await _update(db, writer, temporal, settings, campaign_id, CampaignWorkflow.publish)
 
 
 @router.get("/{campaign_id}/applications")
