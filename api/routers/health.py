@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
+from temporalio.service import RPCError
 
 from api.deps import DatabaseDep, TemporalDep
 from api.problems import problem_response
@@ -35,7 +36,8 @@ async def readyz(db: DatabaseDep, temporal: TemporalDep) -> dict[str, str] | JSO
         client = await temporal.client()
         if not await client.service_client.check_health(timeout=timedelta(seconds=3)):
             problems.append(FieldProblem("temporal", "not serving"))
-    except (ServiceUnavailable, RuntimeError) as exc:
+    except (ServiceUnavailable, RPCError, RuntimeError) as exc:
+        # RPCError: the health check itself timed out or was refused (a busy frontend).
         problems.append(FieldProblem("temporal", str(exc) or type(exc).__name__))
     if problems:
         return problem_response(

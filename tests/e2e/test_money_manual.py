@@ -73,8 +73,13 @@ async def test_bank_transfer_funding_payout_batch_and_refund(
     assert (waiting["id"], waiting["amount_minor"], waiting["reason"]) == (
         delivery_id, PRICE, "delivery",
     )  # fmt: skip
-    inbox = ok(await http.get("/notifications", headers=d.c))
-    assert "payout_account_needed" in [n["kind"] for n in inbox]
+
+    async def asked_to_connect() -> bool:
+        # The notice follows the payout's recorded state.
+        inbox = ok(await http.get("/notifications", headers=d.c))
+        return "payout_account_needed" in [n["kind"] for n in inbox]
+
+    assert await until(asked_to_connect, timeout_s=30)
 
     # Manual payouts need bank details: until the creator gives them, the payout waits.
     account = ok(await http.post("/creator/payout-account", headers=d.c))
