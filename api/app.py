@@ -8,13 +8,14 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from psycopg_pool import PoolTimeout
 from sqlalchemy import Engine
-from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 from starlette.types import ASGIApp
@@ -46,7 +47,7 @@ from api.routers import (
     notifications,
     uploads,
 )
-from api.services import Database, TemporalGateway
+from api.services import Database, Lookups, TemporalGateway, VersionedAnswers
 from integrations.notifications import notifier_from_settings
 from integrations.payments import provider_from_settings
 from integrations.payments.manual import ManualPayments
@@ -97,9 +98,9 @@ def _wants_page(request: Request) -> bool:
 async def _not_found_page(request: Request) -> Response:
     try:
         principal = await portal_session(
-            request, request.app.state.settings, request.app.state.database
+            request, request.app.state.settings, request.app.state.lookups
         )
-    except SQLAlchemyError:
+    except (psycopg.Error, PoolTimeout):
         principal = None
     return render(request, "portal/not_found.html", {"principal": principal}, 404)
 
@@ -146,6 +147,13 @@ def _portal_not_found(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_invalid)
 
 
+async def close_app(app: FastAPI) -> None:
+    """Stop what the app opened on first use (run by the lifespan; tests that serve the app
+    without one call it themselves)."""
+    await app.state.changes.close()
+    await app.state.lookups.close()
+
+
 def create_app(
     settings: Settings, *, engine: Engine | None = None, temporal: Client | None = None
 ) -> FastAPI:
@@ -157,7 +165,7 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
-        await app.state.changes.close()
+        await close_app(app)
         if owned_engine:
             db_engine.dispose()
 
@@ -178,6 +186,8 @@ def create_app(
     app.hsts = settings.api.public_url.startswith("https://")
     app.state.settings = settings
     app.state.database = Database(db_engine)
+    app.state.lookups = Lookups(db_engine, size=settings.database.pool_size)
+    app.state.answers = VersionedAnswers()
     app.state.changes = DeliveryChanges(libpq_dsn(settings.database.url.get_secret_value()))
     app.state.temporal = TemporalGateway(
         settings.temporal, temporal, tracing=settings.telemetry.tracing

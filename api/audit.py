@@ -13,8 +13,10 @@ import re
 import uuid
 from typing import Any
 
+import psycopg
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials
+from psycopg_pool import PoolTimeout
 from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 from starlette.requests import Request
@@ -53,17 +55,18 @@ async def caller(scope: Scope) -> Principal | None:
         found: Principal | None = state[_CALLER]
         return found
     request = Request(scope)
-    settings, db = request.app.state.settings, request.app.state.database
+    state_of_app = request.app.state
+    settings, db, lookups = state_of_app.settings, state_of_app.database, state_of_app.lookups
     principal: Principal | None = None
     try:
         if request.url.path.startswith(PORTAL):
-            principal = await principal_of_portal_session(request, settings, db)
+            principal = await principal_of_portal_session(request, settings, lookups)
         else:
             scheme, _, token = request.headers.get("authorization", "").partition(" ")
             if scheme.lower() == "bearer" and token:
                 credentials = HTTPAuthorizationCredentials(scheme=scheme, credentials=token)
-                principal = await principal_of_bearer(settings, db, credentials)
-    except (AppError, SQLAlchemyError):
+                principal = await principal_of_bearer(settings, db, lookups, credentials)
+    except (AppError, SQLAlchemyError, psycopg.Error, PoolTimeout):
         principal = None  # the route answers itself: 401, or 503 while the database is down
     state[_CALLER] = principal
     return principal

@@ -20,7 +20,7 @@ from api.security import (
     decode_access_token,
     split_api_key,
 )
-from api.services import Database, TemporalGateway
+from api.services import Database, Lookups, TemporalGateway, VersionedAnswers
 from domain.enums import Role
 from integrations.storage import ObjectStore
 from models import creators, workspaces
@@ -28,27 +28,37 @@ from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _database(request: Request) -> Database:
+async def _database(request: Request) -> Database:
     db: Database = request.app.state.database
     return db
 
 
-def _temporal(request: Request) -> TemporalGateway:
+async def _temporal(request: Request) -> TemporalGateway:
     gateway: TemporalGateway = request.app.state.temporal
     return gateway
 
 
-def _changes(request: Request) -> DeliveryChanges:
+async def _changes(request: Request) -> DeliveryChanges:
     changes: DeliveryChanges = request.app.state.changes
     return changes
 
 
-def _store(request: Request) -> ObjectStore:
+async def _lookups(request: Request) -> Lookups:
+    lookups: Lookups = request.app.state.lookups
+    return lookups
+
+
+async def _answers(request: Request) -> VersionedAnswers:
+    answers: VersionedAnswers = request.app.state.answers
+    return answers
+
+
+async def _store(request: Request) -> ObjectStore:
     store: ObjectStore = request.app.state.store
     return store
 
@@ -57,6 +67,8 @@ StoreDep = Annotated[ObjectStore, Depends(_store)]
 ChangesDep = Annotated[DeliveryChanges, Depends(_changes)]
 SettingsDep = Annotated[Settings, Depends(_settings)]
 DatabaseDep = Annotated[Database, Depends(_database)]
+LookupsDep = Annotated[Lookups, Depends(_lookups)]
+AnswersDep = Annotated[VersionedAnswers, Depends(_answers)]
 TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
 
 
@@ -97,25 +109,26 @@ def _principal_from_api_key(session: Session, presented: str) -> Principal:
     )
 
 
-def user_principal(session: Session, claims: VerifiedClaims) -> Principal:
+async def user_principal(lookups: Lookups, claims: VerifiedClaims) -> Principal:
     """Checked on every request, in one query: removing a member or signing out takes effect
     before the token expires."""
-    found = workspaces.token_membership(
-        session, claims.user_id, claims.workspace_id, claims.token_id
+    found = await lookups.run(
+        workspaces.token_membership, claims.user_id, claims.workspace_id, claims.token_id
     )
     if found is None:
         raise Unauthenticated("no longer a member of this workspace")
-    member, revoked = found
+    role, revoked = found
     if revoked:
         raise Unauthenticated("signed out: sign in again")
     return Principal(
-        workspace_id=claims.workspace_id, role=member.role, user_id=claims.user_id, token=claims
+        workspace_id=claims.workspace_id, role=role, user_id=claims.user_id, token=claims
     )
 
 
 async def _principal(
     settings: SettingsDep,
     db: DatabaseDep,
+    lookups: LookupsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
     if credentials is None or credentials.scheme.lower() != "bearer":
@@ -123,7 +136,7 @@ async def _principal(
     token = credentials.credentials
     if token.startswith(API_KEY_PREFIX):
         return await db.read(_principal_from_api_key, token)
-    return await db.read(user_principal, decode_access_token(settings.auth, token))
+    return await user_principal(lookups, decode_access_token(settings.auth, token))
 
 
 PrincipalDep = Annotated[Principal, Depends(_principal)]
@@ -132,12 +145,13 @@ PrincipalDep = Annotated[Principal, Depends(_principal)]
 async def _maybe_user(
     settings: SettingsDep,
     db: DatabaseDep,
+    lookups: LookupsDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The signed-in user where a request carries a user's token; None for anyone else."""
     if credentials is None:
         return None
-    principal = await _principal(settings, db, credentials)
+    principal = await _principal(settings, db, lookups, credentials)
     return principal if principal.user_id is not None else None
 
 
@@ -168,7 +182,7 @@ def allow(
     return check
 
 
-def user_only(principal: PrincipalDep) -> Principal:
+async def user_only(principal: PrincipalDep) -> Principal:
     if principal.user_id is None:
         raise Forbidden("only signed-in users may do this")
     return principal

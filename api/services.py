@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Hashable
 from typing import ParamSpec, TypeVar
 
+import psycopg
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Engine
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -43,6 +46,64 @@ class Database:
         return await run_in_threadpool(reads)
 
 
+class Lookups:
+    """The reads made on every request (the token check, a campaign's version): plain SQL on an
+    async connection pool in autocommit, with no worker thread and no ORM, which cost several
+    times the query itself. Opened on first use, in the event loop that serves requests."""
+
+    def __init__(self, engine: Engine, *, size: int, timeout_s: float = 5) -> None:
+        # The engine's own database, so an app built on a test's engine reads the same one.
+        self._pool = AsyncConnectionPool(
+            engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+            min_size=1,
+            max_size=size,
+            open=False,
+            timeout=timeout_s,
+            kwargs={"autocommit": True},
+        )
+        self._opened = False
+
+    async def run(self, fn: Callable[..., Awaitable[T]], /, *args: object) -> T:
+        if not self._opened:
+            self._opened = True
+            await self._pool.open(wait=False)
+        try:
+            async with self._pool.connection() as conn:
+                return await fn(conn, *args)
+        except psycopg.OperationalError:
+            # A connection the server ended while it sat in the pool (a restart, a failover):
+            # the pool drops it, and a read is safe to make once more on a fresh one.
+            async with self._pool.connection() as conn:
+                return await fn(conn, *args)
+
+    async def close(self) -> None:
+        if self._opened:
+            await self._pool.close()
+
+
+class VersionedAnswers:
+    """Serialized answers kept with the version of the rows they were made from: a read whose
+    version is unchanged sends the same bytes without loading or validating anything again.
+    Bounded; the least recently used go first."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._limit = limit
+        self._items: OrderedDict[Hashable, tuple[str, bytes]] = OrderedDict()
+
+    def get(self, key: Hashable, version: str) -> bytes | None:
+        found = self._items.get(key)
+        if found is None or found[0] != version:
+            return None
+        self._items.move_to_end(key)
+        return found[1]
+
+    def put(self, key: Hashable, version: str, body: bytes) -> None:
+        self._items[key] = (version, body)
+        self._items.move_to_end(key)
+        while len(self._items) > self._limit:
+            self._items.popitem(last=False)
+
+
 class TemporalGateway:
     """Connects lazily, so the API starts (and /readyz reports) while Temporal is down."""
 
@@ -68,4 +129,4 @@ class TemporalGateway:
             return self._client
 
 
-__all__ = ["Database", "Session", "TemporalGateway"]
+__all__ = ["Database", "Lookups", "Session", "TemporalGateway", "VersionedAnswers"]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
 from sqlalchemy import BigInteger, CheckConstraint, ColumnElement, Integer, String, cast, func, or_
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -223,6 +224,23 @@ def get_campaign(
         return None
     campaign, brief, _ = rows[0]
     return CampaignRecord(campaign, brief, [d for _, _, d in rows if d is not None])
+
+
+async def campaign_version(
+    conn: AsyncConnection[Any], workspace_id: uuid.UUID, campaign_id: uuid.UUID
+) -> str | None:
+    """A token that changes whenever `get_campaign` would answer differently: the row versions
+    (xmin, the transaction that last wrote each row) of the campaign, its brief and its
+    deliverables. None when the workspace has no such campaign."""
+    cursor = await conn.execute(
+        "SELECT concat_ws('.', c.xmin, b.xmin, (SELECT string_agg(d.id || ':' || d.xmin, ','"
+        " ORDER BY d.id) FROM deliverables d WHERE d.campaign_id = c.id))"
+        " FROM campaigns c JOIN briefs b ON b.campaign_id = c.id"
+        " WHERE c.id = %s AND c.workspace_id = %s",
+        (campaign_id, workspace_id),
+    )
+    row = await cursor.fetchone()
+    return None if row is None else str(row[0])
 
 
 def list_campaigns(

@@ -33,7 +33,7 @@ from temporalio.contrib.pydantic import pydantic_data_converter
 from temporalio.testing import WorkflowEnvironment
 from temporalio.worker import Worker
 
-from api.app import create_app
+from api.app import close_app, create_app
 from models.migrate import upgrade_to_head
 from nexus.postgres import LocalPostgres
 from nexus.settings import Settings
@@ -237,7 +237,7 @@ async def http(
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http_client:
         yield http_client
     # The ASGI transport runs no lifespan: stop what the app started.
-    await app.state.changes.close()
+    await close_app(app)
 
 
 @pytest.fixture

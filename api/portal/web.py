@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.deps import DatabaseDep, Principal, SettingsDep, user_principal
+from api.deps import DatabaseDep, LookupsDep, Principal, SettingsDep, user_principal
 from api.problems import human_reason
 from api.security import decode_access_token
 from domain import brief_words, labels, words
@@ -177,12 +177,12 @@ async def check_csrf(request: Request) -> None:
 Csrf = Depends(check_csrf)
 
 
-async def session(request: Request, settings: SettingsDep, db: DatabaseDep) -> Principal | None:
+async def session(request: Request, settings: SettingsDep, lookups: LookupsDep) -> Principal | None:
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return await db.read(user_principal, decode_access_token(settings.auth, token))
+        return await user_principal(lookups, decode_access_token(settings.auth, token))
     except Unauthenticated:
         return None
 

@@ -14,7 +14,7 @@ import httpx
 from sqlalchemy import Engine, create_engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from domain.enums import Role
 from nexus.settings import Settings
 from tests.api.test_portal import csrf_from, sign_in
@@ -233,7 +233,7 @@ async def test_a_change_while_the_database_is_down_is_told_to_retry(
     key = {"Authorization": "Bearer nxk_0123456789ab_secret", "Idempotency-Key": "k"}
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
         answer = await http.post("/brands", json={"name": "Glow"}, headers=key)
-    await app.state.changes.close()
+    await close_app(app)
     nothing_there.dispose()
 
     assert answer.status_code == 503, answer.text

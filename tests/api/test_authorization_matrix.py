@@ -29,7 +29,7 @@ from sqlmodel import Session, select
 from starlette.routing import Mount
 from temporalio.testing import WorkflowEnvironment
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.portal.web import CSRF_COOKIE, CSRF_HEADER, SESSION_COOKIE
 from api.security import AccessClaims, generate_api_key, issue_access_token, new_invitation_token
 from domain import rights_ledger
@@ -287,7 +287,7 @@ async def app(
 ) -> AsyncIterator[FastAPI]:
     app = create_app(world.settings, engine=world_engine[1], temporal=temporal_env.client)
     yield app
-    await app.state.changes.close()
+    await close_app(app)
 
 
 # --- probing ------------------------------------------------------------------------------

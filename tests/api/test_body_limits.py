@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.middleware import BodySizeLimit
 from nexus.settings import Settings
 
@@ -100,7 +100,7 @@ def app(settings: Settings, engine: Engine, client: Client) -> FastAPI:
 @pytest.fixture
 async def closing(app: FastAPI) -> AsyncIterator[None]:
     yield
-    await app.state.changes.close()
+    await close_app(app)
 
 
 async def test_a_huge_declared_form_to_the_portal_upload_path_is_refused_unread(

@@ -11,7 +11,7 @@ import httpx
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from nexus.settings import Settings
 from tests.support import campaign_body, login, make_tenant
 from workers.cpu.main import build_worker as build_cpu_worker
@@ -40,7 +40,7 @@ async def test_repeating_a_campaign_accepted_before_its_deadline_passed_picks_it
 
         async with build_cpu_worker(client, settings, engine):
             repeated = await http.post("/campaigns", json=body, headers=headers)
-    await app.state.changes.close()
+    await close_app(app)
 
     assert repeated.status_code == 201, repeated.text
     assert repeated.json()["id"] in accepted.json()["detail"]

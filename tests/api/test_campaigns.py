@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client, WorkflowExecutionStatus
 
-from api.app import create_app
+from api.app import close_app, create_app
 from domain.enums import CampaignStage, Role
 from nexus.settings import Settings
 from tests.support import (
@@ -738,7 +738,7 @@ async def test_a_campaign_reads_with_its_live_state_while_the_workflow_engine_is
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as offline:
         response = await offline.get(f"/campaigns/{campaign['id']}", headers=headers)
-    await app.state.changes.close()
+    await close_app(app)
 
     assert response.status_code == 200, response.text
     assert response.json()["live"] == campaign["live"]
@@ -754,6 +754,9 @@ async def test_a_draft_is_edited_through_the_api_and_reads_back_as_edited(
     headers = await login(http, member)
     campaign = await create(http, headers, campaign_body(member.brand_id))
     cid = campaign["id"]
+    # Read once first: the answer kept from this read must not outlive the edit.
+    before = await http.get(f"/campaigns/{cid}", headers=headers)
+    assert before.json()["title"] == campaign["title"]
     brief = campaign_body(member.brand_id)["brief"] | {
         "product": "Glow serum 50 ml",
         "application_deadline": iso(in_days(5)),

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.security import generate_api_key
 from domain.enums import Role
 from models.db import session_scope
@@ -51,7 +51,7 @@ async def app(
     # E-mail through the real mail catcher; no worker: messages notify from the request.
     app = create_app(with_mail(settings, caught), engine=engine, temporal=client)
     yield app
-    await app.state.changes.close()
+    await close_app(app)
 
 
 @pytest.fixture
@@ -317,6 +317,6 @@ async def test_a_message_reaches_the_inbox_when_e_mail_is_down(
             json={"body": "Is the parcel there?"},
             headers=await login(http, brand),
         )
-    await down.state.changes.close()
+    await close_app(down)
     assert sent.status_code == 201
     assert [t.endswith("sent you a message") for t in inbox_titles(engine, creator)] == [True]

@@ -6,7 +6,7 @@ import httpx
 from sqlalchemy import create_engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from nexus.settings import Settings
 from tests.support import free_port
 
@@ -21,7 +21,7 @@ async def test_a_request_while_the_database_is_down_answers_503_with_retry_after
         answer = await http.post(
             "/auth/login", json={"email": "ada@example.com", "password": "x" * 12}
         )
-    await app.state.changes.close()
+    await close_app(app)
     nothing_there.dispose()
 
     assert answer.status_code == 503, answer.text

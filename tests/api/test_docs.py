@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from nexus.settings import Settings
 
 ASSET = re.compile(r"""<(?:script|link)\b[^>]*?\b(?:src|href)="([^"]+)\"""")
@@ -27,7 +27,7 @@ async def _client(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
         yield http
-    await app.state.changes.close()
+    await close_app(app)
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from sqlalchemy import Engine, text
 
-from api.app import create_app
+from api.app import close_app, create_app
 from domain.enums import Role
 from models import idempotency
 from models.db import session_scope
@@ -319,7 +319,7 @@ async def test_a_server_error_is_not_kept_so_the_retry_runs(
         headers = await login(http, brand) | {"Idempotency-Key": "publish"}
         path = f"/campaigns/{delivered.campaign_id}/publish"
         answers = [await http.post(path, headers=headers) for _ in range(2)]
-    await app.state.changes.close()
+    await close_app(app)
 
     for answer in answers:
         assert_problem(answer, 503, "service-unavailable")

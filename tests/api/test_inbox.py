@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from domain.enums import Role
 from domain.words import ago
 from integrations.notifications import Message, notifier_from_settings
@@ -96,7 +96,7 @@ async def app(mail_settings: Settings, engine: Engine, client: Client) -> AsyncI
     # No worker: every notification here is written directly or sent from a request.
     app = create_app(mail_settings, engine=engine, temporal=client)
     yield app
-    await app.state.changes.close()
+    await close_app(app)
 
 
 @pytest.fixture
@@ -380,6 +380,6 @@ async def test_in_development_a_person_reads_the_mail_sent_to_their_own_address(
         inbox = await http.get("/portal/notifications")
         assert 'href="/portal/mail"' in inbox.text
         page = await http.get("/portal/mail")
-    await app.state.changes.close()
+    await close_app(app)
     assert "For the creator" in page.text
     assert "For someone else" not in page.text

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from integrations.storage import ObjectStore, store_from_settings
 from integrations.storage.minio import S3Store
 from models.db import session_scope
@@ -190,6 +190,7 @@ async def s3_http(
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
         yield http, store
+    await close_app(app)
 
 
 async def test_presigned_media_urls_make_the_bucket_answer_as_the_platform_decided(

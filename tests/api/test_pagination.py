@@ -19,7 +19,7 @@ from pydantic.fields import FieldInfo
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.portal.web import SESSION_COOKIE
 from domain.enums import Role
 from nexus.settings import Settings
@@ -60,7 +60,7 @@ async def http(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as client:
         yield client
-    await app.state.changes.close()
+    await close_app(app)
 
 
 def list_routes(app: FastAPI) -> list[tuple[str, str, list[str]]]:

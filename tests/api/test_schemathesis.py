@@ -39,7 +39,7 @@ from sqlalchemy import Engine, create_engine, event
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.schemas import Scope
 from nexus.settings import Settings
 from tests.support import (
@@ -272,7 +272,7 @@ async def test_every_operation_holds(
             if (await http.get("/auth/me", headers=run.headers)).status_code == 401:
                 run.headers = await sign_in()
         elapsed = time.monotonic() - started
-    await app.state.changes.close()
+    await close_app(app)
     print(
         f"{caller}: {len(run.operations)} operations, {run.sent} requests in {elapsed:.1f} s, "
         f"{len(run.succeeded)} answered 2xx, {run.accepted_writes} accepted writes, "

@@ -13,7 +13,7 @@ from fastapi import FastAPI, Response
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
+from api.app import close_app, create_app
 from api.middleware import API_CSP, portal_csp
 from nexus.settings import Settings
 
@@ -44,7 +44,7 @@ async def app(settings: Settings, engine: Engine, client: Client) -> AsyncIterat
     app.add_api_route("/test-boom", boom)
     app.add_api_route("/test-own-policy", own_policy)
     yield app
-    await app.state.changes.close()
+    await close_app(app)
 
 
 def csp(response: httpx.Response) -> dict[str, str]:
@@ -130,7 +130,7 @@ async def test_https_deployments_get_hsts(
     app = create_app(settings.model_copy(update={"api": api}), engine=engine, temporal=client)
     async with client_for(app) as http:
         response = await http.get("/healthz")
-    await app.state.changes.close()
+    await close_app(app)
 
     assert response.headers["strict-transport-security"].startswith("max-age=31536000")
 
