@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from domain.enums import Role, WorkspaceKind
+from models.base import utcnow
 from models.brands import Brand
 from models.creators import CreatorProfile
 from models.workspaces import Membership, User, Workspace, find_user_by_email
@@ -41,7 +42,7 @@ def seed_demo(session: Session, hash_password: Callable[[str], str]) -> list[Dem
     password_hash = hash_password(DEMO_PASSWORD)
 
     def member(workspace: Workspace, email: str, name: str, role: Role) -> User:
-        user = User(email=email, name=name, password_hash=password_hash)
+        user = User(email=email, name=name, password_hash=password_hash, email_verified_at=utcnow())
         session.add(user)
         session.flush()
         session.add(Membership(user_id=user.id, workspace_id=workspace.id, role=role))

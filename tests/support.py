@@ -27,6 +27,7 @@ from domain.enums import (
 )
 from models import money
 from models.applications import Application
+from models.base import utcnow
 from models.brands import Brand
 from models.campaigns import Brief, Campaign, Deliverable
 from models.creators import CreatorProfile
@@ -76,7 +77,10 @@ def make_tenant(engine: Engine, role: Role = Role.BRAND_ADMIN) -> Tenant:
     with session_scope(engine) as session:
         workspace = Workspace(name=f"Workspace {tag}", kind=kind)
         user = User(
-            email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH
+            email=f"user-{tag}@example.com",
+            name=f"User {tag}",
+            password_hash=_PASSWORD_HASH,
+            email_verified_at=utcnow(),
         )
         session.add_all([workspace, user])
         session.flush()
@@ -91,7 +95,10 @@ def add_member(engine: Engine, tenant: Tenant, role: Role) -> Tenant:
     tag = uuid.uuid4().hex[:8]
     with session_scope(engine) as session:
         user = User(
-            email=f"user-{tag}@example.com", name=f"User {tag}", password_hash=_PASSWORD_HASH
+            email=f"user-{tag}@example.com",
+            name=f"User {tag}",
+            password_hash=_PASSWORD_HASH,
+            email_verified_at=utcnow(),
         )
         session.add(user)
         session.flush()
@@ -162,7 +169,10 @@ def make_creator(
     with session_scope(engine) as session:
         workspace = Workspace(name=f"Creator {tag}", kind=WorkspaceKind.CREATOR)
         user = User(
-            email=f"creator-{tag}@example.com", name=f"Creator {tag}", password_hash=_PASSWORD_HASH
+            email=f"creator-{tag}@example.com",
+            name=f"Creator {tag}",
+            password_hash=_PASSWORD_HASH,
+            email_verified_at=utcnow(),
         )
         session.add_all([workspace, user])
         session.flush()
