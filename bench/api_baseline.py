@@ -8,8 +8,9 @@ It starts the whole embedded dev stack (PostgreSQL, the Temporal dev server, the
 workers and the API) on free 127.0.0.1 ports with a fresh state directory, signs in as the demo
 brand admin, creates the campaigns, then loads each target with N concurrent keep-alive clients:
 first /healthz (the baseline: the API process and the HTTP path alone), then GET /campaigns/{id}
-(the token check and one read of the campaign row, which holds the live state its workflow
-writes; no workflow query). It prints exactly one JSON line on stdout with
+(the token check and the version of the campaign's rows, two plain queries; the answer kept for
+that version, or rendered from the rows, which hold the live state its workflow writes; no
+workflow query). It prints exactly one JSON line on stdout with
 p50/p99 latency (ms), throughput (req/s) and errors per target, and the ratio of the campaign read
 to the baseline; progress goes to stderr. The stack is always stopped, even on failure or Ctrl-C.
 
