@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -27,49 +27,27 @@ from models import creators, workspaces
 from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
 
-
-async def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-async def _database(request: Request) -> Database:
-    db: Database = request.app.state.database
-    return db
+def _from_state(kind: type[T], name: str) -> Callable[[Request], Coroutine[Any, Any, T]]:
+    """A dependency on one of the long-lived handles the app keeps in its state. Async: FastAPI
+    would run a plain function in a worker thread, which cost more than the lookup."""
+
+    async def handle(request: Request) -> T:
+        value: T = getattr(request.app.state, name)
+        return value
+
+    return handle
 
 
-async def _temporal(request: Request) -> TemporalGateway:
-    gateway: TemporalGateway = request.app.state.temporal
-    return gateway
-
-
-async def _changes(request: Request) -> DeliveryChanges:
-    changes: DeliveryChanges = request.app.state.changes
-    return changes
-
-
-async def _lookups(request: Request) -> Lookups:
-    lookups: Lookups = request.app.state.lookups
-    return lookups
-
-
-async def _answers(request: Request) -> VersionedAnswers:
-    answers: VersionedAnswers = request.app.state.answers
-    return answers
-
-
-async def _store(request: Request) -> ObjectStore:
-    store: ObjectStore = request.app.state.store
-    return store
-
-
-StoreDep = Annotated[ObjectStore, Depends(_store)]
-ChangesDep = Annotated[DeliveryChanges, Depends(_changes)]
-SettingsDep = Annotated[Settings, Depends(_settings)]
-DatabaseDep = Annotated[Database, Depends(_database)]
-LookupsDep = Annotated[Lookups, Depends(_lookups)]
-AnswersDep = Annotated[VersionedAnswers, Depends(_answers)]
-TemporalDep = Annotated[TemporalGateway, Depends(_temporal)]
+StoreDep = Annotated[ObjectStore, Depends(_from_state(ObjectStore, "store"))]
+ChangesDep = Annotated[DeliveryChanges, Depends(_from_state(DeliveryChanges, "changes"))]
+SettingsDep = Annotated[Settings, Depends(_from_state(Settings, "settings"))]
+DatabaseDep = Annotated[Database, Depends(_from_state(Database, "database"))]
+LookupsDep = Annotated[Lookups, Depends(_from_state(Lookups, "lookups"))]
+AnswersDep = Annotated[VersionedAnswers, Depends(_from_state(VersionedAnswers, "answers"))]
+TemporalDep = Annotated[TemporalGateway, Depends(_from_state(TemporalGateway, "temporal"))]
 
 
 @dataclass(frozen=True)
@@ -113,13 +91,19 @@ async def user_principal(lookups: Lookups, claims: VerifiedClaims) -> Principal:
     """Checked on every request, in one query: removing a member or signing out takes effect
     before the token expires."""
     found = await lookups.run(
-        workspaces.token_membership, claims.user_id, claims.workspace_id, claims.token_id
+        workspaces.token_membership,
+        claims.user_id,
+        claims.workspace_id,
+        claims.token_id,
+        claims.issued_at,
     )
     if found is None:
         raise Unauthenticated("no longer a member of this workspace")
-    role, revoked = found
+    role, revoked, ended = found
     if revoked:
         raise Unauthenticated("signed out: sign in again")
+    if ended:
+        raise Unauthenticated("signed out everywhere: sign in again")
     return Principal(
         workspace_id=claims.workspace_id, role=role, user_id=claims.user_id, token=claims
     )
