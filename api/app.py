@@ -45,6 +45,7 @@ from api.routers import (
     moderation,
     money,
     notifications,
+    signup,
     uploads,
 )
 from api.services import Database, Lookups, TemporalGateway, VersionedAnswers
@@ -215,6 +216,7 @@ def create_app(
     for router in (
         health.router,
         auth.router,
+        signup.router,
         api_keys.router,
         invitations.router,
         brands.router,

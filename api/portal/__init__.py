@@ -5,7 +5,19 @@ from __future__ import annotations
 
 from fastapi import APIRouter, FastAPI
 
-from api.portal import auth, brand, conversations, creator, inbox, media, money, ops, profile, team
+from api.portal import (
+    auth,
+    brand,
+    conversations,
+    creator,
+    inbox,
+    media,
+    money,
+    ops,
+    profile,
+    signup,
+    team,
+)
 from api.portal.web import CsrfFailed, csrf_failed
 
 router = APIRouter(include_in_schema=False)
@@ -19,6 +31,7 @@ for _pages in (
     money.router,
     ops.router,
     profile.router,
+    signup.router,
     team.router,
 ):
     router.include_router(_pages, prefix="/portal")

@@ -54,7 +54,16 @@ from domain.enums import (
     DeliveryStage,
 )
 from domain.words import amount_input
-from models import applications, brands, campaigns, creators, deliveries, licenses, money
+from models import (
+    accounts,
+    applications,
+    brands,
+    campaigns,
+    creators,
+    deliveries,
+    licenses,
+    money,
+)
 from models.campaigns import CampaignRecord
 from models.moderation import ModerationReview, waiting_review
 from nexus.errors import AppError, NotFound
@@ -128,7 +137,10 @@ async def campaign_list(
         shown = found[:PAGE]
         spend = money.spend_by_campaign(session, principal.workspace_id, [c.id for c in shown])
         listed = [{"campaign": c, "spend": spend.get(c.id, 0)} for c in shown]
-        return {"rows": listed, "more": len(found) > PAGE}
+        # The first-run checklist, ticked from what the workspace has done; gone once done.
+        assert principal.user_id is not None
+        first_run = accounts.first_run(session, principal.workspace_id, principal.user_id)
+        return {"rows": listed, "more": len(found) > PAGE, "first_run": first_run}
 
     context = {"principal": principal, "page": page, **await db.run(rows)}
     return render(request, "portal/campaigns.html", context)

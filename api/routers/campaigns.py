@@ -29,6 +29,7 @@ from api.deps import (
     TemporalDep,
     allow,
 )
+from api.routers.signup import require_verified
 from api.schemas import (
     ApplicationPublic,
     BriefPublic,
@@ -480,8 +481,10 @@ async def publish_campaign(
     settings: SettingsDep,
 ) -> CampaignPublic:
     """Publish a draft: open campaigns appear in the marketplace until the application
-    deadline; invite-only ones take invitations."""
+    deadline; invite-only ones take invitations. Only an account with a verified e-mail
+    address may publish."""
     await _record(db, writer, campaign_id)
+    await require_verified(db, writer)
     return await _update(db, writer, temporal, settings, campaign_id, CampaignWorkflow.publish)
 
 

@@ -24,6 +24,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.money.invoice import Invoice, invoice_number, render_invoice
 from api.deps import CreatorDep, DatabaseDep, Principal, SettingsDep, TemporalDep, allow
+from api.routers.signup import require_verified
 from api.services import TemporalGateway
 from api.text import Text
 from domain import bank, words
@@ -402,6 +403,7 @@ async def fund_campaign(
     record = await db.run(campaigns.get_campaign, writer.workspace_id, campaign_id)
     if record is None:
         raise NotFound("no such campaign in this workspace")
+    await require_verified(db, writer)
     campaign = record.campaign
     if campaign.stage in CLOSED_STAGES:
         raise Conflict(f"the campaign is {campaign.stage.value}")
@@ -500,6 +502,7 @@ async def fund_license_fee(
     fee = next((f for f in fees if f.number == number), None)
     if fee is None:
         raise NotFound(f"the license has no fee number {number}")
+    await require_verified(db, writer)
     if body.currency is not None and body.currency != fee.currency:
         reason = f"the fee is in {fee.currency}, not {body.currency}"
         raise ValidationFailed(reason, errors=[FieldProblem("body.currency", reason)])

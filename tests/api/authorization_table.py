@@ -109,6 +109,18 @@ TABLE: dict[str, Row] = {
     "GET /readyz": public(),
     "GET /ledger/public-key": public(),
     "POST /auth/login": public(),
+    # Sign-up answers alike for a new and a known e-mail; a verification token is its own
+    # credential (this one is forged: 404 for everyone).
+    "POST /auth/signup": public(
+        body={
+            "kind": "brand",
+            "email": "matrix-probe@example.com",
+            "name": "Matrix Probe",
+            "password": "matrix probe password",
+            "brand_name": "Matrix Probe",
+        }
+    ),
+    "POST /auth/verify-email": public(body={"token": "forged"}),
     # A verified webhook is its own authentication; a key or token changes nothing.
     "POST /webhooks/stripe": public(),
     # The invitation's token is the credential; a signed-in user joins as themselves.
@@ -122,6 +134,7 @@ TABLE: dict[str, Row] = {
     ),
     "GET /auth/me": api(*USERS, scope="*"),
     "POST /auth/logout": api(*USERS),
+    "POST /auth/verify-email/resend": api(*USERS),
     "POST /api-keys": api(ADMIN),
     "GET /api-keys": api(ADMIN),
     "DELETE /api-keys/{key_id}": api(ADMIN, mine=True),
@@ -326,6 +339,12 @@ TABLE: dict[str, Row] = {
     "POST /portal/login": public(),
     "GET /portal/signup": public(),
     "POST /portal/signup": public(),
+    "GET /portal/signup/brand": public(),
+    "POST /portal/signup/brand": public(),
+    "GET /portal/verify": public(),
+    "POST /portal/verify/resend": ANY_SIGNED_IN,
+    "GET /portal/brands": page(*BRAND),
+    "POST /portal/brands": page(ADMIN, form={"name": "Matrix brand"}),
     "POST /portal/logout": public(),
     "GET /portal/invitations/{token}": public(),
     "POST /portal/invitations/{token}": public(),
