@@ -408,6 +408,26 @@ class ModerationSettings(BaseModel):
     garm_similarity: float = Field(default=0.4, gt=0, le=1)
 
 
+class GatewaySettings(BaseModel):
+    """The gateway in front of the API and the portal (nexus/gateway.py): nginx with
+    ModSecurity v3 and the OWASP Core Rule Set, from Debian's `nginx`,
+    `libnginx-mod-http-modsecurity` and `modsecurity-crs`. `nexus up` runs it unless `enabled`
+    is false; the platform is then opened at `http://host:port`."""
+
+    enabled: bool = True
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    nginx: Path = Path("/usr/sbin/nginx")
+    modules_dir: Path = Path("/usr/lib/nginx/modules")
+    crs_dir: Path = Path("/usr/share/modsecurity-crs")
+    # nginx worker processes: a number, or "auto" (one per core).
+    worker_processes: str = Field(default="auto", pattern=r"^(auto|[1-9][0-9]?)$")
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -439,6 +459,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     media: MediaSettings = MediaSettings()
     moderation: ModerationSettings = ModerationSettings()
+    gateway: GatewaySettings = GatewaySettings()
 
     def missing_secrets(self, process: str) -> list[str]:
         """The variables of the secrets `process` (api, worker-cpu or worker-gpu) needs that are
