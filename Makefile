@@ -15,6 +15,10 @@ NPM_STAMP := node_modules/.installed
 APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux g++ python3-dev tesseract-ocr \
 	tesseract-ocr-eng chromium nodejs npm
 
+# The gateway in front of the API and portal (nexus/gateway.py): nginx, ModSecurity v3 and the
+# OWASP Core Rule Set.
+APT_PACKAGES += nginx libnginx-mod-http-modsecurity modsecurity-crs
+
 .PHONY: up check-stack test lint typecheck check mutation install system-deps clean
 
 up: install
@@ -72,6 +76,9 @@ system-deps:
 	command -v chromium >/dev/null 2>&1 || missing="$$missing chromium"; \
 	command -v node >/dev/null 2>&1 || missing="$$missing nodejs"; \
 	command -v npm >/dev/null 2>&1 || missing="$$missing npm"; \
+	test -x /usr/sbin/nginx || missing="$$missing nginx"; \
+	test -f /usr/lib/nginx/modules/ngx_http_modsecurity_module.so || missing="$$missing libnginx-mod-http-modsecurity"; \
+	test -f /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf || missing="$$missing modsecurity-crs"; \
 	$(PYTHON) -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || missing="$$missing python3-dev"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \
