@@ -45,6 +45,7 @@ from api.routers import (
     moderation,
     money,
     notifications,
+    passwords,
     signup,
     uploads,
 )
@@ -216,6 +217,7 @@ def create_app(
     for router in (
         health.router,
         auth.router,
+        passwords.router,
         signup.router,
         api_keys.router,
         invitations.router,

@@ -59,6 +59,30 @@ class TokenResponse(BaseModel):
     expires_in: int
     workspace_id: uuid.UUID
     role: Role
+    refresh_token: str | None = Field(
+        default=None,
+        description="Single use: POST /auth/refresh swaps it for a new pair; presenting a used "
+        "one again ends the whole sign-in",
+    )
+    refresh_expires_in: int | None = None
+
+
+class RefreshRequest(Request):
+    refresh_token: str = Field(min_length=1, max_length=200)
+
+
+class PasswordChange(Request):
+    current_password: str = Field(min_length=1, max_length=1024)
+    password: str = Field(min_length=1, max_length=1024, description="The new password")
+
+
+class PasswordForgot(Request):
+    email: str = Field(min_length=3, max_length=320)
+
+
+class PasswordReset(Request):
+    token: str = Field(min_length=1, max_length=200)
+    password: str = Field(min_length=1, max_length=1024)
 
 
 class WorkspaceMembership(BaseModel):

@@ -49,45 +49,68 @@ class VerifiedClaims(AccessClaims):
 
     token_id: str
     expires_at: datetime
+    # To the microsecond: "sign out everywhere" voids the tokens issued before it.
+    issued_at: datetime
+    # The sign-in this token belongs to (its refresh-token family), where it has one: what the
+    # portal's CSRF token is bound to, so that renewing the session keeps open forms valid.
+    session_id: str | None = None
 
 
-def issue_access_token(settings: AuthSettings, claims: AccessClaims) -> tuple[str, int]:
+def issue_access_token(
+    settings: AuthSettings, claims: AccessClaims, session_id: uuid.UUID | None = None
+) -> tuple[str, int]:
     now = datetime.now(UTC)
-    payload = {
+    payload: dict[str, object] = {
         "iss": settings.jwt_issuer,
         "sub": str(claims.user_id),
         "wid": str(claims.workspace_id),
         "role": claims.role.value,
-        "iat": now,
+        # A NumericDate may have a fraction (RFC 7519 section 2): a token issued just after
+        # "sign out everywhere" in the same second stays valid.
+        "iat": now.timestamp(),
         "exp": now + timedelta(seconds=settings.access_token_ttl_s),
         "jti": secrets.token_hex(16),
     }
+    if session_id is not None:
+        payload["sid"] = str(session_id)
     token = jwt.encode(payload, settings.jwt_secret.get_secret_value(), algorithm="HS256")
     return token, settings.access_token_ttl_s
 
 
-def decode_access_token(settings: AuthSettings, token: str) -> VerifiedClaims:
+def decode_access_token(
+    settings: AuthSettings, token: str, *, verify_expiry: bool = True
+) -> VerifiedClaims:
+    """The claims of a token we signed; `verify_expiry` False also takes one past its expiry
+    (for what only needs to know whose session it was)."""
     try:
         payload = jwt.decode(
             token,
             settings.jwt_secret.get_secret_value(),
             algorithms=["HS256"],
             issuer=settings.jwt_issuer,
-            options={"require": ["exp", "iat", "sub", "wid", "role", "iss", "jti"]},
+            options={
+                "require": ["exp", "iat", "sub", "wid", "role", "iss", "jti"],
+                "verify_exp": verify_expiry,
+            },
         )
         token_id = payload["jti"]
         if not isinstance(token_id, str) or not 0 < len(token_id) <= 64:
             raise ValueError("jti")
+        session_id = payload.get("sid")
+        if session_id is not None:
+            session_id = str(uuid.UUID(str(session_id)))
         return VerifiedClaims(
             user_id=uuid.UUID(payload["sub"]),
             workspace_id=uuid.UUID(payload["wid"]),
             role=Role(payload["role"]),
             token_id=token_id,
             expires_at=datetime.fromtimestamp(payload["exp"], UTC),
+            issued_at=datetime.fromtimestamp(float(payload["iat"]), UTC),
+            session_id=session_id,
         )
     except jwt.ExpiredSignatureError as exc:
         raise Unauthenticated("access token expired") from exc
-    except (jwt.InvalidTokenError, ValueError, KeyError) as exc:
+    except (jwt.InvalidTokenError, ValueError, KeyError, TypeError, OverflowError) as exc:
         raise Unauthenticated("access token invalid") from exc
 
 
@@ -128,6 +151,23 @@ def new_invitation_token() -> tuple[str, str]:
 
 
 def invitation_token_hash(token: str) -> str:
+    return _sha256(token)
+
+
+# A refresh token lasts this long unused; each use hands out the next for as long again.
+REFRESH_TOKEN_TTL = timedelta(days=14)
+# A password reset link works this long, once.
+RESET_TOKEN_TTL = timedelta(minutes=30)
+
+
+def new_secret_token() -> tuple[str, str]:
+    """(an opaque 256-bit token to hand out once, the SHA-256 to store): refresh tokens and
+    e-mailed links."""
+    token = secrets.token_urlsafe(32)
+    return token, secret_token_hash(token)
+
+
+def secret_token_hash(token: str) -> str:
     return _sha256(token)
 
 

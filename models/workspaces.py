@@ -4,11 +4,12 @@ access tokens ended by sign-out."""
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
-from sqlalchemy import DateTime, UniqueConstraint, delete, func
+from sqlalchemy import DateTime, UniqueConstraint, delete, func, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -135,19 +136,34 @@ def membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) ->
     ).first()
 
 
+class TokenStanding(NamedTuple):
+    role: Role
+    # Signed out: this token's own sign-out.
+    revoked: bool
+    # Issued before the user's sessions were ended ("sign out everywhere", a new password).
+    ended: bool
+
+
 async def token_membership(
-    conn: AsyncConnection[Any], user_id: uuid.UUID, workspace_id: uuid.UUID, token_id: str
-) -> tuple[Role, bool] | None:
-    """The role an access token acts with in its workspace, and whether the token was revoked.
-    It runs on every request: one plain statement on the API's async pool, as the ORM and a
-    worker thread cost several times the query."""
+    conn: AsyncConnection[Any],
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    token_id: str,
+    issued_at: datetime,
+) -> TokenStanding | None:
+    """The role an access token acts with in its workspace, whether the token was revoked, and
+    whether its user ended every session after it was issued. It runs on every request: one
+    plain statement on the API's async pool, as the ORM and a worker thread cost several times
+    the query."""
     cursor = await conn.execute(
-        "SELECT m.role, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_id = %s)"
-        " FROM memberships m WHERE m.user_id = %s AND m.workspace_id = %s",
-        (token_id, user_id, workspace_id),
+        "SELECT m.role, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_id = %s),"
+        " COALESCE(u.sessions_valid_after > %s, false)"
+        " FROM memberships m JOIN users u ON u.id = m.user_id"
+        " WHERE m.user_id = %s AND m.workspace_id = %s",
+        (token_id, issued_at, user_id, workspace_id),
     )
     row = await cursor.fetchone()
-    return None if row is None else (Role(row[0]), bool(row[1]))
+    return None if row is None else TokenStanding(Role(row[0]), bool(row[1]), bool(row[2]))
 
 
 def revoke_token(session: Session, token_id: str, expires_at: datetime) -> None:
@@ -157,6 +173,152 @@ def revoke_token(session: Session, token_id: str, expires_at: datetime) -> None:
         pg_insert(RevokedToken)
         .values(token_id=token_id, expires_at=expires_at, revoked_at=utcnow())
         .on_conflict_do_nothing(index_elements=["token_id"])
+    )
+
+
+# -- refresh tokens, sessions ended, passwords and e-mailed tokens ---------------------------
+
+RESET_PASSWORD = "reset_password"  # noqa: S105 - an account token's purpose
+
+
+def start_refresh_family(
+    session: Session,
+    family_id: uuid.UUID,
+    user_id: uuid.UUID,
+    workspace_id: uuid.UUID,
+    token_hash: str,
+    expires_at: datetime,
+) -> None:
+    """The first refresh token of a sign-in."""
+    session.add(
+        RefreshToken(
+            family_id=family_id, user_id=user_id, workspace_id=workspace_id,
+            token_hash=token_hash, expires_at=expires_at, created_at=utcnow(),
+        )
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Renewal:
+    """What presenting a refresh token came to: `refused` names why it was not honoured
+    ("unknown", "revoked", "reused", "expired", "ended", "not_member"), else the sign-in it
+    continues and the role it acts with."""
+
+    refused: str | None
+    family_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None = None
+    workspace_id: uuid.UUID | None = None
+    role: Role | None = None
+
+
+def rotate_refresh_token(
+    session: Session, presented_hash: str, next_hash: str, expires_at: datetime
+) -> Renewal:
+    """Swap a refresh token for the next of its family, marking it used. A used one presented
+    again revokes its whole family (someone holds a copy); the revocation is kept although the
+    caller is refused. Refusals change nothing else."""
+    now = utcnow()
+    row = session.exec(
+        select(RefreshToken).where(RefreshToken.token_hash == presented_hash).with_for_update()
+    ).first()
+    if row is None:
+        return Renewal("unknown")
+    if row.used_at is not None:
+        revoke_refresh_family(session, row.user_id, row.family_id)
+        return Renewal("reused")
+    if row.revoked_at is not None:
+        return Renewal("revoked")
+    if row.expires_at <= now:
+        return Renewal("expired")
+    user = session.get(User, row.user_id)
+    if user is None or (
+        user.sessions_valid_after is not None and user.sessions_valid_after > row.created_at
+    ):
+        return Renewal("ended")
+    member = membership(session, row.user_id, row.workspace_id)
+    if member is None:
+        return Renewal("not_member")
+    row.used_at = now
+    session.add(row)
+    session.add(
+        RefreshToken(
+            family_id=row.family_id, user_id=row.user_id, workspace_id=row.workspace_id,
+            token_hash=next_hash, expires_at=expires_at, created_at=now,
+        )
+    )  # fmt: skip
+    return Renewal(None, row.family_id, row.user_id, row.workspace_id, member.role)
+
+
+def revoke_refresh_family(session: Session, user_id: uuid.UUID, family_id: uuid.UUID) -> None:
+    """End one sign-in's refresh tokens (sign-out, or a reused token)."""
+    session.execute(
+        update(RefreshToken)
+        .where(
+            col(RefreshToken.user_id) == user_id,
+            col(RefreshToken.family_id) == family_id,
+            col(RefreshToken.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+
+
+def end_all_sessions(session: Session, user_id: uuid.UUID) -> None:
+    """Sign out everywhere: access tokens issued until now are refused, every refresh token
+    of the user is revoked."""
+    now = utcnow()
+    session.execute(update(User).where(col(User.id) == user_id).values(sessions_valid_after=now))
+    session.execute(
+        update(RefreshToken)
+        .where(col(RefreshToken.user_id) == user_id, col(RefreshToken.revoked_at).is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def add_account_token(
+    session: Session, user_id: uuid.UUID, purpose: str, token_hash: str, expires_at: datetime
+) -> AccountToken:
+    row = AccountToken(
+        user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=expires_at
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def find_account_token(session: Session, purpose: str, token_hash: str) -> AccountToken | None:
+    """The token for its use (locked until the transaction ends: a link used twice at once
+    is used once)."""
+    return session.exec(
+        select(AccountToken)
+        .where(AccountToken.purpose == purpose, AccountToken.token_hash == token_hash)
+        .with_for_update()
+    ).first()
+
+
+def set_password(
+    session: Session, user_id: uuid.UUID, password_hash: str, *, reset: bool = False
+) -> None:
+    """A new password: every session of the user ends, and reset links not yet used are
+    void. `reset` (the owner proved the address by a link sent to it): the sign-in lock is
+    lifted too and the address counts as verified."""
+    now = utcnow()
+    user = session.exec(select(User).where(User.id == user_id).with_for_update()).one()
+    user.password_hash = password_hash
+    if reset:
+        user.failed_sign_ins = 0
+        user.locked_until = None
+        user.email_verified_at = user.email_verified_at or now
+    session.add(user)
+    session.flush()
+    end_all_sessions(session, user_id)
+    session.execute(
+        update(AccountToken)
+        .where(
+            col(AccountToken.user_id) == user_id,
+            col(AccountToken.purpose) == RESET_PASSWORD,
+            col(AccountToken.used_at).is_(None),
+        )
+        .values(used_at=now)
     )
 
 

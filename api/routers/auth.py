@@ -16,9 +16,18 @@ from api.schemas import (
     TokenResponse,
     WorkspaceMembership,
 )
-from api.security import AccessClaims, issue_access_token, verify_password
+from api.security import (
+    REFRESH_TOKEN_TTL,
+    AccessClaims,
+    decode_access_token,
+    issue_access_token,
+    new_secret_token,
+    verify_password,
+)
+from api.services import Database
 from domain.enums import Role
 from models import workspaces
+from models.base import utcnow
 from models.workspaces import User
 from nexus.errors import Forbidden, Unauthenticated
 from nexus.settings import Settings
@@ -45,16 +54,40 @@ def token_for(
     user_id: uuid.UUID,
     options: list[WorkspaceMembership],
     wanted: uuid.UUID | None,
+    session_id: uuid.UUID | None = None,
 ) -> TokenResponse:
+    """An access token for the chosen workspace, of the sign-in `session_id` (a new one when
+    None; `with_refresh` then starts its refresh-token family)."""
     chosen = next((m for m in options if wanted in (None, m.workspace_id)), None)
     if chosen is None:
         raise Forbidden("not a member of that workspace" if wanted else "no workspace membership")
     token, ttl = issue_access_token(
-        settings.auth, AccessClaims(user_id, chosen.workspace_id, chosen.role)
+        settings.auth,
+        AccessClaims(user_id, chosen.workspace_id, chosen.role),
+        session_id or uuid.uuid4(),
     )
     return TokenResponse(
         access_token=token, expires_in=ttl, workspace_id=chosen.workspace_id, role=chosen.role
     )
+
+
+async def with_refresh(
+    settings: Settings, db: Database, user_id: uuid.UUID, token: TokenResponse
+) -> TokenResponse:
+    """`token` with the first refresh token of its sign-in (only its SHA-256 is stored)."""
+    claims = decode_access_token(settings.auth, token.access_token)
+    assert claims.session_id is not None
+    refresh, refresh_hash = new_secret_token()
+    await db.run(
+        workspaces.start_refresh_family,
+        uuid.UUID(claims.session_id),
+        user_id,
+        token.workspace_id,
+        refresh_hash,
+        utcnow() + REFRESH_TOKEN_TTL,
+    )
+    ttl = int(REFRESH_TOKEN_TTL.total_seconds())
+    return token.model_copy(update={"refresh_token": refresh, "refresh_expires_in": ttl})
 
 
 def authenticate(
@@ -72,7 +105,8 @@ def authenticate(
 async def login(body: LoginRequest, settings: SettingsDep, db: DatabaseDep) -> TokenResponse:
     """Exchange e-mail and password for a short-lived access token for one workspace."""
     user_id, options = await db.run(authenticate, body.email, body.password)
-    return token_for(settings, user_id, options, body.workspace_id)
+    token = token_for(settings, user_id, options, body.workspace_id)
+    return await with_refresh(settings, db, user_id, token)
 
 
 @router.post("/switch")
@@ -82,15 +116,27 @@ async def switch_workspace(
     """A new token for another workspace the user belongs to."""
     assert principal.user_id is not None
     options = await db.run(memberships, principal.user_id)
-    return token_for(settings, principal.user_id, options, body.workspace_id)
+    token = token_for(settings, principal.user_id, options, body.workspace_id)
+    return await with_refresh(settings, db, principal.user_id, token)
 
 
 @router.post("/logout", status_code=204)
 async def logout(principal: UserDep, db: DatabaseDep) -> Response:
-    """End this access token now, rather than when it expires."""
+    """End this access token now, rather than when it expires, and its sign-in's refresh
+    tokens."""
     assert principal.token is not None
-    await db.run(workspaces.revoke_token, principal.token.token_id, principal.token.expires_at)
+    await end_session(db, principal)
     return Response(status_code=204)
+
+
+async def end_session(db: Database, principal: Principal) -> None:
+    """Sign this token out, with the refresh tokens of its sign-in."""
+    token, user_id = principal.token, principal.user_id
+    assert token is not None and user_id is not None
+    await db.run(workspaces.revoke_token, token.token_id, token.expires_at)
+    if token.session_id is not None:
+        family = uuid.UUID(token.session_id)
+        await db.run(workspaces.revoke_refresh_family, user_id, family)
 
 
 def _me(

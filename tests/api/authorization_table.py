@@ -109,6 +109,12 @@ TABLE: dict[str, Row] = {
     "GET /readyz": public(),
     "GET /ledger/public-key": public(),
     "POST /auth/login": public(),
+    # The refresh token and the reset link's token are the credentials.
+    "POST /auth/refresh": public(body={"refresh_token": "matrix-probe"}),
+    "POST /auth/password/forgot": public(body={"email": "nobody@example.com"}),
+    "POST /auth/password/reset": public(
+        body={"token": "matrix-probe", "password": "violet tram ledger 42"}
+    ),
     # Sign-up answers alike for a new and a known e-mail; a verification token is its own
     # credential (this one is forged: 404 for everyone).
     "POST /auth/signup": public(
@@ -134,6 +140,10 @@ TABLE: dict[str, Row] = {
     ),
     "GET /auth/me": api(*USERS, scope="*"),
     "POST /auth/logout": api(*USERS),
+    "POST /auth/logout-all": api(*USERS),
+    "POST /auth/password/change": api(
+        *USERS, body={"current_password": "not it", "password": "violet tram ledger 42"}
+    ),
     "POST /auth/verify-email/resend": api(*USERS),
     "POST /api-keys": api(ADMIN),
     "GET /api-keys": api(ADMIN),
