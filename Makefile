@@ -11,9 +11,10 @@ NPM_STAMP := node_modules/.installed
 # espeak-ng for the speech in generated test media, util-linux's prlimit and setpriv for
 # capping tools, a C++ compiler with Python headers for pdqhash (published as source only),
 # Tesseract with its English data for text shown on screen, chromium for the portal's
-# browser tests, and Node.js with npm to install the API docs' Swagger UI and ReDoc.
+# browser tests, Node.js with npm to install the API docs' Swagger UI and ReDoc, and Redis
+# for the rate limits' counters.
 APT_PACKAGES := postgresql ffmpeg espeak-ng util-linux g++ python3-dev tesseract-ocr \
-	tesseract-ocr-eng chromium nodejs npm
+	tesseract-ocr-eng chromium nodejs npm redis-server
 
 # The gateway in front of the API and portal (nexus/gateway.py): nginx, ModSecurity v3 and the
 # OWASP Core Rule Set.
@@ -79,6 +80,7 @@ system-deps:
 	test -x /usr/sbin/nginx || missing="$$missing nginx"; \
 	test -f /usr/lib/nginx/modules/ngx_http_modsecurity_module.so || missing="$$missing libnginx-mod-http-modsecurity"; \
 	test -f /usr/share/modsecurity-crs/rules/REQUEST-949-BLOCKING-EVALUATION.conf || missing="$$missing modsecurity-crs"; \
+	command -v redis-server >/dev/null 2>&1 || missing="$$missing redis-server"; \
 	$(PYTHON) -c 'import os, sysconfig; raise SystemExit(not os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")))' || missing="$$missing python3-dev"; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = "0" ]; then \

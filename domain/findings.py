@@ -12,6 +12,8 @@ from pydantic import BaseModel
 class Finding(BaseModel):
     code: str
     severity: Literal["block", "warn"]
+    # The rulebook rule it cites (domain/compliance/rules.py); None for findings outside it.
+    rule: str | None = None
     message: str
     span: tuple[int, int] | None = None  # characters of the caption it refers to
     start_s: float | None = None  # where in the video
@@ -39,8 +41,12 @@ _CAPTION_WORDS: dict[str, str] = {
     "disclosure_missing": "Ad disclosure: the caption doesn't say it's an ad",
     "disclosure_insufficient": "Ad disclosure: the caption's wording isn't clear enough",
     "disclosure_below_fold": 'Ad disclosure: hidden below the caption\'s "more" cut',
-    "disclosure_buried": "Ad disclosure: buried among hashtags at the end",
+    "disclosure_buried": "Ad disclosure: buried among other hashtags",
     "disclosure_wrong_language": "Ad disclosure: not in the caption's language",
+    "disclosure_lookalike": "Ad disclosure: written with look-alike letters",
+    "disclosure_denied": "Ad disclosure: the caption says it isn't an ad",
+    "disclosure_not_upfront": "Ad disclosure: not at the very start (UK)",
+    "disclosure_label_only": "Ad disclosure: only the platform's paid-partnership label",
     "mandatory_mention_missing": "Brief: a required mention is missing",
 }
 

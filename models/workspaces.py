@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
@@ -359,4 +359,59 @@ def users_in_roles(session: Session, workspace_id: uuid.UUID, roles: list[str]) 
             .join(Membership, col(Membership.user_id) == col(User.id))
             .where(Membership.workspace_id == workspace_id, col(Membership.role).in_(roles))
         ).all()
+    )
+
+
+# -- sign-in lockout -------------------------------------------------------------------------
+
+# Wrong passwords in a row checked freely. From the SIGN_IN_FREE_FAILURES-th on, each failure
+# refuses sign-in for a pause that doubles (1, 2, 4, 8, 16 min); from SIGN_IN_LOCK_AFTER
+# failures the account is locked for SIGN_IN_LOCK_S. A right password, or a password reset
+# (clear_sign_in_lock), starts again from nothing.
+SIGN_IN_FREE_FAILURES = 5
+SIGN_IN_FIRST_PAUSE_S = 60
+SIGN_IN_LOCK_AFTER = 10
+SIGN_IN_LOCK_S = 3600
+
+
+def sign_in_pause_s(failures: int) -> int:
+    """Seconds sign-in is refused after `failures` wrong passwords in a row (0: none)."""
+    if failures < SIGN_IN_FREE_FAILURES:
+        return 0
+    if failures >= SIGN_IN_LOCK_AFTER:
+        return SIGN_IN_LOCK_S
+    return int(SIGN_IN_FIRST_PAUSE_S * 2 ** (failures - SIGN_IN_FREE_FAILURES))
+
+
+def claim_sign_in(session: Session, user_id: uuid.UUID, now: datetime | None = None) -> bool:
+    """Count a sign-in attempt as a wrong password before the password is checked (so that
+    attempts made at once are each counted), pausing or locking the account as it falls due;
+    `sign_in_succeeded` takes it back. False, counting nothing, while the account is paused
+    or locked. The row stays locked until the caller commits."""
+    user = session.exec(
+        select(User)
+        .where(User.id == user_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).one()
+    now = now or utcnow()
+    if user.locked_until is not None and user.locked_until > now:
+        return False
+    user.failed_sign_ins += 1
+    pause = sign_in_pause_s(user.failed_sign_ins)
+    user.locked_until = now + timedelta(seconds=pause) if pause else None
+    session.add(user)
+    session.flush()
+    return True
+
+
+def sign_in_succeeded(session: Session, user_id: uuid.UUID) -> None:
+    """The right password: the wrong ones before it are forgotten."""
+    clear_sign_in_lock(session, user_id)
+
+
+def clear_sign_in_lock(session: Session, user_id: uuid.UUID) -> None:
+    """Forget wrong passwords and lift a pause or lock (a right password, a password reset)."""
+    session.execute(
+        update(User).where(col(User.id) == user_id).values(failed_sign_ins=0, locked_until=None)
     )

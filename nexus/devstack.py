@@ -31,6 +31,7 @@ from models.migrate import upgrade_to_head
 from models.seed import DEMO_PASSWORD, DemoLogin, seed_demo
 from nexus.health import check
 from nexus.postgres import LocalPostgres, PostgresError
+from nexus.redis import LocalRedis, RedisError, local_port
 from nexus.settings import Settings
 from nexus.supervisor import Child, Supervisor, start_process
 from nexus.temporal import connect
@@ -161,6 +162,8 @@ class DevStack:
             )
         if not postgres.running():
             ports["PostgreSQL (port of NEXUS_DATABASE__URL)"] = postgres.port
+        if (redis_port := self._redis_port()) is not None:
+            ports["Redis (port of NEXUS_RATE_LIMITS__STORAGE_URL)"] = redis_port
         for what, port in ports.items():
             if _port_in_use(port):
                 raise StackError(
@@ -244,6 +247,24 @@ class DevStack:
                     ) from None
             time.sleep(0.2)
 
+    def _redis_port(self) -> int | None:
+        """The port of the Redis the stack runs for the rate limits: that of their storage URL
+        when it names one on this machine (none when they are off or kept elsewhere)."""
+        limits = self.settings.rate_limits
+        return local_port(limits.storage_url) if limits.enabled else None
+
+    def _start_redis(self, port: int, timeout_s: float = 30) -> None:
+        """Redis, which keeps the rate limits' counts for every API process."""
+        try:
+            redis = LocalRedis(
+                self.state_dir / "redis", port, binary=self.settings.stack.redis_server
+            )
+            redis.prepare()
+            self._spawn("redis", redis.argv())
+            redis.wait_ready(timeout_s, self.children[-1].process)
+        except RedisError as exc:
+            raise StackError(f"{exc} (see {self.logs_dir}/redis.log)") from exc
+
     def _migrate_and_seed(self) -> list[DemoLogin]:
         url = self.settings.database.url.get_secret_value()
         with self._step("migrating the database"):
@@ -292,6 +313,9 @@ class DevStack:
         if self.settings.notifications.mail_catcher:
             with self._step("starting the mail catcher"):
                 self._start_mail_catcher()
+        if (redis_port := self._redis_port()) is not None:
+            with self._step("starting Redis"):
+                self._start_redis(redis_port)
         with self._step("starting the CPU and GPU workers and the API"):
             self._spawn("worker-cpu", [*python, "worker", "cpu"])
             self._spawn("worker-gpu", [*python, "worker", "gpu"])
@@ -405,7 +429,7 @@ def free_ports(count: int) -> list[int]:
 def isolated_environment(state_dir: Path) -> dict[str, str]:
     """NEXUS_* variables for a second stack beside any other: its own state directory and free
     ports. The stack's children read their settings from the environment, so set these there."""
-    pg, temporal, ui, http, metrics, api, mail = free_ports(7)
+    pg, temporal, ui, http, metrics, api, mail, redis = free_ports(8)
     return {
         "NEXUS_ENV": "development",
         "NEXUS_DATABASE__URL": f"postgresql+psycopg://nexus:nexus@127.0.0.1:{pg}/nexus",
@@ -419,4 +443,5 @@ def isolated_environment(state_dir: Path) -> dict[str, str]:
         "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(metrics),
         "NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT": str(mail),
         "NEXUS_NOTIFICATIONS__PORTAL_URL": f"http://127.0.0.1:{api}",
+        "NEXUS_RATE_LIMITS__STORAGE_URL": f"redis://127.0.0.1:{redis}/0",
     }

@@ -408,6 +408,48 @@ class ModerationSettings(BaseModel):
     garm_similarity: float = Field(default=0.4, gt=0, le=1)
 
 
+class RateLimitSettings(BaseModel):
+    """Request rate limits (api/rate_limits.py), counted in Redis so that every API process
+    shares them. Each class is one or more limits in the `limits` notation ("10/minute;50/hour"):
+    sign-in, sign-up, password reset and e-mail verification are counted per client address;
+    other writes and reads per user (the access token's subject), per API key, or, signed out,
+    per client address. `memory://` counts in each process's memory, only when set here; when
+    Redis does not answer, each process counts in its own memory until it answers again."""
+
+    enabled: bool = True
+    # The dev stack (`nexus up`) starts a Redis on this address's port.
+    storage_url: str = "redis://127.0.0.1:56379/0"
+    sign_in: str = "10/minute;50/hour"
+    sign_up: str = "5/minute;20/hour"
+    password_reset: str = "5/minute;20/hour"  # noqa: S105 - limits, not a password
+    verification: str = "10/minute;50/hour"
+    writes: str = "120/minute"
+    reads: str = "600/minute"
+    # Prepended to every counter's key: installations (or tests) sharing a Redis count apart.
+    key_prefix: str = Field(default="nexus-rate", min_length=1, max_length=64)
+    # How long one Redis call may take, and how long to count in memory after one failed.
+    redis_timeout_s: float = Field(default=0.25, gt=0, le=10)
+    redis_retry_s: float = Field(default=5.0, gt=0, le=600)
+
+    @field_validator("storage_url")
+    @classmethod
+    def _known_store(cls, url: str) -> str:
+        if url != "memory://" and not url.startswith(("redis://", "rediss://", "redis+unix://")):
+            raise ValueError("use a redis://, rediss:// or redis+unix:// URL, or memory://")
+        return url
+
+    @field_validator("sign_in", "sign_up", "password_reset", "verification", "writes", "reads")
+    @classmethod
+    def _limits(cls, value: str) -> str:
+        from limits import parse_many
+
+        try:
+            parse_many(value)
+        except ValueError as exc:
+            raise ValueError(f'write limits like "10/minute;50/hour" ({exc})') from None
+        return value
+
+
 class GatewaySettings(BaseModel):
     """The gateway in front of the API and the portal (nexus/gateway.py): nginx with
     ModSecurity v3 and the OWASP Core Rule Set, from Debian's `nginx`,
@@ -438,6 +480,8 @@ class StackSettings(BaseModel):
     temporal_metrics_port: int = Field(default=7244, ge=1, le=65535)
     postgres_bin_dir: Path | None = None
     temporal_cli: Path = Path(sys.prefix) / "bin" / "temporal"
+    # Debian's redis-server on the PATH when unset.
+    redis_server: Path | None = None
 
 
 class Settings(BaseSettings):
@@ -459,6 +503,7 @@ class Settings(BaseSettings):
     storage: StorageSettings = StorageSettings()
     media: MediaSettings = MediaSettings()
     moderation: ModerationSettings = ModerationSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     gateway: GatewaySettings = GatewaySettings()
 
     def missing_secrets(self, process: str) -> list[str]:

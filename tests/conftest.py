@@ -36,6 +36,7 @@ from temporalio.worker import Worker
 from api.app import close_app, create_app
 from models.migrate import upgrade_to_head
 from nexus.postgres import LocalPostgres
+from nexus.redis import LocalRedis
 from nexus.settings import Settings
 from tests.support import assert_ledger_balanced, free_port, wait_for_port
 from workers.cpu.main import build_worker as build_cpu_worker
@@ -92,6 +93,19 @@ def engine(database_url: str) -> Iterator[Engine]:
     # Checked after every test that used a database: whatever moved money left it balanced.
     assert_ledger_balanced(db)
     db.dispose()
+
+
+# --- Redis (the rate limits' counters) -----------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[LocalRedis]:
+    root = Path(tempfile.mkdtemp(prefix="nexus-test-redis-"))
+    server = LocalRedis(root / "redis", free_port())
+    server.start()
+    yield server
+    server.stop()
+    shutil.rmtree(root, ignore_errors=True)
 
 
 # --- Object storage -----------------------------------------------------------------------
@@ -179,7 +193,9 @@ def client(temporal_env: WorkflowEnvironment) -> Client:
 
 
 @pytest.fixture
-def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
+def settings(
+    database_url: str, client: Client, tmp_path: Path, redis_server: LocalRedis
+) -> Settings:
     """Settings of one test: its own database, task queues and object store."""
     return Settings(
         env="test",
@@ -197,6 +213,15 @@ def settings(database_url: str, client: Client, tmp_path: Path) -> Settings:
         licensing={"ledger_signing_key": secrets.token_hex(32)},
         payments={"payout_details_key": secrets.token_hex(32)},
         storage={"root": tmp_path / "objects"},
+        # Counted in the real Redis, each test apart, with limits no test reaches: the suite
+        # signs in and calls from 127.0.0.1 many times over. tests/api/test_rate_limits.py
+        # runs with the real limits.
+        rate_limits={
+            "storage_url": redis_server.url,
+            "key_prefix": f"test-{uuid.uuid4().hex[:12]}",
+            **{c: "100000/minute" for c in ("sign_in", "sign_up", "password_reset")},
+            **{c: "100000/minute" for c in ("verification", "writes", "reads")},
+        },
         # Tracing on; the spans go to this module's in-memory exporter, installed first.
         telemetry={"exporter": "console"},
         # Test media is tiny; the fastest x264 preset keeps transcodes to a fraction of a second.

@@ -80,6 +80,12 @@ async def login_submit(
             token = token_for(settings, user_id, memberships, None)
         except AppError as exc:
             errors["password"] = exc.detail
+            if exc.status == 401:
+                # Also what a paused or locked account hears (it tells no one who has one).
+                errors["password"] += (
+                    f". After {workspaces.SIGN_IN_FREE_FAILURES} wrong passwords in a row, "
+                    "signing in pauses for a while: wait a few minutes, or reset your password."
+                )
     if errors:
         context: dict[str, object] = {"email": email, "errors": errors, "next": landing or ""}
         return render(request, "portal/login.html", context, status_code=400)

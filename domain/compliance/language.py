@@ -1,0 +1,112 @@
+"""The language of a caption's endorsement: the one the brief and the creator's profile declare,
+checked against what the text is written in by a language identifier that ships its model
+(lingua, restricted to the languages with disclosure rules, loaded once per process)."""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Final
+
+from lingua import Language, LanguageDetector, LanguageDetectorBuilder
+
+SUPPORTED: Final = ("en", "es", "fr", "de", "it", "pt", "nl", "ja")
+LANGUAGE_NAMES: Final = {
+    "en": "English", "es": "Spanish", "fr": "French", "de": "German", "it": "Italian",
+    "pt": "Portuguese", "nl": "Dutch", "ja": "Japanese",
+}  # fmt: skip
+_LINGUA: Final = {
+    Language.ENGLISH: "en", Language.SPANISH: "es", Language.FRENCH: "fr",
+    Language.GERMAN: "de", Language.ITALIAN: "it", Language.PORTUGUESE: "pt",
+    Language.DUTCH: "nl", Language.JAPANESE: "ja",
+}  # fmt: skip
+# What the identifier should not read: hashtags, mentions, links and the disclosure labels
+# themselves (the disclosure's language is what is being checked, not evidence for it).
+_NOT_PROSE = re.compile(r"[#@]\w+|https?://\S+|www\.\S+")
+_KANA_OR_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
+# Below this many letters the identifier is not asked: too little to tell.
+MIN_LETTERS: Final = 12
+# How sure the identifier must be to overrule a declared language.
+OVERRULE_CONFIDENCE: Final = 0.8
+OVERRULE_LETTERS: Final = 30
+# The identifier's answer counts when its best language has at least this confidence and leads
+# the next one by this much.
+DECISIVE: Final = 0.25
+DECISIVE_MARGIN: Final = 0.08
+# Below this confidence for English, a text the identifier hesitates over is not English.
+NOT_ENGLISH: Final = 0.12
+
+
+class UnknownLanguage(ValueError):
+    """A language code without disclosure rules."""
+
+
+def parse_language(code: str | None) -> str | None:
+    """A declared language as one of SUPPORTED ("pt-BR" reads as "pt"); None when none is
+    declared. Raises UnknownLanguage for any other code."""
+    if code is None or not code.strip():
+        return None
+    base = code.strip().replace("_", "-").split("-")[0].lower()
+    if base not in SUPPORTED:
+        raise UnknownLanguage(
+            f'"{code.strip()[:20]}" is not one of the supported languages: {", ".join(SUPPORTED)}.'
+        )
+    return base
+
+
+@lru_cache(maxsize=1)
+def detector() -> LanguageDetector:
+    return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
+
+
+def ranked(text: str) -> list[tuple[str, float]]:
+    """The supported languages a text may be written in, most likely first, with the
+    identifier's confidence; empty when the text has too few letters to tell."""
+    prose = _NOT_PROSE.sub(" ", text)
+    if len(_KANA_OR_HAN.findall(prose)) >= 2:
+        return [("ja", 1.0)]
+    if sum(c.isalpha() for c in prose) < MIN_LETTERS:
+        return []
+    return [
+        (_LINGUA[v.language], v.value)
+        for v in detector().compute_language_confidence_values(prose)
+    ]
+
+
+def identify(text: str) -> tuple[str | None, float]:
+    """The language a text is written in and how sure the identifier is; None when it cannot
+    tell (too few letters, or no language clearly ahead)."""
+    found = ranked(text)
+    if not found:
+        return None, 0.0
+    best, value = found[0]
+    second = found[1][1] if len(found) > 1 else 0.0
+    if value < DECISIVE or value - second < DECISIVE_MARGIN:
+        return None, value
+    return best, value
+
+
+def endorsement_languages(text: str, declared: str | None) -> tuple[str, ...]:
+    """The language the disclosure has to be in, first, and any other one it may be in when the
+    text cannot tell them apart: the declared one unless the text is clearly written in
+    another; the identified one when none is declared; when the identifier hesitates between
+    languages that are all clearly not English (Spanish or Portuguese?), those; else English."""
+    found, confidence = identify(text)
+    prose_letters = sum(c.isalpha() for c in _NOT_PROSE.sub(" ", text))
+    if declared is not None:
+        if (
+            found is not None
+            and found != declared
+            and confidence >= OVERRULE_CONFIDENCE
+            and prose_letters >= OVERRULE_LETTERS
+        ):
+            return (found,)
+        return (declared,)
+    if found is not None:
+        return (found,)
+    candidates = ranked(text)
+    english = dict(candidates).get("en", 0.0)
+    if candidates and candidates[0][0] != "en" and english < NOT_ENGLISH:
+        close = [lang for lang, value in candidates[:2] if value >= candidates[0][1] / 2]
+        return tuple(lang for lang in close if lang != "en")
+    return ("en",)
