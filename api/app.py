@@ -27,6 +27,7 @@ from api.changes import DeliveryChanges
 from api.middleware import API_CSP, BodySizeLimit, SecurityHeaders, portal_csp
 from api.portal.web import render
 from api.portal.web import session as portal_session
+from api.rate_limits import RateLimiter, RateLimits
 from api.routers import (
     api_keys,
     audit,
@@ -154,6 +155,7 @@ async def close_app(app: FastAPI) -> None:
     without one call it themselves)."""
     await app.state.changes.close()
     await app.state.lookups.close()
+    await app.state.rate_limiter.close()
 
 
 def create_app(
@@ -214,6 +216,9 @@ def create_app(
         media_prefixes=STREAMED_UPLOADS,
         media_max_bytes=settings.media.max_upload_bytes,
     )
+    # Outside the body limit: a client past its rate is refused before anything reads the body.
+    app.state.rate_limiter = RateLimiter(settings.rate_limits, settings.auth)
+    app.add_middleware(RateLimits, limiter=app.state.rate_limiter)
     for router in (
         health.router,
         auth.router,

@@ -96,8 +96,15 @@ def authenticate(
     # No account has a NUL in its e-mail, and PostgreSQL refuses one in a query. Unknown
     # e-mails are checked against a dummy hash: as slow as a wrong password, and the same answer.
     user = workspaces.find_user_by_email(session, email) if "\x00" not in email else None
-    if not verify_password(user.password_hash if user else None, password) or user is None:
+    # The attempt counts before the password is checked (committed at once, so attempts made
+    # together are each counted). A paused or locked account answers as a wrong password does,
+    # after the same hashing: it tells no one whether the e-mail has an account.
+    counted = user is not None and workspaces.claim_sign_in(session, user.id)
+    password_hash = user.password_hash if user else None
+    session.commit()
+    if not verify_password(password_hash, password) or user is None or not counted:
         raise Unauthenticated("e-mail or password is wrong")
+    workspaces.sign_in_succeeded(session, user.id)
     return user.id, memberships(session, user.id)
 
 
