@@ -27,7 +27,7 @@ from tests.api.test_inbox import client_for, running_catcher, with_mail
 from tests.e2e.support import until
 from tests.support import free_port
 
-PASSWORD = "a long and private passphrase"  # noqa: S105 - a test password
+PASSWORD = "a long and private passphrase"
 
 
 @asynccontextmanager
@@ -76,7 +76,9 @@ async def caught_mail(engine: Engine, email: str, subject: str) -> CaughtEmail:
                     return row
         return None
 
-    return await until(find)
+    found: CaughtEmail | None = await until(find)
+    assert found is not None
+    return found
 
 
 def mails_to(engine: Engine, email: str) -> list[str]:
