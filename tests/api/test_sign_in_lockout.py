@@ -10,12 +10,13 @@ import asyncio
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import Engine, text
 from temporalio.client import Client
 
@@ -23,36 +24,48 @@ from api.app import close_app, create_app
 from models import workspaces
 from models.db import session_scope
 from nexus.settings import RateLimitSettings, Settings
-from tests.support import PASSWORD, Tenant, make_tenant
+from tests.api.test_inbox import PUBLIC_URL, running_catcher, with_mail
+from tests.api.test_passwords import NEW_PASSWORD, reset_link_for
+from tests.support import PASSWORD, Tenant, free_port, make_tenant
 
-Post = Callable[..., Any]
+
+class Guesser:
+    """Calls the app from a new client address each time (a spread-out guesser)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+        self.calls = 0
+
+    async def post(self, path: str, body: dict[str, str]) -> httpx.Response:
+        self.calls += 1
+        n = self.calls
+        address = f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
+        transport = httpx.ASGITransport(
+            app=self.app, raise_app_exceptions=False, client=(address, 1)
+        )
+        async with httpx.AsyncClient(transport=transport, base_url=PUBLIC_URL) as http:
+            return await http.post(path, json=body)
+
+    async def __call__(self, email: str, password: str) -> httpx.Response:
+        return await self.post("/auth/login", {"email": email, "password": password})
 
 
 @pytest.fixture
-async def attempt(
-    settings: Settings, engine: Engine, client: Client
-) -> AsyncIterator[Callable[[str, str], Any]]:
-    """Sign in through the API from a new client address each time."""
-    limited = settings.model_copy(
-        update={
-            "rate_limits": RateLimitSettings(
-                storage_url=settings.rate_limits.storage_url, key_prefix=uuid.uuid4().hex
-            )
-        }
+async def attempt(settings: Settings, engine: Engine, client: Client) -> AsyncIterator[Guesser]:
+    """Sign in through the API with the platform's own rate limits and e-mail through the
+    real mail catcher (for the reset link)."""
+    port = free_port()
+    limits = RateLimitSettings(
+        storage_url=settings.rate_limits.storage_url, key_prefix=uuid.uuid4().hex
     )
-    app = create_app(limited, engine=engine, temporal=client)
-    count = 0
-
-    async def sign_in(email: str, password: str) -> httpx.Response:
-        nonlocal count
-        count += 1
-        address = f"10.{count // 65536 % 256}.{count // 256 % 256}.{count % 256}"
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 1))
-        async with httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http:
-            return await http.post("/auth/login", json={"email": email, "password": password})
-
-    yield sign_in
-    await close_app(app)
+    async with running_catcher(settings, port):
+        app = create_app(
+            with_mail(settings, port).model_copy(update={"rate_limits": limits}),
+            engine=engine,
+            temporal=client,
+        )
+        yield Guesser(app)
+        await close_app(app)
 
 
 def standing(engine: Engine, tenant: Tenant) -> tuple[int, datetime | None]:
@@ -77,7 +90,7 @@ def refusal(response: httpx.Response) -> tuple[int, str, dict[str, Any]]:
 
 
 async def test_a_hundred_wrong_passwords_are_mostly_refused_unchecked_until_a_reset(
-    attempt: Post, engine: Engine
+    attempt: Guesser, engine: Engine
 ) -> None:
     owner = make_tenant(engine)
     wrong = refusal(await attempt("nobody@example.com", "not the password"))
@@ -118,17 +131,36 @@ async def test_a_hundred_wrong_passwords_are_mostly_refused_unchecked_until_a_re
     assert pauses == [(6, 2), (7, 4), (8, 8), (9, 16), (10, 60)]
     assert refusal(await attempt(owner.email, PASSWORD)) == wrong
 
-    # A password reset (api/routers/passwords.py) clears the lock: the owner gets in.
-    with session_scope(engine) as session:
-        workspaces.clear_sign_in_lock(session, owner.user_id)
-    back = await attempt(owner.email, PASSWORD)
+    # The owner resets the password by the link e-mailed to them, and gets in at once.
+    assert (await attempt.post("/auth/password/forgot", {"email": owner.email})).status_code == 202
+    token = (await reset_link_for(engine, owner.email)).rsplit("/", 1)[1]
+    reset = await attempt.post("/auth/password/reset", {"token": token, "password": NEW_PASSWORD})
+    assert reset.status_code == 204, reset.text
+    assert standing(engine, owner) == (0, None)
+    back = await attempt(owner.email, NEW_PASSWORD)
     assert back.status_code == 200, back.text
     assert back.json()["access_token"]
+
+
+def test_clearing_the_lock_lifts_it_and_forgets_the_wrong_passwords(engine: Engine) -> None:
+    owner = make_tenant(engine)
+    start = datetime.now(UTC)
+    with session_scope(engine) as session:
+        # Ten wrong passwords, each after the pause the one before it earned.
+        for n in range(workspaces.SIGN_IN_LOCK_AFTER):
+            assert workspaces.claim_sign_in(session, owner.user_id, start + timedelta(hours=2 * n))
+        later = start + timedelta(hours=18, minutes=30)
+        assert not workspaces.claim_sign_in(session, owner.user_id, later)
+    failures, until = standing(engine, owner)
+    assert failures == 10 and until == start + timedelta(hours=19)
+
+    with session_scope(engine) as session:
+        workspaces.clear_sign_in_lock(session, owner.user_id)
     assert standing(engine, owner) == (0, None)
 
 
 async def test_a_right_password_forgets_the_wrong_ones_before_it(
-    attempt: Post, engine: Engine
+    attempt: Guesser, engine: Engine
 ) -> None:
     owner = make_tenant(engine)
     for _ in range(4):
@@ -142,7 +174,7 @@ async def test_a_right_password_forgets_the_wrong_ones_before_it(
     assert (await attempt(owner.email, PASSWORD)).status_code == 200
 
 
-async def test_guesses_sent_at_once_are_each_counted(attempt: Post, engine: Engine) -> None:
+async def test_guesses_sent_at_once_are_each_counted(attempt: Guesser, engine: Engine) -> None:
     owner = make_tenant(engine)
 
     answers = await asyncio.gather(*(attempt(owner.email, f"guess {n}") for n in range(12)))
@@ -154,7 +186,7 @@ async def test_guesses_sent_at_once_are_each_counted(attempt: Post, engine: Engi
 
 
 async def test_a_locked_account_takes_as_long_to_refuse_as_an_unknown_email(
-    attempt: Post, engine: Engine
+    attempt: Guesser, engine: Engine
 ) -> None:
     owner = make_tenant(engine)
     for _ in range(5):
