@@ -29,6 +29,7 @@ from sqlmodel import Session
 from api.security import hash_password
 from models.migrate import upgrade_to_head
 from models.seed import DEMO_PASSWORD, DemoLogin, seed_demo
+from nexus import gateway
 from nexus.health import check
 from nexus.postgres import LocalPostgres, PostgresError
 from nexus.redis import LocalRedis, RedisError, local_port
@@ -156,6 +157,9 @@ class DevStack:
             "Temporal metrics (NEXUS_STACK__TEMPORAL_METRICS_PORT)": stack.temporal_metrics_port,
             "API (NEXUS_API__PORT)": self.settings.api.port,
         }
+        if self.settings.gateway.enabled:
+            ports["gateway (NEXUS_GATEWAY__PORT)"] = self.settings.gateway.port
+            self._prepare_gateway()
         if self.settings.notifications.mail_catcher:
             ports["mail catcher (NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT)"] = (
                 self.settings.notifications.mail_catcher_port
@@ -265,6 +269,32 @@ class DevStack:
         except RedisError as exc:
             raise StackError(f"{exc} (see {self.logs_dir}/redis.log)") from exc
 
+    def _gateway_config(self) -> gateway.GatewayConfig:
+        return gateway.config_for(self.settings, self.state_dir / "gateway", self.logs_dir)
+
+    def _prepare_gateway(self) -> None:
+        """Render the gateway's configuration and have nginx load it (the modules, the Core
+        Rule Set, our exclusions) before anything starts: a missing package stops `nexus up`
+        at once, saying what to install."""
+        try:
+            config = self._gateway_config()
+            gateway.render(config)
+            gateway.check_config(self.settings.gateway.nginx, config)
+        except gateway.GatewayError as exc:
+            raise StackError(str(exc)) from exc
+
+    def _start_gateway(self) -> None:
+        """nginx with ModSecurity and the OWASP Core Rule Set in front of the API and portal;
+        up once a request through it reaches the API."""
+        config = self._gateway_config()
+        self._spawn("gateway", gateway.nginx_argv(self.settings.gateway.nginx, config))
+        process = self.children[-1].process
+        try:
+            gateway.wait_listening(config, lambda: process.poll() is None)
+            gateway.wait_answering(f"{self.settings.gateway.url}/healthz")
+        except gateway.GatewayError as exc:
+            raise StackError(f"{exc} (see {self.logs_dir}/gateway.log)") from exc
+
     def _migrate_and_seed(self) -> list[DemoLogin]:
         url = self.settings.database.url.get_secret_value()
         with self._step("migrating the database"):
@@ -309,6 +339,11 @@ class DevStack:
         # The children (API, workers) read their settings from their environment: the
         # launcher's, plus the installation's secrets it does not set.
         self.child_env = {**os.environ, **installation_secrets(self.state_dir, dict(os.environ))}
+        if self.settings.gateway.enabled:
+            # The platform is opened through the gateway: the links and upload URLs the API
+            # makes point there, unless the environment names another public address.
+            for variable in ("NEXUS_API__PUBLIC_URL", "NEXUS_NOTIFICATIONS__PORTAL_URL"):
+                self.child_env.setdefault(variable, self.settings.gateway.url)
         python = [sys.executable, "-m", "nexus"]
         if self.settings.notifications.mail_catcher:
             with self._step("starting the mail catcher"):
@@ -321,16 +356,24 @@ class DevStack:
             self._spawn("worker-gpu", [*python, "worker", "gpu"])
             self._spawn("api", [*python, "api"])
             self._wait_for_platform()
+        if self.settings.gateway.enabled:
+            with self._step("starting the gateway"):
+                self._start_gateway()
         return logins
 
     # -- running and stopping -------------------------------------------------------------
 
     def banner(self, logins: list[DemoLogin]) -> str:
-        api = self.settings.api.public_url
+        direct = self.settings.api.public_url
+        on = self.settings.gateway.enabled
+        # Through the gateway when it runs: where to open the platform.
+        api = self.settings.gateway.url if on else direct
         lines = [
             "NEXUS is up.",
-            f"  Portal      {api}/portal",
+            f"  Portal      {api}/portal"
+            + (" (open it here: the gateway, nginx + ModSecurity + OWASP CRS)" if on else ""),
             f"  API docs    {api}/docs",
+            *([f"  API direct  {direct} (behind the gateway)"] if on else []),
             f"  Temporal UI http://127.0.0.1:{self.settings.stack.temporal_ui_port}",
             f"  PostgreSQL  {self.db_url.render_as_string(hide_password=True)}",
             *(
@@ -443,5 +486,6 @@ def isolated_environment(state_dir: Path) -> dict[str, str]:
         "NEXUS_STACK__TEMPORAL_METRICS_PORT": str(metrics),
         "NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT": str(mail),
         "NEXUS_NOTIFICATIONS__PORTAL_URL": f"http://127.0.0.1:{api}",
+        "NEXUS_GATEWAY__PORT": str(free_ports(1)[0]),
         "NEXUS_RATE_LIMITS__STORAGE_URL": f"redis://127.0.0.1:{redis}/0",
     }

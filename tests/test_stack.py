@@ -104,7 +104,11 @@ def test_stack_runs_a_campaign_and_resumes_after_restart(
     try:
         stack.wait_ready()
         banner = stack.output()
-        assert f"API docs    {stack_env['NEXUS_API__PUBLIC_URL']}/docs" in banner
+        # The platform is opened through the gateway (nginx, ModSecurity, OWASP CRS).
+        gateway = f"http://127.0.0.1:{stack_env['NEXUS_GATEWAY__PORT']}"
+        assert f"Portal      {gateway}/portal" in banner
+        assert f"API docs    {gateway}/docs" in banner
+        assert f"API direct  {stack_env['NEXUS_API__PUBLIC_URL']}" in banner
         assert f"http://127.0.0.1:{stack_env['NEXUS_STACK__TEMPORAL_UI_PORT']}" in banner
         assert "admin@glow.demo" in banner
         # E-mail in development goes to the mail catcher the stack started.
@@ -113,12 +117,15 @@ def test_stack_runs_a_campaign_and_resumes_after_restart(
         with smtplib.SMTP("127.0.0.1", int(mail_port), timeout=10) as smtp:
             assert smtp.noop()[0] == 250
 
-        with httpx.Client(base_url=stack_env["NEXUS_API__PUBLIC_URL"], timeout=30) as api:
+        with httpx.Client(base_url=gateway, timeout=30) as api:
             login(api)
             brand_id = api.get("/brands").json()[0]["id"]
             created = api.post("/campaigns", json=campaign_body(brand_id))
             assert created.status_code == 201, created.text
             campaign = created.json()
+            # Its firewall refuses an attack before the API sees it.
+            attack = api.get("/campaigns", params={"q": "<script>alert(1)</script>"})
+            assert attack.status_code == 403
 
         query = f'CampaignId="{campaign["id"]}"'
         listed = wait_for_listing(stack_env, query)

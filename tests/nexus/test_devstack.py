@@ -20,6 +20,7 @@ STEPS = [
     "migrating the database",
     "seeding the demo workspace",
     "starting the CPU and GPU workers and the API",
+    "starting the gateway",
 ]
 
 
@@ -33,6 +34,7 @@ def test_start_up_prints_each_step_with_its_time(
     monkeypatch.setattr(DevStack, "_start_temporal", lambda self: None)
     monkeypatch.setattr(DevStack, "_spawn", lambda self, name, argv: None)
     monkeypatch.setattr(DevStack, "_wait_for_platform", lambda self: None)
+    monkeypatch.setattr(DevStack, "_start_gateway", lambda self: None)
     monkeypatch.setattr(devstack, "upgrade_to_head", lambda url: None)
     monkeypatch.setattr(devstack, "create_engine", lambda url: create_engine("sqlite://"))
     monkeypatch.setattr(devstack, "seed_demo", lambda session, hasher: [])
@@ -64,6 +66,7 @@ def test_the_secrets_go_to_the_children_not_into_the_launchers_environment(
         DevStack, "_spawn", lambda self, name, argv: spawned.__setitem__(name, self.child_env)
     )
     monkeypatch.setattr(DevStack, "_wait_for_platform", lambda self: None)
+    monkeypatch.setattr(DevStack, "_start_gateway", lambda self: None)
     monkeypatch.setattr(devstack, "upgrade_to_head", lambda url: None)
     monkeypatch.setattr(devstack, "create_engine", lambda url: create_engine("sqlite://"))
     monkeypatch.setattr(devstack, "seed_demo", lambda session, hasher: [])
