@@ -14,5 +14,6 @@ def caption_check(request: CheckRequest) -> CheckReport:
         request.caption,
         disclosure_required=request.disclosure_required,
         mandatory_mentions=request.mandatory_mentions,
+        brand=request.brand,
     )
     return CheckReport(passed=not any(f.severity == "block" for f in findings), findings=findings)

@@ -8,6 +8,7 @@ from domain/compliance/lexicon.py; each finding cites the rule it breaks
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Literal
@@ -112,7 +113,8 @@ def _is_ad_sense(text: str, start: int, end: int) -> bool:
 def _negated(text: str, start: int, end: int, language: str) -> bool:
     before = text[max(0, start - 60) : start]
     clause = _CLAUSE_END.split(before)[-1]
-    words = clause.split()[-NEGATION_WORDS:]
+    # A hashtag stands on its own: only a word right before it ("not #ad") denies it.
+    words = clause.split()[-(2 if text[start] == "#" else NEGATION_WORDS) :]
     window = " ".join(words)
     negator = _NEGATORS.get(language)
     if negator is not None and window and negator.search(window):
@@ -149,6 +151,12 @@ def _find_clear(folded: Folded, language: str, brand: str) -> tuple[list[Match],
 def _first(patterns: list[re.Pattern[str]], text: str) -> re.Match[str] | None:
     found = [m for m in (p.search(text) for p in patterns) if m is not None]
     return min(found, key=lambda m: m.start()) if found else None
+
+
+def _columns(text: str, index: int) -> int:
+    """How wide the caption is up to `index` as a feed draws it: wide (CJK, full-width)
+    characters take two columns."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text[:index])
 
 
 def _line_of(text: str, index: int) -> int:
@@ -305,10 +313,11 @@ def check_disclosure(
         first = plain[0]
         span = folded.span(first.start, first.end)
         line = _line_of(caption, span[0])
-        if span[0] >= preview.chars or line >= preview.lines:
+        column = _columns(caption, span[0])
+        if column >= preview.chars or line >= preview.lines:
             where = (
                 f'starts at character {span[0] + 1}, after the "more" cut ({preview.chars})'
-                if span[0] >= preview.chars
+                if column >= preview.chars
                 else f'is on line {line + 1}, below the {preview.lines} line(s) shown before "more"'
             )
             problems.append(

@@ -24,8 +24,10 @@ _LINGUA: Final = {
 # themselves (the disclosure's language is what is being checked, not evidence for it).
 _NOT_PROSE = re.compile(r"[#@]\w+|https?://\S+|www\.\S+")
 _KANA_OR_HAN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff]")
-# Below this many letters the identifier is not asked: too little to tell.
+# Below this many letters, or words, the identifier is not asked: too little to tell.
 MIN_LETTERS: Final = 12
+MIN_WORDS: Final = 3
+_WORD = re.compile(r"[^\W\d_]{2,}")
 # How sure the identifier must be to overrule a declared language.
 OVERRULE_CONFIDENCE: Final = 0.8
 OVERRULE_LETTERS: Final = 30
@@ -59,24 +61,26 @@ def detector() -> LanguageDetector:
     return LanguageDetectorBuilder.from_languages(*_LINGUA).with_preloaded_language_models().build()
 
 
-def ranked(text: str) -> list[tuple[str, float]]:
+def ranked(text: str) -> tuple[tuple[str, float], ...]:
     """The supported languages a text may be written in, most likely first, with the
     identifier's confidence; empty when the text has too few letters to tell."""
     prose = _NOT_PROSE.sub(" ", text)
     if len(_KANA_OR_HAN.findall(prose)) >= 2:
-        return [("ja", 1.0)]
-    if sum(c.isalpha() for c in prose) < MIN_LETTERS:
-        return []
-    return [
-        (_LINGUA[v.language], v.value)
-        for v in detector().compute_language_confidence_values(prose)
-    ]
+        return (("ja", 1.0),)
+    if sum(c.isalpha() for c in prose) < MIN_LETTERS or len(_WORD.findall(prose)) < MIN_WORDS:
+        return ()
+    return tuple(
+        (_LINGUA[v.language], v.value) for v in detector().compute_language_confidence_values(prose)
+    )
 
 
 def identify(text: str) -> tuple[str | None, float]:
     """The language a text is written in and how sure the identifier is; None when it cannot
     tell (too few letters, or no language clearly ahead)."""
-    found = ranked(text)
+    return _decisive(ranked(text))
+
+
+def _decisive(found: tuple[tuple[str, float], ...]) -> tuple[str | None, float]:
     if not found:
         return None, 0.0
     best, value = found[0]
@@ -91,7 +95,8 @@ def endorsement_languages(text: str, declared: str | None) -> tuple[str, ...]:
     text cannot tell them apart: the declared one unless the text is clearly written in
     another; the identified one when none is declared; when the identifier hesitates between
     languages that are all clearly not English (Spanish or Portuguese?), those; else English."""
-    found, confidence = identify(text)
+    candidates = ranked(text)
+    found, confidence = _decisive(candidates)
     prose_letters = sum(c.isalpha() for c in _NOT_PROSE.sub(" ", text))
     if declared is not None:
         if (
@@ -104,7 +109,6 @@ def endorsement_languages(text: str, declared: str | None) -> tuple[str, ...]:
         return (declared,)
     if found is not None:
         return (found,)
-    candidates = ranked(text)
     english = dict(candidates).get("en", 0.0)
     if candidates and candidates[0][0] != "en" and english < NOT_ENGLISH:
         close = [lang for lang, value in candidates[:2] if value >= candidates[0][1] / 2]
