@@ -27,7 +27,7 @@ from api.routers import brands as brands_api
 from api.routers import signup as signup_api
 from api.routers.signup import HandleTaken, SignUp
 from api.schemas import BrandCreate
-from models import brands
+from models import accounts, brands
 from nexus.errors import AppError
 
 router = APIRouter()
@@ -166,7 +166,10 @@ async def verify_page(
     try:
         verified = await signup_api.verify(db, token)
     except AppError as exc:
-        return render(request, "portal/verify.html", context | {"problem": exc.detail}, exc.status)
+        # Signed in, the page says whether there is anything left to do.
+        done = principal is not None and await db.read(accounts.verified, principal.user_id, None)
+        context |= {"problem": exc.detail, "already": done}
+        return render(request, "portal/verify.html", context, exc.status)
     return render(request, "portal/verify.html", context | {"email": verified.email})
 
 
@@ -176,8 +179,8 @@ async def resend(request: Request, principal: SignedIn, db: DatabaseDep) -> HTML
     context: dict[str, object] = {"principal": principal, "resent": True}
     try:
         await signup_api.resend(request, db, principal)
-    except AppError as exc:
-        context |= {"resent": False, "already": exc.detail}
+    except AppError:
+        context |= {"resent": False, "already": True}
     return render(request, "portal/verify.html", context)
 
 
