@@ -69,6 +69,7 @@ def _serve_api(settings: Settings) -> int:
         port=settings.api.port,
         log_level="info",
         proxy_headers=True,
+        forwarded_allow_ips=settings.api.forwarded_allow_ips,
         timeout_graceful_shutdown=20,
     )
     return 0

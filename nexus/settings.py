@@ -148,6 +148,9 @@ class ApiSettings(BaseModel):
     public_url: str = "http://127.0.0.1:8000"
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # Addresses whose X-Forwarded-For and X-Forwarded-Proto uvicorn believes: the gateway's
+    # (comma-separated, or "*" where only the gateway can reach the API).
+    forwarded_allow_ips: str = "127.0.0.1"
     # Upper bound for the workflow calls an API request makes (start, update, query).
     workflow_rpc_timeout_s: float = Field(default=10.0, gt=0)
     # Where `npm ci` put Swagger UI and ReDoc (package.json), served at /docs and /redoc.
