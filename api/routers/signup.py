@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
@@ -28,6 +28,7 @@ from api.schemas import Request as Body
 from api.security import hash_password
 from api.text import LINE
 from domain.enums import WorkspaceKind
+from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from integrations.notifications import Message, Notifier
 from models import accounts, creators, workspaces
 from models.accounts import TokenState, Verified
@@ -40,7 +41,6 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 VERIFY_TTL = timedelta(hours=48)
-MIN_PASSWORD = 12
 CHECK_EMAIL = (
     "Check your e-mail: we have sent a message to the address you gave. It tells you how to go on."
 )
@@ -56,7 +56,20 @@ Name = Annotated[str, Field(min_length=1, max_length=200), LINE]
 class _SignUp(Body):
     email: str = Field(pattern=EMAIL_PATTERN, max_length=320)
     name: Name = Field(description="The person's name")
-    password: str = Field(min_length=MIN_PASSWORD, max_length=1024)
+    password: str = Field(
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        description="At least 12 characters; not a common password nor the e-mail address",
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, password: str, info: ValidationInfo) -> str:
+        # Asked of every sign-up alike, whether or not the e-mail has an account.
+        problem = password_problem(password, str(info.data.get("email", "")))
+        if problem is not None:
+            raise ValueError(problem)
+        return password
 
 
 class BrandSignUp(_SignUp):

@@ -93,6 +93,8 @@ async def test_a_brand_signs_up_on_the_portal_and_bad_input_is_shown_by_its_fiel
     assert count_rows(engine, "users") == users
     tampered = await web.post("/portal/signup/brand", data=form | {"kind": "ops"})
     assert error_of(tampered, "kind") == "Choose a brand or an agency."
+    common = await web.post("/portal/signup/brand", data=form | {"password": "Sunshine2024!"})
+    assert error_of(common, "password").startswith("This is a commonly used password")
 
     email = unique_email("portal")
     good = form | {"email": email, "password": PASSWORD, "brand_name": "Glow Botanics",

@@ -179,3 +179,22 @@ async def test_bad_sign_up_input_is_refused_by_field_and_creates_nothing(
     problem = assert_problem(response, 422, "validation-failed")
     assert any(f.startswith(field) for f in fields(problem)), problem
     assert count_rows(engine, "users") == users
+
+
+async def test_a_common_password_or_the_email_itself_is_refused_in_words(
+    web: httpx.AsyncClient, engine: Engine
+) -> None:
+    known = make_tenant(engine)
+    users = count_rows(engine, "users")
+
+    for email in (unique_email("weak"), known.email):
+        common = await sign_up(web, brand_body(email, password="Sunshine2024!"))
+        own = await sign_up(web, brand_body(email, password=email))
+
+        # The same refusal whether or not the e-mail has an account.
+        for refused, words in ((common, "commonly used password"), (own, "e-mail address")):
+            problem = assert_problem(refused, 422, "validation-failed")
+            assert [(e["field"], words in e["reason"]) for e in problem["errors"]] == [
+                ("body.brand.password", True)
+            ], problem
+    assert count_rows(engine, "users") == users
