@@ -296,3 +296,10 @@ def stripe_emulator() -> Iterator[str]:
 
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+# Settings made without the `settings` fixture (the authorization matrix, the stacks that e2e
+# and chaos tests start, which read their environment) keep counting requests, with limits
+# no test reaches: they sign in and call from 127.0.0.1 many times a minute. Counted in memory
+# unless they say where (a stack started by a test runs its own Redis).
+for _class in ("SIGN_IN", "SIGN_UP", "PASSWORD_RESET", "VERIFICATION", "WRITES", "READS"):
+    os.environ.setdefault(f"NEXUS_RATE_LIMITS__{_class}", "100000/minute")
+os.environ.setdefault("NEXUS_RATE_LIMITS__STORAGE_URL", "memory://")
