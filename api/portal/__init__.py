@@ -14,11 +14,12 @@ from api.portal import (
     media,
     money,
     ops,
+    passwords,
     profile,
     signup,
     team,
 )
-from api.portal.web import CsrfFailed, csrf_failed
+from api.portal.web import CsrfFailed, SessionCookies, csrf_failed
 
 router = APIRouter(include_in_schema=False)
 for _pages in (
@@ -30,6 +31,7 @@ for _pages in (
     media.router,
     money.router,
     ops.router,
+    passwords.router,
     profile.router,
     signup.router,
     team.router,
@@ -41,3 +43,5 @@ def install(app: FastAPI) -> None:
     """The pages, and the page a request without its form's token gets."""
     app.include_router(router)
     app.add_exception_handler(CsrfFailed, csrf_failed)
+    # A session renewed while answering a page sends its new cookies with the answer.
+    app.add_middleware(SessionCookies)

@@ -12,14 +12,14 @@ from pydantic import ValidationError
 from api.deps import DatabaseDep, Principal, SettingsDep
 from api.portal.web import (
     BRAND_ROLES,
-    SESSION_COOKIE,
     Csrf,
     MaybeSignedIn,
     SignedIn,
+    clear_session_cookies,
     csrf_ok,
     local_path,
     render,
-    secure,
+    set_session_cookies,
 )
 from api.routers import auth as auth_api
 from api.routers.auth import authenticate, token_for
@@ -33,17 +33,15 @@ log = logging.getLogger(__name__)
 
 
 def signed_in_as(
-    request: Request, access_token: str, expires_in: int, to: str = "/portal"
+    request: Request,
+    access_token: str,
+    expires_in: int,
+    to: str = "/portal",
+    refresh_token: str | None = None,
 ) -> RedirectResponse:
+    """Signed in, on to `to`; with a refresh token the session renews itself while in use."""
     response = RedirectResponse(to, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        access_token,
-        max_age=expires_in,
-        httponly=True,
-        samesite="lax",
-        secure=secure(request),
-    )
+    set_session_cookies(response, request, access_token, expires_in, refresh_token)
     return response
 
 
@@ -78,6 +76,7 @@ async def login_submit(
         try:
             user_id, memberships = await db.run(authenticate, email.strip(), password)
             token = token_for(settings, user_id, memberships, None)
+            token = await auth_api.with_refresh(settings, db, user_id, token)
         except AppError as exc:
             errors["password"] = exc.detail
             if exc.status == 401:
@@ -89,7 +88,9 @@ async def login_submit(
     if errors:
         context: dict[str, object] = {"email": email, "errors": errors, "next": landing or ""}
         return render(request, "portal/login.html", context, status_code=400)
-    return signed_in_as(request, token.access_token, token.expires_in, landing or "/portal")
+    return signed_in_as(
+        request, token.access_token, token.expires_in, landing or "/portal", token.refresh_token
+    )
 
 
 @router.post("/logout")
@@ -102,10 +103,10 @@ async def logout(
     response = RedirectResponse("/portal/login", status_code=303)
     if csrf_ok(request, csrf_token):
         if principal is not None and principal.token is not None:
-            # Ended on the server too: a copy of the cookie is worth nothing from now on.
-            token = principal.token
-            await db.run(workspaces.revoke_token, token.token_id, token.expires_at)
-        response.delete_cookie(SESSION_COOKIE)
+            # Ended on the server too, with its refresh tokens: a copy of the cookies is worth
+            # nothing from now on.
+            await auth_api.end_session(db, principal)
+        clear_session_cookies(response)
     return response
 
 
@@ -133,7 +134,9 @@ async def switch_workspace(
     except (ValidationError, AppError):
         error = "You are not a member of that workspace."
         return await workspaces_page(request, principal, db, error)
-    return signed_in_as(request, token.access_token, token.expires_in)
+    return signed_in_as(
+        request, token.access_token, token.expires_in, refresh_token=token.refresh_token
+    )
 
 
 def start_page(principal: Principal) -> str:

@@ -9,25 +9,32 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode, urlsplit
 
 from fastapi import Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.deps import DatabaseDep, LookupsDep, Principal, SettingsDep, user_principal
 from api.problems import human_reason
-from api.security import decode_access_token
+from api.routers.passwords import renew
+from api.schemas import TokenResponse
+from api.security import REFRESH_TOKEN_TTL, decode_access_token
 from domain import brief_words, labels, words
 from domain.enums import Role
 from domain.findings import Finding, clock, finding_line, finding_words
 from models import creators
 from nexus.errors import AppError, Unauthenticated
+from nexus.settings import Settings
 
 SESSION_COOKIE = "nexus_session"
+# The sign-in's refresh token: renews the session while the person keeps using the portal.
+REFRESH_COOKIE = "nexus_refresh"
 CSRF_COOKIE = "nexus_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 BRAND_ROLES = frozenset({Role.BRAND_ADMIN, Role.BRAND_MEMBER})
@@ -104,14 +111,16 @@ def secure(request: Request) -> bool:
 
 
 def _session_id(request: Request) -> str | None:
-    """The id of the request's session token, when it carries a genuine one."""
+    """The id of the request's sign-in, when it carries a genuine session token (expired or
+    not): the same across the session's renewals, so that open forms stay valid."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token:
         return None
     try:
-        return decode_access_token(request.app.state.settings.auth, token).token_id
+        claims = decode_access_token(request.app.state.settings.auth, token, verify_expiry=False)
     except Unauthenticated:
         return None
+    return claims.session_id or claims.token_id
 
 
 def _csrf_token(request: Request, visitor: str) -> str:
@@ -177,14 +186,136 @@ async def check_csrf(request: Request) -> None:
 Csrf = Depends(check_csrf)
 
 
+def set_session_cookies(
+    response: Response,
+    request: Request,
+    access_token: str,
+    expires_in: int,
+    refresh_token: str | None,
+) -> None:
+    """Sign the browser in: the access token, and its refresh token when there is one (both
+    HttpOnly; the refresh token goes only to portal paths). With a refresh token the access
+    cookie lasts as long, so that an expired access token is renewed, not dropped."""
+    max_age = int(REFRESH_TOKEN_TTL.total_seconds()) if refresh_token else expires_in
+    response.set_cookie(
+        SESSION_COOKIE,
+        access_token,
+        max_age=max_age,
+        httponly=True,
+        samesite="lax",
+        secure=secure(request),
+    )
+    if refresh_token is not None:
+        response.set_cookie(
+            REFRESH_COOKIE,
+            refresh_token,
+            max_age=max_age,
+            path="/portal",
+            httponly=True,
+            samesite="lax",
+            secure=secure(request),
+        )
+
+
+def clear_session_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE)
+    response.delete_cookie(REFRESH_COOKIE, path="/portal")
+
+
+# What a renewal left for SessionCookies to send: the new tokens, or None (forget the
+# refresh cookie: it was refused).
+_RENEWED = "nexus_renewed_session"
+
+
+def _renewal_due(request: Request, settings: Settings, expires_at: datetime | None) -> bool:
+    """Renew while the person is active: on a page or form they asked for (not the polls and
+    fragments htmx fetches by itself) once half the access token's life is gone."""
+    if not request.cookies.get(REFRESH_COOKIE) or _RENEWED in request.scope.get("state", {}):
+        return False
+    if request.method == "GET" and request.headers.get("HX-Request"):
+        return False
+    if expires_at is None:
+        return True
+    left = (expires_at - datetime.now(UTC)).total_seconds()
+    return left < settings.auth.access_token_ttl_s / 2
+
+
+async def _renewed(request: Request, settings: Settings) -> Principal | None:
+    refresh_token = request.cookies.get(REFRESH_COOKIE, "")
+    try:
+        token = await renew(settings, request.app.state.database, refresh_token)
+    except Unauthenticated:
+        request.state.nexus_renewed_session = None
+        return None
+    request.state.nexus_renewed_session = token
+    return _principal_of(settings, token)
+
+
+def _principal_of(settings: Settings, token: TokenResponse) -> Principal:
+    claims = decode_access_token(settings.auth, token.access_token)
+    return Principal(
+        workspace_id=token.workspace_id, role=token.role, user_id=claims.user_id, token=claims
+    )
+
+
 async def session(request: Request, settings: SettingsDep, lookups: LookupsDep) -> Principal | None:
+    """Who is signed in: the session cookie's access token, renewed through the refresh
+    cookie when it is near its end or past it (SessionCookies sends the new cookies)."""
+    renewed = request.scope.get("state", {}).get(_RENEWED)
+    if isinstance(renewed, TokenResponse):
+        return _principal_of(settings, renewed)
     token = request.cookies.get(SESSION_COOKIE)
-    if not token:
+    claims = None
+    if token:
+        try:
+            claims = decode_access_token(settings.auth, token)
+        except Unauthenticated:
+            claims = None
+    if _renewal_due(request, settings, claims.expires_at if claims else None):
+        principal = await _renewed(request, settings)
+        if principal is not None:
+            return principal
+    if claims is None:
         return None
     try:
-        return await user_principal(lookups, decode_access_token(settings.auth, token))
+        return await user_principal(lookups, claims)
     except Unauthenticated:
         return None
+
+
+class SessionCookies:
+    """Adds the cookies of a session renewed while answering (whatever the page answers with:
+    a page, a redirect, a refusal), unless the answer sets the session itself (signing in or
+    out, a new password)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def sending(message: Message) -> None:
+            state = scope.get("state", {})
+            if message["type"] == "http.response.start" and _RENEWED in state:
+                headers = list(message.get("headers", []))
+                own = f"{SESSION_COOKIE}=".encode()
+                if not any(k == b"set-cookie" and v.startswith(own) for k, v in headers):
+                    cookies = Response()
+                    renewed = state[_RENEWED]
+                    if renewed is None:
+                        cookies.delete_cookie(REFRESH_COOKIE, path="/portal")
+                    else:
+                        set_session_cookies(
+                            cookies, Request(scope), renewed.access_token,
+                            renewed.expires_in, renewed.refresh_token,
+                        )  # fmt: skip
+                    extra = [(k, v) for k, v in cookies.raw_headers if k == b"set-cookie"]
+                    message = {**message, "headers": [*headers, *extra]}
+            await send(message)
+
+        await self.app(scope, receive, sending)
 
 
 MaybeSignedIn = Annotated[Principal | None, Depends(session)]

@@ -109,8 +109,11 @@ TABLE: dict[str, Row] = {
     "GET /readyz": public(),
     "GET /ledger/public-key": public(),
     "POST /auth/login": public(),
-    # The refresh token and the reset link's token are the credentials.
-    "POST /auth/refresh": public(body={"refresh_token": "matrix-probe"}),
+    # The refresh token and the reset link's token are the credentials: a forged refresh
+    # token is refused whatever else the caller carries.
+    "POST /auth/refresh": Row(
+        dict.fromkeys(PRINCIPALS, UNAUTH), body={"refresh_token": "matrix-probe"}
+    ),
     "POST /auth/password/forgot": public(body={"email": "nobody@example.com"}),
     "POST /auth/password/reset": public(
         body={"token": "matrix-probe", "password": "violet tram ledger 42"}
@@ -356,6 +359,18 @@ TABLE: dict[str, Row] = {
     "GET /portal/brands": page(*BRAND),
     "POST /portal/brands": page(ADMIN, form={"name": "Matrix brand"}),
     "POST /portal/logout": public(),
+    "GET /portal/password/forgot": public(),
+    "POST /portal/password/forgot": public(form={"email": "nobody@example.com"}),
+    # The reset link's token is the credential (here not one: 404 for everyone).
+    "GET /portal/password/reset/{token}": public(),
+    "POST /portal/password/reset/{token}": public(
+        form={"password": "violet tram ledger 42", "password_again": "violet tram ledger 42"}
+    ),
+    "GET /portal/account": ANY_SIGNED_IN,
+    "POST /portal/account/password": page(
+        *USERS, form={"current_password": "not it", "password": "x", "password_again": "x"}
+    ),
+    "POST /portal/account/sign-out-everywhere": ANY_SIGNED_IN,
     "GET /portal/invitations/{token}": public(),
     "POST /portal/invitations/{token}": public(),
     "GET /portal": ANY_SIGNED_IN,
