@@ -14,7 +14,7 @@ from typing import NoReturn
 
 from pydantic import ValidationError
 
-from nexus import ledger_cli
+from nexus import compliance_cli, ledger_cli
 from nexus.health import COMPONENTS
 from nexus.settings import MissingSecret, Settings
 
@@ -32,6 +32,7 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("migrate", help="apply database migrations and create the media bucket")
     sub.add_parser("seed", help="create the demo workspace if missing")
     ledger_cli.add_parser(sub)
+    compliance_cli.add_parser(sub)
     pdq = sub.add_parser(
         "pdq", help="print the PDQ hash of each image, as a line for a child-safety hash list"
     )
@@ -128,6 +129,9 @@ def _pdq(settings: Settings, images: Sequence[Path]) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "compliance":
+        # Pure rules: no settings, services or secrets needed.
+        return compliance_cli.run(args)
     # Services log their work; interactive commands print only what the user asked for.
     quiet = args.command in ("up", "check", "migrate", "seed", "ledger", "pdq")
     logging.basicConfig(

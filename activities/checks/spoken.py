@@ -7,6 +7,7 @@ only write it), early, in words people understand: "ad", "advertisement", "spons
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from workflows.contracts.moderation import MediaFinding, ScreenText, Word
@@ -42,8 +43,34 @@ def _clear_phrases(brand: str) -> list[tuple[str, ...]]:
             (*brand_tokens, "partner"),
             (*brand_tokens, "ambassador"),
             ("thanks", "to", *brand_tokens, "for"),
+            ("thank", "you", *brand_tokens, "for"),
+            ("brought", "to", "you", "by", *brand_tokens),
+            (*brand_tokens, "gifted", "me"),
         ]
     return phrases
+
+
+# Said just before a disclosure word, these deny it ("this is not sponsored", "I turned down a
+# paid partnership"); said around "ad", these make it another word ("1200 AD", "ad hoc").
+_DENIALS = {"not", "no", "never", "isn't", "wasn't", "aren't", "without", "non", "nobody"}
+_DENIAL_PAIRS = {("turned", "down"), ("said", "no"), ("no", "one")}
+_NOT_AN_AD_AFTER = {"hoc", "free", "infinitum", "nauseam", "lib", "blocker", "blockers", "break"}
+
+
+def _counts(tokens: list[str], index: int, phrase: tuple[str, ...]) -> bool:
+    """Whether the phrase said at `index` is a disclosure: not denied, and for "ad" not a
+    year, a Latin phrase or an ad blocker."""
+    before = tokens[max(0, index - 3) : index]
+    if any(t in _DENIALS for t in before) or any(
+        pair in _DENIAL_PAIRS for pair in itertools.pairwise(before)
+    ):
+        return False
+    if phrase == ("ad",):
+        after = tokens[index + 1] if index + 1 < len(tokens) else ""
+        previous = tokens[index - 1] if index > 0 else ""
+        if after in _NOT_AN_AD_AFTER or previous.isdigit() or previous in {"bc", "b.c"}:
+            return False
+    return True
 
 
 def shown_disclosure_at(shown: list[ScreenText], *, brand: str) -> float | None:
@@ -70,7 +97,7 @@ def check_spoken_disclosure(
         return []
     tokens = [normalize(w.text) for w in words]
     phrases = _clear_phrases(brand)
-    hits = sorted((i, p) for p in phrases for i in _find(tokens, p))
+    hits = sorted((i, p) for p in phrases for i in _find(tokens, p) if _counts(tokens, i, p))
     say = f'"This video is sponsored by {brand}"' if brand else '"This video is sponsored"'
     if hits:
         index, phrase = hits[0]

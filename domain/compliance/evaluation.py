@@ -9,9 +9,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from domain.compliance.ftc import check_disclosure
 from domain.compliance.language import parse_language
 from domain.compliance.rules import parse_markets
-from domain.disclosure import check_caption
 from domain.findings import Finding
 
 Case = dict[str, Any]
@@ -19,10 +19,8 @@ Checker = Callable[[Case], list[Finding]]
 
 
 def check_case(case: Case) -> list[Finding]:
-    return check_caption(
+    return check_disclosure(
         case["caption"],
-        disclosure_required=True,
-        mandatory_mentions=[],
         brand=case.get("brand") or "",
         language=parse_language(case.get("language")),
         markets=parse_markets(case.get("markets")),
