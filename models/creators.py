@@ -84,7 +84,11 @@ def sign_up(
     platforms: list[str],
 ) -> CreatorProfile:
     """A new creator: the user, their own creator workspace, membership and profile."""
-    workspace = Workspace(name=f"{user.name} (creator)", kind=WorkspaceKind.CREATOR)
+    # The workspace's name holds 200 characters, as the person's does: room for the suffix.
+    suffix = " (creator)"
+    workspace = Workspace(
+        name=f"{user.name[: 200 - len(suffix)]}{suffix}", kind=WorkspaceKind.CREATOR
+    )
     session.add_all([workspace, user])
     session.flush()
     profile = CreatorProfile(

@@ -109,6 +109,9 @@ async def test_a_creator_signs_up_through_the_same_route(
     problem = assert_problem(again, 409, "handle-taken")
     assert fields(problem) == ["body.handle"]
     assert count_rows(engine, "users") == users
+    # The longest name a person may give fits their workspace's name too (it was a 500).
+    longest = body | {"email": unique_email("long"), "name": "N" * 200, "handle": "n.long"}
+    assert (await sign_up(web, longest)).status_code == 202
 
 
 async def test_an_email_with_an_account_gets_the_same_answer_and_its_owner_is_told(
