@@ -19,6 +19,7 @@ MemoryStorage) and says so in its log once, trying Redis again every `redis_retr
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import math
@@ -373,16 +374,50 @@ class RateLimits:
         if cls is None:
             await self.app(scope, receive, send)
             return
-        verdict = await self.limiter.hit(cls, self.limiter.who(scope, cls))
+        counting = self.limiter.hit(cls, self.limiter.who(scope, cls))
+        if cls is RateClass.READS:
+            # A read changes nothing: it runs while Redis counts it, and past the limit its
+            # answer is replaced by the refusal before anything of it is sent.
+            await self._read(scope, receive, send, asyncio.ensure_future(counting))
+            return
+        verdict = await counting
         if not verdict.allowed:
             response = await refusal(scope, receive, cls, verdict)
             await response(scope, receive, send)
             return
-        extra = [(k.lower().encode(), v.encode()) for k, v in _headers(verdict).items()]
 
         async def send_with_fields(message: Message) -> None:
             if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), *extra]
+                message["headers"] = [*message.get("headers", ()), *_fields(verdict)]
             await send(message)
 
         await self.app(scope, receive, send_with_fields)
+
+    async def _read(
+        self, scope: Scope, receive: Receive, send: Send, counting: asyncio.Future[Verdict]
+    ) -> None:
+        refused = False
+
+        async def send_with_fields(message: Message) -> None:
+            nonlocal refused
+            if message["type"] == "http.response.start":
+                verdict = await counting
+                if not verdict.allowed:
+                    refused = True
+                    response = await refusal(scope, receive, RateClass.READS, verdict)
+                    await response(scope, receive, send)
+                    return
+                message["headers"] = [*message.get("headers", ()), *_fields(verdict)]
+            if not refused:
+                await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_fields)
+        finally:
+            # Counted whatever became of the answer (the app may have sent none).
+            with contextlib.suppress(StorageError, OSError):
+                await counting
+
+
+def _fields(verdict: Verdict) -> list[tuple[bytes, bytes]]:
+    return [(k.lower().encode(), v.encode()) for k, v in _headers(verdict).items()]

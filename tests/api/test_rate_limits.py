@@ -132,6 +132,25 @@ async def test_the_portal_sign_in_form_counts_too_and_comes_back_with_a_message(
     assert int(refused.headers["retry-after"]) >= 1
 
 
+async def test_a_portal_page_past_the_read_limit_says_when_to_come_back(
+    settings: Settings, engine: Engine, client: Client
+) -> None:
+    await fresh_window(20)
+    async with serving(limited(settings), engine, client) as connect:
+        browser = connect("203.0.113.12")
+        for _ in range(600):
+            assert (await browser.get("/portal/login")).status_code == 200
+        refused = await browser.get("/portal/login", headers={"Accept": "text/html"})
+
+    assert refused.status_code == 429
+    assert refused.headers["content-type"].startswith("text/html")
+    assert "<h1>Too many requests</h1>" in refused.text
+    assert "Too many requests in a short time. Try again in " in refused.text
+    assert 'href="/portal"' in refused.text
+    # The page asked for was not shown.
+    assert 'action="/portal/login"' not in refused.text
+
+
 @pytest.mark.parametrize(
     ("path", "limit", "what"),
     [
