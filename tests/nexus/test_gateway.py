@@ -275,3 +275,15 @@ async def test_request_ids_pass_through_and_bodies_are_held_to_the_api_limit(
     assert response.status_code == 413
     assert response.json()["type"] == "/problems/payload-too-large"
     assert len(behind.seen) == reached
+
+
+async def test_a_password_of_any_characters_reaches_the_api(behind: Behind, engine: Engine) -> None:
+    tenant = make_tenant(engine)
+    # A strong password may look like anything; the gateway lets it through to be checked.
+    odd = "x' OR '1'='1'; --<script>|cat /etc/passwd"
+    response = await behind.http.post("/auth/login", json={"email": tenant.email, "password": odd})
+    assert response.status_code == 401, response.text
+    assert behind.seen[-1] == "POST /auth/login?"
+    # The same text in a query is still an attack.
+    response = await behind.http.get("/campaigns", params={"q": odd})
+    assert response.status_code == 403
