@@ -32,6 +32,7 @@ from api.routers import (
     api_keys,
     audit,
     auth,
+    compliance,
     brands,
     campaigns,
     conversations,
@@ -239,6 +240,7 @@ def create_app(
         notifications.router,
         uploads.router,
         moderation.router,
+        compliance.router,
         audit.router,
     ):
         app.include_router(router)

@@ -213,6 +213,10 @@ TABLE: dict[str, Row] = {
     "PUT /creator/profile": api(CREATOR),
     "GET /creator/portfolio": api(CREATOR),
     "POST /creator/portfolio/links": api(CREATOR),
+    # A caption checked against the disclosure rulebook; nothing stored, nothing to hide.
+    "POST /compliance/preflight": api(
+        CREATOR, scope="deliveries:write", body={"caption": "#ad matrix probe"}
+    ),
     "DELETE /creator/portfolio/links/{link_id}": api(CREATOR),
     "GET /creator/applications": api(CREATOR),
     "POST /creator/applications/{application_id}/response": api(CREATOR),

@@ -1,0 +1,111 @@
+"""POST /compliance/preflight: creators and partner keys check a caption before upload and get
+each finding with the rule it cites; bad input gets a 422 naming the field."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from sqlalchemy import Engine
+
+from tests.support import login, make_creator, make_tenant
+
+URL = "/compliance/preflight"
+
+
+async def test_a_creator_gets_findings_with_their_rules(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator = make_creator(engine)
+    headers = await login(http, creator.tenant)
+    denied = await http.post(
+        URL,
+        json={"caption": "Not sponsored, I just love Glow", "brand": "Glow", "markets": ["US"]},
+        headers=headers,
+    )
+    assert denied.status_code == 200, denied.text
+    body = denied.json()
+    assert body["passed"] is False
+    [finding] = body["findings"]
+    assert (finding["code"], finding["rule"], finding["severity"]) == (
+        "disclosure_denied",
+        "ftc-465-fake-review",
+        "block",
+    )
+    assert finding["span"] == [0, 13]  # "Not sponsored"
+
+    spanish = "Mi rutina de la mañana con el sérum de Glow, me deja la piel tranquila"
+    wrong = (
+        await http.post(URL, json={"caption": f"#ad {spanish}", "language": "es"}, headers=headers)
+    ).json()
+    assert [f["code"] for f in wrong["findings"]] == ["disclosure_wrong_language"]
+    right = await http.post(
+        URL, json={"caption": f"#publicidad {spanish}", "language": "es"}, headers=headers
+    )
+    assert right.json()["passed"] is True
+
+    uk = await http.post(
+        URL,
+        json={"caption": "Loving the new Glow serum on my morning walk #ad", "markets": ["GB"]},
+        headers=headers,
+    )
+    assert [(f["code"], f["rule"]) for f in uk.json()["findings"]] == [
+        ("disclosure_not_upfront", "asa-cap-2.1-upfront")
+    ]
+
+
+async def test_a_partner_key_needs_the_deliveries_write_scope(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    admin = make_tenant(engine)
+    headers = await login(http, admin)
+    keys = {}
+    for scope in ("deliveries:write", "deliveries:read"):
+        made = await http.post(
+            "/api-keys", headers=headers, json={"name": scope, "scopes": [scope]}
+        )
+        assert made.status_code == 201, made.text
+        keys[scope] = made.json()["key"]
+    body = {"caption": "#ad my morning routine with Glow", "brand": "Glow"}
+    ok = await http.post(
+        URL, json=body, headers={"Authorization": f"Bearer {keys['deliveries:write']}"}
+    )
+    assert (ok.status_code, ok.json()["passed"]) == (200, True)
+    refused = await http.post(
+        URL, json=body, headers={"Authorization": f"Bearer {keys['deliveries:read']}"}
+    )
+    assert refused.status_code == 403
+    assert (await http.post(URL, json=body, headers=headers)).status_code == 403  # a brand user
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"caption": ""}, "body.caption"),
+        ({"caption": "x" * 5001}, "body.caption"),
+        ({"caption": "\x00\x01\x02binary"}, "body.caption"),
+        ({"caption": "#ad hi", "language": "klingon"}, "body.language"),
+        ({"caption": "#ad hi", "markets": ["US", "Atlantis"]}, "body.markets"),
+        ({"caption": "#ad hi", "platform": "myspace"}, "body.platform"),
+    ],
+)
+async def test_bad_input_is_a_422_naming_the_field(
+    http: httpx.AsyncClient, engine: Engine, body: dict[str, object], field: str
+) -> None:
+    creator = make_creator(engine)
+    response = await http.post(URL, json=body, headers=await login(http, creator.tenant))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+async def test_a_100_kb_caption_is_refused_before_it_is_read(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    creator = make_creator(engine)
+    headers = await login(http, creator.tenant)
+    response = await http.post(URL, json={"caption": "#ad " * 25_000}, headers=headers)
+    assert response.status_code == 413
+    assert response.headers["content-type"].startswith("application/problem+json")
+    # The worker is still there for the next caption.
+    ok = await http.post(URL, json={"caption": "#ad fine"}, headers=headers)
+    assert ok.status_code == 200
