@@ -11,19 +11,24 @@ import json
 import re
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import uvicorn
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from sqlalchemy import Engine
 from starlette.types import Receive, Scope, Send
 from temporalio.client import Client
 from temporalio.worker import Worker
 
 from api.app import create_app
-from nexus.gateway import GatewayConfig, dev_user, running
+from nexus.gateway import GatewayConfig, Tls, dev_user, running
 from nexus.settings import Settings
 from tests.e2e.support import GOOD_CAPTION, ok, until, upload
 from tests.e2e.test_bad_input import accepted_delivery, delivery_in
@@ -287,3 +292,74 @@ async def test_a_password_of_any_characters_reaches_the_api(behind: Behind, engi
     # The same text in a query is still an attack.
     response = await behind.http.get("/campaigns", params={"q": odd})
     assert response.status_code == 403
+
+
+async def test_the_api_security_headers_pass_through_once(behind: Behind) -> None:
+    page = await behind.http.get("/portal/login")
+    assert page.status_code == 200
+    for name in ("content-security-policy", "x-content-type-options", "referrer-policy"):
+        assert len(page.headers.get_list(name)) == 1, name
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+    # Plain HTTP: no HSTS (the API's public URL is http here).
+    assert "strict-transport-security" not in page.headers
+
+
+def self_signed(directory: Path) -> tuple[Path, Path]:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")])
+    now = datetime.now(UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(minutes=1))
+        .not_valid_after(now + timedelta(hours=1))
+        .sign(key, hashes.SHA256())
+    )
+    crt, pem = directory / "tls.crt", directory / "tls.key"
+    crt.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    pem.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return crt, pem
+
+
+async def test_the_production_configuration_terminates_tls_with_hsts_and_the_same_rules(
+    edge: Edge, behind: Behind, tmp_path: Path
+) -> None:
+    """The configuration `python -m nexus.gateway render --production` makes for the ingress."""
+    crt, pem = self_signed(tmp_path)
+    plain, tls = free_port(), free_port()
+    config = GatewayConfig(
+        listen=f"127.0.0.1:{plain}",
+        upstream=edge.config.upstream,
+        body_limit=BODY_LIMIT,
+        media_limit=edge.config.media_limit,
+        state_dir=tmp_path / "state",
+        logs_dir=tmp_path / "logs",
+        worker_processes="1",
+        user=dev_user(),
+        tls=Tls(crt, pem, listen=f"127.0.0.1:{tls}"),
+    )
+    with running(config, NGINX):
+        async with httpx.AsyncClient(timeout=30, verify=False) as http:  # noqa: S501 - self-signed
+            moved = await http.get(f"http://127.0.0.1:{plain}/portal/login")
+            assert moved.status_code == 308
+            assert moved.headers["location"] == "https://127.0.0.1/portal/login"
+            page = await http.get(f"https://127.0.0.1:{tls}/portal/login")
+            assert page.status_code == 200
+            assert page.headers.get_list("strict-transport-security") == [
+                "max-age=31536000; includeSubDomains"
+            ]
+            refused = await http.get(
+                f"https://127.0.0.1:{tls}/campaigns", params={"q": "<script>alert(1)</script>"}
+            )
+            assert refused.status_code == 403
+            assert refused.headers["strict-transport-security"].startswith("max-age=")
+    assert behind.seen[-1] == "GET /portal/login?"
