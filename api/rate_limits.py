@@ -68,26 +68,29 @@ _WHAT = {
     RateClass.WRITES: "changes",
     RateClass.READS: "requests",
 }
-_RESET_WORDS = frozenset({"forgot", "reset", "forgot-password", "reset-password", "password-reset"})
-_VERIFY_WORDS = frozenset({"verify", "verify-email", "verification"})
-_SIGN_UP_WORDS = frozenset({"signup", "sign-up", "register"})
+_RESET_WORDS = frozenset({"forgot", "reset"})
+_SIGN_UP_WORDS = frozenset({"signup", "sign-up"})
+# E-mail verification: a link opened (GET) or a token posted, and a new link asked for.
+_VERIFICATION = ("/auth/verify", "/portal/verify")
+# Forms that check the signed-in user's current password count as signing in.
+_PASSWORD_CHECKS = ("/auth/password/change", "/portal/account/password")
 
 
 def rate_class(method: str, path: str) -> RateClass | None:
     """The class a request is counted in; None for what is not counted."""
     if method == "OPTIONS" or path.startswith(NOT_COUNTED):
         return None
-    segments = set(path.strip("/").split("/"))
     # Opening a verification link consumes a token whatever the method.
-    if segments & _VERIFY_WORDS:
+    if path.startswith(_VERIFICATION):
         return RateClass.VERIFICATION
     if method in ("GET", "HEAD"):
         return RateClass.READS
-    if path.rstrip("/").endswith("/login"):
+    segments = set(path.strip("/").split("/"))
+    if path.rstrip("/").endswith("/login") or path.startswith(_PASSWORD_CHECKS):
         return RateClass.SIGN_IN
     if segments & _SIGN_UP_WORDS:
         return RateClass.SIGN_UP
-    if segments & _RESET_WORDS:
+    if "password" in segments and segments & _RESET_WORDS:
         return RateClass.PASSWORD_RESET
     return RateClass.WRITES
 

@@ -18,9 +18,11 @@ from sqlalchemy import Engine
 from temporalio.client import Client
 
 from api.app import close_app, create_app
+from api.rate_limits import RateClass, rate_class
 from domain.enums import Role
 from nexus.redis import LocalRedis
 from nexus.settings import RateLimitSettings, Settings
+from tests.api.authorization_table import TABLE
 from tests.support import PASSWORD, free_port, make_tenant
 
 PROBLEM = "application/problem+json"
@@ -225,6 +227,26 @@ async def test_reads_are_generous_then_limited_per_user(
         assert anonymous.headers["ratelimit-remaining"] == "599"
 
 
+async def test_a_portal_session_is_counted_as_its_user(
+    settings: Settings, engine: Engine, client: Client
+) -> None:
+    tenant = make_tenant(engine)
+    await fresh_window()
+    async with serving(limited(settings), engine, client) as connect:
+        browser, neighbour = connect("192.0.2.15"), connect("192.0.2.15")
+        page = await browser.get("/portal/login")
+        assert page.headers["ratelimit-remaining"] == "599"
+        token = page.text.split('name="csrf_token" value="')[1].split('"')[0]
+        form = {"email": tenant.email, "password": PASSWORD, "csrf_token": token}
+        assert (await browser.post("/portal/login", data=form)).status_code == 303
+
+        home = await browser.get("/portal/campaigns")
+        assert home.status_code == 200
+        assert home.headers["ratelimit-remaining"] == "599"  # the user's own count
+        signed_out = await neighbour.get("/portal/login")
+        assert signed_out.headers["ratelimit-remaining"] == "598"  # the address's
+
+
 async def test_api_keys_are_counted_per_key(
     settings: Settings, engine: Engine, client: Client
 ) -> None:
@@ -341,3 +363,40 @@ async def test_limits_can_be_turned_off_or_kept_in_memory_when_asked(
 def test_settings_refuse_an_unknown_store_or_unreadable_limits(field: str, value: str) -> None:
     with pytest.raises(ValueError, match=field):
         RateLimitSettings(**{field: value})
+
+
+# Every route in a strict class, by name; any other route is a read (GET) or a write.
+STRICT_ROUTES = {
+    "POST /auth/login": RateClass.SIGN_IN,
+    "POST /portal/login": RateClass.SIGN_IN,
+    # They check the signed-in user's current password.
+    "POST /auth/password/change": RateClass.SIGN_IN,
+    "POST /portal/account/password": RateClass.SIGN_IN,
+    "POST /auth/signup": RateClass.SIGN_UP,
+    "POST /portal/signup": RateClass.SIGN_UP,
+    "POST /portal/signup/brand": RateClass.SIGN_UP,
+    "POST /auth/password/forgot": RateClass.PASSWORD_RESET,
+    "POST /auth/password/reset": RateClass.PASSWORD_RESET,
+    "POST /portal/password/forgot": RateClass.PASSWORD_RESET,
+    "POST /portal/password/reset/{token}": RateClass.PASSWORD_RESET,
+    "POST /auth/verify-email": RateClass.VERIFICATION,
+    "POST /auth/verify-email/resend": RateClass.VERIFICATION,
+    "GET /portal/verify": RateClass.VERIFICATION,
+    "POST /portal/verify/resend": RateClass.VERIFICATION,
+}
+NOT_COUNTED = {"GET /healthz", "GET /readyz"}
+
+
+def test_every_route_of_the_app_is_counted_in_its_class() -> None:
+    for route in TABLE:
+        method, path = route.split(" ", 1)
+        expected = STRICT_ROUTES.get(route) or (
+            None
+            if route in NOT_COUNTED or path.startswith("/static/")
+            else RateClass.READS
+            if method == "GET"
+            else RateClass.WRITES
+        )
+        assert rate_class(method, path) == expected, route
+    # The ledger's own verification is a read, not an e-mail verification.
+    assert rate_class("GET", "/ledger/verify") == RateClass.READS
