@@ -305,11 +305,11 @@ def set_password(
     user = session.exec(select(User).where(User.id == user_id).with_for_update()).one()
     user.password_hash = password_hash
     if reset:
-        user.failed_sign_ins = 0
-        user.locked_until = None
         user.email_verified_at = user.email_verified_at or now
     session.add(user)
     session.flush()
+    if reset:
+        clear_sign_in_lock(session, user_id)
     end_all_sessions(session, user_id)
     session.execute(
         update(AccountToken)

@@ -295,6 +295,8 @@ class SessionCookies:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        # Shared with the pages below, which leave a renewal in it.
+        scope.setdefault("state", {})
 
         async def sending(message: Message) -> None:
             state = scope.get("state", {})
