@@ -158,7 +158,8 @@ async def verify_page(
     request: Request,
     principal: MaybeSignedIn,
     db: DatabaseDep,
-    token: Annotated[str, Query(max_length=200)] = "",
+    # A mangled link of any length reads as one that is not valid, not as a bad request.
+    token: Annotated[str, Query(max_length=2000)] = "",
 ) -> HTMLResponse:
     """Where the e-mailed link lands: the address is verified, or the page says why not (an
     expired, used or unknown link changes nothing) and how to get a new one."""

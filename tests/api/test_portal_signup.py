@@ -130,6 +130,8 @@ async def test_the_verification_page_verifies_once_and_says_why_a_link_does_not_
     assert used.status_code == 409 and "used already" in used.text
     assert forged.status_code == 404 and "not valid" in forged.text
     assert "Sign in</a> to ask for a new link" in forged.text
+    mangled = await web.get("/portal/verify?token=" + "a" * 500)
+    assert mangled.status_code == 404 and "not valid" in mangled.text
 
 
 async def test_the_first_run_checklist_ticks_each_step_from_what_was_done_and_then_goes(
