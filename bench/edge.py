@@ -9,7 +9,8 @@ It starts the whole embedded dev stack (PostgreSQL, Temporal, Redis, the workers
 rate limiting on, and the gateway in front of it) on free 127.0.0.1 ports with a fresh state
 directory, plus a second API process on the same database with rate limiting off. It signs in
 as the demo brand admin, creates the campaigns, then loads the same reads with N concurrent
-keep-alive clients in three phases, one after another:
+keep-alive clients in three phases, which take turns (`--rounds`, each a share of
+`--seconds`) so that whatever else the machine does falls on all of them alike:
 
   direct       the API with rate limiting off (the baseline);
   rate_limits  the API with rate limiting on (each read counted in Redis; the read limit is
@@ -133,24 +134,67 @@ def summarize(result: PhaseResult) -> dict[str, Any]:
     return summary
 
 
-async def measure(
-    phase: str, base_url: str, headers: dict[str, str], paths: list[str], args: argparse.Namespace
-) -> dict[str, Any]:
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-    clients = [
-        httpx.AsyncClient(base_url=base_url, headers=headers, timeout=10.0, limits=limits)
-        for _ in range(args.clients)
-    ]
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes used so far (Linux /proc)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / ticks
+
+
+def children_of(pid: int) -> list[int]:
     try:
-        log(f"{phase}: warm-up {args.warmup}s with {args.clients} clients at {base_url}")
+        text = Path(f"/proc/{pid}/task/{pid}/children").read_text()
+    except OSError:
+        return []
+    return [int(child) for child in text.split()]
+
+
+@dataclass
+class Phase:
+    name: str
+    base_url: str
+    result: PhaseResult = field(default_factory=PhaseResult)
+    # Processes whose CPU time per request is reported (the gateway's nginx workers).
+    pids: list[int] = field(default_factory=list)
+    cpu_s: float = 0.0
+    clients: list[httpx.AsyncClient] = field(default_factory=list)
+
+
+async def measure(
+    phases: list[Phase], headers: dict[str, str], paths: list[str], args: argparse.Namespace
+) -> None:
+    """Warm each target up, then measure them in turn, `args.rounds` times, so that whatever
+    else the machine does falls on every phase alike."""
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    share = args.seconds / args.rounds
+    for phase in phases:
+        clients = [
+            httpx.AsyncClient(base_url=phase.base_url, headers=headers, timeout=10.0, limits=limits)
+            for _ in range(args.clients)
+        ]
+        phase.clients = clients
+        log(f"{phase.name}: warm-up {args.warmup}s with {args.clients} clients at {phase.base_url}")
         await run_phase(clients, paths, args.warmup)
-        log(f"{phase}: measuring {args.seconds}s")
-        result = await run_phase(clients, paths, args.seconds)
+    try:
+        for n in range(args.rounds):
+            for phase in phases:
+                log(f"{phase.name}: measuring {share:.1f}s (round {n + 1} of {args.rounds})")
+                cpu_before = cpu_seconds(phase.pids)
+                part = await run_phase(phase.clients, paths, share)
+                phase.cpu_s += cpu_seconds(phase.pids) - cpu_before
+                phase.result.latencies_s += part.latencies_s
+                phase.result.elapsed_s += part.elapsed_s
+                for kind, count in part.error_kinds.items():
+                    phase.result.error_kinds[kind] = phase.result.error_kinds.get(kind, 0) + count
     finally:
-        await asyncio.gather(*(http.aclose() for http in clients))
-    summary = summarize(result)
-    log(f"{phase}: {json.dumps(summary)}")
-    return summary
+        for phase in phases:
+            await asyncio.gather(*(http.aclose() for http in phase.clients))
 
 
 # -- set-up -------------------------------------------------------------------------------
@@ -234,9 +278,21 @@ async def bench(
     direct_url = unlimited_url or api_url
     await check_reads([direct_url, api_url, gateway_url], headers, paths[0])
 
-    direct = await measure("direct", direct_url, headers, paths, args)
-    limited = await measure("rate_limits", api_url, headers, paths, args) if unlimited_url else None
-    gateway = await measure("gateway", gateway_url, headers, paths, args)
+    gateway_process = next(c.process for c in stack.children if c.name == "gateway")
+    phases = [Phase("direct", direct_url)]
+    if unlimited_url:
+        phases.append(Phase("rate_limits", api_url))
+    phases.append(Phase("gateway", gateway_url, pids=children_of(gateway_process.pid)))
+    await measure(phases, headers, paths, args)
+    summaries = {phase.name: summarize(phase.result) for phase in phases}
+    for name, summary in summaries.items():
+        log(f"{name}: {json.dumps(summary)}")
+    direct = summaries["direct"]
+    limited = summaries.get("rate_limits")
+    gateway = summaries["gateway"]
+    gateway["nginx_cpu_ms_per_request"] = (
+        round(phases[-1].cpu_s * 1000 / gateway["requests"], 3) if gateway["requests"] else None
+    )
 
     def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> float | None:
         if a is None or b is None or a[key] is None or not b[key]:
@@ -260,6 +316,7 @@ async def bench(
         "endpoint": "GET /campaigns/{id}",
         "clients": args.clients,
         "seconds": args.seconds,
+        "rounds": args.rounds,
         "warmup": args.warmup,
         "campaigns": len(paths),
         "direct": direct,
@@ -287,8 +344,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=10.0, help="seconds per phase (10)")
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
     parser.add_argument("--campaigns", type=int, default=20, help="campaigns to read (20)")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="phases alternate this many times (5)"
+    )
     args = parser.parse_args(argv)
-    if args.clients < 1 or args.campaigns < 1 or args.seconds <= 0 or args.warmup < 0:
+    if (
+        args.clients < 1
+        or args.campaigns < 1
+        or args.rounds < 1
+        or args.seconds <= 0
+        or args.warmup < 0
+    ):
         parser.error("--clients and --campaigns must be >= 1, --seconds > 0, --warmup >= 0")
     return args
 
