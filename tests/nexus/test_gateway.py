@@ -9,6 +9,9 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import shutil
+import subprocess
+import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -363,3 +366,29 @@ async def test_the_production_configuration_terminates_tls_with_hsts_and_the_sam
             assert refused.status_code == 403
             assert refused.headers["strict-transport-security"].startswith("max-age=")
     assert behind.seen[-1] == "GET /portal/login?"
+
+
+def test_the_gateway_image_renders_its_configuration_from_this_file_alone(tmp_path: Path) -> None:
+    """deploy/gateway/Dockerfile copies nexus/gateway.py on its own and runs it as a script
+    (beside Debian's Python and Jinja2) with these arguments."""
+    root = Path(__file__).resolve().parents[2]
+    alone = tmp_path / "gateway.py"
+    shutil.copy(root / "nexus" / "gateway.py", alone)
+    done = subprocess.run(
+        [
+            sys.executable, "-I", str(alone), "render", "--production",
+            "--config-dir", str(root / "deploy" / "gateway"),
+            "--out", str(tmp_path / "state"), "--logs", str(tmp_path / "logs"),
+            "--upstream", "api:8000", "--server-name", "nexus.example.com",
+            "--listen", "8080", "--tls-listen", "8443",
+            "--tls-certificate", "/etc/nexus/tls/tls.crt", "--tls-key", "/etc/nexus/tls/tls.key",
+        ],
+        capture_output=True, text=True, cwd=tmp_path, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    conf = (tmp_path / "state" / "nginx.conf").read_text()
+    assert "server api:8000;" in conf
+    assert "listen 8443 ssl http2;" in conf
+    assert "server_name nexus.example.com;" in conf
+    assert "ssl_certificate /etc/nexus/tls/tls.crt;" in conf
+    assert (tmp_path / "state" / "exclusions.conf").read_text().count("SecRule") > 20
