@@ -44,9 +44,11 @@ from api.routers import (
     ledger,
     licenses,
     marketplace,
+    members,
     moderation,
     money,
     notifications,
+    ops_admin,
     passwords,
     signup,
     uploads,
@@ -242,6 +244,8 @@ def create_app(
         moderation.router,
         compliance.router,
         audit.router,
+        members.router,
+        ops_admin.router,
     ):
         app.include_router(router)
     portal.install(app)

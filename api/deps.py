@@ -69,6 +69,17 @@ class Principal:
         return actor
 
 
+class Suspended(Forbidden):
+    """The workspace or the account was suspended by ops: nothing it presents is accepted."""
+
+    title = "Suspended"
+    type_slug = "suspended"
+
+
+WORKSPACE_SUSPENDED = "this workspace is suspended: contact support"
+ACCOUNT_SUSPENDED = "this account is suspended: contact support"
+
+
 _bearer = HTTPBearer(auto_error=False, description="JWT access token or partner API key")
 
 
@@ -79,6 +90,8 @@ def _principal_from_api_key(session: Session, presented: str) -> Principal:
         raise Unauthenticated("API key unknown")
     if key.revoked_at is not None:
         raise Unauthenticated("API key revoked")
+    if workspaces.workspace_suspended(session, key.workspace_id):
+        raise Suspended(WORKSPACE_SUSPENDED)
     return Principal(
         workspace_id=key.workspace_id,
         role=Role.PARTNER,
@@ -99,11 +112,15 @@ async def user_principal(lookups: Lookups, claims: VerifiedClaims) -> Principal:
     )
     if found is None:
         raise Unauthenticated("no longer a member of this workspace")
-    role, revoked, ended = found
+    role, revoked, ended, _ = found
     if revoked:
         raise Unauthenticated("signed out: sign in again")
     if ended:
         raise Unauthenticated("signed out everywhere: sign in again")
+    if found.suspended:
+        raise Suspended(
+            WORKSPACE_SUSPENDED if found.suspended == "workspace" else ACCOUNT_SUSPENDED
+        )
     return Principal(
         workspace_id=claims.workspace_id, role=role, user_id=claims.user_id, token=claims
     )

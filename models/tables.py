@@ -3,6 +3,7 @@
 from sqlmodel import SQLModel
 
 from models import (
+    admin,
     applications,
     assets,
     audit,
@@ -24,6 +25,7 @@ from models import (
 metadata = SQLModel.metadata
 
 __all__ = [
+    "admin",
     "applications",
     "assets",
     "audit",

@@ -25,6 +25,9 @@ class Workspace(SQLModel, table=True):
     name: str = Field(max_length=200)
     kind: WorkspaceKind = Field(sa_type=str_enum(WorkspaceKind))
     created_at: datetime = created_at_field()
+    # Suspended by ops: its sessions and keys are refused until reactivated.
+    suspended_at: datetime | None = aware_datetime_field()
+    suspended_reason: str | None = Field(default=None, max_length=500)
 
 
 class User(SQLModel, table=True):
@@ -42,6 +45,9 @@ class User(SQLModel, table=True):
     # Wrong passwords in a row, and the lock they lead to; a password reset clears both.
     failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     locked_until: datetime | None = aware_datetime_field()
+    # Suspended by ops: every session of the user is refused until reactivated.
+    suspended_at: datetime | None = aware_datetime_field()
+    suspended_reason: str | None = Field(default=None, max_length=500)
 
 
 class Membership(SQLModel, table=True):
@@ -142,6 +148,8 @@ class TokenStanding(NamedTuple):
     revoked: bool
     # Issued before the user's sessions were ended ("sign out everywhere", a new password).
     ended: bool
+    # Suspended by ops: "workspace" or "account" (the user), else None.
+    suspended: str | None = None
 
 
 async def token_membership(
@@ -157,13 +165,23 @@ async def token_membership(
     the query."""
     cursor = await conn.execute(
         "SELECT m.role, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_id = %s),"
-        " COALESCE(u.sessions_valid_after > %s, false)"
+        " COALESCE(u.sessions_valid_after > %s, false),"
+        " CASE WHEN w.suspended_at IS NOT NULL THEN 'workspace'"
+        " WHEN u.suspended_at IS NOT NULL THEN 'account' END"
         " FROM memberships m JOIN users u ON u.id = m.user_id"
+        " JOIN workspaces w ON w.id = m.workspace_id"
         " WHERE m.user_id = %s AND m.workspace_id = %s",
         (token_id, issued_at, user_id, workspace_id),
     )
     row = await cursor.fetchone()
-    return None if row is None else TokenStanding(Role(row[0]), bool(row[1]), bool(row[2]))
+    if row is None:
+        return None
+    return TokenStanding(Role(row[0]), bool(row[1]), bool(row[2]), row[3])
+
+
+def workspace_suspended(session: Session, workspace_id: uuid.UUID) -> bool:
+    found = session.exec(select(Workspace.suspended_at).where(Workspace.id == workspace_id))
+    return found.first() is not None
 
 
 def revoke_token(session: Session, token_id: str, expires_at: datetime) -> None:
@@ -201,8 +219,8 @@ def start_refresh_family(
 @dataclass(frozen=True)
 class Renewal:
     """What presenting a refresh token came to: `refused` names why it was not honoured
-    ("unknown", "revoked", "reused", "expired", "ended", "not_member"), else the sign-in it
-    continues and the role it acts with."""
+    ("unknown", "revoked", "reused", "expired", "ended", "not_member", "suspended"), else
+    the sign-in it continues and the role it acts with."""
 
     refused: str | None
     family_id: uuid.UUID | None = None
@@ -238,6 +256,9 @@ def rotate_refresh_token(
     member = membership(session, row.user_id, row.workspace_id)
     if member is None:
         return Renewal("not_member")
+    workspace = session.get(Workspace, row.workspace_id)
+    if user.suspended_at is not None or (workspace is not None and workspace.suspended_at):
+        return Renewal("suspended")
     row.used_at = now
     session.add(row)
     session.add(

@@ -60,6 +60,7 @@ REFUSED = {
     "expired": "refresh token expired: sign in again",
     "ended": "signed out everywhere: sign in again",
     "not_member": "no longer a member of this workspace",
+    "suspended": "this workspace or account is suspended: contact support",
 }
 RESET_VALID_FOR = f"{int(RESET_TOKEN_TTL.total_seconds() // 60)} minutes"
 # The same answer whether or not an account uses the e-mail.
