@@ -23,6 +23,8 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -111,7 +113,7 @@ def config_for(
     gateway = settings.gateway
     return GatewayConfig(
         listen=f"{gateway.host}:{gateway.port}",
-        upstream=upstream or f"{settings.api.host}:{settings.api.port}",
+        upstream=upstream or f"{_loopback(settings.api.host)}:{settings.api.port}",
         body_limit=settings.api.max_body_bytes,
         media_limit=settings.media.max_upload_bytes,
         state_dir=state_dir,
@@ -121,6 +123,11 @@ def config_for(
         worker_processes=gateway.worker_processes,
         user=dev_user(),
     )
+
+
+def _loopback(host: str) -> str:
+    """Where to reach an API that listens on `host`: itself, or loopback for a wildcard."""
+    return "127.0.0.1" if host in ("0.0.0.0", "", "::") else host
 
 
 def dev_user() -> str | None:
@@ -235,6 +242,26 @@ def wait_listening(config: GatewayConfig, alive: Callable[[], bool], timeout_s: 
                     f"the gateway did not listen on {config.listen}; see {config.error_log}"
                 ) from None
         time.sleep(0.05)
+
+
+def wait_answering(url: str, timeout_s: float = 30) -> None:
+    """Wait until a request through the gateway is answered by the API behind it (not 502)."""
+    deadline = time.monotonic() + timeout_s
+    last = "no answer"
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=5) as response:  # noqa: S310 - our own URL
+                if response.status < 500:
+                    return
+        except urllib.error.HTTPError as exc:
+            if exc.code < 500:
+                return
+            last = f"HTTP {exc.code}"
+        except OSError as exc:
+            last = str(exc)
+        if time.monotonic() > deadline:
+            raise GatewayError(f"the API did not answer through the gateway at {url}: {last}")
+        time.sleep(0.2)
 
 
 @contextmanager
