@@ -10,8 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field, field_validator
 
 from activities.checks.spoken import check_spoken_disclosure
-from domain.compliance import RULEBOOK_VERSION, parse_language, parse_markets
+from domain.compliance import RULEBOOK_VERSION, RULES, parse_language, parse_markets
 from domain.disclosure import check_caption
+from domain.findings import finding_words, severity_words
 from workflows.contracts.moderation import Word
 
 # The longest caption a platform takes (YouTube's description: 5,000 characters).
@@ -127,3 +128,45 @@ def answer_json(answer: PreflightAnswer) -> dict[str, Any]:
             item["start_s"] = f.start_s
         out.append(item)
     return {"passed": answer.passed, "findings": out}
+
+
+class LiveFinding(BaseModel):
+    """A finding as the portal shows it: its kind and the rule in words, never as codes."""
+
+    words: str
+    message: str
+    severity: str
+    rule: str
+
+
+class LiveCheck(BaseModel):
+    passed: bool
+    findings: list[LiveFinding]
+
+
+def live_caption_check(caption: str, *, brand: str, markets: list[str]) -> LiveCheck:
+    """The portal's check as the creator types: the brief's brand and target markets (a market
+    the rulebook does not know falls back to the default), the caption's own language."""
+    try:
+        chosen = parse_markets(markets)
+    except ValueError:
+        chosen = parse_markets([])
+    findings = check_caption(
+        caption[:MAX_CAPTION],
+        disclosure_required=True,
+        mandatory_mentions=[],
+        brand=brand,
+        markets=chosen,
+    )
+    return LiveCheck(
+        passed=not any(f.severity == "block" for f in findings),
+        findings=[
+            LiveFinding(
+                words=finding_words(f.code),
+                message=f.message,
+                severity=severity_words(f.severity),
+                rule=RULES[f.rule].title if f.rule in RULES else "",
+            )
+            for f in findings
+        ],
+    )

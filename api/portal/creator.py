@@ -4,6 +4,7 @@ status. Also the delivery page brand and creator share, and its live part."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import uuid
 from collections.abc import Awaitable
@@ -19,6 +20,7 @@ from fastapi.responses import (
 from pydantic import ValidationError
 from sqlmodel import Session
 
+from activities.checks.preflight import live_caption_check
 from api.deps import (
     CreatorPrincipal,
     DatabaseDep,
@@ -512,6 +514,45 @@ async def submit_video(
         await deliveries_api.submit_draft(delivery_id, draft, me, db, temporal, settings, store)
 
     return await _step(request, principal, delivery_id, db, temporal, call())
+
+
+# The live check under the caption field: the preflight's rules, with the brief's brand and
+# target markets, as the creator types (htmx); nothing is stored.
+CAPTION_LIMIT = 4400
+
+
+@router.post("/deliveries/{delivery_id}/caption-check", response_model=None, dependencies=[Csrf])
+async def caption_check(
+    request: Request,
+    delivery_id: uuid.UUID,
+    principal: CreatorUser,
+    creator_id: CreatorId,
+    db: DatabaseDep,
+    caption: Annotated[str, Form()] = "",
+) -> Response:
+    def brief_of(session: Session) -> tuple[str, list[str], bool] | None:
+        row = deliveries.get_delivery(session, delivery_id)
+        if row is None or row.creator_id != creator_id:
+            return None
+        card = campaigns.brief_card(session, row.campaign_id)
+        if card is None:
+            return None
+        _, brief, brand_name = card
+        return brand_name, list(brief.target_countries or []), brief.disclosure_required
+
+    found = await db.run(brief_of)
+    if found is None:
+        raise NotFound("delivery not found")
+    brand_name, markets, required = found
+    context: dict[str, object] = {"caption": caption.strip(), "required": required}
+    if len(caption) > CAPTION_LIMIT:
+        context["too_long"] = f"Keep the caption under {CAPTION_LIMIT:,} characters."
+    elif caption.strip() and required:
+        # In a thread: the first check of a process loads the language identifier's models.
+        context["check"] = await asyncio.to_thread(
+            live_caption_check, caption, brand=brand_name, markets=markets
+        )
+    return render(request, "portal/partials/caption_check.html", context)
 
 
 @router.post("/deliveries/{delivery_id}/extra-revision/answer", response_model=None,

@@ -3,10 +3,14 @@ each finding with the rule it cites; bad input gets a 422 naming the field."""
 
 from __future__ import annotations
 
+import re
+
 import httpx
 import pytest
 from sqlalchemy import Engine
 
+from tests.api.delivery_support import started_delivery
+from tests.api.test_portal import csrf_from, sign_in
 from tests.support import login, make_creator, make_tenant
 
 URL = "/compliance/preflight"
@@ -109,3 +113,41 @@ async def test_a_100_kb_caption_is_refused_before_it_is_read(
     # The worker is still there for the next caption.
     ok = await http.post(URL, json={"caption": "#ad fine"}, headers=headers)
     assert ok.status_code == 200
+
+
+async def test_the_portal_checks_the_caption_as_the_creator_types(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    s = await started_delivery(http, engine, target_countries=["US", "GB"])
+    http.cookies.clear()
+    await sign_in(http, s.creator.tenant)
+    page = await http.get(f"/portal/deliveries/{s.delivery_id}")
+    assert 'hx-post="/portal/deliveries/' in page.text and "caption-check" in page.text
+    token = csrf_from(page)
+    path = f"/portal/deliveries/{s.delivery_id}/caption-check"
+
+    denied = await http.post(
+        path, data={"caption": "Not sponsored, I just love it", "csrf_token": token}
+    )
+    assert denied.status_code == 200
+    assert "Ad disclosure: the caption says it isn&#39;t an ad" in denied.text
+    assert "disclosure_denied" not in denied.text  # words, never codes
+    # The brief targets the UK too: "Sponsored" is not the ASA's "Ad".
+    sponsored = await http.post(
+        path, data={"caption": "Sponsored: my routine", "csrf_token": token}
+    )
+    assert "Marketing communications are obviously identifiable" in sponsored.text
+    good = await http.post(path, data={"caption": "#ad my routine", "csrf_token": token})
+    assert "The ad disclosure looks right." in good.text
+    long = await http.post(path, data={"caption": "x" * 5000, "csrf_token": token})
+    assert "Keep the caption under 4,400 characters." in long.text
+
+    # Another creator's delivery is not theirs to check.
+    http.cookies.clear()
+    other = make_creator(engine)
+    await sign_in(http, other.tenant)
+    page = await http.get("/portal", follow_redirects=True)
+    header = re.search(r'"X-CSRF-Token": "([^"]+)"', page.text)
+    assert header is not None
+    refused = await http.post(path, data={"caption": "#ad"}, headers={"X-CSRF-Token": header[1]})
+    assert refused.status_code == 404
