@@ -5,6 +5,7 @@ CLI and the preflight API all call."""
 from __future__ import annotations
 
 from domain.compliance.ftc import DEFAULT_PREVIEW, check_disclosure
+from domain.compliance.language import endorsement_languages
 from domain.compliance.text import fold
 from domain.findings import Finding
 
@@ -46,3 +47,8 @@ def check_caption(
                 )
             )
     return findings
+
+
+def caption_language(caption: str, declared: str | None = None) -> str:
+    """The language the caption's disclosure has to be in (see check_disclosure)."""
+    return endorsement_languages(fold(caption).text, declared)[0]

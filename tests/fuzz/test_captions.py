@@ -35,6 +35,7 @@ captions = st.lists(_word, max_size=60).map(" ".join) | st.text(max_size=2200)
 CODES = {
     "disclosure_missing", "disclosure_insufficient", "disclosure_below_fold",
     "disclosure_buried", "disclosure_wrong_language", "mandatory_mention_missing",
+    "disclosure_denied", "disclosure_lookalike",
 }  # fmt: skip
 
 
@@ -65,10 +66,13 @@ def test_a_clear_disclosure_at_the_start_always_passes(caption: str) -> None:
     for prefix in ("#ad ", "Paid partnership with Glow. "):
         disclosed = prefix + caption
         if caption_language(disclosed) == "en":
-            assert check_caption(disclosed, disclosure_required=True, mandatory_mentions=[]) == []
+            found = check_caption(disclosed, disclosure_required=True, mandatory_mentions=[])
+            # Only a denial later in the caption ("not sponsored") still counts against it.
+            assert {f.code for f in found} <= {"disclosure_denied"}
     spanish = "#publicidad " + caption
     if caption_language(spanish) == "es":
-        assert check_caption(spanish, disclosure_required=True, mandatory_mentions=[]) == []
+        found = check_caption(spanish, disclosure_required=True, mandatory_mentions=[])
+        assert {f.code for f in found} <= {"disclosure_denied"}
 
 
 def _timed(texts: list[str], gaps: list[float]) -> list[Word]:
@@ -112,6 +116,10 @@ def test_saying_sponsored_early_always_passes(words: list[Word], brand: str, at:
     early = Word(text="Sponsored!", start_s=0.5, end_s=0.9)
     said = [*words[:at], early, *words[at:]]
     said.sort(key=lambda w: w.start_s)
+    index = said.index(early)
+    before = {w.text.casefold().strip(".,!?") for w in said[max(0, index - 3) : index]}
+    if before & {"not", "no", "never", "isn't", "wasn't", "aren't", "without", "non", "nobody"}:
+        return  # "not sponsored" is a denial, not a disclosure
     assert check_spoken_disclosure(said, brand=brand, within_s=15) == []
 
 
