@@ -154,6 +154,12 @@ TABLE: dict[str, Row] = {
     "POST /workspaces/current/invitations": api(ADMIN),
     "GET /workspaces/current/invitations": api(ADMIN),
     "DELETE /workspaces/current/invitations/{invitation_id}": api(ADMIN, mine=True),
+    # {user_id} is a member of the brand workspace who is no probing principal.
+    "GET /workspaces/current/members": api(ADMIN),
+    "PATCH /workspaces/current/members/{user_id}": api(
+        ADMIN, mine=True, body={"role": "brand_member"}
+    ),
+    "DELETE /workspaces/current/members/{user_id}": api(ADMIN, mine=True),
     "GET /notifications": api(*USERS),
     # The admin's own notification: every other user is told it does not exist.
     "POST /notifications/{notification_id}/read": api(
@@ -349,6 +355,18 @@ TABLE: dict[str, Row] = {
     "POST /ops/disputes/{dispute_id}/resolution": api(OPS, body={"note": "matrix probe"}),
     "POST /ops/manual-transfers/{transfer_id}/settled": api(OPS),
     "GET /ops/audit": api(OPS),
+    # Ops administration. Suspending the probe's workspace is sent without its reason (422
+    # for ops): suspended, it would refuse every later probe.
+    "GET /ops/users": api(OPS),
+    "GET /ops/users/{user_id}": api(OPS),
+    "GET /ops/workspaces": api(OPS),
+    "GET /ops/workspaces/{workspace_id}": api(OPS),
+    "GET /ops/admin-actions": api(OPS),
+    "POST /ops/workspaces/{workspace_id}/suspension": api(OPS),
+    "POST /ops/workspaces/{workspace_id}/reactivation": api(OPS, body=REASON),
+    "POST /ops/users/{user_id}/suspension": api(OPS, body=REASON),
+    "POST /ops/users/{user_id}/reactivation": api(OPS, body=REASON),
+    "POST /ops/users/{user_id}/verification-email": api(OPS, body=REASON),
     "GET /moderation/{asset_id}": api(OPS),
     "POST /moderation/{asset_id}/review": api(OPS),
     # -- portal: sign-in and the pages every signed-in user has ------------------------------

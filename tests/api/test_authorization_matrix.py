@@ -121,6 +121,8 @@ def _database(postgres: LocalPostgres) -> str:
 def _build(engine: Engine, settings: Settings) -> World:
     brand = make_tenant(engine)
     member = add_member(engine, brand, Role.BRAND_MEMBER)
+    # A member the probes change, remove and suspend: no principal of their own.
+    leaver = add_member(engine, brand, Role.BRAND_MEMBER)
     creator = make_creator(engine)
     ops = make_tenant(engine, Role.OPS)
     other = make_tenant(engine)
@@ -199,6 +201,7 @@ def _build(engine: Engine, settings: Settings) -> World:
         session.flush()
         params = {
             "workspace_id": str(brand.workspace_id),
+            "user_id": str(leaver.user_id),
             "key_id": str(victim),
             "invitation_id": str(invitation.id),
             "token": invitation_token,
