@@ -29,12 +29,13 @@ from api.portal.web import render
 from api.portal.web import session as portal_session
 from api.rate_limits import RateLimiter, RateLimits
 from api.routers import (
+    agency,
     api_keys,
     audit,
     auth,
-    compliance,
     brands,
     campaigns,
+    compliance,
     conversations,
     creator_profile,
     creators,
@@ -244,6 +245,7 @@ def create_app(
         moderation.router,
         compliance.router,
         audit.router,
+        agency.router,
         members.router,
         ops_admin.router,
     ):

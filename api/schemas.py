@@ -90,6 +90,9 @@ class WorkspaceMembership(BaseModel):
     name: str
     kind: WorkspaceKind
     role: Role
+    # A client of an agency the user belongs to: the agency's workspace (acting with the
+    # agency role unless the user is a member of the client itself).
+    managed_by: uuid.UUID | None = None
 
 
 class MeResponse(BaseModel):

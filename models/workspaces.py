@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
 from psycopg import AsyncConnection
-from sqlalchemy import DateTime, UniqueConstraint, delete, func, update
+from sqlalchemy import DateTime, Index, UniqueConstraint, delete, func, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlmodel import Field, Session, SQLModel, col, select
@@ -20,6 +20,8 @@ from models.base import aware_datetime_field, created_at_field, id_field, str_en
 
 class Workspace(SQLModel, table=True):
     __tablename__ = "workspaces"
+    # One name per client of an agency; it also finds an agency's clients.
+    __table_args__ = (Index("uq_workspaces_managed_by_name", "managed_by", "name", unique=True),)
 
     id: uuid.UUID = id_field()
     name: str = Field(max_length=200)
@@ -28,6 +30,8 @@ class Workspace(SQLModel, table=True):
     # Suspended by ops: its sessions and keys are refused until reactivated.
     suspended_at: datetime | None = aware_datetime_field()
     suspended_reason: str | None = Field(default=None, max_length=500)
+    # A client of an agency: the agency workspace that manages it (models/agencies.py).
+    managed_by: uuid.UUID | None = Field(default=None, foreign_key="workspaces.id")
 
 
 class User(SQLModel, table=True):
@@ -125,13 +129,46 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 
 def memberships_of(session: Session, user_id: uuid.UUID) -> list[tuple[Membership, Workspace]]:
-    rows = session.exec(
-        select(Membership, Workspace)
-        .join(Workspace, col(Workspace.id) == col(Membership.workspace_id))
-        .where(Membership.user_id == user_id)
-        .order_by(col(Membership.created_at))
+    """The workspaces the user may act in, with the role: their own memberships, then the
+    clients of the agencies they belong to (by name), each with the agency role, unless they
+    are members of that client themselves. A client's membership through its agency is not
+    stored: it is made here, unsaved."""
+    rows = list(
+        session.exec(
+            select(Membership, Workspace)
+            .join(Workspace, col(Workspace.id) == col(Membership.workspace_id))
+            .where(Membership.user_id == user_id)
+            .order_by(col(Membership.created_at))
+        ).all()
     )
-    return list(rows.all())
+    own = {w.id for _, w in rows}
+    agencies = {w.id: m for m, w in rows if w.kind == WorkspaceKind.AGENCY}
+    if not agencies:
+        return rows
+    clients = session.exec(
+        select(Workspace)
+        .where(col(Workspace.managed_by).in_(list(agencies)))
+        .order_by(func.lower(Workspace.name))
+    ).all()
+    for client in clients:
+        if client.id not in own and client.managed_by is not None:
+            agency = agencies[client.managed_by]
+            via = Membership(user_id=user_id, workspace_id=client.id, role=agency.role)
+            rows.append((via, client))
+    return rows
+
+
+def acting_role(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Role | None:
+    """The role the user acts with in the workspace: their membership, else (in an agency's
+    client) their membership of the agency, as `token_membership` decides it."""
+    own = membership(session, user_id, workspace_id)
+    if own is not None:
+        return own.role
+    workspace = session.get(Workspace, workspace_id)
+    if workspace is None or workspace.managed_by is None:
+        return None
+    agency = membership(session, user_id, workspace.managed_by)
+    return None if agency is None else agency.role
 
 
 def membership(session: Session, user_id: uuid.UUID, workspace_id: uuid.UUID) -> Membership | None:
@@ -148,7 +185,7 @@ class TokenStanding(NamedTuple):
     revoked: bool
     # Issued before the user's sessions were ended ("sign out everywhere", a new password).
     ended: bool
-    # Suspended by ops: "workspace" or "account" (the user), else None.
+    # Suspended by ops: "workspace" (or its agency) or "account" (the user), else None.
     suspended: str | None = None
 
 
@@ -162,15 +199,19 @@ async def token_membership(
     """The role an access token acts with in its workspace, whether the token was revoked, and
     whether its user ended every session after it was issued. It runs on every request: one
     plain statement on the API's async pool, as the ORM and a worker thread cost several times
-    the query."""
+    the query.
+    In an agency's client workspace, the agency's members act with their agency role unless
+    they are members of the client themselves (then that membership counts); the client's
+    suspension, and the agency's, stop them."""
     cursor = await conn.execute(
         "SELECT m.role, EXISTS (SELECT 1 FROM revoked_tokens r WHERE r.token_id = %s),"
         " COALESCE(u.sessions_valid_after > %s, false),"
-        " CASE WHEN w.suspended_at IS NOT NULL THEN 'workspace'"
-        " WHEN u.suspended_at IS NOT NULL THEN 'account' END"
-        " FROM memberships m JOIN users u ON u.id = m.user_id"
-        " JOIN workspaces w ON w.id = m.workspace_id"
-        " WHERE m.user_id = %s AND m.workspace_id = %s",
+        " CASE WHEN w.suspended_at IS NOT NULL OR mw.suspended_at IS NOT NULL"
+        " THEN 'workspace' WHEN u.suspended_at IS NOT NULL THEN 'account' END"
+        " FROM workspaces w JOIN memberships m ON m.workspace_id IN (w.id, w.managed_by)"
+        " JOIN users u ON u.id = m.user_id JOIN workspaces mw ON mw.id = m.workspace_id"
+        " WHERE m.user_id = %s AND w.id = %s"
+        " ORDER BY m.workspace_id = w.id DESC LIMIT 1",
         (token_id, issued_at, user_id, workspace_id),
     )
     row = await cursor.fetchone()
@@ -253,8 +294,8 @@ def rotate_refresh_token(
         user.sessions_valid_after is not None and user.sessions_valid_after > row.created_at
     ):
         return Renewal("ended")
-    member = membership(session, row.user_id, row.workspace_id)
-    if member is None:
+    role = acting_role(session, row.user_id, row.workspace_id)
+    if role is None:
         return Renewal("not_member")
     workspace = session.get(Workspace, row.workspace_id)
     if user.suspended_at is not None or (workspace is not None and workspace.suspended_at):
@@ -267,7 +308,7 @@ def rotate_refresh_token(
             token_hash=next_hash, expires_at=expires_at, created_at=now,
         )
     )  # fmt: skip
-    return Renewal(None, row.family_id, row.user_id, row.workspace_id, member.role)
+    return Renewal(None, row.family_id, row.user_id, row.workspace_id, role)
 
 
 def revoke_refresh_family(session: Session, user_id: uuid.UUID, family_id: uuid.UUID) -> None:

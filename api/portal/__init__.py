@@ -3,9 +3,10 @@ endpoint functions the JSON API serves."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, Depends, FastAPI
 
 from api.portal import (
+    agency,
     auth,
     brand,
     conversations,
@@ -23,6 +24,7 @@ from api.portal.web import CsrfFailed, SessionCookies, csrf_failed
 
 router = APIRouter(include_in_schema=False)
 for _pages in (
+    agency.router,
     auth.router,
     brand.router,
     conversations.router,
@@ -36,7 +38,8 @@ for _pages in (
     signup.router,
     team.router,
 ):
-    router.include_router(_pages, prefix="/portal")
+    # Every page shows the name of the workspace (the client) acted in.
+    router.include_router(_pages, prefix="/portal", dependencies=[Depends(agency.acting_for)])
 
 
 def install(app: FastAPI) -> None:

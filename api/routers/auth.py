@@ -25,7 +25,7 @@ from api.security import (
     verify_password,
 )
 from api.services import Database
-from domain.enums import Role
+from domain.enums import Role, WorkspaceKind
 from models import workspaces
 from models.base import utcnow
 from models.workspaces import User
@@ -43,9 +43,18 @@ Caller = Annotated[
 
 
 def memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembership]:
+    rows = workspaces.memberships_of(session, user_id)
+    # A client's own members are not told which agency runs it.
+    agencies = {w.id for _, w in rows if w.kind == WorkspaceKind.AGENCY}
     return [
-        WorkspaceMembership(workspace_id=w.id, name=w.name, kind=w.kind, role=m.role)
-        for m, w in workspaces.memberships_of(session, user_id)
+        WorkspaceMembership(
+            workspace_id=w.id,
+            name=w.name,
+            kind=w.kind,
+            role=m.role,
+            managed_by=w.managed_by if w.managed_by in agencies else None,
+        )
+        for m, w in rows
     ]
 
 
@@ -120,7 +129,8 @@ async def login(body: LoginRequest, settings: SettingsDep, db: DatabaseDep) -> T
 async def switch_workspace(
     body: SwitchWorkspace, principal: UserDep, settings: SettingsDep, db: DatabaseDep
 ) -> TokenResponse:
-    """A new token for another workspace the user belongs to."""
+    """A new token for another workspace the user belongs to, or for a client of an agency
+    they belong to."""
     assert principal.user_id is not None
     options = await db.run(memberships, principal.user_id)
     token = token_for(settings, principal.user_id, options, body.workspace_id)

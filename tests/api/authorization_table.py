@@ -148,6 +148,10 @@ TABLE: dict[str, Row] = {
         *USERS, body={"current_password": "not it", "password": "violet tram ledger 42"}
     ),
     "POST /auth/verify-email/resend": api(*USERS),
+    # An agency's clients: the probe's workspaces are brands, not agencies, so everyone is
+    # refused (tests/api/test_agency_tenancy.py covers agencies).
+    "GET /agency/clients": api(),
+    "POST /agency/clients": api(body={"name": "Matrix client", "brand_name": "Matrix"}),
     "POST /api-keys": api(ADMIN),
     "GET /api-keys": api(ADMIN),
     "DELETE /api-keys/{key_id}": api(ADMIN, mine=True),
@@ -472,6 +476,11 @@ TABLE: dict[str, Row] = {
         *BRAND, OPS, mine=True, but={CREATOR: HIDDEN}
     ),
     "GET /portal/team": page(ADMIN),
+    # An agency's clients: the probe's workspaces are brands, not agencies, so everyone is
+    # refused (tests/api/test_agency_tenancy.py and test_portal_agency.py cover agencies).
+    "GET /portal/agency/clients": page(),
+    "GET /portal/agency/clients/new": page(),
+    "POST /portal/agency/clients": page(form={"name": "Matrix client", "brand_name": "Matrix"}),
     "POST /portal/team/invitations": page(ADMIN),
     # Another workspace's invitation is "gone" to it: the page goes back to its own team,
     # and DELETE /workspaces/current/invitations/{id} shows the 404 underneath.
