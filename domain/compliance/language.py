@@ -35,6 +35,8 @@ OVERRULE_LETTERS: Final = 30
 # the next one by this much.
 DECISIVE: Final = 0.25
 DECISIVE_MARGIN: Final = 0.08
+# Below this confidence the identified language may be any of its close neighbours.
+SURE: Final = 0.7
 # Below this confidence for English, a text the identifier hesitates over is not English.
 NOT_ENGLISH: Final = 0.12
 
@@ -91,10 +93,14 @@ def _decisive(found: tuple[tuple[str, float], ...]) -> tuple[str | None, float]:
 
 
 def endorsement_languages(text: str, declared: str | None) -> tuple[str, ...]:
-    """The language the disclosure has to be in, first, and any other one it may be in when the
-    text cannot tell them apart: the declared one unless the text is clearly written in
-    another; the identified one when none is declared; when the identifier hesitates between
-    languages that are all clearly not English (Spanish or Portuguese?), those; else English."""
+    """The language the disclosure has to be in, first, then any other one it may be in.
+
+    Declared: that one, unless the text is clearly written in another. Not declared: the
+    identified one; when that is not English but the identifier is unsure (a short caption:
+    Spanish, Portuguese, French and Italian look alike in a few words), a disclosure in any
+    supported language other than English counts, since what the rule refuses is an English
+    disclosure on a caption in another language. When the identifier cannot tell and English is
+    not ruled out: English."""
     candidates = ranked(text)
     found, confidence = _decisive(candidates)
     prose_letters = sum(c.isalpha() for c in _NOT_PROSE.sub(" ", text))
@@ -107,10 +113,12 @@ def endorsement_languages(text: str, declared: str | None) -> tuple[str, ...]:
         ):
             return (found,)
         return (declared,)
-    if found is not None:
-        return (found,)
-    english = dict(candidates).get("en", 0.0)
-    if candidates and candidates[0][0] != "en" and english < NOT_ENGLISH:
-        close = [lang for lang, value in candidates[:2] if value >= candidates[0][1] / 2]
-        return tuple(lang for lang in close if lang != "en")
-    return ("en",)
+    primary = found
+    if primary is None:
+        english = dict(candidates).get("en", 0.0)
+        if not candidates or candidates[0][0] == "en" or english >= NOT_ENGLISH:
+            return ("en",)
+        primary = candidates[0][0]
+    if primary in ("en", "ja") or confidence >= SURE:
+        return (primary,)
+    return (primary, *(lang for lang in SUPPORTED if lang not in ("en", "ja", primary)))

@@ -14,14 +14,19 @@ R = r"(?![a-z0-9\u00c0-\u024f])"
 
 CLEAR: dict[str, list[tuple[str, str]]] = {
     "en": [
-        ("ad", rf"#(?:ad|advert|advertisement|advertising|paidad){R}"),
+        ("ad", rf"#(?:ad|advert|advertisement|advertising|paidad|adpost|adspace){R}"),
+        ("ad", r"[|\u2022\u00b7\u2013\u2014-]\s*ad\s*(?:$|\n)"),
         ("ad", rf"{L}(?:advert|advertisement)(?: feature)?{R}"),
         ("ad", rf"{L}paid ad{R}"),
         ("ad", rf"{L}(?:this|it|that|post|video|reel)(?:'s| is| was)? (?:an? )?(?:paid )?ad{R}"),
         ("ad", rf"(?:^|(?<=\n))[^\S\n]*[\[(]?ad{R}(?! [a-z])"),
         ("ad", r"[\[(|]\s*ad\s*[\])|]"),
         ("ad", rf"{L}ad\s*[:|]"),
-        ("sponsored", rf"#(?:sponsored|paidpartnership|paidpromotion|paidpromo){R}"),
+        (
+            "sponsored",
+            rf"#(?:sponsored|paidpartnership|paidpromotion|paidpromo|paidpost)"
+            rf"(?:post|content|ad|video|reel)?{R}",
+        ),
         ("sponsored", rf"{L}sponsored{R}"),
         ("sponsored", rf"{L}paid (?:partnership|promotion|collab(?:oration)?){R}"),
         ("sponsored", rf"{L}(?:our|today's|todays|this video's|my) sponsor{R}"),

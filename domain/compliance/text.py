@@ -23,6 +23,8 @@ INVISIBLE = frozenset(
     "\u202a\u202b\u202c\u202d\u202e\u2060\u2061\u2062\u2063\u2064\u2066\u2067\u2068\u2069"
     "\u3164\ufeff\uffa0"
 )
+# Typographic apostrophes and primes, read as the plain one: "isn\u2019t" is "isn't".
+_APOSTROPHES = frozenset("\u2018\u2019\u201b\u02bc\u02b9\u2032\u0060\u00b4")
 # Scripts whose letters are never folded: the Latin languages' own accented letters, the
 # Japanese scripts, and digits and punctuation ("1" is not a look-alike of "l" here).
 _KEPT_SCRIPTS = frozenset({"LATIN", "COMMON", "INHERITED", "HIRAGANA", "KATAKANA", "CJK", "HAN"})
@@ -55,6 +57,8 @@ def _fold_char(char: str) -> tuple[str, bool]:
     """One caption character as folded text, and whether it was a look-alike."""
     if char in INVISIBLE:
         return "", False
+    if char in _APOSTROPHES:
+        return "'", False
     normal = unicodedata.normalize("NFKC", char)
     out: list[str] = []
     swapped = False

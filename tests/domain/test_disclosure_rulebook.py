@@ -55,6 +55,7 @@ BODY = "Evening skincare with the Lumen night cream, my skin has never felt soft
         f"Lumen offered me a paid partnership and I turned it down. I turned down a paid "
         f"partnership because {BODY}",
         f"#NotSponsored {BODY}",
+        f"This isn\u2019t sponsored: {BODY}",  # a typographic apostrophe
     ],
 )
 def test_a_denial_is_never_a_disclosure(caption: str) -> None:
@@ -106,6 +107,15 @@ def test_the_disclosure_must_be_in_the_language_of_the_endorsement() -> None:
     dutch = "Mijn avondroutine met de nachtcrème van Lumen, mijn huid was nog nooit zo zacht"
     assert codes(f"#ad {dutch}") == [("disclosure_wrong_language", "ftc-d101-language")]
     assert codes(f"#reclame {dutch}") == []
+    # A short caption the identifier is unsure about: any local disclosure counts, an English
+    # one still does not.
+    assert codes("Mi crema de noche con Lumen #publicidad") == []
+    assert codes("Mi crema de noche con Lumen #ad") == [
+        ("disclosure_wrong_language", "ftc-d101-language")
+    ]
+    assert codes("The best night cream ever #publicidad") == [
+        ("disclosure_missing", "ftc-255.5-clear")
+    ]
     japanese = "Lumenのナイトクリームで夜のスキンケア。肌がとてもやわらかくなりました"
     assert codes(f"#ad {japanese}") == [("disclosure_wrong_language", "ftc-d101-language")]
     assert codes(f"#PR {japanese}") == []
