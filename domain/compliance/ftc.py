@@ -356,7 +356,9 @@ def check_disclosure(
 
     if paid_label:
         kept_problems = [p for p in problems if p.kind in ("denied", "lookalike")]
-        if len(kept_problems) < len(problems) and not {"asa-cap-2.1-upfront"} <= rules:
+        # The ASA and the EU rule take the label as the disclosure; the FTC asks for one in the
+        # caption too, so for the US it stays a warning.
+        if len(kept_problems) < len(problems) and "ftc-255.5-clear" in rules:
             kept_problems.append(
                 Problem(
                     "label_only",
