@@ -15,12 +15,19 @@ from api.portal import (
     media,
     money,
     ops,
+    ops_admin,
     passwords,
     profile,
     signup,
     team,
 )
-from api.portal.web import CsrfFailed, SessionCookies, csrf_failed
+from api.portal.web import (
+    CsrfFailed,
+    SessionCookies,
+    SuspendedSession,
+    csrf_failed,
+    suspended_page,
+)
 
 router = APIRouter(include_in_schema=False)
 for _pages in (
@@ -33,6 +40,7 @@ for _pages in (
     media.router,
     money.router,
     ops.router,
+    ops_admin.router,
     passwords.router,
     profile.router,
     signup.router,
@@ -46,5 +54,6 @@ def install(app: FastAPI) -> None:
     """The pages, and the page a request without its form's token gets."""
     app.include_router(router)
     app.add_exception_handler(CsrfFailed, csrf_failed)
+    app.add_exception_handler(SuspendedSession, suspended_page)
     # A session renewed while answering a page sends its new cookies with the answer.
     app.add_middleware(SessionCookies)

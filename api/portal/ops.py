@@ -25,7 +25,7 @@ from api.routers import moderation as moderation_api
 from api.routers.audit import to_csv
 from api.services import TemporalGateway
 from integrations.storage import StorageError
-from models import audit, deliveries, licenses, money
+from models import admin, audit, deliveries, licenses, money
 from models.moderation import case, case_names, open_escalations, waiting_cases
 from nexus.errors import AppError, NotFound, ServiceUnavailable
 from workflows import search_attributes as sa
@@ -67,6 +67,7 @@ def _processes(session: Session) -> dict[str, Any]:
         "deliveries": deliveries.list_deliveries(session, limit=LISTED),
         "licenses": licenses.list_licenses(session, {}, LISTED, 0),
         "payouts": money.payouts_of(session)[-LISTED:],
+        "actions": admin.actions(session, limit=10),
     }
 
 

@@ -7,7 +7,7 @@ import contextlib
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlmodel import Session
@@ -16,7 +16,9 @@ from api.deps import DatabaseDep, Principal, SettingsDep
 from api.portal.auth import signed_in_as
 from api.portal.web import BrandAdmin, Csrf, MaybeSignedIn, field_errors, render
 from api.routers import invitations as invitations_api
+from api.routers import members as members_api
 from api.routers.invitations import InvitationAcceptance, MemberInvitationCreate
+from domain.enums import Role
 from models import invitations, workspaces
 from models.workspaces import Workspace
 from nexus.errors import AppError, Conflict, Gone, NotFound
@@ -38,6 +40,8 @@ async def _team(
     errors: dict[str, str] | None = None,
     link: str = "",
     status_code: int = 200,
+    member_errors: dict[uuid.UUID, str] | None = None,
+    notice: str = "",
 ) -> HTMLResponse:
     def rows(session: Session) -> dict[str, Any]:
         return {
@@ -48,13 +52,70 @@ async def _team(
     ttl_days = request.app.state.settings.auth.invitation_ttl_days
     context = {"principal": principal, "form": form or {"role": "brand_member"},
                "errors": errors or {}, "link": link, "ttl_days": ttl_days,
+               "member_errors": member_errors or {}, "notice": MEMBER_NOTICES.get(notice, ""),
                **await db.run(rows)}  # fmt: skip
+    # A member gone meanwhile (or of another workspace) has no card to show the problem on.
+    listed = {u.id for _, u in context["members"]}
+    context["stray_errors"] = [v for k, v in (member_errors or {}).items() if k not in listed]
     return render(request, "portal/team.html", context, status_code)
 
 
 @router.get("/team")
-async def team(request: Request, principal: BrandAdmin, db: DatabaseDep) -> HTMLResponse:
-    return await _team(request, principal, db)
+async def team(
+    request: Request,
+    principal: BrandAdmin,
+    db: DatabaseDep,
+    done: Annotated[str, Query(max_length=20)] = "",
+) -> HTMLResponse:
+    return await _team(request, principal, db, notice=done)
+
+
+# -- members: role and removal ---------------------------------------------------------------
+
+MEMBER_NOTICES = {
+    "role": "Role changed. It applies to their sessions at once.",
+    "removed": "Member removed. Their sessions and the API keys they created have ended.",
+}
+MEMBER_ROLES = {"brand_admin": Role.BRAND_ADMIN, "brand_member": Role.BRAND_MEMBER}
+
+
+@router.post("/team/members/{user_id}/role", response_model=None, dependencies=[Csrf])
+async def change_member_role(
+    request: Request,
+    user_id: uuid.UUID,
+    principal: BrandAdmin,
+    db: DatabaseDep,
+    role: Annotated[str, Form(max_length=30)] = "",
+) -> Response:
+    if role not in MEMBER_ROLES:
+        errors = {user_id: "Choose member or admin."}
+        return await _team(request, principal, db, status_code=422, member_errors=errors)
+    try:
+        await members_api.change_member_role(user_id, MEMBER_ROLES[role], principal, db)
+    except (Conflict, NotFound) as exc:
+        words = MEMBER_WORDS.get(type(exc).__name__, exc.detail)
+        errors = {user_id: words}
+        return await _team(request, principal, db, status_code=exc.status, member_errors=errors)
+    return RedirectResponse("/portal/team?done=role", status_code=303)
+
+
+MEMBER_WORDS = {
+    "LastAdmin": "This is the workspace's last admin. Make someone else an admin first.",
+    "NotFound": "This person is no longer a member.",
+}
+
+
+@router.post("/team/members/{user_id}/removal", response_model=None, dependencies=[Csrf])
+async def remove_member(
+    request: Request, user_id: uuid.UUID, principal: BrandAdmin, db: DatabaseDep
+) -> Response:
+    try:
+        await members_api.remove(user_id, principal, db)
+    except (Conflict, NotFound) as exc:
+        words = MEMBER_WORDS.get(type(exc).__name__, exc.detail)
+        errors = {user_id: words}
+        return await _team(request, principal, db, status_code=exc.status, member_errors=errors)
+    return RedirectResponse("/portal/team?done=removed", status_code=303)
 
 
 @router.post("/team/invitations", response_model=None, dependencies=[Csrf])

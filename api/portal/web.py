@@ -20,7 +20,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import DatabaseDep, LookupsDep, Principal, SettingsDep, user_principal
+from api.deps import DatabaseDep, LookupsDep, Principal, SettingsDep, Suspended, user_principal
 from api.problems import human_reason
 from api.routers.passwords import renew
 from api.schemas import TokenResponse
@@ -279,6 +279,10 @@ async def session(request: Request, settings: SettingsDep, lookups: LookupsDep) 
         return None
     try:
         return await user_principal(lookups, claims)
+    except Suspended as exc:
+        # Pages that need a session say so instead of asking to sign in (SuspendedSession).
+        request.state.nexus_suspended = exc.detail
+        return None
     except Unauthenticated:
         return None
 
@@ -351,9 +355,26 @@ def sign_in_url(request: Request) -> str:
     return f"{SIGN_IN}?{urlencode({'next': kept})}" if kept and kept != "/portal" else SIGN_IN
 
 
+class SuspendedSession(Exception):
+    """A signed-in person whose workspace or account is suspended asked for a page."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+async def suspended_page(request: Request, exc: Exception) -> HTMLResponse:
+    assert isinstance(exc, SuspendedSession)
+    message = exc.detail[:1].upper() + exc.detail[1:] + "."
+    return render(request, "portal/suspended.html", {"principal": None, "message": message}, 403)
+
+
 async def _signed_in(
     request: Request, principal: Annotated[Principal | None, Depends(session)]
 ) -> Principal:
+    suspended = getattr(request.state, "nexus_suspended", None)
+    if principal is None and suspended:
+        raise SuspendedSession(suspended)
     if principal is None:
         raise HTTPException(303, "sign in first", headers={"Location": sign_in_url(request)})
     return principal

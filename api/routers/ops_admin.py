@@ -158,7 +158,7 @@ async def search_users(
     return UserPage(limit=limit, offset=offset, items=[user_summary(u) for u in rows])
 
 
-def _user_detail(session: Session, user_id: uuid.UUID) -> UserDetail:
+def user_detail(session: Session, user_id: uuid.UUID) -> UserDetail:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound("no such account")
@@ -170,7 +170,7 @@ def _user_detail(session: Session, user_id: uuid.UUID) -> UserDetail:
 @router.get("/users/{user_id}")
 async def get_user(user_id: uuid.UUID, ops: Ops, db: DatabaseDep) -> UserDetail:
     """An account, its state and the workspaces it belongs to."""
-    return await db.run(_user_detail, user_id)
+    return await db.run(user_detail, user_id)
 
 
 @router.get("/workspaces")
@@ -183,7 +183,7 @@ async def search_workspaces(
     return WorkspacePage(limit=limit, offset=offset, items=items)
 
 
-def _workspace_detail(session: Session, workspace_id: uuid.UUID) -> WorkspaceDetail:
+def workspace_detail(session: Session, workspace_id: uuid.UUID) -> WorkspaceDetail:
     workspace = session.get(Workspace, workspace_id)
     if workspace is None:
         raise NotFound("no such workspace")
@@ -197,7 +197,7 @@ def _workspace_detail(session: Session, workspace_id: uuid.UUID) -> WorkspaceDet
 @router.get("/workspaces/{workspace_id}")
 async def get_workspace(workspace_id: uuid.UUID, ops: Ops, db: DatabaseDep) -> WorkspaceDetail:
     """A workspace, its state and its members."""
-    return await db.run(_workspace_detail, workspace_id)
+    return await db.run(workspace_detail, workspace_id)
 
 
 @router.get("/admin-actions")
@@ -227,7 +227,7 @@ async def workspace_suspension(
     )
     if done is None:
         raise NotFound("no such workspace")
-    return await db.run(_workspace_detail, workspace_id)
+    return await db.run(workspace_detail, workspace_id)
 
 
 async def user_suspension(
@@ -239,7 +239,7 @@ async def user_suspension(
     done = await db.run(admin_model.set_user_suspension, ops.user_id, user_id, reason, suspend)
     if done is None:
         raise NotFound("no such account")
-    return await db.run(_user_detail, user_id)
+    return await db.run(user_detail, user_id)
 
 
 @router.post("/workspaces/{workspace_id}/suspension")

@@ -485,6 +485,11 @@ TABLE: dict[str, Row] = {
     # Another workspace's invitation is "gone" to it: the page goes back to its own team,
     # and DELETE /workspaces/current/invitations/{id} shows the 404 underneath.
     "POST /portal/team/invitations/{invitation_id}/revocation": page(ADMIN),
+    # Another workspace's member is not found from the team page (404 with the page).
+    "POST /portal/team/members/{user_id}/role": page(
+        ADMIN, mine=True, form={"role": "brand_member"}
+    ),
+    "POST /portal/team/members/{user_id}/removal": page(ADMIN, mine=True),
     # -- portal: the delivery, its media and uploads (brand side and creator alike) ----------
     "GET /portal/deliveries/{delivery_id}": page(*BRAND, CREATOR, mine=True, but={OPS: HIDDEN}),
     "GET /portal/deliveries/{delivery_id}/live": page(
@@ -541,6 +546,21 @@ TABLE: dict[str, Row] = {
     # -- portal: ops -------------------------------------------------------------------------
     "GET /portal/ops": page(OPS),
     "GET /portal/ops/audit": page(OPS),
+    # Ops administration; the probe's workspace is not suspended (no reason: 422 for ops).
+    "GET /portal/ops/admin": page(OPS),
+    "GET /portal/ops/admin/workspaces/{workspace_id}": page(OPS),
+    "POST /portal/ops/admin/workspaces/{workspace_id}/suspension": page(OPS),
+    "POST /portal/ops/admin/workspaces/{workspace_id}/reactivation": page(
+        OPS, form={"reason": "matrix probe"}
+    ),
+    "GET /portal/ops/admin/users/{user_id}": page(OPS),
+    "POST /portal/ops/admin/users/{user_id}/suspension": page(OPS, form={"reason": "matrix probe"}),
+    "POST /portal/ops/admin/users/{user_id}/reactivation": page(
+        OPS, form={"reason": "matrix probe"}
+    ),
+    "POST /portal/ops/admin/users/{user_id}/verification-email": page(
+        OPS, form={"reason": "matrix probe"}
+    ),
     "GET /portal/ops/fundings": page(OPS),
     "POST /portal/ops/fundings/{funding_id}/confirm": page(
         OPS, form={"amount": "11.00", "reference": "NX-0000-0000"}
