@@ -29,6 +29,14 @@ _SPOKEN_RULES = {
 }
 
 
+class SpokenWord(BaseModel):
+    """One word of the transcript and when it is said, in seconds from the start."""
+
+    text: str = Field(max_length=200)
+    start_s: float = Field(ge=0, le=86_400, allow_inf_nan=False)
+    end_s: float = Field(ge=0, le=86_400, allow_inf_nan=False)
+
+
 class PreflightRequest(BaseModel):
     caption: str = Field(min_length=1, max_length=MAX_CAPTION)
     brand: str = Field(default="", max_length=MAX_BRAND)
@@ -36,7 +44,7 @@ class PreflightRequest(BaseModel):
     markets: list[str] = Field(default_factory=list, max_length=50)
     platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
     paid_label: bool = False
-    transcript: list[Word] | None = Field(default=None, max_length=MAX_WORDS)
+    transcript: list[SpokenWord] | None = Field(default=None, max_length=MAX_WORDS)
 
     @field_validator("caption", "brand")
     @classmethod
@@ -93,9 +101,8 @@ def preflight(request: PreflightRequest) -> PreflightAnswer:
         for f in caption_findings
     ]
     if request.transcript is not None:
-        for m in check_spoken_disclosure(
-            request.transcript, brand=request.brand, within_s=SPOKEN_WITHIN_S
-        ):
+        words = [Word(text=w.text, start_s=w.start_s, end_s=w.end_s) for w in request.transcript]
+        for m in check_spoken_disclosure(words, brand=request.brand, within_s=SPOKEN_WITHIN_S):
             findings.append(
                 PreflightFinding(
                     code=m.code,

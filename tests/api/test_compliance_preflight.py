@@ -90,6 +90,10 @@ async def test_a_partner_key_needs_the_deliveries_write_scope(
         ({"caption": "#ad hi", "language": "klingon"}, "body.language"),
         ({"caption": "#ad hi", "markets": ["US", "Atlantis"]}, "body.markets"),
         ({"caption": "#ad hi", "platform": "myspace"}, "body.platform"),
+        (
+            {"caption": "#ad hi", "transcript": [{"text": "ad", "start_s": -1, "end_s": 1}]},
+            "body.transcript.0.start_s",
+        ),
     ],
 )
 async def test_bad_input_is_a_422_naming_the_field(
