@@ -215,12 +215,12 @@ async def test_another_agency_and_a_removed_member_are_refused(
     campaign = ok(await http.post("/campaigns", headers=headers, json=campaign_body(brand_id)), 201)
     refused(await http.get(f"/campaigns/{campaign['id']}", headers=other_headers), 404)
 
-    # Removed from the agency: the client refuses the very next request, and the sign-in
-    # cannot be renewed into it either.
-    with engine.begin() as conn:
-        conn.execute(
-            text("DELETE FROM memberships WHERE user_id = :u"), {"u": agency.member.user_id}
-        )
+    # Removed from the agency by its admin: the client refuses the very next request, and
+    # the sign-in cannot be renewed into it either.
+    removed = await http.delete(
+        f"/workspaces/current/members/{agency.member.user_id}", headers=agency.admin_headers
+    )
+    assert removed.status_code == 204, removed.text
     refused(await http.get(f"/campaigns/{campaign['id']}", headers=headers), 401)
     renewed = await http.post("/auth/refresh", json={"refresh_token": as_client["refresh_token"]})
     refused(renewed, 401)

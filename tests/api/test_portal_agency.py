@@ -157,7 +157,7 @@ async def test_a_clients_own_people_see_neither_the_agency_nor_its_other_clients
     campaigns = await http.get("/portal/campaigns")
     assert acting_for(campaigns) is None
     # The header names the workspace, as for any brand.
-    assert ">Northwind Coffee · brand admin · workspaces</a>" in campaigns.text
+    assert '<span class="acting">Northwind Coffee ·</span>' in campaigns.text
     forged = await http.post(
         "/portal/workspaces",
         data={"csrf_token": csrf_from(page), "workspace_id": str(agency.admin.workspace_id)},
