@@ -251,3 +251,25 @@ async def test_a_clients_own_membership_counts_over_the_agency_role(
     me = ok(await http.get("/auth/me", headers=member_headers))
     fabrikam = [m for m in me["memberships"] if m["name"] == "Fabrikam Shoes"]
     assert [m["role"] for m in fabrikam] == ["brand_admin"]
+
+
+async def test_a_suspended_agency_stops_acting_for_its_clients(
+    http: httpx.AsyncClient, engine: Engine
+) -> None:
+    agency = await agency_with_clients(http, engine)
+    client_id, _ = agency.clients["Northwind Coffee"]
+    own = await login(http, client_member(agency, engine, "Northwind Coffee", Role.BRAND_MEMBER))
+    as_client = bearer(ok(await switch(http, await login(http, agency.member), client_id)))
+    ok(await http.get("/brands", headers=as_client))
+
+    ops = await login(http, make_tenant(engine, Role.OPS))
+    suspended = await http.post(
+        f"/ops/workspaces/{agency.admin.workspace_id}/suspension",
+        headers=ops,
+        json={"reason": "unpaid invoices"},
+    )
+    assert suspended.status_code == 200, suspended.text
+    problem = refused(await http.get("/brands", headers=as_client), 403)
+    assert problem["type"] == "/problems/suspended"
+    # The client itself is not suspended: its own people go on.
+    ok(await http.get("/brands", headers=own))
