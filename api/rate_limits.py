@@ -7,8 +7,14 @@ address; other writes (moderate) and reads (generous) are counted per user (the 
 verified access token, bearer or portal cookie: no database query), per API key (its prefix),
 or, for anyone else, per client address. Health probes and static files are not counted.
 
-The counts are fixed windows aligned to the clock (one Redis round trip per limit: the
-counter's increment). Answers carry the fields of draft-ietf-httpapi-ratelimit-headers-06:
+The counts are fixed windows aligned to the clock. A strict class makes one Redis round trip
+per limit on every request. Reads and writes are counted in batches: a process adds the hits
+it holds for a counter to Redis with its first hit once `BATCH_S` has passed since it last did,
+and with every hit once the count comes within a tenth of the limit. Far from a limit a request
+costs no round trip; near it each process counts exactly, so a limit is passed only by the hits
+other processes took in their last `BATCH_S` and have not added yet.
+
+Answers carry the fields of draft-ietf-httpapi-ratelimit-headers-06:
 `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` (seconds) for the limit
 closest to running out, and `RateLimit-Policy` with every limit of the class ("10;w=60").
 Past a limit the answer is 429 problem+json with `Retry-After`; a portal page gets a page.
@@ -144,6 +150,19 @@ def _cookie(scope: Scope, name: bytes) -> str | None:
     return None
 
 
+# How long a process may keep hits of the batched classes before adding them to Redis.
+BATCH_S = 1.0
+
+
+@dataclass
+class _Batch:
+    """A process's view of one counter: the count Redis last answered and hits not yet added."""
+
+    known: int = 0
+    pending: int = 0
+    synced_at: float = 0.0
+
+
 @dataclass(frozen=True)
 class Verdict:
     allowed: bool
@@ -191,11 +210,11 @@ class Counter:
         """Whether counts are kept in this process only because Redis did not answer."""
         return self._outage
 
-    async def incr(self, key: str, expiry: int) -> int:
+    async def incr(self, key: str, expiry: int, amount: int = 1) -> int:
         redis = self._redis_storage()
         if redis is not None and time.monotonic() >= self._redis_down_until:
             try:
-                count = await redis.incr(key, expiry)
+                count = await redis.incr(key, expiry, amount)
             except (StorageError, OSError) as exc:
                 self._redis_down_until = time.monotonic() + self.settings.redis_retry_s
                 if not self._outage:
@@ -211,7 +230,7 @@ class Counter:
                     self._outage = False
                     log.warning("rate limits: Redis answers again; counting there")
                 return count
-        return await self._memory_storage().incr(key, expiry)
+        return await self._memory_storage().incr(key, expiry, amount)
 
     async def close(self) -> None:
         if self._redis is not None:
@@ -234,6 +253,9 @@ class RateLimiter:
         self.limits: dict[RateClass, list[RateLimitItem]] = {
             cls: list(parse_many(getattr(settings, cls.value))) for cls in RateClass
         }
+        # Per window length: the start of the current window and its batches by counter key
+        # (those of an ended window go with it: their hits counted in a window that is over).
+        self._batches: dict[int, tuple[int, dict[str, _Batch]]] = {}
         self.policies = {
             cls: ", ".join(f"{i.amount};w={i.get_expiry()}" for i in items)
             for cls, items in self.limits.items()
@@ -267,7 +289,11 @@ class RateLimiter:
             window = item.get_expiry()
             start = math.floor(now / window) * window
             reset = max(1, math.ceil(start + window - now))
-            count = await self.counter.incr(item.key_for(cls.value, who, str(start)), window)
+            key = item.key_for(cls.value, who, str(start))
+            if cls in STRICT:
+                count = await self.counter.incr(key, window)
+            else:
+                count = await self._batched(key, window, start, item.amount)
             remaining = max(0, item.amount - count)
             if count > item.amount:
                 allowed = False
@@ -276,6 +302,22 @@ class RateLimiter:
                 closest = (remaining, reset, item.amount)
         assert closest is not None
         return Verdict(allowed, closest[2], closest[0], closest[1], self.policies[cls], retry_after)
+
+    async def _batched(self, key: str, window: int, start: int, amount: int) -> int:
+        started, batches = self._batches.get(window, (None, {}))
+        if started != start:
+            batches = {}
+            self._batches[window] = (start, batches)
+        batch = batches.setdefault(key, _Batch())
+        batch.pending += 1
+        count = batch.known + batch.pending
+        now = time.monotonic()
+        if count * 10 < amount * 9 and now - batch.synced_at < BATCH_S:
+            return count
+        # Taken before the round trip: hits arriving meanwhile stay pending for the next one.
+        adding, batch.pending, batch.synced_at = batch.pending, 0, now
+        batch.known = max(batch.known, await self.counter.incr(key, window, adding))
+        return batch.known + batch.pending
 
     async def close(self) -> None:
         await self.counter.close()

@@ -22,9 +22,6 @@ the ratios, with the targets: rate limiting adds at most 10 % at p50 (rate_limit
 the gateway with the CRS at most 30 % (gateway / rate_limits: the gateway alone). Progress goes
 to stderr. The stack is always stopped, even on failure or Ctrl-C.
 
-Where the rate limiting of the API is not there (no NEXUS_RATE_LIMITS settings), the
-rate_limits phase is null with a note, and the gateway is compared with the direct baseline.
-
 Caveat: the load generator shares the machine with everything it measures; compare the ratios,
 and only between runs on the same machine.
 """
@@ -62,10 +59,6 @@ NOTE = (
 
 def log(message: str) -> None:
     print(f"[edge] {message}", file=sys.stderr, flush=True)
-
-
-def rate_limits_available() -> bool:
-    return "rate_limits" in Settings.model_fields
 
 
 # -- load generation ----------------------------------------------------------------------
@@ -267,44 +260,41 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 
         time.sleep(0.3)
 
 
-async def bench(
-    stack: DevStack, unlimited_url: str | None, args: argparse.Namespace
-) -> dict[str, Any]:
+async def bench(stack: DevStack, unlimited_url: str, args: argparse.Namespace) -> dict[str, Any]:
     settings = stack.settings
     api_url = f"http://127.0.0.1:{settings.api.port}"
     gateway_url = settings.gateway.url
     headers, paths = await prepare(gateway_url, args.campaigns)
     log(f"created {len(paths)} campaigns")
-    direct_url = unlimited_url or api_url
-    await check_reads([direct_url, api_url, gateway_url], headers, paths[0])
+    await check_reads([unlimited_url, api_url, gateway_url], headers, paths[0])
 
     gateway_process = next(c.process for c in stack.children if c.name == "gateway")
-    phases = [Phase("direct", direct_url)]
-    if unlimited_url:
-        phases.append(Phase("rate_limits", api_url))
-    phases.append(Phase("gateway", gateway_url, pids=children_of(gateway_process.pid)))
+    phases = [
+        Phase("direct", unlimited_url),
+        Phase("rate_limits", api_url),
+        Phase("gateway", gateway_url, pids=children_of(gateway_process.pid)),
+    ]
     await measure(phases, headers, paths, args)
     summaries = {phase.name: summarize(phase.result) for phase in phases}
     for name, summary in summaries.items():
         log(f"{name}: {json.dumps(summary)}")
     direct = summaries["direct"]
-    limited = summaries.get("rate_limits")
+    limited = summaries["rate_limits"]
     gateway = summaries["gateway"]
     gateway["nginx_cpu_ms_per_request"] = (
         round(phases[-1].cpu_s * 1000 / gateway["requests"], 3) if gateway["requests"] else None
     )
 
-    def ratio(a: dict[str, Any] | None, b: dict[str, Any] | None, key: str) -> float | None:
-        if a is None or b is None or a[key] is None or not b[key]:
+    def ratio(a: dict[str, Any], b: dict[str, Any], key: str) -> float | None:
+        if a[key] is None or not b[key]:
             return None
         return round(float(a[key]) / float(b[key]), 3)
 
-    behind = limited or direct
     ratios = {
         "rate_limits_p50": ratio(limited, direct, "p50_ms"),
         "rate_limits_p99": ratio(limited, direct, "p99_ms"),
-        "gateway_p50": ratio(gateway, behind, "p50_ms"),
-        "gateway_p99": ratio(gateway, behind, "p99_ms"),
+        "gateway_p50": ratio(gateway, limited, "p50_ms"),
+        "gateway_p99": ratio(gateway, limited, "p99_ms"),
         "edge_p50": ratio(gateway, direct, "p50_ms"),
     }
     within: dict[str, bool | None] = {}
@@ -327,11 +317,6 @@ async def bench(
         "within_target": within,
         "note": NOTE.format(cpus=os.cpu_count()),
     }
-    if limited is None:
-        report["rate_limits_note"] = (
-            "rate limiting is not in this checkout (no NEXUS_RATE_LIMITS settings): phase not "
-            "measured; the gateway is compared with the direct API"
-        )
     return report
 
 
@@ -366,12 +351,10 @@ def main(argv: list[str] | None = None) -> int:
     state_dir.chmod(0o755)
     os.environ.update(isolated_environment(state_dir))
     os.environ["NEXUS_GATEWAY__ENABLED"] = "true"
-    limits = rate_limits_available()
-    if limits:
-        # Counted, never refused: the bench measures what counting costs.
-        os.environ["NEXUS_RATE_LIMITS__ENABLED"] = "true"
-        os.environ["NEXUS_RATE_LIMITS__READS"] = "100000000/minute"
-        os.environ["NEXUS_RATE_LIMITS__WRITES"] = "100000000/minute"
+    # Counted, never refused: the bench measures what counting costs.
+    os.environ["NEXUS_RATE_LIMITS__ENABLED"] = "true"
+    os.environ["NEXUS_RATE_LIMITS__READS"] = "100000000/minute"
+    os.environ["NEXUS_RATE_LIMITS__WRITES"] = "100000000/minute"
     settings = Settings()
     stack = DevStack(settings)
     second: subprocess.Popen[bytes] | None = None
@@ -382,21 +365,19 @@ def main(argv: list[str] | None = None) -> int:
         # Its progress lines go to stderr: stdout carries the one JSON line.
         with contextlib.redirect_stdout(sys.stderr):
             stack.start()
-        unlimited_url = None
-        if limits:
-            [port] = free_ports(1)
-            env = {
-                **(stack.child_env or os.environ),
-                "NEXUS_API__PORT": str(port),
-                "NEXUS_RATE_LIMITS__ENABLED": "false",
-            }
-            second_log = (stack.logs_dir / "api-unlimited.log").open("ab")
-            second = subprocess.Popen(
-                [sys.executable, "-m", "nexus", "api"], env=env, stdout=second_log,
-                stderr=subprocess.STDOUT, start_new_session=True,
-            )  # fmt: skip
-            unlimited_url = f"http://127.0.0.1:{port}"
-            wait_healthy(unlimited_url, second)
+        [port] = free_ports(1)
+        env = {
+            **(stack.child_env or os.environ),
+            "NEXUS_API__PORT": str(port),
+            "NEXUS_RATE_LIMITS__ENABLED": "false",
+        }
+        second_log = (stack.logs_dir / "api-unlimited.log").open("ab")
+        second = subprocess.Popen(
+            [sys.executable, "-m", "nexus", "api"], env=env, stdout=second_log,
+            stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        unlimited_url = f"http://127.0.0.1:{port}"
+        wait_healthy(unlimited_url, second)
         log("stack up")
         report = asyncio.run(bench(stack, unlimited_url, args))
         print(json.dumps(report, separators=(",", ":")), flush=True)

@@ -17,8 +17,9 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from temporalio.client import Client
 
+import api.rate_limits
 from api.app import close_app, create_app
-from api.rate_limits import RateClass, rate_class
+from api.rate_limits import RateClass, RateLimiter, rate_class
 from domain.enums import Role
 from nexus.redis import LocalRedis
 from nexus.settings import RateLimitSettings, Settings
@@ -225,6 +226,46 @@ async def test_reads_are_generous_then_limited_per_user(
         anonymous = await http.get("/auth/me")
         assert anonymous.status_code == 401
         assert anonymous.headers["ratelimit-remaining"] == "599"
+
+
+async def test_reads_far_from_their_limit_reach_redis_in_batches(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api.rate_limits, "BATCH_S", 3600.0)
+    await fresh_window()
+    limiter = RateLimiter(limited(settings, reads="1000/minute").rate_limits, settings.auth)
+    [item] = limiter.limits[RateClass.READS]
+    start = int(time.time() // 60 * 60)
+    key = item.key_for(RateClass.READS.value, "user:ada", str(start))
+    try:
+        verdicts = [await limiter.hit(RateClass.READS, "user:ada") for _ in range(100)]
+        assert all(v.allowed for v in verdicts)
+        assert verdicts[-1].remaining == 900
+        # Only the first hit made a round trip: the other 99 are held by this process.
+        assert await limiter.counter.incr(key, 60, 0) == 1
+        monkeypatch.setattr(api.rate_limits, "BATCH_S", 0.0)
+        await limiter.hit(RateClass.READS, "user:ada")
+        assert await limiter.counter.incr(key, 60, 0) == 101
+    finally:
+        await limiter.close()
+
+
+async def test_near_the_limit_every_read_is_counted_exactly_across_processes(
+    settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(api.rate_limits, "BATCH_S", 3600.0)
+    await fresh_window()
+    shared = limited(settings, reads="100/minute").rate_limits
+    one, other = RateLimiter(shared, settings.auth), RateLimiter(shared, settings.auth)
+    try:
+        first = [await one.hit(RateClass.READS, "user:ada") for _ in range(95)]
+        # From 90 on, each hit of the first process reached Redis: the second sees them.
+        second = [await other.hit(RateClass.READS, "user:ada") for _ in range(10)]
+        assert [v.allowed for v in first + second] == [True] * 100 + [False] * 5
+        assert not (await one.hit(RateClass.READS, "user:ada")).allowed
+    finally:
+        await one.close()
+        await other.close()
 
 
 async def test_a_portal_session_is_counted_as_its_user(
