@@ -309,7 +309,9 @@ def parse_reference(text: str) -> str:
     """A typed reference in its canonical form ("nx 7k3f 9q2m" -> "NX-7K3F-9Q2M"); refused
     (BadReference, saying why) when it is not one or its check character does not match."""
     plain = compact(text)
-    plain = plain.removeprefix(REFERENCE_PREFIX)
+    # Only a prefix beyond the code's own length: a code may itself begin with "NX".
+    if len(plain) > _BODY + 1:
+        plain = plain.removeprefix(REFERENCE_PREFIX)
     code = "".join(_READS_AS.get(ch, ch) for ch in plain)
     if len(code) != _BODY + 1 or any(ch not in _VALUE for ch in code):
         raise BadReference("A payment reference looks like NX-7K3F-9Q2M.")

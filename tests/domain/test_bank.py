@@ -157,6 +157,9 @@ def test_payment_references_are_stable_human_typable_and_checked() -> None:
     loose = reference.lower().replace("-", " ").replace("0", "o").replace("1", "l")
     assert bank.parse_reference(loose) == reference
     assert bank.parse_reference(reference.replace("NX-", "")) == reference
+    # A code that itself begins with the prefix's letters, typed without the prefix.
+    code = "NX7K3F9" + bank._luhn32("NX7K3F9")
+    assert bank.parse_reference(code) == f"NX-{code[:4]}-{code[4:]}"
 
 
 @given(st.binary(min_size=1, max_size=16), st.integers(0, 7), st.integers(1, 31))
