@@ -101,8 +101,9 @@ async def test_ops_find_a_workspace_suspend_it_with_a_reason_and_reactivate_it(
         for url in ("/portal/ops", "/portal/ops/admin", path):
             logged = await web.get(url)
             row = re.search(
-                r"<tr><td>[^<]*</td><td>([^<]*)</td>\s*"
-                r"<td>Suspended <a[^>]*>([^<]*)</a></td>\s*<td>([^<]*)</td>",
+                r'<tr><td>[^<]*</td><td><span class="cell-label">By </span>([^<]*)</td>\s*'
+                r"<td>Suspended <a[^>]*>([^<]*)</a></td>\s*"
+                r'<td><span class="cell-label">Why: </span>([^<]*)</td>',
                 logged.text,
             )
             assert row, url
