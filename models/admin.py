@@ -135,7 +135,8 @@ def change_role(
 def remove_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID) -> MemberChange:
     """Take a member out of the workspace: their access tokens for it are refused from the
     next request on (the membership is gone), their refresh tokens for it and the API keys they
-    created in it are revoked. The last admin stays."""
+    created in it are revoked; for an agency, also in the clients they reached through it (not
+    those where they are members in their own right). The last admin stays."""
     _lock_workspace(session, workspace_id)
     member = _member(session, workspace_id, user_id)
     if member is None:
@@ -144,11 +145,18 @@ def remove_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID)
         return MemberChange.LAST_ADMIN
     now = utcnow()
     session.delete(member)
+    own_elsewhere = select(Membership.workspace_id).where(Membership.user_id == user_id)
+    clients = session.exec(
+        select(Workspace.id).where(
+            Workspace.managed_by == workspace_id, col(Workspace.id).not_in(own_elsewhere)
+        )
+    ).all()
+    reached = [workspace_id, *clients]
     session.execute(
         update(RefreshToken)
         .where(
             col(RefreshToken.user_id) == user_id,
-            col(RefreshToken.workspace_id) == workspace_id,
+            col(RefreshToken.workspace_id).in_(reached),
             col(RefreshToken.revoked_at).is_(None),
         )
         .values(revoked_at=now)
@@ -156,7 +164,7 @@ def remove_member(session: Session, workspace_id: uuid.UUID, user_id: uuid.UUID)
     session.execute(
         update(ApiKey)
         .where(
-            col(ApiKey.workspace_id) == workspace_id,
+            col(ApiKey.workspace_id).in_(reached),
             col(ApiKey.created_by) == user_id,
             col(ApiKey.revoked_at).is_(None),
         )

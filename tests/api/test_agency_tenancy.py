@@ -215,15 +215,27 @@ async def test_another_agency_and_a_removed_member_are_refused(
     campaign = ok(await http.post("/campaigns", headers=headers, json=campaign_body(brand_id)), 201)
     refused(await http.get(f"/campaigns/{campaign['id']}", headers=other_headers), 404)
 
-    # Removed from the agency by its admin: the client refuses the very next request, and
-    # the sign-in cannot be renewed into it either.
-    removed = await http.delete(
-        f"/workspaces/current/members/{agency.member.user_id}", headers=agency.admin_headers
+    # Made an admin of the agency, they make a partner key in the client.
+    path = f"/workspaces/current/members/{agency.member.user_id}"
+    promoted = await http.patch(path, json={"role": "brand_admin"}, headers=agency.admin_headers)
+    assert promoted.status_code == 200, promoted.text
+    as_admin = ok(await switch(http, await login(http, agency.member), client_id))
+    made = await http.post(
+        "/api-keys",
+        json={"name": "Shop sync", "scopes": ["campaigns:read"]},
+        headers=bearer(as_admin),
     )
+    key = {"Authorization": f"Bearer {ok(made, 201)['key']}"}
+    assert (await http.get("/campaigns", headers=key)).status_code == 200
+
+    # Removed from the agency by its admin: the client refuses the very next request, the
+    # sign-in cannot be renewed into it, and the key they made there is revoked.
+    removed = await http.delete(path, headers=agency.admin_headers)
     assert removed.status_code == 204, removed.text
     refused(await http.get(f"/campaigns/{campaign['id']}", headers=headers), 401)
     renewed = await http.post("/auth/refresh", json={"refresh_token": as_client["refresh_token"]})
     refused(renewed, 401)
+    refused(await http.get("/campaigns", headers=key), 401)
 
 
 async def test_a_clients_own_membership_counts_over_the_agency_role(
