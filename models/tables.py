@@ -18,6 +18,7 @@ from models import (
     moderation,
     money,
     notifications,
+    social,
     uploads,
     workspaces,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "moderation",
     "money",
     "notifications",
+    "social",
     "uploads",
     "workspaces",
 ]

@@ -473,6 +473,34 @@ class GatewaySettings(BaseModel):
         return f"http://{self.host}:{self.port}"
 
 
+class SocialProviderSettings(BaseModel):
+    """One social sign-in provider (integrations/identity/providers.py holds each vendor's
+    documented endpoints and scopes); the endpoints here override the table's, for a provider
+    of one's own or a local one in tests."""
+
+    enabled: bool = False
+    client_id: str = ""
+    client_secret: SecretStr | None = None
+    # OpenID Connect providers: the discovery document (issuer, endpoints, JWKS).
+    discovery_url: str | None = None
+    authorize_url: str | None = None
+    token_url: str | None = None
+    userinfo_url: str | None = None
+
+
+class SocialLoginSettings(BaseModel):
+    """Sign-in with Google for brands; TikTok, Instagram and YouTube for creators. A provider
+    shows on the sign-in page when enabled with a client id (NEXUS_SOCIAL__GOOGLE__ENABLED,
+    NEXUS_SOCIAL__GOOGLE__CLIENT_ID, NEXUS_SOCIAL__GOOGLE__CLIENT_SECRET, ...)."""
+
+    google: SocialProviderSettings = SocialProviderSettings()
+    tiktok: SocialProviderSettings = SocialProviderSettings()
+    instagram: SocialProviderSettings = SocialProviderSettings()
+    youtube: SocialProviderSettings = SocialProviderSettings()
+    # How long a sign-in sent to a provider may take to come back.
+    sign_in_ttl_s: int = Field(default=600, ge=60, le=3600)
+
+
 class StackSettings(BaseModel):
     """Ports and state directory of the embedded development stack (`nexus up`)."""
 
@@ -508,6 +536,7 @@ class Settings(BaseSettings):
     moderation: ModerationSettings = ModerationSettings()
     rate_limits: RateLimitSettings = RateLimitSettings()
     gateway: GatewaySettings = GatewaySettings()
+    social: SocialLoginSettings = SocialLoginSettings()
 
     def missing_secrets(self, process: str) -> list[str]:
         """The variables of the secrets `process` (api, worker-cpu or worker-gpu) needs that are

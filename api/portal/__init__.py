@@ -19,6 +19,7 @@ from api.portal import (
     passwords,
     profile,
     signup,
+    social,
     team,
 )
 from api.portal.web import (
@@ -44,6 +45,7 @@ for _pages in (
     passwords.router,
     profile.router,
     signup.router,
+    social.router,
     team.router,
 ):
     # Every page shows the name of the workspace (the client) acted in.

@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
 from api.deps import DatabaseDep, Principal, SettingsDep
+from api.portal import social
 from api.portal.web import (
     BRAND_ROLES,
     Csrf,
@@ -47,10 +48,11 @@ def signed_in_as(
 
 @router.get("/login")
 async def login_page(
-    request: Request, next: Annotated[str, Query(max_length=2000)] = ""
+    request: Request, settings: SettingsDep, next: Annotated[str, Query(max_length=2000)] = ""
 ) -> HTMLResponse:
     """The sign-in form; `next`, a portal page asked for signed out, is where it lands."""
     context: dict[str, object] = {"email": "", "errors": {}, "next": local_path(next) or ""}
+    context["social"] = social.buttons(settings)
     return render(request, "portal/login.html", context)
 
 
@@ -87,6 +89,7 @@ async def login_submit(
                 )
     if errors:
         context: dict[str, object] = {"email": email, "errors": errors, "next": landing or ""}
+        context["social"] = social.buttons(settings)
         return render(request, "portal/login.html", context, status_code=400)
     return signed_in_as(
         request, token.access_token, token.expires_in, landing or "/portal", token.refresh_token
