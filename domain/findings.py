@@ -19,8 +19,18 @@ class Finding(BaseModel):
     start_s: float | None = None  # where in the video
 
 
-# GARM brand-safety categories (activities/checks/brand_safety.py), as a person names them.
+# GARM brand-safety categories (activities/checks/brand_safety.py), as a person names them:
+# the canonical GARM slugs, then the short names of findings stored before them.
 GARM_WORDS: dict[str, str] = {
+    "adult_explicit": "adult or sexual content",
+    "arms_ammunition": "weapons reference",
+    "crime_harmful_acts": "crime or harmful acts",
+    "death_injury_military_conflict": "death, injury or war",
+    "online_piracy": "piracy or counterfeits",
+    "hate_speech_aggression": "hate speech or aggression",
+    "illegal_drugs_tobacco_ecigs_vaping_alcohol": "drug, alcohol, tobacco or vaping reference",
+    "spam_harmful_content": "spam, scams or harmful content",
+    "debated_sensitive_social_issues": "debated social issue",
     "adult": "adult or sexual content",
     "arms": "weapons reference",
     "crime": "crime reference",

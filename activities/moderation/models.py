@@ -10,7 +10,7 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from activities.checks.brand_safety import GARM_DESCRIPTIONS
+from activities.checks.brand_safety import BENIGN, exemplar_pairs, nearest_category, normalise
 from nexus.settings import ModerationSettings
 from workflows.contracts.moderation import FrameScore, Segment, Transcript, Word
 
@@ -105,12 +105,13 @@ def default_embedding_model() -> Path:
 
 @functools.cache
 def _sentence_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
-    """The model and the GARM descriptions' embeddings, once a process: loading torch and
-    the model takes seconds, and every worker in the process shares them (read-only)."""
+    """The model and the GARM exemplars' embeddings (and the benign ones'), once a process:
+    loading torch and the model takes seconds, and every worker in the process shares them
+    (read-only)."""
     from sentence_transformers import SentenceTransformer
 
     model = SentenceTransformer(str(path), device=device, local_files_only=True)
-    pairs = [(c, d) for c, ds in GARM_DESCRIPTIONS.items() for d in ds]
+    pairs = exemplar_pairs()
     prototypes = model.encode(
         [d for _, d in pairs], normalize_embeddings=True, convert_to_numpy=True
     )
@@ -118,7 +119,10 @@ def _sentence_model(path: Path, device: str) -> tuple[Any, Any, list[str]]:
 
 
 class TextEmbedder:
-    """Sentence embeddings, compared with every GARM category description."""
+    """Sentence embeddings, compared with every GARM category's exemplars and the benign
+    ones (texts normalised first): a text takes the closest category that reaches its
+    calibrated threshold and is closer than any benign exemplar (see
+    activities/checks/brand_safety.py)."""
 
     # Texts whose closest category is remembered: a resubmitted draft repeats its sentences
     # and caption lines, and their comparison never changes for one model.
@@ -132,26 +136,40 @@ class TextEmbedder:
         self._closest: OrderedDict[str, tuple[str, float]] = OrderedDict()
 
     def garm_matches(self, texts: list[str]) -> list[tuple[int, str, float]]:
-        """(index of the text, category, similarity) for each text's closest category when
-        it reaches the threshold."""
+        """(index of the text, category, similarity) for each text whose nearest exemplar is
+        a GARM category's and reaches the similarity floor."""
         with self._lock:
             closest = {t: self._closest[t] for t in texts if t in self._closest}
         new = list(dict.fromkeys(t for t in texts if t not in closest))
         if new:
             with self._lock:
                 model, prototypes, categories = _sentence_model(self._path, self._device)
-            vectors = model.encode(new, normalize_embeddings=True, convert_to_numpy=True)
+            vectors = model.encode(
+                [normalise(t) for t in new], normalize_embeddings=True, convert_to_numpy=True
+            )
             for text, row in zip(new, vectors @ prototypes.T, strict=True):
-                best = int(row.argmax())
-                closest[text] = (categories[best], round(float(row[best]), 3))
+                closest[text] = nearest_category(_by_category(row, categories), self._threshold)
         with self._lock:
             for text in texts:
                 self._closest[text] = closest[text]
                 self._closest.move_to_end(text)
             while len(self._closest) > self.REMEMBERED:
                 self._closest.popitem(last=False)
-        return [
-            (i, *closest[text])
-            for i, text in enumerate(texts)
-            if closest[text][1] >= self._threshold
-        ]
+        return [(i, *closest[text]) for i, text in enumerate(texts) if closest[text][0] != BENIGN]
+
+    def category_scores(self, texts: list[str]) -> list[dict[str, float]]:
+        """Each text's similarity to its nearest exemplar of every category (and "benign"),
+        for calibrating the thresholds."""
+        with self._lock:
+            model, prototypes, categories = _sentence_model(self._path, self._device)
+        vectors = model.encode(
+            [normalise(t) for t in texts], normalize_embeddings=True, convert_to_numpy=True
+        )
+        return [_by_category(row, categories) for row in vectors @ prototypes.T]
+
+
+def _by_category(row: Any, categories: list[str]) -> dict[str, float]:
+    best: dict[str, float] = {}
+    for category, score in zip(categories, row.tolist(), strict=True):
+        best[category] = max(best.get(category, -1.0), round(float(score), 3))
+    return best

@@ -142,13 +142,15 @@ def test_brand_safety_follows_the_brands_sensitivity() -> None:
     said = words("we got so wasted then I bought a gun", start=1)
     medium = check_brand_safety(caption="", words=said, sensitivity="medium")
     assert {(f.code, f.severity) for f in medium} == {
-        ("garm_drugs_alcohol_tobacco", "warn"),
-        ("garm_arms", "review"),
+        ("garm_illegal_drugs_tobacco_ecigs_vaping_alcohol", "warn"),
+        ("garm_arms_ammunition", "review"),
     }
     low = check_brand_safety(caption="", words=said, sensitivity="low")
-    assert [(f.code, f.severity) for f in low] == [("garm_arms", "review")]
+    assert [(f.code, f.severity) for f in low] == [("garm_arms_ammunition", "review")]
     high = check_brand_safety(caption="free download here", words=[], sensitivity="high")
-    assert [(f.code, f.severity, f.span) for f in high] == [("garm_piracy", "review", (0, 13))]
+    assert [(f.code, f.severity, f.span) for f in high] == [
+        ("garm_online_piracy", "review", (0, 13))
+    ]
     assert check_brand_safety(caption="", words=words("lovely serum"), sensitivity="high") == []
 
 
@@ -231,7 +233,7 @@ def test_semantic_brand_safety_matches_become_findings_once_per_category() -> No
     ]
     findings = check_brand_safety(caption="", words=said, sensitivity="medium", semantic=matches)
     assert [(f.code, f.severity, f.start_s) for f in findings] == [
-        ("garm_arms", "review", 3.0),  # a floor category: a person looks at it
+        ("garm_arms_ammunition", "review", 3.0),  # a floor category: a person looks at it
         ("garm_misinformation", "warn", None),
     ]
     assert "What is said at 0:03" in findings[0].message
@@ -240,5 +242,5 @@ def test_semantic_brand_safety_matches_become_findings_once_per_category() -> No
     # A lexicon hit already covers the category; low sensitivity drops non-floor categories.
     gun = words("look at my gun")
     only_lexicon = check_brand_safety(caption="", words=gun, sensitivity="low", semantic=matches)
-    assert [f.code for f in only_lexicon] == ["garm_arms"]
+    assert [f.code for f in only_lexicon] == ["garm_arms_ammunition"]
     assert '"gun"' in only_lexicon[0].message

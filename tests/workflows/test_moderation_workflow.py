@@ -225,7 +225,7 @@ async def test_a_review_past_its_sla_escalates_and_waits_for_ops(
     assert report.decision == "pass"
     assert report.reviewed_by is not None
     assert report.reviewed_by.startswith("user:")
-    assert [f.code for f in report.findings] == ["garm_arms"]
+    assert [f.code for f in report.findings] == ["garm_arms_ammunition"]
     with Session(engine) as session:
         assert [e.kind for e in escalations(session, report.asset_id)] == ["review_overdue"]
 
@@ -389,7 +389,10 @@ async def test_speech_that_means_a_garm_category_is_flagged_where_it_is_said(
     said = video(tmp_path / "high.mp4", say=speech, seconds=6)
     report = await moderate(client, settings, said, "#ad My Glow morning routine")
     [finding] = report.findings
-    assert (finding.code, finding.severity) == ("garm_drugs_alcohol_tobacco", "warn")
+    assert (finding.code, finding.severity) == (
+        "garm_illegal_drugs_tobacco_ecigs_vaping_alcohol",
+        "warn",
+    )
     assert finding.start_s is not None and finding.start_s > 0
     assert report.decision == "pass"  # a warning for the brand to weigh, not a block
 
