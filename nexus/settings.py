@@ -488,6 +488,12 @@ class SocialProviderSettings(BaseModel):
     token_url: str | None = None
     userinfo_url: str | None = None
 
+    @model_validator(mode="after")
+    def _enabled_needs_a_client(self) -> SocialProviderSettings:
+        if self.enabled and not (self.client_id and is_set(self.client_secret)):
+            raise ValueError("an enabled provider needs its client_id and client_secret")
+        return self
+
 
 class SocialLoginSettings(BaseModel):
     """Sign-in with Google for brands; TikTok, Instagram and YouTube for creators. A provider

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.client import Client
@@ -43,7 +43,16 @@ def social_settings(provider: Provider) -> SocialLoginSettings:
         enabled=True, client_id=CLIENT_ID, client_secret=SecretStr(CLIENT_SECRET),
         discovery_url=f"{provider.issuer}/.well-known/openid-configuration",
     )  # fmt: skip
-    return SocialLoginSettings(google=google, youtube=google)
+    # Instagram: OAuth 2.0 with its user information, no ID token and no e-mail.
+    instagram = google.model_copy(
+        update={
+            "discovery_url": None,
+            "authorize_url": f"{provider.issuer}/authorize",
+            "token_url": f"{provider.issuer}/token",
+            "userinfo_url": f"{provider.issuer}/userinfo",
+        }
+    )
+    return SocialLoginSettings(google=google, youtube=google, instagram=instagram)
 
 
 @pytest.fixture
@@ -58,9 +67,11 @@ async def portal(
     await close_app(app)
 
 
-async def at_provider(portal: httpx.AsyncClient, answer: str = "allow") -> str:
-    """Start a Google sign-in and answer the provider's consent page: the callback's path."""
-    start = await portal.get("/portal/auth/google/start")
+async def at_provider(
+    portal: httpx.AsyncClient, answer: str = "allow", provider: str = "google"
+) -> str:
+    """Start a sign-in and answer the provider's consent page: the callback's path."""
+    start = await portal.get(f"/portal/auth/{provider}/start")
     assert start.status_code == 303, start.text
     async with httpx.AsyncClient() as person:
         consent = await person.get(start.headers["location"])
@@ -124,7 +135,7 @@ async def test_no_account_and_the_wrong_kind_of_account_are_sent_elsewhere(
     assert not {("google", "google-sub-3"), ("google", "google-sub-4")} & set(identities(engine))
 
 
-@pytest.mark.parametrize("attack", ["forged signature", "other nonce"])
+@pytest.mark.parametrize("attack", ["forged signature", "other nonce", "expired"])
 async def test_a_forged_or_mis_bound_id_token_is_refused(
     portal: httpx.AsyncClient, provider: Provider, engine: Engine, attack: str
 ) -> None:
@@ -132,6 +143,7 @@ async def test_a_forged_or_mis_bound_id_token_is_refused(
     provider.person = Person("google-sub-5", brand.email, email_verified=True)
     provider.forge = attack == "forged signature"
     provider.nonce_override = "another-nonce" if attack == "other nonce" else None
+    provider.id_token_ttl = -600 if attack == "expired" else 300
     page = await portal.get(await at_provider(portal))
     assert page.status_code == 400
     assert "could not be verified as genuine" in page.text
@@ -182,6 +194,25 @@ async def test_the_sign_in_page_offers_the_configured_providers(
 ) -> None:
     page = await portal.get("/portal/login")
     assert "Continue with Google" in page.text and "Continue with YouTube" in page.text
+    assert "Continue with Instagram" in page.text
     assert "Continue with TikTok" not in page.text  # not configured
     missing = await portal.get("/portal/auth/tiktok/start")
     assert missing.status_code == 404 and "not available" in missing.text
+
+
+async def test_an_oauth_provider_without_an_e_mail_links_no_one(
+    portal: httpx.AsyncClient, provider: Provider, engine: Engine
+) -> None:
+    """Instagram (OAuth 2.0 and its user information) names the person but gives no e-mail:
+    nothing tells which account is theirs."""
+    creator = make_tenant(engine, Role.CREATOR)
+    provider.person = Person("ig-1", creator.email, email_verified=True)
+    page = await portal.get(await at_provider(portal, provider="instagram"))
+    assert page.status_code == 400
+    assert "Instagram does not share an e-mail address with us" in page.text
+    assert ("instagram", "ig-1") not in identities(engine)
+
+
+def test_an_enabled_provider_without_its_client_is_refused_at_startup() -> None:
+    with pytest.raises(ValidationError, match="needs its client_id and client_secret"):
+        SocialProviderSettings(enabled=True, client_id="only-an-id")

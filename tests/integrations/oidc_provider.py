@@ -5,7 +5,9 @@ an ID token signed with an RSA key (joserfc, authlib's JOSE library), the JWKS, 
 information.
 
 The test says who signs in (`person`), and may make the provider misbehave as an attacker
-would: sign with a key not in its JWKS (`forge`), or put another nonce in the ID token."""
+would: sign with a key not in its JWKS (`forge`), put another nonce in the ID token, or issue
+it expired. Its user information also answers as Instagram's and TikTok's do, for the OAuth 2.0
+providers."""
 
 from __future__ import annotations
 
@@ -57,6 +59,8 @@ class Provider:
     person: Person = field(default_factory=lambda: Person("subject-1", None, False))
     forge: bool = False
     nonce_override: str | None = None
+    # Seconds the ID token lives (negative: expired when issued).
+    id_token_ttl: int = 300
     key: RSAKey = field(default_factory=lambda: RSAKey.generate_key(2048, {"kid": "k1"}))
     codes: dict[str, _Grant] = field(default_factory=dict)
     tokens: dict[str, Person] = field(default_factory=dict)
@@ -66,7 +70,7 @@ class Provider:
         person = grant.person
         claims: dict[str, Any] = {
             "iss": self.issuer, "aud": grant.client_id, "sub": person.subject,
-            "iat": now, "exp": now + 300, "name": person.name,
+            "iat": now, "exp": now + self.id_token_ttl, "name": person.name,
             "nonce": self.nonce_override or grant.nonce,
         }  # fmt: skip
         if person.email is not None:
@@ -147,7 +151,12 @@ class Provider:
             person = self.tokens.get(bearer)
             if person is None:
                 return JSONResponse({"error": "invalid_token"}, 401)
-            return JSONResponse({"sub": person.subject, "name": person.name})
+            # OpenID Connect's claims, with Instagram's and TikTok's shapes beside them.
+            return JSONResponse({
+                "sub": person.subject, "name": person.name,
+                "user_id": person.subject, "username": person.name,
+                "data": {"user": {"open_id": person.subject, "display_name": person.name}},
+            })  # fmt: skip
 
         return Starlette(routes=[
             Route("/.well-known/openid-configuration", discovery),
