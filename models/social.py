@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import DateTime, UniqueConstraint, update
+from sqlalchemy import DateTime, UniqueConstraint, delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
@@ -58,6 +58,10 @@ def start_sign_in(
     next_path: str | None,
     expires_at: datetime,
 ) -> None:
+    # Sign-ins that never came back are forgotten a day after they expired.
+    session.execute(
+        delete(SocialSignIn).where(col(SocialSignIn.expires_at) < utcnow() - timedelta(days=1))
+    )
     session.add(
         SocialSignIn(
             state_hash=state_hash, provider=provider, nonce=nonce, code_verifier=code_verifier,

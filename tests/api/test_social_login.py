@@ -7,6 +7,7 @@ and change nothing."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 import httpx
@@ -19,8 +20,9 @@ from temporalio.client import Client
 from api.app import close_app, create_app
 from api.portal.web import SESSION_COOKIE
 from domain.enums import Role
+from models.base import utcnow
 from models.db import session_scope
-from models.social import SocialIdentity
+from models.social import SocialIdentity, SocialSignIn
 from nexus.settings import Settings, SocialLoginSettings, SocialProviderSettings
 from tests.integrations.oidc_provider import (
     CLIENT_ID,
@@ -216,3 +218,19 @@ async def test_an_oauth_provider_without_an_e_mail_links_no_one(
 def test_an_enabled_provider_without_its_client_is_refused_at_startup() -> None:
     with pytest.raises(ValidationError, match="needs its client_id and client_secret"):
         SocialProviderSettings(enabled=True, client_id="only-an-id")
+
+
+async def test_sign_ins_that_never_came_back_are_forgotten(
+    portal: httpx.AsyncClient, engine: Engine
+) -> None:
+    with session_scope(engine) as session:
+        session.add(
+            SocialSignIn(
+                state_hash="a" * 64, provider="google", nonce="n", code_verifier="v",
+                expires_at=utcnow() - timedelta(days=2),
+            )
+        )  # fmt: skip
+    assert (await portal.get("/portal/auth/google/start")).status_code == 303
+    with session_scope(engine) as session:
+        assert session.get(SocialSignIn, "a" * 64) is None
+        assert len(session.exec(select(SocialSignIn)).all()) == 1  # the new one
