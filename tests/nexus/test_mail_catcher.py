@@ -55,6 +55,7 @@ def test_nexus_up_starts_the_mail_catcher_which_keeps_what_it_receives(
     monkeypatch.setenv("NEXUS_ENV", "development")
     monkeypatch.setenv("NEXUS_DATABASE__URL", database_url)
     monkeypatch.setenv("NEXUS_NOTIFICATIONS__MAIL_CATCHER_PORT", str(port))
+    monkeypatch.setenv("NEXUS_GATEWAY__ENABLED", "false")
     settings = Settings(stack={"state_dir": tmp_path})
     assert settings.notifications.mail_catcher
     # Everything but the mail catcher is the other tests' (tests/test_stack.py runs it all).
