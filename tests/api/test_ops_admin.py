@@ -228,8 +228,8 @@ async def test_a_reason_is_required_and_only_ops_administer(
         ("GET", f"/ops/workspaces/{brand.workspace_id}", None),
         ("GET", "/ops/admin-actions", None),
     ]
-    for method, url, body in calls:
-        answer = await web.request(method, url, json=body, headers=headers)
+    for method, url, payload in calls:
+        answer = await web.request(method, url, json=payload, headers=headers)
         assert_problem(answer, 403, "forbidden")
     assert (await web.get("/campaigns", headers=headers)).status_code == 200
     log = await web.get("/ops/admin-actions", params={"target_id": str(brand.workspace_id)},
