@@ -75,7 +75,7 @@ _SEPARATORS = re.compile(r"[.\-_*·•]")
 _EDGE_PUNCT = "\"'()[]{}<>,;:?!.\u2026\u201c\u201d\u2018\u2019\u00ab\u00bb"
 _NEGATORS = frozenset(
     {"no", "not", "never", "without", "zero", "non", "don't", "dont", "doesn't", "isn't",
-     "aren't", "won't", "wasn't", "nor", "free"}
+     "aren't", "won't", "wasn't", "nor"}
 )  # fmt: skip
 # Idioms whose violent or risky words mean something harmless, read as what they mean.
 _IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
@@ -91,7 +91,7 @@ _IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"dying to", "eager to"),
         (r"i'?m dead", "i'm laughing"),
         (r"(?:is|was|looks) (?:so )?fire", "is great"),
-        (r"secret weapon", "secret"),
+        (r"secret weapon|weapon of choice", "favourite"),
         (r"(?:a|such a|total) steal", "a bargain"),
         (r"shot my shot", "tried my luck"),
         (r"(?:photo ?)?shoot|shot on location|shot this", "filmed"),
@@ -100,6 +100,8 @@ _IDIOMS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"knockout look", "great look"),
         (r"bombshell", "glamorous"),
         (r"game changer", "great"),
+        (r"battle of the", "comparison of the"),
+        (r"drugstore", "budget shop"),
     )
 )  # fmt: skip
 _WORD = re.compile(r"\S+")
