@@ -55,7 +55,7 @@ FLOOR = frozenset(c for c, risk in RISK.items() if risk == "floor")
 
 Sensitivity = Literal["low", "medium", "high"]
 # The short names matches carried before the canonical slugs (a workflow in flight).
-_RENAMED = {
+RENAMED_CATEGORIES = {
     "adult": "adult_explicit",
     "arms": "arms_ammunition",
     "crime": "crime_harmful_acts",
@@ -281,7 +281,7 @@ def check_brand_safety(
     findings = _lexicon_findings(caption, words, sensitivity)
     flagged = {f.code for f in findings}
     for match in sorted(semantic or [], key=lambda m: -m.score):
-        category = _RENAMED.get(match.category, match.category)
+        category = RENAMED_CATEGORIES.get(match.category, match.category)
         if category not in THRESHOLDS or category in _negated_in(match.text):
             continue
         severity = _severity(category, sensitivity)

@@ -119,10 +119,10 @@ async def test_ops_review_a_held_draft_by_name_at_its_moment_and_the_creator_is_
     assert "#ad Glow serum &lt;b&gt;every&lt;/b&gt; morning" in text
     assert "<b>every</b>" not in text
     # The finding in words with its moment; the player starts there.
-    [finding] = [f for f in review.findings if f["code"] == "garm_arms"]
+    [finding] = [f for f in review.findings if f["code"] == "garm_arms_ammunition"]
     second = int(finding["start_s"])
     assert f"0:0{second} — Brand safety: weapons reference" in text
-    assert "garm_arms" not in text
+    assert "garm_arms" not in text  # no code, in any form
     assert f'src="/portal/ops/moderation/{draft_id}/video#t={second}"' in text
     assert f'data-seek="{second}"' in text
     # How long it has waited, and by when it must be decided.
