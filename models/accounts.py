@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import func
@@ -18,7 +17,7 @@ from models.brands import Brand
 from models.campaigns import Campaign
 from models.invitations import Invitation
 from models.money import Funding
-from models.workspaces import AccountToken, ApiKey, Membership, User, Workspace
+from models.workspaces import ApiKey, Membership, User, Workspace, find_account_token
 
 VERIFY_EMAIL = "verify_email"
 
@@ -42,17 +41,6 @@ def sign_up_brand(
 # -- single-use e-mailed tokens ---------------------------------------------------------------
 
 
-def add_token(
-    session: Session, user_id: uuid.UUID, purpose: str, token_hash: str, expires_at: datetime
-) -> AccountToken:
-    row = AccountToken(
-        user_id=user_id, purpose=purpose, token_hash=token_hash, expires_at=expires_at
-    )
-    session.add(row)
-    session.flush()
-    return row
-
-
 class TokenState(StrEnum):
     USED = "used"
     EXPIRED = "expired"
@@ -70,11 +58,7 @@ def use_verify_token(session: Session, token_hash: str) -> Verified | TokenState
     """Spend an e-mail verification token: the account's address is verified from now on.
     A used, expired or unknown token changes nothing and says which it is. The row is
     locked: two uses of one link run one after the other, and the second finds it used."""
-    row = session.exec(
-        select(AccountToken)
-        .where(AccountToken.token_hash == token_hash, AccountToken.purpose == VERIFY_EMAIL)
-        .with_for_update()
-    ).first()
+    row = find_account_token(session, VERIFY_EMAIL, token_hash)
     if row is None:
         return TokenState.UNKNOWN
     if row.used_at is not None:

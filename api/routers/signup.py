@@ -9,7 +9,6 @@ around, but may not fund or publish a campaign (`require_verified`)."""
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 from datetime import timedelta
@@ -25,7 +24,7 @@ from api.deps import DatabaseDep, Principal, UserDep
 from api.routers.creator_profile import Word
 from api.routers.invitations import EMAIL_PATTERN
 from api.schemas import Request as Body
-from api.security import hash_password
+from api.security import hash_password, secret_token_hash
 from api.text import LINE
 from domain.enums import WorkspaceKind
 from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
@@ -156,11 +155,6 @@ _TOKEN_ERRORS: dict[TokenState, type[Conflict | Gone | NotFound]] = {
 }
 
 
-def _token_hash(token: str) -> str:
-    # 256-bit random tokens: a fast hash is enough, unlike passwords.
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def verify_link(token: str) -> str:
     return f"/portal/verify?token={token}"
 
@@ -215,8 +209,8 @@ def _register(
                 link="/portal/login",
             )
         ]  # fmt: skip
-    row = accounts.add_token(
-        session, user.id, accounts.VERIFY_EMAIL, _token_hash(token), utcnow() + VERIFY_TTL
+    row = workspaces.add_account_token(
+        session, user.id, accounts.VERIFY_EMAIL, secret_token_hash(token), utcnow() + VERIFY_TTL
     )
     welcome = Message(
         event_key=f"signed-up-{user.id}", user_id=user.id, email=user.email, name=user.name,
@@ -262,7 +256,7 @@ async def sign_up(body: SignUp, request: Request, db: DatabaseDep) -> SignUpAcce
 
 
 def _use(session: Session, token: str) -> Verified | TokenState:
-    return accounts.use_verify_token(session, _token_hash(token))
+    return accounts.use_verify_token(session, secret_token_hash(token))
 
 
 async def verify(db: DatabaseDep, token: str) -> Verified:
@@ -287,8 +281,8 @@ def _new_link(session: Session, user_id: object, token: str) -> Message | None:
     assert user is not None
     if user.email_verified_at is not None:
         return None
-    row = accounts.add_token(
-        session, user.id, accounts.VERIFY_EMAIL, _token_hash(token), utcnow() + VERIFY_TTL
+    row = workspaces.add_account_token(
+        session, user.id, accounts.VERIFY_EMAIL, secret_token_hash(token), utcnow() + VERIFY_TTL
     )
     return _verify_message(user, token, row.id, welcome=False)
 

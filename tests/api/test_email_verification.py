@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 from sqlmodel import select
 from temporalio.client import Client
 
-from models import accounts
+from models import accounts, workspaces
 from models.base import utcnow
 from models.brands import Brand
 from models.db import session_scope
@@ -84,7 +84,7 @@ async def test_expired_and_forged_links_are_refused_in_their_own_words_and_chang
     assert (await sign_up(web, brand_body(email))).status_code == 202
     user = user_of(engine, email)
     with session_scope(engine) as session:
-        accounts.add_token(
+        workspaces.add_account_token(
             session, user.id, accounts.VERIFY_EMAIL, hashlib.sha256(b"old-link").hexdigest(),
             utcnow() - timedelta(minutes=1),
         )  # fmt: skip
