@@ -107,29 +107,13 @@ def client_address(scope: Scope) -> str:
     return str(client[0]) if client else "unknown"
 
 
-class _Subjects:
-    """Who an access token names, once its signature and expiry are checked; remembered per
-    token until it expires so that a client's requests are not each verified again here."""
-
-    def __init__(self, auth: AuthSettings, size: int = 10_000) -> None:
-        self.auth = auth
-        self.size = size
-        self._known: dict[str, tuple[str, float]] = {}
-
-    def of(self, token: str) -> str | None:
-        now = time.time()
-        known = self._known.get(token)
-        if known is not None and known[1] > now:
-            return known[0]
-        try:
-            claims = decode_access_token(self.auth, token)
-        except Unauthenticated:
-            return None
-        if len(self._known) >= self.size:
-            self._known.clear()
-        subject = f"user:{claims.user_id}"
-        self._known[token] = (subject, claims.expires_at.timestamp())
-        return subject
+def _subject(auth: AuthSettings, token: str) -> str | None:
+    """Who an access token names, once its signature and expiry are checked (remembered per
+    token by api.security, so a client's requests are not each verified again)."""
+    try:
+        return f"user:{decode_access_token(auth, token).user_id}"
+    except Unauthenticated:
+        return None
 
 
 def _header(scope: Scope, name: bytes) -> bytes | None:
@@ -249,7 +233,7 @@ class RateLimiter:
     def __init__(self, settings: RateLimitSettings, auth: AuthSettings) -> None:
         self.settings = settings
         self.counter = Counter(settings)
-        self.subjects = _Subjects(auth)
+        self.auth = auth
         self.limits: dict[RateClass, list[RateLimitItem]] = {
             cls: list(parse_many(getattr(settings, cls.value))) for cls in RateClass
         }
@@ -273,10 +257,10 @@ class RateLimiter:
                         return f"key:{split_api_key(token)[0]}"
                     except Unauthenticated:
                         pass
-                elif subject := self.subjects.of(token):
+                elif subject := _subject(self.auth, token):
                     return subject
             cookie = _cookie(scope, SESSION_COOKIE)
-            if cookie and (subject := self.subjects.of(cookie)):
+            if cookie and (subject := _subject(self.auth, cookie)):
                 return subject
         return f"ip:{client_address(scope)}"
 

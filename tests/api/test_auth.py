@@ -10,12 +10,15 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import Engine, delete
 from sqlmodel import Session
 
+from api.security import AccessClaims, decode_access_token, issue_access_token
 from domain.enums import Role
 from models.workspaces import Membership
-from nexus.settings import Settings
+from nexus.errors import Unauthenticated
+from nexus.settings import AuthSettings, Settings
 from tests.support import PASSWORD, Tenant, add_member, login, make_tenant
 
 PROBLEM = "application/problem+json"
@@ -450,3 +453,24 @@ async def test_a_nul_in_the_login_email_is_a_wrong_login(http: httpx.AsyncClient
     response = await http.post("/auth/login", json={"email": "a\x00@b.example", "password": "x"})
 
     assert assert_unauthenticated(response)["detail"] == "e-mail or password is wrong"
+
+
+def test_a_verified_token_is_remembered_yet_still_expires_and_binds_to_its_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    auth = AuthSettings(jwt_secret=SecretStr("s" * 40), access_token_ttl_s=30)
+    claims = AccessClaims(uuid.uuid4(), uuid.uuid4(), Role.BRAND_ADMIN)
+    token, _ = issue_access_token(auth, claims)
+    first = decode_access_token(auth, token)
+    assert decode_access_token(auth, token) is first  # checked once, then remembered
+
+    # Another installation's key never finds it valid, remembered or not.
+    other = auth.model_copy(update={"jwt_secret": SecretStr("t" * 40)})
+    with pytest.raises(Unauthenticated, match="invalid"):
+        decode_access_token(other, token)
+    # Past its expiry the remembered token is refused like any other.
+    later = time.time() + 31
+    monkeypatch.setattr(time, "time", lambda: later)
+    with pytest.raises(Unauthenticated, match="expired"):
+        decode_access_token(auth, token)
+    assert decode_access_token(auth, token, verify_expiry=False) is first
