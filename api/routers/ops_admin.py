@@ -32,7 +32,8 @@ from models.admin import AdminAction
 from models.workspaces import User, Workspace
 from nexus.errors import Conflict, NotFound
 
-router = APIRouter(prefix="/ops", tags=["ops administration"])
+# Ops-only routes, out of the partner-facing OpenAPI document.
+router = APIRouter(prefix="/ops", tags=["ops administration"], include_in_schema=False)
 
 Ops = Annotated[Principal, Depends(allow(Role.OPS))]
 # What ops search by: no control characters (a NUL would reach PostgreSQL, which refuses it).
