@@ -30,7 +30,7 @@ async def test_an_admin_invites_a_colleague_who_joins(
 ) -> None:
     admin = make_tenant(engine)
     page = await signed_in(browser, server, admin)
-    await page.get_by_role("link", name="Team").click()
+    await page.get_by_role("link", name="Team", exact=True).click()
     await page.get_by_label("E-mail").fill("colleague-at-example")
     await page.get_by_role("button", name="Send invitation").click()
     await expect(page.locator("#email-error")).to_have_text(
@@ -38,7 +38,7 @@ async def test_an_admin_invites_a_colleague_who_joins(
     )
     email = f"colleague-{uuid.uuid4().hex[:6]}@example.com"
     await page.get_by_label("E-mail").fill(email)
-    await page.get_by_label("Role").select_option("brand_admin")
+    await page.get_by_label("Role", exact=True).select_option("brand_admin")
     await page.get_by_role("button", name="Send invitation").click()
     link = await page.get_by_label("Invitation link").input_value()
     await expect(page.get_by_text(email).first).to_be_visible()
@@ -52,7 +52,7 @@ async def test_an_admin_invites_a_colleague_who_joins(
     await guest.get_by_label("Password").fill("a long enough password")
     await guest.get_by_role("button", name="Join").click()
     await guest.wait_for_url("**/portal/campaigns")
-    await expect(guest.get_by_role("link", name="Team")).to_be_visible()
+    await expect(guest.get_by_role("link", name="Team", exact=True)).to_be_visible()
 
 
 def _thumbnail(path: Path) -> None:
