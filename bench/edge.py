@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import shutil
 import subprocess
@@ -45,11 +44,20 @@ from typing import IO, Any
 
 import httpx
 
-from models.seed import DEMO_PASSWORD
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.loadgen import (
+    PhaseResult,
+    check_reads,
+    create_campaigns,
+    open_clients,
+    parse_load_args,
+    run_phase,
+    summarize,
+)
 from nexus.devstack import DevStack, StackError, free_ports, isolated_environment
 from nexus.settings import Settings
 
-ADMIN_EMAIL = "admin@glow.demo"
 TARGETS = {"rate_limits_p50": 1.10, "gateway_p50": 1.30}
 NOTE = (
     "load generator shares the machine (os.cpu_count()={cpus}) with the API, PostgreSQL, "
@@ -61,70 +69,7 @@ def log(message: str) -> None:
     print(f"[edge] {message}", file=sys.stderr, flush=True)
 
 
-# -- load generation ----------------------------------------------------------------------
-
-
-@dataclass
-class PhaseResult:
-    latencies_s: list[float] = field(default_factory=list)
-    error_kinds: dict[str, int] = field(default_factory=dict)
-    elapsed_s: float = 0.0
-
-    def error(self, kind: str) -> None:
-        self.error_kinds[kind] = self.error_kinds.get(kind, 0) + 1
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    """Nearest-rank percentile of an ascending list (q in 0..100)."""
-    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
-    return sorted_values[rank - 1]
-
-
-async def client_loop(
-    http: httpx.AsyncClient, paths: list[str], start: int, deadline: float, result: PhaseResult
-) -> None:
-    index = start
-    while time.perf_counter() < deadline:
-        path = paths[index % len(paths)]
-        index += 1
-        began = time.perf_counter()
-        try:
-            response = await http.get(path)
-        except httpx.HTTPError as exc:
-            result.error(type(exc).__name__)
-            continue
-        result.latencies_s.append(time.perf_counter() - began)
-        if response.status_code != 200:
-            result.error(f"HTTP {response.status_code}")
-
-
-async def run_phase(
-    clients: list[httpx.AsyncClient], paths: list[str], seconds: float
-) -> PhaseResult:
-    result = PhaseResult()
-    began = time.perf_counter()
-    deadline = began + seconds
-    await asyncio.gather(
-        *(client_loop(http, paths, i * 7, deadline, result) for i, http in enumerate(clients))
-    )
-    result.elapsed_s = time.perf_counter() - began
-    return result
-
-
-def summarize(result: PhaseResult) -> dict[str, Any]:
-    values = sorted(result.latencies_s)
-    failed = sum(result.error_kinds.values())
-    http_errors = sum(n for k, n in result.error_kinds.items() if k.startswith("HTTP "))
-    summary: dict[str, Any] = {
-        "requests": len(values),
-        "p50_ms": round(percentile(values, 50) * 1000, 3) if values else None,
-        "p99_ms": round(percentile(values, 99) * 1000, 3) if values else None,
-        "rps": round((len(values) - http_errors) / result.elapsed_s, 1) if values else 0.0,
-        "errors": failed,
-    }
-    if result.error_kinds:
-        summary["error_kinds"] = result.error_kinds
-    return summary
+# -- measurement --------------------------------------------------------------------------
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -164,13 +109,9 @@ async def measure(
 ) -> None:
     """Warm each target up, then measure them in turn, `args.rounds` times, so that whatever
     else the machine does falls on every phase alike."""
-    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
     share = args.seconds / args.rounds
     for phase in phases:
-        clients = [
-            httpx.AsyncClient(base_url=phase.base_url, headers=headers, timeout=10.0, limits=limits)
-            for _ in range(args.clients)
-        ]
+        clients = open_clients(phase.base_url, headers, args.clients)
         phase.clients = clients
         log(f"{phase.name}: warm-up {args.warmup}s with {args.clients} clients at {phase.base_url}")
         await run_phase(clients, paths, args.warmup)
@@ -181,68 +122,13 @@ async def measure(
                 cpu_before = cpu_seconds(phase.pids)
                 part = await run_phase(phase.clients, paths, share)
                 phase.cpu_s += cpu_seconds(phase.pids) - cpu_before
-                phase.result.latencies_s += part.latencies_s
-                phase.result.elapsed_s += part.elapsed_s
-                for kind, count in part.error_kinds.items():
-                    phase.result.error_kinds[kind] = phase.result.error_kinds.get(kind, 0) + count
+                phase.result.add(part)
     finally:
         for phase in phases:
             await asyncio.gather(*(http.aclose() for http in phase.clients))
 
 
 # -- set-up -------------------------------------------------------------------------------
-
-
-def campaign_body(brand_id: str, n: int) -> dict[str, Any]:
-    return {
-        "brand_id": brand_id,
-        "title": f"Edge bench campaign {n}",
-        "budget": {"amount_minor": 500_000, "currency": "USD"},
-        "brief": {
-            "product": "Glow serum 30 ml",
-            "objective": "Awareness among 18-34 skincare buyers; show it's fragrance-free",
-            "mandatory_mentions": ["Glow serum"],
-            "revision_rounds": 2,
-        },
-        "deliverables": [
-            {"format": "video_9x16", "duration_s": 30, "quantity": 2, "price_minor": 100_000}
-        ],
-    }
-
-
-async def prepare(base_url: str, count: int) -> tuple[dict[str, str], list[str]]:
-    """Sign in and create `count` campaigns (through the gateway); auth headers and paths."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=30.0) as http:
-        response = await http.post(
-            "/auth/login", json={"email": ADMIN_EMAIL, "password": DEMO_PASSWORD}
-        )
-        response.raise_for_status()
-        headers = {"Authorization": f"Bearer {response.json()['access_token']}"}
-        response = await http.get("/brands", headers=headers)
-        response.raise_for_status()
-        brand_id = str(response.json()[0]["id"])
-        paths: list[str] = []
-        for n in range(count):
-            response = await http.post(
-                "/campaigns", json=campaign_body(brand_id, n), headers=headers
-            )
-            if response.status_code != 201:
-                raise RuntimeError(
-                    f"POST /campaigns answered {response.status_code}: {response.text[:300]}"
-                )
-            paths.append(f"/campaigns/{response.json()['id']}")
-    return headers, paths
-
-
-async def check_reads(base_urls: list[str], headers: dict[str, str], path: str) -> None:
-    """One read on each target first, so a broken one fails loudly, not as a wall of errors."""
-    async with httpx.AsyncClient(timeout=30.0, headers=headers) as http:
-        for base in base_urls:
-            response = await http.get(f"{base}{path}")
-            if response.status_code != 200:
-                raise RuntimeError(
-                    f"GET {base}{path} answered {response.status_code}: {response.text[:300]}"
-                )
 
 
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
@@ -264,7 +150,7 @@ async def bench(stack: DevStack, unlimited_url: str, args: argparse.Namespace) -
     settings = stack.settings
     api_url = f"http://127.0.0.1:{settings.api.port}"
     gateway_url = settings.gateway.url
-    headers, paths = await prepare(gateway_url, args.campaigns)
+    headers, paths, _ = await create_campaigns(gateway_url, args.campaigns, "Edge bench campaign")
     log(f"created {len(paths)} campaigns")
     await check_reads([unlimited_url, api_url, gateway_url], headers, paths[0])
 
@@ -323,29 +209,8 @@ async def bench(stack: DevStack, unlimited_url: str, args: argparse.Namespace) -
 # -- entry point --------------------------------------------------------------------------
 
 
-def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--clients", type=int, default=20, help="concurrent clients (20)")
-    parser.add_argument("--seconds", type=float, default=10.0, help="seconds per phase (10)")
-    parser.add_argument("--warmup", type=float, default=2.0, help="warm-up seconds (2)")
-    parser.add_argument("--campaigns", type=int, default=20, help="campaigns to read (20)")
-    parser.add_argument(
-        "--rounds", type=int, default=5, help="phases alternate this many times (5)"
-    )
-    args = parser.parse_args(argv)
-    if (
-        args.clients < 1
-        or args.campaigns < 1
-        or args.rounds < 1
-        or args.seconds <= 0
-        or args.warmup < 0
-    ):
-        parser.error("--clients and --campaigns must be >= 1, --seconds > 0, --warmup >= 0")
-    return args
-
-
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
+    args = parse_load_args(__doc__, argv, rounds=True)
     state_dir = Path(tempfile.mkdtemp(prefix="nexus-bench-edge-"))
     # As root PostgreSQL runs as the `postgres` OS user, which must reach the directory.
     state_dir.chmod(0o755)

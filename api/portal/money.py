@@ -20,7 +20,16 @@ from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal, SettingsDep, TemporalDep
 from api.portal.creator import as_creator
-from api.portal.web import BrandUser, CreatorId, CreatorUser, Csrf, OpsUser, field_errors, render
+from api.portal.web import (
+    BrandUser,
+    CreatorId,
+    CreatorUser,
+    Csrf,
+    OpsUser,
+    field_errors,
+    render,
+    render_form,
+)
 from api.routers import money as money_api
 from domain import bank, words
 from integrations.payments.manual import PlatformBank, reference_of
@@ -365,10 +374,9 @@ async def _payouts_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context = {"principal": principal, "form": form or {}, "errors": errors or {},
-               "notice": request.query_params.get("notice", ""),
+    context = {"principal": principal, "notice": request.query_params.get("notice", ""),
                **await db.run(_payouts_context)}  # fmt: skip
-    return render(request, "portal/ops_payouts.html", context, status_code)
+    return render_form(request, "portal/ops_payouts.html", context, form, errors, status_code)
 
 
 @router.get("/ops/payouts")
@@ -582,9 +590,8 @@ async def _disputes_page(
     status_code: int = 200,
 ) -> HTMLResponse:
     found = await db.run(_disputes_context, None if show == "all" else show)
-    context = {"principal": principal, "show": show, "form": form or {},
-               "errors": errors or {}, **found}  # fmt: skip
-    return render(request, "portal/ops_disputes.html", context, status_code)
+    context = {"principal": principal, "show": show, **found}
+    return render_form(request, "portal/ops_disputes.html", context, form, errors, status_code)
 
 
 @router.post("/ops/disputes/{dispute_id}/resolution", response_model=None, dependencies=[Csrf])

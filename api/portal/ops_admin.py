@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal
-from api.portal.web import Csrf, OpsUser, field_errors, render
+from api.portal.web import Csrf, OpsUser, field_errors, render, render_form
 from api.routers import ops_admin as api
 from models import admin as admin_model
 from nexus.errors import AppError, Conflict, NotFound
@@ -67,25 +67,27 @@ async def administration(
 # -- a workspace ------------------------------------------------------------------------------
 
 
-async def _workspace_page(
+async def _target_page(
     request: Request,
     principal: Principal,
-    workspace_id: uuid.UUID,
+    kind: Literal["workspace", "user"],
+    target_id: uuid.UUID,
     db: DatabaseDep,
     form: dict[str, str] | None = None,
     errors: dict[str, str] | None = None,
     status_code: int = 200,
     notice: str = "",
 ) -> HTMLResponse:
+    """A workspace's or an account's page: its details and what the admin log holds of it."""
+    detail = api.workspace_detail if kind == "workspace" else api.user_detail
     try:
-        workspace = await db.run(api.workspace_detail, workspace_id)
+        target = await db.run(detail, target_id)
     except NotFound:
         return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    actions = await db.run(lambda s: admin_model.actions(s, target_id=workspace_id, limit=LOGGED))
-    context = {"principal": principal, "workspace": workspace, "actions": actions,
-               "form": form or {}, "errors": errors or {},
+    actions = await db.run(lambda s: admin_model.actions(s, target_id=target_id, limit=LOGGED))
+    context = {"principal": principal, kind: target, "actions": actions,
                "notice": NOTICES.get(notice, "")}  # fmt: skip
-    return render(request, "portal/ops_admin_workspace.html", context, status_code)
+    return render_form(request, f"portal/ops_admin_{kind}.html", context, form, errors, status_code)
 
 
 @router.get("/workspaces/{workspace_id}")
@@ -96,7 +98,7 @@ async def workspace_page(
     db: DatabaseDep,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    return await _workspace_page(request, principal, workspace_id, db, notice=done)
+    return await _target_page(request, principal, "workspace", workspace_id, db, notice=done)
 
 
 def _reason(reason: str) -> str:
@@ -124,12 +126,12 @@ async def _workspace_change(
         await api.workspace_suspension(
             workspace_id, _reason(reason), principal, db, suspend=suspend
         )
-    except ValidationError as exc:
+    except (ValidationError, AppError) as exc:
+        status = exc.status if isinstance(exc, AppError) else 422
         errors = _reason_errors(exc)
-        return await _workspace_page(request, principal, workspace_id, db, form, errors, 422)
-    except AppError as exc:
-        errors = _reason_errors(exc)
-        return await _workspace_page(request, principal, workspace_id, db, form, errors, exc.status)
+        return await _target_page(
+            request, principal, "workspace", workspace_id, db, form, errors, status
+        )
     done = "suspended" if suspend else "reactivated"
     return RedirectResponse(f"/portal/ops/admin/workspaces/{workspace_id}?done={done}", 303)
 
@@ -162,26 +164,6 @@ async def reactivate_workspace(
 # -- an account -------------------------------------------------------------------------------
 
 
-async def _user_page(
-    request: Request,
-    principal: Principal,
-    user_id: uuid.UUID,
-    db: DatabaseDep,
-    form: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-    notice: str = "",
-) -> HTMLResponse:
-    try:
-        user = await db.run(api.user_detail, user_id)
-    except NotFound:
-        return render(request, "portal/not_found.html", {"principal": principal}, 404)
-    actions = await db.run(lambda s: admin_model.actions(s, target_id=user_id, limit=LOGGED))
-    context = {"principal": principal, "user": user, "actions": actions, "form": form or {},
-               "errors": errors or {}, "notice": NOTICES.get(notice, "")}  # fmt: skip
-    return render(request, "portal/ops_admin_user.html", context, status_code)
-
-
 @router.get("/users/{user_id}")
 async def user_page(
     request: Request,
@@ -190,7 +172,7 @@ async def user_page(
     db: DatabaseDep,
     done: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
-    return await _user_page(request, principal, user_id, db, notice=done)
+    return await _target_page(request, principal, "user", user_id, db, notice=done)
 
 
 async def _user_change(
@@ -209,10 +191,12 @@ async def _user_change(
         else:
             await api.user_suspension(user_id, why, principal, db, suspend=action == "suspend")
     except ValidationError as exc:
-        return await _user_page(request, principal, user_id, db, form, _reason_errors(exc), 422)
+        return await _target_page(
+            request, principal, "user", user_id, db, form, _reason_errors(exc), 422
+        )
     except (Conflict, NotFound) as exc:
         errors = {"form": exc.detail[:1].upper() + exc.detail[1:] + "."}
-        return await _user_page(request, principal, user_id, db, form, errors, exc.status)
+        return await _target_page(request, principal, "user", user_id, db, form, errors, exc.status)
     done = {"suspend": "suspended", "reactivate": "reactivated", "resend": "resent"}[action]
     return RedirectResponse(f"/portal/ops/admin/users/{user_id}?done={done}", 303)
 

@@ -21,6 +21,7 @@ from api.portal.web import (
     csrf_ok,
     field_errors,
     render,
+    render_form,
 )
 from api.problems import human_reason
 from api.routers import brands as brands_api
@@ -51,9 +52,26 @@ def _words(text: str) -> list[str]:
 
 
 async def _sign_up(
+    request: Request,
+    db: DatabaseDep,
+    body: dict[str, Any],
+    csrf_token: str,
+    template: str,
+    form: dict[str, str],
+    context: dict[str, object],
+) -> HTMLResponse:
+    """Sign up as the form asks. The form again with the problems by field; or, the same page
+    for a new and a known e-mail: sign-up does not tell who has an account."""
+    errors = await _registered(request, db, body, csrf_token)
+    if errors:
+        return render_form(request, template, context, form, errors, 400)
+    return render(request, "portal/signup_sent.html", {})
+
+
+async def _registered(
     request: Request, db: DatabaseDep, body: dict[str, Any], csrf_token: str
 ) -> dict[str, str]:
-    """Sign up as the form asks: the problems by field, none when it went through."""
+    """The problems by field; none when the sign-up went through."""
     errors: dict[str, str] = {}
     if not csrf_ok(request, csrf_token):
         errors["form"] = _EXPIRED
@@ -107,11 +125,7 @@ async def signup_submit(
         "handle": handle.strip().lower(), "country": country.strip().upper(),
         "niches": _words(niches), "platforms": _words(platforms),
     }  # fmt: skip
-    errors = await _sign_up(request, db, body, csrf_token)
-    if errors:
-        return render(request, "portal/signup.html", {"form": form, "errors": errors}, 400)
-    # The same page for a new and a known e-mail: sign-up does not tell who has an account.
-    return render(request, "portal/signup_sent.html", {})
+    return await _sign_up(request, db, body, csrf_token, "portal/signup.html", form, {})
 
 
 # -- brands and agencies ----------------------------------------------------------------------
@@ -143,11 +157,8 @@ async def brand_signup_submit(
         "name": name.strip(), "email": email.strip(), "password": password,
         "workspace_name": workspace_name.strip() or None, "brand_name": brand_name.strip(),
     }  # fmt: skip
-    errors = await _sign_up(request, db, body, csrf_token)
-    if errors:
-        context: dict[str, object] = {"form": form, "errors": errors, "kinds": KINDS}
-        return render(request, "portal/signup_brand.html", context, 400)
-    return render(request, "portal/signup_sent.html", {})
+    context: dict[str, object] = {"kinds": KINDS}
+    return await _sign_up(request, db, body, csrf_token, "portal/signup_brand.html", form, context)
 
 
 # -- verification -----------------------------------------------------------------------------
@@ -198,13 +209,9 @@ async def _brands_page(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    context: dict[str, object] = {
-        "principal": principal,
-        "brands": await db.run(brands.list_brands, principal.workspace_id),
-        "form": form or {},
-        "errors": errors or {},
-    }
-    return render(request, "portal/brands.html", context, status_code)
+    found = await db.run(brands.list_brands, principal.workspace_id)
+    context: dict[str, object] = {"principal": principal, "brands": found}
+    return render_form(request, "portal/brands.html", context, form, errors, status_code)
 
 
 @router.get("/brands")

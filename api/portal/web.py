@@ -156,6 +156,19 @@ def render(
     return response
 
 
+def render_form(
+    request: Request,
+    template: str,
+    context: dict[str, object],
+    form: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """A page with a form: shown empty, or again with what was typed and why it was refused."""
+    return render(request, template, {"form": form or {}, "errors": errors or {}, **context},
+                  status_code)  # fmt: skip
+
+
 def csrf_ok(request: Request, submitted: str) -> bool:
     visitor = request.cookies.get(CSRF_COOKIE, "")
     if not visitor and _session_id(request) is None:
