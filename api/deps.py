@@ -78,6 +78,7 @@ class Suspended(Forbidden):
 
 WORKSPACE_SUSPENDED = "this workspace is suspended: contact support"
 ACCOUNT_SUSPENDED = "this account is suspended: contact support"
+KEY_MAKER_SUSPENDED = "the account that made this API key is suspended: contact support"
 
 
 _bearer = HTTPBearer(auto_error=False, description="JWT access token or partner API key")
@@ -90,8 +91,9 @@ def _principal_from_api_key(session: Session, presented: str) -> Principal:
         raise Unauthenticated("API key unknown")
     if key.revoked_at is not None:
         raise Unauthenticated("API key revoked")
-    if workspaces.workspace_suspended(session, key.workspace_id):
-        raise Suspended(WORKSPACE_SUSPENDED)
+    suspended = workspaces.api_key_suspension(session, key)
+    if suspended:
+        raise Suspended(WORKSPACE_SUSPENDED if suspended == "workspace" else KEY_MAKER_SUSPENDED)
     return Principal(
         workspace_id=key.workspace_id,
         role=Role.PARTNER,

@@ -93,6 +93,9 @@ class WorkspaceMembership(BaseModel):
     # A client of an agency the user belongs to: the agency's workspace (acting with the
     # agency role unless the user is a member of the client itself).
     managed_by: uuid.UUID | None = None
+    # Suspended by ops (the workspace, or the agency the user acts for it through): nothing
+    # can be done in it until it is reactivated.
+    suspended: bool = False
 
 
 class MeResponse(BaseModel):

@@ -220,9 +220,17 @@ async def token_membership(
     return TokenStanding(Role(row[0]), bool(row[1]), bool(row[2]), row[3])
 
 
-def workspace_suspended(session: Session, workspace_id: uuid.UUID) -> bool:
-    found = session.exec(select(Workspace.suspended_at).where(Workspace.id == workspace_id))
-    return found.first() is not None
+def api_key_suspension(session: Session, key: ApiKey) -> str | None:
+    """Whether ops suspended what a partner key acts for: "workspace" (its workspace) or
+    "account" (whoever made it: a suspended person's keys stop with their sessions)."""
+    found = session.exec(
+        select(Workspace.suspended_at, User.suspended_at)
+        .join(User, col(User.id) == key.created_by)
+        .where(Workspace.id == key.workspace_id)
+    ).first()
+    if found is None or found[0] is not None:
+        return "workspace"
+    return "account" if found[1] is not None else None
 
 
 def revoke_token(session: Session, token_id: str, expires_at: datetime) -> None:

@@ -9,18 +9,20 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from api.deps import DatabaseDep, Principal, SettingsDep
+from api.deps import DatabaseDep, Principal, SettingsDep, Suspended
 from api.portal import social
 from api.portal.web import (
     BRAND_ROLES,
     Csrf,
     MaybeSignedIn,
     SignedIn,
+    SuspendedSession,
     clear_session_cookies,
     csrf_ok,
     local_path,
     render,
     set_session_cookies,
+    suspended_page,
 )
 from api.routers import auth as auth_api
 from api.routers.auth import authenticate, token_for
@@ -79,6 +81,9 @@ async def login_submit(
             user_id, memberships = await db.run(authenticate, email.strip(), password)
             token = token_for(settings, user_id, memberships, None)
             token = await auth_api.with_refresh(settings, db, user_id, token)
+        except Suspended as exc:
+            # The right password: say why signing in cannot go on.
+            return await suspended_page(request, SuspendedSession(exc.detail))
         except AppError as exc:
             errors["password"] = exc.detail
             if exc.status == 401:
@@ -134,6 +139,9 @@ async def switch_workspace(
     try:
         body = SwitchWorkspace.model_validate({"workspace_id": workspace_id})
         token = await auth_api.switch_workspace(body, principal, settings, db)
+    except Suspended:
+        error = "That workspace is suspended: nothing can be done in it until support lifts it."
+        return await workspaces_page(request, principal, db, error)
     except (ValidationError, AppError):
         error = "You are not a member of that workspace."
         return await workspaces_page(request, principal, db, error)

@@ -6,9 +6,20 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Response
+from sqlalchemy import inspect
 from sqlmodel import Session
 
-from api.deps import ANY_SCOPE, DatabaseDep, Principal, SettingsDep, UserDep, allow
+from api.deps import (
+    ACCOUNT_SUSPENDED,
+    ANY_SCOPE,
+    WORKSPACE_SUSPENDED,
+    DatabaseDep,
+    Principal,
+    SettingsDep,
+    Suspended,
+    UserDep,
+    allow,
+)
 from api.schemas import (
     LoginRequest,
     MeResponse,
@@ -46,6 +57,7 @@ def memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembershi
     rows = workspaces.memberships_of(session, user_id)
     # A client's own members are not told which agency runs it.
     agencies = {w.id for _, w in rows if w.kind == WorkspaceKind.AGENCY}
+    suspended_agencies = {w.id for _, w in rows if w.id in agencies and w.suspended_at}
     return [
         WorkspaceMembership(
             workspace_id=w.id,
@@ -53,6 +65,10 @@ def memberships(session: Session, user_id: uuid.UUID) -> list[WorkspaceMembershi
             kind=w.kind,
             role=m.role,
             managed_by=w.managed_by if w.managed_by in agencies else None,
+            # Through its agency (a membership made up, never stored), the agency's suspension
+            # stops the user too; as token_membership decides on every request.
+            suspended=w.suspended_at is not None
+            or (w.managed_by in suspended_agencies and inspect(m).transient),
         )
         for m, w in rows
     ]
@@ -67,9 +83,16 @@ def token_for(
 ) -> TokenResponse:
     """An access token for the chosen workspace, of the sign-in `session_id` (a new one when
     None; `with_refresh` then starts its refresh-token family)."""
-    chosen = next((m for m in options if wanted in (None, m.workspace_id)), None)
+    # Without a wish, the first workspace that is not suspended.
+    chosen = (
+        next((m for m in options if m.workspace_id == wanted), None)
+        if wanted
+        else next((m for m in options if not m.suspended), options[0] if options else None)
+    )
     if chosen is None:
         raise Forbidden("not a member of that workspace" if wanted else "no workspace membership")
+    if chosen.suspended:
+        raise Suspended(WORKSPACE_SUSPENDED)
     token, ttl = issue_access_token(
         settings.auth,
         AccessClaims(user_id, chosen.workspace_id, chosen.role),
@@ -114,6 +137,9 @@ def authenticate(
     if not verify_password(password_hash, password) or user is None or not counted:
         raise Unauthenticated("e-mail or password is wrong")
     workspaces.sign_in_succeeded(session, user.id)
+    # Only whoever knows the password learns that the account is suspended.
+    if user.suspended_at is not None:
+        raise Suspended(ACCOUNT_SUSPENDED)
     return user.id, memberships(session, user.id)
 
 

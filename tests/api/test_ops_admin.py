@@ -20,7 +20,7 @@ from temporalio.client import Client
 from api.app import close_app, create_app
 from domain.enums import Role
 from models.db import session_scope
-from models.workspaces import User, Workspace
+from models.workspaces import Membership, User, Workspace
 from nexus.settings import Settings
 from tests.api.signup_support import (
     brand_body,
@@ -33,9 +33,10 @@ from tests.api.signup_support import (
 )
 from tests.api.test_api_keys import assert_problem
 from tests.api.test_members import sign_in
-from tests.support import Tenant, add_member, campaign_body, count_rows, make_tenant
+from tests.support import PASSWORD, Tenant, add_member, campaign_body, count_rows, make_tenant
 
 SUSPENDED = "this workspace is suspended: contact support"
+ACCOUNT_SUSPENDED = "this account is suspended: contact support"
 
 
 @pytest.fixture
@@ -143,6 +144,13 @@ async def test_a_suspended_workspace_refuses_its_tokens_and_keys_until_reactivat
     assert count_rows(engine, "campaigns") == campaigns_before
     renewal = await web.post("/auth/refresh", json={"refresh_token": refresh_token})
     assert "suspended: contact support" in assert_problem(renewal, 401, "unauthenticated")["detail"]
+    # Signing in to it is refused with the reason, once the password is right.
+    signing_in = {"email": brand.email, "password": PASSWORD}
+    for wanted in ({}, {"workspace_id": str(brand.workspace_id)}):
+        again = await web.post("/auth/login", json=signing_in | wanted)
+        assert assert_problem(again, 403, "suspended")["detail"] == SUSPENDED
+    wrong = await web.post("/auth/login", json=signing_in | {"password": "not the password"})
+    assert_problem(wrong, 401, "unauthenticated")
     # Other workspaces go on.
     assert (await web.get("/campaigns", headers=bystander_headers)).status_code == 200
 
@@ -153,6 +161,7 @@ async def test_a_suspended_workspace_refuses_its_tokens_and_keys_until_reactivat
     assert reactivated.json()["suspended_at"] is None
     assert (await web.get("/campaigns", headers=headers)).status_code == 200
     assert (await web.get("/campaigns", headers=key)).status_code == 200
+    assert (await web.post("/auth/login", json=signing_in)).status_code == 200
 
     log = await web.get("/ops/admin-actions", params={"target_id": str(brand.workspace_id)},
                         headers=ops_headers)  # fmt: skip
@@ -172,10 +181,16 @@ async def test_a_suspended_account_is_refused_in_every_workspace_and_its_colleag
 ) -> None:
     ops = make_tenant(engine, Role.OPS)
     brand = make_tenant(engine)
-    colleague = add_member(engine, brand, Role.BRAND_MEMBER)
+    colleague = add_member(engine, brand, Role.BRAND_ADMIN)
     ops_headers, _ = await sign_in(web, ops)
     headers, refresh_token = await sign_in(web, brand)
     colleague_headers, _ = await sign_in(web, colleague)
+    keys = {}
+    for name, who in (("theirs", headers), ("colleague's", colleague_headers)):
+        made = await web.post(
+            "/api-keys", json={"name": name, "scopes": ["campaigns:read"]}, headers=who
+        )
+        keys[name] = {"Authorization": f"Bearer {made.json()['key']}"}
     path = f"/ops/users/{brand.user_id}"
 
     suspended = await web.post(
@@ -183,22 +198,61 @@ async def test_a_suspended_account_is_refused_in_every_workspace_and_its_colleag
     )
     assert suspended.status_code == 200, suspended.text
     refused = await web.get("/campaigns", headers=headers)
-    assert assert_problem(refused, 403, "suspended")["detail"] == (
-        "this account is suspended: contact support"
-    )
+    assert assert_problem(refused, 403, "suspended")["detail"] == ACCOUNT_SUSPENDED
     assert_problem(
         await web.post("/auth/refresh", json={"refresh_token": refresh_token}),
         401,
         "unauthenticated",
     )
+    # Nor can they sign in again, nor act through a key they made; their colleague's key and
+    # sessions go on.
+    signing_in = {"email": brand.email, "password": PASSWORD}
+    again = await web.post("/auth/login", json=signing_in)
+    assert assert_problem(again, 403, "suspended")["detail"] == ACCOUNT_SUSPENDED
+    by_key = await web.get("/campaigns", headers=keys["theirs"])
+    assert assert_problem(by_key, 403, "suspended")["detail"] == (
+        "the account that made this API key is suspended: contact support"
+    )
+    assert (await web.get("/campaigns", headers=keys["colleague's"])).status_code == 200
     assert (await web.get("/campaigns", headers=colleague_headers)).status_code == 200
 
     await web.post(f"{path}/reactivation", json={"reason": "owner confirmed"}, headers=ops_headers)
     assert (await web.get("/campaigns", headers=headers)).status_code == 200
+    assert (await web.get("/campaigns", headers=keys["theirs"])).status_code == 200
+    assert (await web.post("/auth/login", json=signing_in)).status_code == 200
     own = await web.post(
         f"/ops/users/{ops.user_id}/suspension", json={"reason": "oops"}, headers=ops_headers
     )
     assert_problem(own, 409, "conflict")
+
+
+async def test_someone_in_a_suspended_workspace_signs_in_to_their_other_one(
+    web: httpx.AsyncClient, engine: Engine
+) -> None:
+    ops = make_tenant(engine, Role.OPS)
+    first, second = make_tenant(engine), make_tenant(engine)
+    with session_scope(engine) as session:
+        session.add(Membership(user_id=first.user_id, workspace_id=second.workspace_id,
+                               role=Role.BRAND_MEMBER))  # fmt: skip
+    ops_headers, _ = await sign_in(web, ops)
+    suspended = await web.post(
+        f"/ops/workspaces/{first.workspace_id}/suspension",
+        json={"reason": "chargebacks"},
+        headers=ops_headers,
+    )
+    assert suspended.status_code == 200, suspended.text
+
+    signed_in = await web.post("/auth/login", json={"email": first.email, "password": PASSWORD})
+    assert signed_in.status_code == 200, signed_in.text
+    assert signed_in.json()["workspace_id"] == str(second.workspace_id)
+    headers = {"Authorization": f"Bearer {signed_in.json()['access_token']}"}
+    me = (await web.get("/auth/me", headers=headers)).json()
+    standing = {m["workspace_id"]: m["suspended"] for m in me["memberships"]}
+    assert standing == {str(first.workspace_id): True, str(second.workspace_id): False}
+    switched = await web.post(
+        "/auth/switch", json={"workspace_id": str(first.workspace_id)}, headers=headers
+    )
+    assert assert_problem(switched, 403, "suspended")["detail"] == SUSPENDED
 
 
 async def test_a_reason_is_required_and_only_ops_administer(

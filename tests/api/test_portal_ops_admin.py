@@ -140,6 +140,12 @@ async def test_ops_suspend_and_reactivate_an_account(app: FastAPI, engine: Engin
         assert done.status_code == 303
         refused = await theirs.get("/portal/campaigns")
         assert "This account is suspended: contact support." in refused.text
+        # Signing in again, with the right password, is answered with why it cannot go on.
+        async with browser(app) as again:
+            signing_in = await sign_in(again, brand)
+            assert signing_in.status_code == 403
+            assert "This account is suspended: contact support." in signing_in.text
+            assert "nexus_session" not in signing_in.headers.get("set-cookie", "")
 
         own = await web.post(
             f"/portal/ops/admin/users/{ops.user_id}/suspension",
