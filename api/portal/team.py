@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from api.deps import DatabaseDep, Principal, SettingsDep
 from api.portal.auth import signed_in_as
-from api.portal.web import BrandAdmin, Csrf, MaybeSignedIn, field_errors, render
+from api.portal.web import BrandAdmin, Csrf, MaybeSignedIn, field_errors, render, render_form
 from api.routers import invitations as invitations_api
 from api.routers import members as members_api
 from api.routers.invitations import InvitationAcceptance, MemberInvitationCreate
@@ -155,6 +155,7 @@ async def revoke(
 # -- accepting -------------------------------------------------------------------------------
 
 ACCEPT_FIELDS = {"name": "name", "password": "password"}
+REQUIRED = "Field required"
 ACCEPT_MESSAGES = {
     "name": "Enter your name.",
     "password": "Choose a password of at least 12 characters.",
@@ -189,9 +190,8 @@ async def _accept_page(
     except (NotFound, Conflict, Gone) as exc:
         closed: dict[str, object] = {"principal": principal, "message": CLOSED[type(exc)]}
         return render(request, "portal/invitation_closed.html", closed, exc.status)
-    context: dict[str, object] = {"principal": principal, "token": token, "form": form or {},
-                                  "errors": errors or {}, **found}  # fmt: skip
-    return render(request, "portal/invitation.html", context, status_code)
+    context: dict[str, object] = {"principal": principal, "token": token, **found}
+    return render_form(request, "portal/invitation.html", context, form, errors, status_code)
 
 
 @router.get("/invitations/{token}")
@@ -221,6 +221,8 @@ async def accept(
         errors = field_errors(exc, ACCEPT_FIELDS)
         return await _accept_page(request, token, principal, db, form, errors, 422)
     except AppError as exc:
-        errors = {k: ACCEPT_MESSAGES.get(k, v) for k, v in field_errors(exc, ACCEPT_FIELDS).items()}
+        found = field_errors(exc, ACCEPT_FIELDS).items()
+        # A missing field is asked for in words; a refused password keeps its reason.
+        errors = {k: ACCEPT_MESSAGES.get(k, v) if v == REQUIRED else v for k, v in found}
         return await _accept_page(request, token, principal, db, form, errors, exc.status)
     return signed_in_as(request, joined.access_token, joined.expires_in)

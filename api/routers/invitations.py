@@ -8,17 +8,19 @@ from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from sqlmodel import Session
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import DatabaseDep, OptionalUserDep, Principal, SettingsDep, allow
 from api.routers.auth import memberships, token_for
+from api.routers.passwords import password_refused
 from api.schemas import Request as Body
 from api.schemas import TokenResponse
 from api.security import hash_password, invitation_token_hash, new_invitation_token
 from api.text import LINE
 from domain.enums import Role
+from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
 from integrations.notifications import Message, Notifier
 from models import invitations, workspaces
 from models.base import utcnow
@@ -67,7 +69,21 @@ class InvitationAcceptance(Body):
     """For a new person, their name and password; an existing user signs in instead."""
 
     name: Annotated[str, Field(min_length=1, max_length=200), LINE] | None = None
-    password: str | None = Field(default=None, min_length=12, max_length=1024)
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_LENGTH,
+        max_length=MAX_LENGTH,
+        description="At least 12 characters; not a common password nor the e-mail address",
+    )
+
+    @field_validator("password")
+    @classmethod
+    def _strong_enough(cls, password: str | None) -> str | None:
+        # The e-mail address is the invitation's: compared once it is found (_accept).
+        problem = None if password is None else password_problem(password)
+        if problem is not None:
+            raise ValueError(problem)
+        return password
 
 
 def invitation_link(token: str) -> str:
@@ -193,7 +209,10 @@ def _accept(
         ]
         if problems:
             raise ValidationFailed("a new member needs a name and a password", errors=problems)
-        assert body.name is not None and password_hash is not None
+        assert body.name is not None and body.password is not None and password_hash is not None
+        problem = password_problem(body.password, row.email)
+        if problem is not None:
+            raise password_refused(problem)
         user = User(email=row.email, name=body.name.strip(), password_hash=password_hash)
         session.add(user)
         session.flush()

@@ -82,7 +82,7 @@ def reset_link(token: str) -> str:
     return f"/portal/password/reset/{token}"
 
 
-def _password_refused(problem: str) -> ValidationFailed:
+def password_refused(problem: str) -> ValidationFailed:
     return ValidationFailed(f"password: {problem}", errors=[FieldProblem("body.password", problem)])
 
 
@@ -158,7 +158,7 @@ async def change(
         )
     problem = password_problem(password, user.email)
     if problem is not None:
-        raise _password_refused(problem)
+        raise password_refused(problem)
     password_hash = await run_in_threadpool(hash_password, password)
     await db.run(workspaces.set_password, user_id, password_hash)
     options = await db.run(memberships, user_id)
@@ -252,7 +252,7 @@ def _reset(session: Session, token_hash: str, password: str, password_hash: str)
     assert user is not None
     problem = password_problem(password, user.email)
     if problem is not None:
-        raise _password_refused(problem)
+        raise password_refused(problem)
     row.used_at = utcnow()
     session.add(row)
     workspaces.set_password(session, user.id, password_hash, reset=True)
@@ -264,7 +264,7 @@ async def reset(db: Database, token: str, password: str) -> uuid.UUID:
     ends, the link is spent, and the sign-in lock (from wrong passwords) is lifted."""
     problem = password_problem(password)
     if problem is not None:
-        raise _password_refused(problem)
+        raise password_refused(problem)
     password_hash = await run_in_threadpool(hash_password, password)
     return await db.run(_reset, secret_token_hash(token), password, password_hash)
 

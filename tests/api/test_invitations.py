@@ -18,6 +18,8 @@ from models.invitations import Invitation
 from models.notifications import Notification
 from tests.support import PASSWORD, add_member, login, make_creator, make_tenant
 
+NEW_PASSWORD = "lanterns over the quiet harbour"
+
 
 def _token(created: httpx.Response) -> str:
     return str(created.json()["link"]).rsplit("/", 1)[1]
@@ -57,17 +59,29 @@ async def test_a_new_person_accepts_once_and_acts_in_the_workspace(
     fields = {e["field"] for e in missing.json()["errors"]}
     assert fields == {"body.name", "body.password"}
 
+    # The password policy of sign-up holds here too, the invitation's e-mail included.
+    for weak, reason in (
+        ("p" * 12, "This repeats one character"),
+        ("password1234", "This is a commonly used password"),
+        (email.upper(), "This is too close to your e-mail address"),
+    ):
+        refused = await http.post(
+            f"/invitations/{token}/acceptance", json={"name": "Noor", "password": weak}
+        )
+        assert refused.status_code == 422, weak
+        [problem] = refused.json()["errors"]
+        assert problem["field"] == "body.password" and reason in problem["reason"], problem
     accepted = await http.post(
-        f"/invitations/{token}/acceptance", json={"name": "Noor", "password": "p" * 12}
+        f"/invitations/{token}/acceptance", json={"name": "Noor", "password": NEW_PASSWORD}
     )
     assert accepted.status_code == 201, accepted.text
     assert accepted.json()["workspace_id"] == str(admin.workspace_id)
     assert accepted.json()["role"] == "brand_admin"
-    signed = await http.post("/auth/login", json={"email": email, "password": "p" * 12})
+    signed = await http.post("/auth/login", json={"email": email, "password": NEW_PASSWORD})
     assert signed.json()["workspace_id"] == str(admin.workspace_id)
 
     again = await http.post(
-        f"/invitations/{token}/acceptance", json={"name": "Noor", "password": "p" * 12}
+        f"/invitations/{token}/acceptance", json={"name": "Noor", "password": NEW_PASSWORD}
     )
     assert again.status_code == 409
     assert (await http.get("/workspaces/current/invitations", headers=headers)).json() == []
@@ -111,7 +125,7 @@ async def test_expired_revoked_and_unknown_tokens_open_nothing(
 ) -> None:
     admin = make_tenant(engine)
     headers = await login(http, admin)
-    body = {"name": "Late", "password": "p" * 12}
+    body = {"name": "Late", "password": NEW_PASSWORD}
     old = await _invite(http, headers, f"old-{uuid.uuid4().hex[:6]}@example.com")
     with session_scope(engine) as session:
         row = session.get(Invitation, uuid.UUID(old.json()["id"]))

@@ -105,8 +105,12 @@ async def test_a_new_person_joins_through_the_link_once(
     empty = await http.post(link, data={"csrf_token": csrf, "name": "", "password": ""})
     assert error_of(empty, "name") == "Enter your name."
 
+    weak = await http.post(link, data={"csrf_token": csrf, "name": "Noor", "password": "p" * 12})
+    assert weak.status_code == 422
+    assert error_of(weak, "password").startswith("This repeats one character")
     joined = await http.post(
-        link, data={"csrf_token": csrf, "name": "Noor <Admin>", "password": "p" * 12}
+        link,
+        data={"csrf_token": csrf, "name": "Noor <Admin>", "password": "lanterns over the harbour"},
     )
     assert joined.status_code == 303
     assert "HttpOnly" in joined.headers["set-cookie"]
