@@ -43,6 +43,8 @@ class SocialSignIn(SQLModel, table=True):
     nonce: str = Field(max_length=128)
     code_verifier: str = Field(max_length=128)
     next_path: str | None = Field(default=None, max_length=2000)
+    # Started from the account page by this signed-in account: the identity is linked to it.
+    link_user_id: uuid.UUID | None = Field(default=None, foreign_key="users.id")
     created_at: datetime = created_at_field()
     expires_at: datetime = Field(sa_type=DateTime(timezone=True), nullable=False)
     used_at: datetime | None = aware_datetime_field()
@@ -57,6 +59,7 @@ def start_sign_in(
     code_verifier: str,
     next_path: str | None,
     expires_at: datetime,
+    link_user_id: uuid.UUID | None = None,
 ) -> None:
     # Sign-ins that never came back are forgotten a day after they expired.
     session.execute(
@@ -65,7 +68,7 @@ def start_sign_in(
     session.add(
         SocialSignIn(
             state_hash=state_hash, provider=provider, nonce=nonce, code_verifier=code_verifier,
-            next_path=next_path, expires_at=expires_at,
+            next_path=next_path, expires_at=expires_at, link_user_id=link_user_id,
         )
     )  # fmt: skip
     session.flush()
@@ -77,6 +80,7 @@ class PendingSignIn:
     nonce: str
     code_verifier: str
     next_path: str | None
+    link_user_id: uuid.UUID | None = None
 
 
 def spend_sign_in(session: Session, state_hash: str, provider: str) -> PendingSignIn | None:
@@ -97,6 +101,7 @@ def spend_sign_in(session: Session, state_hash: str, provider: str) -> PendingSi
             col(SocialSignIn.nonce),
             col(SocialSignIn.code_verifier),
             col(SocialSignIn.next_path),
+            col(SocialSignIn.link_user_id),
         )
     ).first()
     session.flush()
@@ -111,6 +116,7 @@ class Outcome(StrEnum):
     NO_ACCOUNT = "no_account"  # no account uses the e-mail
     WRONG_KIND = "wrong_kind"  # e.g. a creator provider for a brand-only account
     SUSPENDED = "suspended"
+    TAKEN = "taken"  # linked to another account already
 
 
 @dataclass(frozen=True)
@@ -152,25 +158,79 @@ def resolve(
         return Resolved(Outcome.ACCOUNT_NOT_VERIFIED)
     if user.suspended_at is not None:
         return Resolved(Outcome.SUSPENDED)
-    workspace_kinds = set(
-        session.exec(
-            select(Workspace.kind)
-            .join(Membership, col(Membership.workspace_id) == col(Workspace.id))
-            .where(Membership.user_id == user.id)
-        ).all()
-    )
-    if not {str(k) for k in workspace_kinds} & kinds:
+    if not _has_kind(session, user.id, kinds):
         return Resolved(Outcome.WRONG_KIND)
+    return _linked(session, user.id, provider, subject, email)
+
+
+def _has_kind(session: Session, user_id: uuid.UUID, kinds: frozenset[str]) -> bool:
+    """Whether the user belongs to a workspace of one of `kinds`."""
+    workspace_kinds = session.exec(
+        select(Workspace.kind)
+        .join(Membership, col(Membership.workspace_id) == col(Workspace.id))
+        .where(Membership.user_id == user_id)
+    ).all()
+    return bool({str(k) for k in workspace_kinds} & kinds)
+
+
+def _linked(
+    session: Session, user_id: uuid.UUID, provider: str, subject: str, email: str | None
+) -> Resolved:
     try:
         with session.begin_nested():
             session.add(
-                SocialIdentity(user_id=user.id, provider=provider, subject=subject, email=email)
+                SocialIdentity(user_id=user_id, provider=provider, subject=subject, email=email)
             )
             session.flush()
     except IntegrityError:
-        # Linked by a callback that ran at the same time.
-        pass
-    return Resolved(Outcome.LINKED, user.id)
+        # Linked by a callback that ran at the same time, or to another account.
+        owner = session.exec(
+            select(SocialIdentity.user_id).where(
+                SocialIdentity.provider == provider, SocialIdentity.subject == subject
+            )
+        ).first()
+        if owner != user_id:
+            return Resolved(Outcome.TAKEN)
+    return Resolved(Outcome.LINKED, user_id)
+
+
+def link(
+    session: Session,
+    user_id: uuid.UUID,
+    *,
+    provider: str,
+    subject: str,
+    email: str | None,
+    kinds: frozenset[str],
+) -> Resolved:
+    """Link an identity to the signed-in account that asked for it from its account page: it
+    proved both, so no e-mail need match (TikTok and Instagram give none). An identity linked
+    to another account stays there; one per provider per account (connecting another replaces
+    it)."""
+    user = session.get(User, user_id)
+    if user is None or user.suspended_at is not None:
+        return Resolved(Outcome.SUSPENDED)
+    if not _has_kind(session, user_id, kinds):
+        return Resolved(Outcome.WRONG_KIND)
+    owner = session.exec(
+        select(SocialIdentity.user_id).where(
+            SocialIdentity.provider == provider, SocialIdentity.subject == subject
+        )
+    ).first()
+    if owner is not None:
+        return Resolved(Outcome.LINKED, user_id) if owner == user_id else Resolved(Outcome.TAKEN)
+    unlink(session, user_id, provider)
+    return _linked(session, user_id, provider, subject, email)
+
+
+def unlink(session: Session, user_id: uuid.UUID, provider: str) -> bool:
+    """Forget the account's identity at `provider`; whether there was one."""
+    gone = session.exec(
+        delete(SocialIdentity)
+        .where(col(SocialIdentity.user_id) == user_id, col(SocialIdentity.provider) == provider)
+        .returning(col(SocialIdentity.id))
+    ).all()
+    return bool(gone)
 
 
 def identities_of(session: Session, user_id: uuid.UUID) -> list[SocialIdentity]:

@@ -10,7 +10,8 @@ from fastapi import APIRouter, BackgroundTasks, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import DatabaseDep, SettingsDep
+from api.deps import DatabaseDep, Principal, SettingsDep
+from api.portal import social
 from api.portal.auth import signed_in_as
 from api.portal.web import (
     Csrf,
@@ -24,10 +25,12 @@ from api.portal.web import (
 from api.routers import passwords as passwords_api
 from api.routers.auth import memberships, token_for, with_refresh
 from api.security import RESET_TOKEN_TTL, secret_token_hash
+from integrations.identity.providers import PROVIDERS
 from models import workspaces
 from models.base import utcnow
 from models.workspaces import RESET_PASSWORD
 from nexus.errors import AppError, Conflict, Gone, NotFound
+from nexus.settings import Settings
 
 router = APIRouter()
 
@@ -142,11 +145,35 @@ async def reset_submit(
 # -- the account page ---------------------------------------------------------------------------
 
 
+async def _account(
+    request: Request,
+    principal: Principal,
+    settings: Settings,
+    db: DatabaseDep,
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> HTMLResponse:
+    """The account page: the password, the providers that sign in to it, signing out."""
+    query = request.query_params
+    names = {name: p.label for name, p in PROVIDERS.items()}
+    connections = await social.connections(settings, principal, db)
+    context = {
+        "principal": principal, "errors": errors or {}, "changed": query.get("changed") == "1",
+        "connections": connections,
+        "connected": names.get(query.get("connected", ""), ""),
+        "disconnected": names.get(query.get("disconnected", ""), ""),
+    }  # fmt: skip
+    response = render(request, "portal/account.html", context, status_code)
+    page_csp: str = request.app.page_csp
+    response.headers["Content-Security-Policy"] = social.connect_csp(page_csp, connections)
+    return response
+
+
 @router.get("/account")
-async def account_page(request: Request, principal: SignedIn) -> HTMLResponse:
-    changed = request.query_params.get("changed") == "1"
-    context = {"principal": principal, "errors": {}, "changed": changed}
-    return render(request, "portal/account.html", context)
+async def account_page(
+    request: Request, principal: SignedIn, settings: SettingsDep, db: DatabaseDep
+) -> HTMLResponse:
+    return await _account(request, principal, settings, db)
 
 
 @router.post("/account/password", response_model=None, dependencies=[Csrf])
@@ -175,8 +202,7 @@ async def change_password(
         except AppError as exc:
             errors = field_errors(exc, FIELDS)
     if errors:
-        context = {"principal": principal, "errors": errors, "changed": False}
-        return render(request, "portal/account.html", context, 400)
+        return await _account(request, principal, settings, db, errors, 400)
     response = RedirectResponse("/portal/account?changed=1", status_code=303)
     set_session_cookies(
         response, request, token.access_token, token.expires_in, token.refresh_token

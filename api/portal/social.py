@@ -13,28 +13,45 @@ a workspace of the provider's audience (brands for Google; creators for TikTok, 
 YouTube). A social sign-in never makes an account: sign-up asks for what a brand (its first
 brand) or a creator (handle, country) needs, so a person without an account is sent to the
 sign-up page, and once signed up (and verified), the same button signs them in. Every refusal
-is a page in words, and changes nothing."""
+is a page in words, and changes nothing.
+
+Connecting: a signed-in person connects a provider from the account page (`/portal/account/
+connections/{provider}`); the sign-in it starts carries their account, and its callback links
+the identity to it when the same person is still signed in, with no e-mail to match. This is
+how TikTok and Instagram, which tell no e-mail, come to sign anyone in."""
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated
+from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlmodel import Session
 
-from api.deps import DatabaseDep, SettingsDep
-from api.portal.web import local_path, render, secure, set_session_cookies
+from api.deps import DatabaseDep, Principal, SettingsDep
+from api.portal.web import (
+    BRAND_ROLES,
+    Csrf,
+    MaybeSignedIn,
+    SignedIn,
+    local_path,
+    render,
+    secure,
+    set_session_cookies,
+)
 from api.routers import auth as auth_api
 from integrations.identity import Failure, Identity, SignInFailed
 from integrations.identity.client import IdentityClient, configured, new_secret
-from integrations.identity.providers import BRANDS, PROVIDERS, Provider
+from integrations.identity.providers import BRANDS, CREATORS, PROVIDERS, Provider
 from models import social
 from models.base import utcnow
-from models.social import Outcome, PendingSignIn, Resolved
+from models.social import Outcome, PendingSignIn, Resolved, SocialIdentity
 from nexus.settings import Settings, SocialProviderSettings
 
 router = APIRouter()
@@ -75,11 +92,13 @@ def _refused(
     *,
     sign_up: str = "",
     forget_state: bool = True,
+    back: str = "",
 ) -> HTMLResponse:
     """The page of a sign-in that did not go through; the browser's state is forgotten unless
     the request was not this browser's sign-in (a forged callback must not end a real one)."""
     context: dict[str, object] = {
         "principal": None, "label": label, "message": message, "sign_up": sign_up,
+        "back": back,
     }  # fmt: skip
     response = render(request, "portal/social_refused.html", context, status_code)
     if forget_state:
@@ -93,8 +112,10 @@ async def start(
     settings: SettingsDep,
     db: DatabaseDep,
     next: Annotated[str, Query(max_length=2000)] = "",
+    link_user_id: uuid.UUID | None = None,
 ) -> Response:
-    """Off to the provider, with a new state, nonce and PKCE verifier."""
+    """Off to the provider, with a new state, nonce and PKCE verifier; to link the identity to
+    the signed-in account `link_user_id` rather than sign in, when given."""
     found = _provider(settings, provider)
     if found is None:
         return _refused(
@@ -113,7 +134,7 @@ async def start(
         social.start_sign_in(
             session, state_hash=_hash(state), provider=found.name, nonce=nonce,
             code_verifier=verifier, next_path=local_path(next),
-            expires_at=utcnow() + timedelta(seconds=ttl),
+            expires_at=utcnow() + timedelta(seconds=ttl), link_user_id=link_user_id,
         )  # fmt: skip
 
     await db.run(keep)
@@ -149,7 +170,8 @@ def _outcome_words(provider: Provider, identity: Identity, resolved: Resolved) -
         case Outcome.EMAIL_NOT_VERIFIED if email is None:
             return (
                 f"{label} does not share an e-mail address with us, so we cannot tell which "
-                "NEXUS account is yours. Sign in with your e-mail and password.",
+                "NEXUS account is yours. Sign in with your e-mail and password, then connect "
+                f"{label} on your account page: from then on it signs you in.",
                 "",
             )
         case Outcome.EMAIL_NOT_VERIFIED:
@@ -187,6 +209,7 @@ async def callback(
     provider: str,
     settings: SettingsDep,
     db: DatabaseDep,
+    principal: Principal | None,
     code: Annotated[str, Query(max_length=2000)] = "",
     state: Annotated[str, Query(max_length=200)] = "",
     error: Annotated[str, Query(max_length=200)] = "",
@@ -226,6 +249,9 @@ async def callback(
         log.warning("%s sign-in refused: %s", found.name, exc)
         return _refused(request, label, _FAILURES[exc.failure].format(label=label))
 
+    if pending.link_user_id is not None:
+        return await _connected(request, found, identity, pending.link_user_id, principal, db)
+
     def link(session: Session) -> Resolved:
         return social.resolve(
             session, provider=found.name, subject=identity.subject, email=identity.email,
@@ -253,6 +279,114 @@ async def callback(
     return response
 
 
+# -- connecting a provider to the signed-in account (the account page) ---------------------------
+
+
+@dataclass(frozen=True)
+class Connection:
+    provider: Provider
+    identity: SocialIdentity | None
+
+
+async def connections(
+    settings: Settings, principal: Principal, db: DatabaseDep
+) -> list[Connection]:
+    """The configured providers for this person's kind of workspace, each with the identity
+    linked to their account, if any."""
+    assert principal.user_id is not None
+    audience = BRANDS if principal.role in BRAND_ROLES else CREATORS
+    fitting = [p for p in configured(settings.social) if p.audience == audience]
+    if not fitting:
+        return []
+    linked = {i.provider: i for i in await db.run(social.identities_of, principal.user_id)}
+    return [Connection(p, linked.get(p.name)) for p in fitting]
+
+
+def connect_csp(page_csp: str, found: list[Connection]) -> str:
+    """The account page's CSP: its connect buttons are forms whose answer redirects to the
+    provider's sign-in page, which the browser allows only where form-action names it."""
+    origins = []
+    for connection in found:
+        url = urlsplit(connection.provider.authorize_url or connection.provider.discovery_url or "")
+        if url.scheme in ("http", "https") and url.netloc:
+            origins.append(f"{url.scheme}://{url.netloc}")
+    if not origins:
+        return page_csp
+    allowed = " ".join(dict.fromkeys(origins))
+    return page_csp.replace("form-action 'self'", f"form-action 'self' {allowed}")
+
+
+_NOT_CONNECTED = {
+    Outcome.TAKEN: (
+        409,
+        "This {label} account is connected to another NEXUS account already. Sign in to that "
+        "account and disconnect it there first.",
+    ),
+    Outcome.WRONG_KIND: (403, "{label} cannot be connected to this kind of account."),
+    Outcome.SUSPENDED: (403, "This account is suspended: contact support."),
+}
+
+
+async def _connected(
+    request: Request,
+    found: Provider,
+    identity: Identity,
+    user_id: uuid.UUID,
+    principal: Principal | None,
+    db: DatabaseDep,
+) -> Response:
+    """The callback of a connection asked for on the account page."""
+    label = found.label
+    if principal is None or principal.user_id != user_id:
+        return _refused(
+            request, label, f"You are no longer signed in to the account that asked to connect "
+            f"{label}, so nothing was connected. Sign in and connect it again from your account "
+            "page.",
+        )  # fmt: skip
+
+    def link(session: Session) -> Resolved:
+        return social.link(
+            session, user_id, provider=found.name, subject=identity.subject,
+            email=identity.email, kinds=found.audience,
+        )  # fmt: skip
+
+    resolved = await db.run(link)
+    if resolved.outcome != Outcome.LINKED:
+        status, message = _NOT_CONNECTED.get(resolved.outcome, _NOT_CONNECTED[Outcome.SUSPENDED])
+        return _refused(request, label, message.format(label=label), status, back="/portal/account")
+    response = RedirectResponse(f"/portal/account?connected={found.name}", status_code=303)
+    response.delete_cookie(STATE_COOKIE, path=_COOKIE_PATH)
+    return response
+
+
+@router.post("/account/connections/{provider}", response_model=None, dependencies=[Csrf])
+async def connect(
+    request: Request,
+    provider: Annotated[str, Path(max_length=32)],
+    principal: SignedIn,
+    settings: SettingsDep,
+    db: DatabaseDep,
+) -> Response:
+    """Off to the provider, to connect it to this account: from then on it signs them in."""
+    offered = {c.provider.name for c in await connections(settings, principal, db)}
+    if provider not in offered:
+        return _refused(
+            request, "this provider", "This provider cannot be connected to your account here.",
+            404, back="/portal/account",
+        )  # fmt: skip
+    return await start(request, provider, settings, db, "/portal/account", principal.user_id)
+
+
+@router.post("/account/connections/{provider}/removal", response_model=None, dependencies=[Csrf])
+async def disconnect(
+    provider: Annotated[str, Path(max_length=32)], principal: SignedIn, db: DatabaseDep
+) -> Response:
+    """Forget the account's identity at the provider: it signs no one in any more."""
+    assert principal.user_id is not None
+    await db.run(social.unlink, principal.user_id, provider)
+    return RedirectResponse(f"/portal/account?disconnected={provider}", status_code=303)
+
+
 # One pair of routes per provider of the table, whether or not it is configured (an
 # unconfigured one answers that signing in this way is not available).
 def _routes(name: str) -> None:
@@ -268,11 +402,12 @@ def _routes(name: str) -> None:
         request: Request,
         settings: SettingsDep,
         db: DatabaseDep,
+        principal: MaybeSignedIn,
         code: Annotated[str, Query(max_length=2000)] = "",
         state: Annotated[str, Query(max_length=200)] = "",
         error: Annotated[str, Query(max_length=200)] = "",
     ) -> Response:
-        return await callback(request, name, settings, db, code, state, error)
+        return await callback(request, name, settings, db, principal, code, state, error)
 
     router.add_api_route(f"/auth/{name}/start", start_page, methods=["GET"], response_model=None)
     router.add_api_route(

@@ -405,6 +405,9 @@ TABLE: dict[str, Row] = {
         *USERS, form={"current_password": "not it", "password": "x", "password_again": "x"}
     ),
     "POST /portal/account/sign-out-everywhere": ANY_SIGNED_IN,
+    # Their own account's providers (none is configured in the probe: a page that says so).
+    "POST /portal/account/connections/{provider}": ANY_SIGNED_IN,
+    "POST /portal/account/connections/{provider}/removal": ANY_SIGNED_IN,
     "GET /portal/invitations/{token}": public(),
     "POST /portal/invitations/{token}": public(),
     "GET /portal": ANY_SIGNED_IN,

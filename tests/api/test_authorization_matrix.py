@@ -224,6 +224,7 @@ def _build(engine: Engine, settings: Settings) -> World:
             "dispute_id": str(uuid.uuid4()),
             "notification_id": str(notification.id),
             "message_id": str(message.id),
+            "provider": "google",
             "link": f"deliveries/{asset.delivery_id}",
             "key": f"uploads/{brand.workspace_id}/{uuid.uuid4()}/draft.mp4",
         }

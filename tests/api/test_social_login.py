@@ -24,6 +24,7 @@ from models.base import utcnow
 from models.db import session_scope
 from models.social import SocialIdentity, SocialSignIn
 from nexus.settings import Settings, SocialLoginSettings, SocialProviderSettings
+from tests.api.test_portal import csrf_from, sign_in
 from tests.integrations.oidc_provider import (
     CLIENT_ID,
     CLIENT_SECRET,
@@ -31,7 +32,7 @@ from tests.integrations.oidc_provider import (
     Provider,
     running_provider,
 )
-from tests.support import make_tenant
+from tests.support import make_creator, make_tenant
 
 
 @pytest.fixture
@@ -70,10 +71,14 @@ async def portal(
 
 
 async def at_provider(
-    portal: httpx.AsyncClient, answer: str = "allow", provider: str = "google"
+    portal: httpx.AsyncClient,
+    answer: str = "allow",
+    provider: str = "google",
+    start: httpx.Response | None = None,
 ) -> str:
-    """Start a sign-in and answer the provider's consent page: the callback's path."""
-    start = await portal.get(f"/portal/auth/{provider}/start")
+    """Start a sign-in (or follow `start`, a connection's) and answer the provider's consent
+    page: the callback's path."""
+    start = start or await portal.get(f"/portal/auth/{provider}/start")
     assert start.status_code == 303, start.text
     async with httpx.AsyncClient() as person:
         consent = await person.get(start.headers["location"])
@@ -213,6 +218,93 @@ async def test_an_oauth_provider_without_an_e_mail_links_no_one(
     assert page.status_code == 400
     assert "Instagram does not share an e-mail address with us" in page.text
     assert ("instagram", "ig-1") not in identities(engine)
+
+
+async def connect(portal: httpx.AsyncClient, provider: str) -> httpx.Response:
+    """Press "Connect <provider>" on the account page."""
+    page = await portal.get("/portal/account")
+    assert page.status_code == 200, page.text
+    return await portal.post(
+        f"/portal/account/connections/{provider}", data={"csrf_token": csrf_from(page)}
+    )
+
+
+async def test_a_creator_connects_instagram_from_the_account_page_and_signs_in_with_it(
+    portal: httpx.AsyncClient, provider: Provider, engine: Engine
+) -> None:
+    """Instagram gives no e-mail, so only a signed-in account can connect it; from then on it
+    signs that account in. It connects to one account only, and is disconnected at will."""
+    creator, other = make_creator(engine).tenant, make_creator(engine).tenant
+    await sign_in(portal, creator)
+    page = await portal.get("/portal/account")
+    # A creator is offered the creators' providers that are configured, not Google.
+    assert "Connect Instagram" in page.text and "Connect YouTube" in page.text
+    assert "Connect Google" not in page.text
+    # The connect forms answer with a redirect to the provider: the page's CSP allows it.
+    issuer = httpx.URL(provider.issuer)
+    origin = f"{issuer.scheme}://{issuer.netloc.decode()}"
+    assert f"form-action 'self' {origin};" in page.headers["content-security-policy"]
+    provider.person = Person("ig-7", None, email_verified=False)
+    linked = await portal.get(await at_provider(portal, start=await connect(portal, "instagram")))
+    assert linked.status_code == 303, linked.text
+    assert linked.headers["location"] == "/portal/account?connected=instagram"
+    page = await portal.get(linked.headers["location"])
+    assert "Instagram is connected: from now on it signs you in here." in page.text
+    assert "Disconnect Instagram" in page.text
+    assert ("instagram", "ig-7") in identities(engine)
+
+    portal.cookies.clear()
+    signed_in = await portal.get(await at_provider(portal, provider="instagram"))
+    assert signed_in.status_code == 303 and signed_in.headers["location"] == "/portal"
+    assert (await portal.get("/portal/work")).status_code == 200
+
+    # Another creator cannot take it over; nothing changes.
+    portal.cookies.clear()
+    await sign_in(portal, other)
+    taken = await portal.get(await at_provider(portal, start=await connect(portal, "instagram")))
+    assert taken.status_code == 409
+    assert "connected to another NEXUS account already" in taken.text
+    assert 'href="/portal/account"' in taken.text
+    with session_scope(engine) as session:
+        owner = session.exec(
+            select(SocialIdentity.user_id).where(SocialIdentity.subject == "ig-7")
+        ).one()
+    assert owner == creator.user_id
+
+    # Disconnected, it signs no one in (Instagram tells no e-mail to find the account by).
+    portal.cookies.clear()
+    await sign_in(portal, creator)
+    page = await portal.get("/portal/account")
+    gone = await portal.post(
+        "/portal/account/connections/instagram/removal", data={"csrf_token": csrf_from(page)}
+    )
+    assert gone.status_code == 303
+    assert "Instagram is disconnected" in (await portal.get(gone.headers["location"])).text
+    assert ("instagram", "ig-7") not in identities(engine)
+    portal.cookies.clear()
+    refused = await portal.get(await at_provider(portal, provider="instagram"))
+    assert refused.status_code == 400
+
+
+async def test_a_connection_finished_by_someone_no_longer_signed_in_links_nothing(
+    portal: httpx.AsyncClient, provider: Provider, engine: Engine
+) -> None:
+    creator = make_tenant(engine, Role.CREATOR)
+    await sign_in(portal, creator)
+    provider.person = Person("yt-9", creator.email, email_verified=True)
+    started = await connect(portal, "youtube")
+    # Signed out (in another tab) before the provider sent the browser back.
+    page = await portal.get("/portal/account")
+    out = await portal.post("/portal/logout", data={"csrf_token": csrf_from(page)})
+    assert out.status_code == 303 and not portal.cookies.get(SESSION_COOKIE)
+    page = await portal.get(await at_provider(portal, start=started))
+    assert page.status_code == 400
+    assert "no longer signed in to the account that asked to connect YouTube" in page.text
+    assert ("youtube", "yt-9") not in identities(engine)
+    # A provider that is not for creators is not connected to a creator's account.
+    await sign_in(portal, creator)
+    wrong = await connect(portal, "google")
+    assert wrong.status_code == 404 and "cannot be connected to your account" in wrong.text
 
 
 def test_an_enabled_provider_without_its_client_is_refused_at_startup() -> None:
