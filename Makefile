@@ -28,8 +28,12 @@ up: install
 check-stack: install
 	@$(BIN)/nexus up --check
 
+# The suite runs on TEST_PROCESSES processes (pytest-xdist), each with its own PostgreSQL,
+# Temporal, Redis and gateway; `--dist loadgroup` keeps the machine-loading journeys on one.
+TEST_PROCESSES ?= 2
+
 test: install
-	@$(BIN)/pytest
+	@$(BIN)/pytest -n $(TEST_PROCESSES) --dist loadgroup
 
 lint: install
 	@$(BIN)/ruff check .

@@ -38,6 +38,7 @@ from models.migrate import upgrade_to_head
 from nexus.postgres import LocalPostgres
 from nexus.redis import LocalRedis
 from nexus.settings import Settings
+from tests.gateway import Gateway, direct, gateway
 from tests.support import assert_ledger_balanced, free_port, wait_for_port
 from workers.cpu.main import build_worker as build_cpu_worker
 from workers.gpu.main import build_worker as build_gpu_worker
@@ -51,6 +52,16 @@ SPANS = InMemorySpanExporter()
 _provider = TracerProvider()
 _provider.add_span_processor(SimpleSpanProcessor(SPANS))
 trace.set_tracer_provider(_provider)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make test` runs the suite on two processes (pytest-xdist, --dist loadgroup); the tests
+    that load the whole machine (marked `stack` or `heavy`) go one after another on one of
+    them, so that no two of them starve each other's processes and timers."""
+    for item in items:
+        if item.get_closest_marker("stack") or item.get_closest_marker("heavy"):
+            item.add_marker(pytest.mark.xdist_group("heavy"))
 
 
 # --- PostgreSQL ---------------------------------------------------------------------------
@@ -106,6 +117,26 @@ def redis_server() -> Iterator[LocalRedis]:
     yield server
     server.stop()
     shutil.rmtree(root, ignore_errors=True)
+
+
+# --- The gateway (nginx, ModSecurity, the OWASP CRS) ------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
+    """One gateway for the session, in front of a port each test serves its app on."""
+    with gateway(tmp_path_factory.mktemp("gateway")) as found:
+        yield found
+
+
+@pytest.fixture
+def front(request: pytest.FixtureRequest) -> Gateway | None:
+    """What clients reach the app through: the session's gateway (started on first use), or
+    nothing with NEXUS_TEST_DIRECT=1 (tests/gateway.py)."""
+    if direct():
+        return None
+    found: Gateway = request.getfixturevalue("edge")
+    return found
 
 
 # --- Object storage -----------------------------------------------------------------------

@@ -148,6 +148,7 @@ def amount_in(text: str) -> str:
     return found.group(0)
 
 
+@pytest.mark.heavy
 async def test_a_campaign_from_brief_to_payout_as_brand_creator_and_ops(
     server: str, browser: Browser, engine: Engine, tmp_path: Path
 ) -> None:

@@ -2,26 +2,25 @@
 at a real OpenID Connect provider (tests/integrations/oidc_provider.py), allows NEXUS on its
 consent page and lands signed in (linked through the e-mail the provider verified); signed
 out, the same button signs them in again. A creator whose e-mail YouTube has not verified is
-told so in words, and is not signed in nor linked."""
+told so in words, and is not signed in nor linked; a signed-in creator connects YouTube on the
+account page instead, and from then on it signs them in."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
-import uvicorn
 from playwright.async_api import Browser, expect
 from sqlalchemy import Engine
 from temporalio.client import Client
 
-from api.app import create_app
 from domain.enums import Role
 from nexus.settings import Settings
 from tests.api.test_social_login import identities, social_settings
-from tests.browser.support import TIMEOUT_MS, shoot
+from tests.browser.support import TIMEOUT_MS, shoot, signed_in
+from tests.gateway import Gateway, app_at
 from tests.integrations.oidc_provider import Person, Provider, running_provider
-from tests.support import make_tenant
+from tests.support import make_creator, make_tenant
 
 
 @pytest.fixture
@@ -32,28 +31,13 @@ async def provider() -> AsyncIterator[Provider]:
 
 @pytest.fixture
 async def server(
-    request: pytest.FixtureRequest,
-    settings: Settings,
-    engine: Engine,
-    client: Client,
-    provider: Provider,
+    settings: Settings, engine: Engine, client: Client, provider: Provider, edge: Gateway
 ) -> AsyncIterator[str]:
     """The app behind the session's gateway, with Google and YouTube at the local provider;
     no worker (signing in starts no process)."""
-    base, port = request.getfixturevalue("browser_gateway")
-    configured = settings.model_copy(update={
-        "api": settings.api.model_copy(update={"public_url": base}),
-        "social": social_settings(provider),
-    })  # fmt: skip
-    app = create_app(configured, engine=engine, temporal=client)
-    serving = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(serving.serve())
-    while not serving.started:
-        assert not task.done(), "uvicorn did not start"
-        await asyncio.sleep(0.05)
-    yield base
-    serving.should_exit = True
-    await task
+    configured = settings.model_copy(update={"social": social_settings(provider)})
+    async with app_at(configured, engine, client, edge) as base:
+        yield base
 
 
 async def test_a_brand_signs_in_with_google_through_its_verified_e_mail(
@@ -104,3 +88,31 @@ async def test_an_unverified_e_mail_at_youtube_signs_no_one_in(
     await page.goto("/portal")
     await page.wait_for_url("**/portal/login**")
     await context.close()
+
+
+async def test_a_creator_connects_youtube_on_the_account_page_then_signs_in_with_it(
+    server: str, browser: Browser, engine: Engine, provider: Provider
+) -> None:
+    """Its e-mail unverified at YouTube, the creator's identity is connected by the signed-in
+    creator instead, and from then on signs them in."""
+    creator = make_creator(engine).tenant
+    provider.person = Person("youtube-creator-2", creator.email, email_verified=False)
+    page = await signed_in(browser, server, creator)
+    await page.wait_for_url("**/portal/work")
+    await page.goto("/portal/account")
+    await page.get_by_role("button", name="Connect YouTube").click()
+    await page.get_by_role("button", name="Allow").click()
+    await page.wait_for_url("**/portal/account?connected=youtube")
+    await expect(page.get_by_role("status")).to_contain_text(
+        "YouTube is connected: from now on it signs you in here."
+    )
+    await expect(page.get_by_role("button", name="Disconnect YouTube")).to_be_visible()
+    await shoot(page, "account-connections")
+    assert ("youtube", "youtube-creator-2") in identities(engine)
+
+    await page.get_by_role("button", name="Sign out", exact=True).click()
+    await page.wait_for_url("**/portal/login")
+    await page.get_by_role("link", name="Continue with YouTube").click()
+    await page.get_by_role("button", name="Allow").click()
+    await page.wait_for_url("**/portal/work")
+    await page.context.close()

@@ -102,7 +102,7 @@ class Deal:
         # Moderation runs the real models: on a busy machine a draft takes a while.
         return await until(check, timeout_s=90)
 
-    async def payout_in(self, status: str, timeout_s: float = 20) -> dict[str, Any]:
+    async def payout_in(self, status: str, timeout_s: float = 40) -> dict[str, Any]:
         async def check() -> dict[str, Any]:
             payouts = ok(await self.http.get("/creator/payouts", headers=self.c))
             return payouts[0] if payouts and payouts[0]["status"] == status else {}

@@ -13,6 +13,7 @@ import uuid
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client
 from temporalio.worker import Worker
@@ -79,6 +80,7 @@ def no_tools(work_dir: Path) -> bool:
     return not commands(work_dir)
 
 
+@pytest.mark.heavy
 async def test_a_worker_killed_mid_transcode_does_not_lose_the_moderation(
     client: Client, settings: Settings, tmp_path: Path
 ) -> None:

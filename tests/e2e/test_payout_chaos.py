@@ -29,7 +29,8 @@ from models import money
 from models.db import session_scope
 from nexus.settings import PaymentSettings, Settings
 from tests.e2e.support import GOOD_CAPTION, ok, until
-from tests.e2e.test_worker_crash import CpuWorkers, _client
+from tests.e2e.test_worker_crash import CpuWorkers
+from tests.gateway import Gateway, api_client
 from tests.media import sponsored_clip
 from tests.payments import support as ps
 from tests.support import (
@@ -68,6 +69,8 @@ def payments(stripe_emulator: str, monkeypatch: pytest.MonkeyPatch) -> PaymentSe
     return payments
 
 
+@pytest.mark.heavy
+@pytest.mark.timeout(600)
 async def test_payouts_survive_repeated_sigkills_and_pay_exactly_once(
     settings: Settings,
     engine: Engine,
@@ -76,12 +79,13 @@ async def test_payouts_survive_repeated_sigkills_and_pay_exactly_once(
     stripe_emulator: str,
     tmp_path: Path,
     gpu_worker: Worker,
+    front: Gateway | None,
 ) -> None:
     store_from_settings(settings.storage).put_file(DRAFT, sponsored_clip(), "video/mp4")
     workers = CpuWorkers(settings, tmp_path)
     try:
         await workers.start()
-        campaign = await _funded_campaign(settings, engine, client)
+        campaign = await _funded_campaign(settings, engine, client, front)
         creators = [make_creator(engine) for _ in range(CREATORS)]
         gate = asyncio.Semaphore(20)
 
@@ -156,7 +160,9 @@ class FundedCampaign:
     updates: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(8))
 
 
-async def _funded_campaign(settings: Settings, engine: Engine, client: Client) -> FundedCampaign:
+async def _funded_campaign(
+    settings: Settings, engine: Engine, client: Client, front: Gateway | None
+) -> FundedCampaign:
     """Published, funded for exactly the 200 fees, with two deliverables of 100 slots each."""
     brand = make_tenant(engine)
     body = campaign_body(brand.brand_id)
@@ -165,7 +171,7 @@ async def _funded_campaign(settings: Settings, engine: Engine, client: Client) -
     body["deliverables"] = [
         {"format": "video_9x16", "duration_s": 30, "quantity": PAYOUTS // 2, "price_minor": PRICE}
     ] * 2
-    async with _client(settings, engine, client) as http:
+    async with api_client(settings, engine, client, front) as http:
         b = await login(http, brand)
         created = ok(await http.post("/campaigns", json=body, headers=b), 201)
         campaign_id = uuid.UUID(created["id"])

@@ -17,11 +17,11 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 
 from activities.moderation.activities import MediaActivities
-from api.app import create_app
 from domain.enums import Role
 from integrations.storage import store_from_settings
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
+from tests.gateway import Gateway, api_client
 from tests.media import sponsored_clip
 from tests.support import (
     CreatorAccount,
@@ -328,7 +328,8 @@ async def test_cancel_in_production_stops_open_work_and_keeps_approved_owed(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, engine, brand, b, application_window_s=4)
+    # Long enough for both to apply and be accepted on a busy machine; production follows.
+    campaign = await published_campaign(http, engine, brand, b, application_window_s=10)
     cid = campaign["id"]
     deliveries = {}
     for who, headers, price in ((alice, a, 90_000), (bob, o, 80_000)):
@@ -426,7 +427,11 @@ class GatedChecks:
 
 @pytest.fixture
 async def gated(
-    settings: Settings, engine: Engine, client: Client, gpu_worker: Worker
+    settings: Settings,
+    engine: Engine,
+    client: Client,
+    gpu_worker: Worker,
+    front: Gateway | None,
 ) -> AsyncIterator[tuple[httpx.AsyncClient, GatedChecks]]:
     checks = GatedChecks(settings, engine)
     worker = Worker(
@@ -436,12 +441,7 @@ async def gated(
         activities=replacing(cpu_activities(settings, engine), checks.probe),
         activity_executor=ThreadPoolExecutor(8),
     )
-    app = create_app(settings, engine=engine, temporal=client)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with (
-        worker,
-        httpx.AsyncClient(transport=transport, base_url="http://nexus.test") as http,
-    ):
+    async with worker, api_client(settings, engine, client, front) as http:
         yield http, checks
         checks.gate.set()
 

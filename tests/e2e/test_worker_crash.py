@@ -22,9 +22,9 @@ from sqlalchemy import Engine, select
 from temporalio.client import Client
 from temporalio.worker import Worker
 
-from api.app import create_app
 from nexus.settings import Settings
 from tests.e2e.support import Headers, draft_body, ok, until, upload
+from tests.gateway import Gateway, api_client
 from tests.media import sponsored_clip
 from tests.support import (
     CreatorAccount,
@@ -124,28 +124,23 @@ async def cpu_workers(
             await asyncio.wait_for(process.wait(), 15)
 
 
-def _client(app_settings: Settings, engine: Engine, client: Client) -> httpx.AsyncClient:
-    app = create_app(app_settings, engine=engine, temporal=client)
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    return httpx.AsyncClient(transport=transport, base_url="http://nexus.test")
-
-
 @pytest.fixture
 async def api(
-    settings: Settings, engine: Engine, client: Client
+    settings: Settings, engine: Engine, client: Client, front: Gateway | None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API over the test's engine and client; no in-process workers behind it."""
-    async with _client(settings, engine, client) as http:
+    async with api_client(settings, engine, client, front) as http:
         yield http
 
 
 @pytest.fixture
 async def impatient_api(
-    settings: Settings, engine: Engine, client: Client
+    settings: Settings, engine: Engine, client: Client, front: Gateway | None
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The API waiting 3 s for a workflow's answer: shorter than a restarted worker needs."""
     api_settings = settings.api.model_copy(update={"workflow_rpc_timeout_s": 3})
-    async with _client(settings.model_copy(update={"api": api_settings}), engine, client) as http:
+    patient = settings.model_copy(update={"api": api_settings})
+    async with api_client(patient, engine, client, front) as http:
         yield http
 
 
@@ -238,6 +233,7 @@ def submission_rows(engine: Engine, delivery_id: str) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+@pytest.mark.heavy
 async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
     api: httpx.AsyncClient, cpu_workers: CpuWorkers, engine: Engine, client: Client
 ) -> None:
@@ -341,6 +337,7 @@ async def test_sigkilled_cpu_worker_loses_and_duplicates_nothing(
     assert "draining worker" in cpu_workers.log()
 
 
+@pytest.mark.heavy
 async def test_retrying_a_step_after_a_worker_restart_answers_its_outcome(
     impatient_api: httpx.AsyncClient, cpu_workers: CpuWorkers, engine: Engine
 ) -> None:

@@ -12,7 +12,7 @@ import re
 import shutil
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,7 +20,6 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -35,14 +34,12 @@ from nexus.gateway import GatewayConfig, Tls, dev_user, running
 from nexus.settings import Settings
 from tests.e2e.support import GOOD_CAPTION, ok, until, upload
 from tests.e2e.test_bad_input import accepted_delivery, delivery_in
+from tests.gateway import BODY_LIMIT, Gateway, served
 from tests.media import sponsored_clip
 from tests.support import PASSWORD, campaign_body, free_port, login, make_tenant
 
 NGINX = Path("/usr/sbin/nginx")
 pytestmark = pytest.mark.skipif(not NGINX.exists(), reason="needs Debian's nginx (make install)")
-
-# The test settings' API body limit (tests/conftest.py): the gateway holds bodies to it too.
-BODY_LIMIT = 64 * 1024
 
 # A brand's brief as people write them: quotes, apostrophes, "<", and prose that reads like SQL.
 BRIEF = {
@@ -68,13 +65,6 @@ PORTAL_MESSAGE = "Thanks, we'd love that. Select whichever take feels right from
 
 
 @dataclass
-class Edge:
-    url: str
-    upstream_port: int
-    config: GatewayConfig
-
-
-@dataclass
 class Behind:
     """The app behind the gateway, and what reached it: `METHOD path?query` per request."""
 
@@ -83,28 +73,9 @@ class Behind:
     request_ids: list[str] = field(default_factory=list)
 
 
-@pytest.fixture(scope="session")
-def edge(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Edge]:
-    """One gateway for the session, in front of a port each test serves its app on."""
-    state = tmp_path_factory.mktemp("gateway")
-    upstream, listen = free_port(), free_port()
-    config = GatewayConfig(
-        listen=f"127.0.0.1:{listen}",
-        upstream=f"127.0.0.1:{upstream}",
-        body_limit=BODY_LIMIT,
-        media_limit=Settings().media.max_upload_bytes,
-        state_dir=state,
-        logs_dir=state / "logs",
-        worker_processes="1",
-        user=dev_user(),
-    )
-    with running(config, NGINX):
-        yield Edge(f"http://127.0.0.1:{listen}", upstream, config)
-
-
 @pytest.fixture
 async def behind(
-    edge: Edge, settings: Settings, engine: Engine, client: Client, workers: list[Worker]
+    edge: Gateway, settings: Settings, engine: Engine, client: Client, workers: list[Worker]
 ) -> AsyncIterator[Behind]:
     assert settings.api.max_body_bytes == BODY_LIMIT
     # Upload URLs are built from the public URL: the gateway's.
@@ -121,20 +92,11 @@ async def behind(
                 result.request_ids.append(headers.get(b"x-request-id", b"").decode())
             await app(scope, receive, send)
 
-        config = uvicorn.Config(
-            recording, host="127.0.0.1", port=edge.upstream_port, log_level="warning"
-        )
-        serving = uvicorn.Server(config)
-        task = asyncio.create_task(serving.serve())
-        while not serving.started:
-            assert not task.done(), "uvicorn did not start"
-            await asyncio.sleep(0.05)
-        yield result
-        serving.should_exit = True
-        await task
+        async with served(recording, edge.upstream):
+            yield result
 
 
-async def audit_entry(edge: Edge, request_id: str) -> dict[str, Any]:
+async def audit_entry(edge: Gateway, request_id: str) -> dict[str, Any]:
     """ModSecurity's audit log entry of one request (its transaction id is the request id),
     written once the answer has gone."""
 
@@ -162,7 +124,7 @@ ATTACKS = {
 
 
 async def test_attacks_in_a_query_get_403_from_the_gateway_are_logged_and_reach_nothing(
-    edge: Edge, behind: Behind, engine: Engine
+    edge: Gateway, behind: Behind, engine: Engine
 ) -> None:
     tenant = make_tenant(engine)
     headers = await login(behind.http, tenant)
@@ -212,7 +174,7 @@ async def test_a_brief_full_of_quotes_and_prose_passes_and_is_kept_as_written(
 
 
 async def test_an_upload_a_caption_and_messages_pass_through_the_gateway(
-    edge: Edge, behind: Behind, engine: Engine
+    edge: Gateway, behind: Behind, engine: Engine
 ) -> None:
     http = behind.http
     setup = await accepted_delivery(http, engine, brief={"objective": BRIEF["objective"]})
@@ -334,7 +296,7 @@ def self_signed(directory: Path) -> tuple[Path, Path]:
 
 
 async def test_the_production_configuration_terminates_tls_with_hsts_and_the_same_rules(
-    edge: Edge, behind: Behind, tmp_path: Path
+    edge: Gateway, behind: Behind, tmp_path: Path
 ) -> None:
     """The configuration `python -m nexus.gateway render --production` makes for the ingress."""
     crt, pem = self_signed(tmp_path)

@@ -9,6 +9,7 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine
 from temporalio import activity
 from temporalio.api.enums.v1 import EventType
@@ -52,6 +53,7 @@ async def transcribe_on_a_dying_worker(renditions: Renditions) -> Transcript:
     )
 
 
+@pytest.mark.heavy
 async def test_model_work_held_by_a_dead_gpu_worker_is_retried_after_the_heartbeat_timeout(
     client: Client, settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
@@ -84,6 +86,7 @@ async def test_model_work_held_by_a_dead_gpu_worker_is_retried_after_the_heartbe
     assert 2 in attempts
 
 
+@pytest.mark.heavy
 async def test_media_work_held_by_a_dead_cpu_worker_is_retried_within_seconds(
     client: Client, settings: Settings, engine: Engine, tmp_path: Path
 ) -> None:
