@@ -103,6 +103,12 @@ class ModerationWorkflow:
             heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
             retry_policy=MEDIA_RETRY,
         )
+        # Listed by its bytes (MD5): quarantined before anything decodes it. Only such a probe
+        # carries matches, so histories from before replay past this unchanged.
+        if probe.matches and workflow.patched("md5-match"):
+            return await self._quarantine(
+                request, FrameHashes(hashes=[], matches=probe.matches), probe.sha256
+            )
         if probe.info is None:
             assert probe.rejection is not None
             return await self._finish(
@@ -302,10 +308,13 @@ class ModerationWorkflow:
         self, request: ModerationRequest, hashes: FrameHashes, sha256: str | None
     ) -> ModerationReport:
         lists = sorted({m.list_name for m in hashes.matches})
+        frames = [m for m in hashes.matches if m.kind == "pdq"]
         reason = (
             f"PDQ match on {', '.join(lists)} (frames at "
-            + ", ".join(f"{m.time_s:g}s d={m.distance}" for m in hashes.matches[:5])
+            + ", ".join(f"{m.time_s:g}s d={m.distance}" for m in frames[:5])
             + ")"
+            if frames
+            else f"MD5 of the file on {', '.join(lists)}"
         )
         await workflow.execute_activity_method(
             MediaActivities.quarantine,

@@ -8,6 +8,7 @@ can reach the match threshold on its own."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from PIL import Image
 
 from activities.media.tools import Limits, run_tool
 from activities.media.transcode import FRAME_H, FRAME_W, fit
+from integrations.child_safety import HashSourceError, parse_list
 
 HASH_BYTES = 32
 
@@ -67,10 +69,13 @@ def hash_image(path: Path, scratch: Path, limits: Limits) -> PdqHash:
 
 
 class HashList:
-    """One list of known hashes (a text file: one 64-hex-digit hash a line, `#` comments)."""
+    """One list of known hashes: PDQ hashes of pictures, matched by distance to sampled frames,
+    and MD5 digests of whole files, matched exactly against an upload's bytes (the list file
+    formats of integrations/child_safety)."""
 
-    def __init__(self, name: str, hashes: list[str]) -> None:
+    def __init__(self, name: str, hashes: list[str], md5: Iterable[str] = ()) -> None:
         self.name = name
+        self.md5 = frozenset(md5)
         rows = [bytes.fromhex(h) for h in hashes]
         if any(len(r) != HASH_BYTES for r in rows):
             raise HashListError(f"hash list {name}: every hash must be 64 hex digits")
@@ -80,11 +85,19 @@ class HashList:
 
     @classmethod
     def load(cls, path: Path) -> HashList:
-        lines = (line.split("#", 1)[0].strip() for line in path.read_text().splitlines())
+        """A list file, with the MD5 digests a sync writes beside it (`<name>.md5.txt`)."""
+        sidecar = path.with_name(path.stem + ".md5.txt")
         try:
-            return cls(path.stem, [line.split(",")[0] for line in lines if line])
-        except ValueError as exc:
+            found = parse_list(path.read_text(encoding="utf-8"), path.stem)
+            beside = (
+                parse_list(sidecar.read_text(encoding="utf-8"), path.stem)
+                if (sidecar.exists())
+                else None
+            )
+        except (HashSourceError, OSError, UnicodeDecodeError) as exc:
             raise HashListError(f"hash list {path}: {exc}") from exc
+        md5 = found.md5 + (beside.md5 if beside else ())
+        return cls(path.stem, list(found.pdq), md5)
 
     def nearest(self, hex_hash: str) -> int | None:
         """Hamming distance to the closest listed hash; None for an empty list."""

@@ -82,6 +82,17 @@ def rendition_prefix(asset_id: uuid.UUID) -> str:
     return f"media/{asset_id}/"
 
 
+def _digests(path: Path) -> tuple[str, str]:
+    """SHA-256 (the analysis is reused by it) and MD5 (child-safety lists name files by it) of
+    a file, in one read."""
+    sha256, md5 = hashlib.sha256(), hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as raw:
+        while chunk := raw.read(1 << 20):
+            sha256.update(chunk)
+            md5.update(chunk)
+    return sha256.hexdigest(), md5.hexdigest()
+
+
 def analysis_key(sha256: str) -> str:
     return f"analysis/{sha256}.json"
 
@@ -192,8 +203,15 @@ class MediaActivities:
             )
         with heartbeating(), scratch(self._media.work_dir) as tmp:
             source = _download(self._store, request.source_key, tmp / "source")
-            with source.open("rb") as raw:
-                digest = hashlib.file_digest(raw, "sha256").hexdigest()
+            digest, md5 = _digests(source)
+            listed = [
+                HashMatch(time_s=0, distance=0, list_name=hash_list.name, kind="md5")
+                for hash_list in self._hash_lists
+                if md5 in hash_list.md5
+            ]
+            if listed:
+                # Known abuse by its bytes: not decoded, not probed, not kept.
+                return ProbeResult(info=None, sha256=digest, matches=listed)
             # Bytes probed before (a resubmission) skip ffprobe and the decode check.
             try:
                 self._store.get_file(probe_key(digest), tmp / "probe.json")
@@ -468,6 +486,29 @@ def sentences(words: list[Word], max_words: int = 30, pause_s: float = 1.0) -> l
     return out
 
 
+def semantic_matches(
+    embedder: TextEmbedder, caption: str, words: list[Word]
+) -> list[SemanticMatch]:
+    """The spoken sentences and caption lines whose meaning is close to a GARM category: what
+    the checks of a draft and `nexus compliance brand-safety` both ask the embedder."""
+    lines = [line.strip() for line in caption.splitlines() if line.strip()]
+    spoken = sentences(words)
+    texts = [s.text for s in spoken] + lines
+    matches = []
+    for i, category, score in embedder.garm_matches(texts):
+        said = spoken[i] if i < len(spoken) else None
+        matches.append(
+            SemanticMatch(
+                category=category,
+                score=score,
+                text=texts[i],
+                start_s=said.start_s if said else None,
+                end_s=said.end_s if said else None,
+            )
+        )
+    return matches
+
+
 def _sentence(words: list[Word]) -> Segment:
     text = " ".join(w.text.strip() for w in words).strip()
     return Segment(text=text, start_s=words[0].start_s, end_s=words[-1].end_s)
@@ -491,24 +532,8 @@ class ModelActivities:
     @activity.defn(name="media.garm_similarity")
     def garm_similarity(self, request: BrandSafetyRequest) -> list[SemanticMatch]:
         """Speech segments and caption lines close in meaning to a GARM category."""
-        lines = [line.strip() for line in request.caption.splitlines() if line.strip()]
-        spoken = sentences(request.words)
-        texts = [s.text for s in spoken] + lines
-        matches = []
         with heartbeating():  # the model may load first: alive, not stuck
-            found = self._embedder.garm_matches(texts)
-        for i, category, score in found:
-            said = spoken[i] if i < len(spoken) else None
-            matches.append(
-                SemanticMatch(
-                    category=category,
-                    score=score,
-                    text=texts[i],
-                    start_s=said.start_s if said else None,
-                    end_s=said.end_s if said else None,
-                )
-            )
-        return matches
+            return semantic_matches(self._embedder, request.caption, request.words)
 
     @activity.defn(name="media.transcribe")
     def transcribe(self, renditions: Renditions) -> Transcript:

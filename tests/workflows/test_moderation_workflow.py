@@ -6,6 +6,7 @@ master (its ladder after the decision) beside one in another codec that is trans
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 import subprocess
 import uuid
@@ -60,7 +61,11 @@ def settings(settings: Settings, tmp_path: Path) -> Settings:
     a two-second window for the spoken disclosure."""
     listed = raw_lavfi(tmp_path / "listed.png", "mandelbrot=s=360x640", "-frames:v", "1")
     entry = hash_image(listed, tmp_path, Limits(30, 2 * 1024**3)).hex
-    (tmp_path / "test-list.txt").write_text(f"# test hash list\n{entry}\n")
+    # A file listed by its bytes: what it holds is never looked at.
+    known = tmp_path / "known.mp4"
+    known.write_bytes(b"bytes a hash list names " * 64)
+    digest = hashlib.md5(known.read_bytes(), usedforsecurity=False).hexdigest()
+    (tmp_path / "test-list.txt").write_text(f"# test hash list\n{entry}\nmd5,{digest},known\n")
     return settings.model_copy(
         update={
             "moderation": settings.moderation.model_copy(
@@ -163,6 +168,24 @@ async def test_a_frame_on_a_hash_list_blocks_quarantines_and_escalates(
             ModerationWorkflow.review,
             ReviewDecision(decision="pass", reason="looks fine", reviewer="ops@nexus"),
         )
+
+
+async def test_a_file_whose_md5_is_listed_is_quarantined_before_it_is_decoded(
+    client: Client, settings: Settings, workers: list[Worker], engine: Engine, tmp_path: Path
+) -> None:
+    report = await moderate(client, settings, tmp_path / "known.mp4", "#ad Glow")
+    assert (report.decision, [f.code for f in report.findings]) == (
+        "block",
+        ["child_safety_hash_match"],
+    )
+    assert report.renditions is None and report.info is None
+    store = store_from_settings(settings.storage)
+    assert store.list_keys(f"media/{report.asset_id}/") == [report.report_key]
+    with pytest.raises(ObjectNotFound):
+        store.stat(f"uploads/{report.asset_id}/known.mp4")
+    with Session(engine) as session:
+        [escalation] = escalations(session, report.asset_id)
+    assert escalation.kind == "child_safety"
 
 
 async def test_an_upload_that_never_arrived_gets_a_finding(

@@ -44,11 +44,21 @@ class MediaInfo(BaseModel):
     pix_fmt: str | None = None
 
 
+class HashMatch(BaseModel):
+    time_s: float
+    distance: int
+    list_name: str
+    # "pdq": a frame near a listed picture; "md5": the file's bytes are listed.
+    kind: Literal["pdq", "md5"] = "pdq"
+
+
 class ProbeResult(BaseModel):
     info: MediaInfo | None
     rejection: MediaFinding | None = None
     # SHA-256 of the upload's bytes: the same file sent again reuses its analysis.
     sha256: str | None = None
+    # The upload's MD5 on a child-safety list: the file is quarantined before it is decoded.
+    matches: list[HashMatch] = Field(default_factory=list)
 
 
 class BriefRules(BaseModel):
@@ -110,12 +120,6 @@ class FrameHash(BaseModel):
     time_s: float
     pdq: str  # 64 hex digits
     quality: int
-
-
-class HashMatch(BaseModel):
-    time_s: float
-    distance: int
-    list_name: str
 
 
 class FrameHashes(BaseModel):

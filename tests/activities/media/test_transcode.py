@@ -13,7 +13,7 @@ import pytest
 
 import activities.media.transcode as transcode_module
 from activities.media import tools
-from activities.media.hashes import HashList, hash_frame, hash_image
+from activities.media.hashes import HashList, HashListError, hash_frame, hash_image
 from activities.media.probe import probe_report
 from activities.media.tools import Limits, ToolResult
 from activities.media.transcode import Outputs, ladder, prepare, stream_copyable, transcode
@@ -218,10 +218,16 @@ def test_a_flat_frame_has_a_low_quality_hash(tmp_path: Path) -> None:
 
 def test_hash_lists_load_from_text_files(tmp_path: Path) -> None:
     path = tmp_path / "ncmec-sample.txt"
-    path.write_text("# test list\n" + "f" * 64 + "\n" + "0" * 64 + ",label\n")
+    path.write_text("# test list\n" + "f" * 64 + "\n" + "0" * 64 + ",label\nmd5," + "a" * 32)
+    # The MD5 digests a sync writes beside the list are loaded with it.
+    (tmp_path / "ncmec-sample.md5.txt").write_text("# synced\nmd5," + "b" * 32 + ",ring\n")
     hash_list = HashList.load(path)
     assert hash_list.name == "ncmec-sample"
     assert hash_list.nearest("f" * 63 + "e") == 1
+    assert hash_list.md5 == {"a" * 32, "b" * 32}
+    path.write_text("f" * 64 + "\nnot a hash\n")
+    with pytest.raises(HashListError, match="line 2"):
+        HashList.load(path)
 
 
 def test_the_cli_prints_hash_list_lines_that_match_the_picture(
