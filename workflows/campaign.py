@@ -26,6 +26,7 @@ with workflow.unsafe.imports_passed_through():
     from activities.money.activities import MoneyActivities
     from activities.money.fundings import FundingActivities
     from domain import words
+    from domain.compliance.ftc import posting_platform
     from domain.enums import ApplicationOrigin, ApplicationStatus, CampaignStage, CampaignVisibility
     from domain.labels import application_state, campaign_state
     from workflows import notify
@@ -502,6 +503,8 @@ class CampaignWorkflow:
                 brand_name=self._draft.brand_name,
                 banned_claims=brief.banned_claims,
                 brand_safety_sensitivity=brief.brand_safety_sensitivity,
+                markets=brief.target_countries,
+                platform=posting_platform(brief.usage_rights.platforms),
             ),
         )
 

@@ -65,6 +65,8 @@ def moderation_request(request: CheckRequest, media_key: str) -> ModerationReque
             max_duration_s=request.max_duration_s,
             aspect_ratio=request.aspect_ratio,
             sensitivity=request.sensitivity,
+            markets=request.markets,
+            platform=request.platform,
         ),
     )
 

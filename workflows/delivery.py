@@ -827,6 +827,8 @@ class DeliveryWorkflow:
             caption=caption,
             disclosure_required=terms.disclosure_required,
             mandatory_mentions=terms.mandatory_mentions,
+            markets=terms.markets,
+            platform=terms.platform,
         )
         aspect = ASPECT_OF_FORMAT.get(self._start.format)
         if media_key is None or aspect is None:

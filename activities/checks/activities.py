@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from temporalio import activity
 
+from domain.compliance.rules import brief_markets
 from domain.disclosure import check_caption
 from workflows.contracts.delivery import CheckReport, CheckRequest
 
@@ -15,5 +16,7 @@ def caption_check(request: CheckRequest) -> CheckReport:
         disclosure_required=request.disclosure_required,
         mandatory_mentions=request.mandatory_mentions,
         brand=request.brand,
+        markets=brief_markets(request.markets),
+        platform=request.platform,
     )
     return CheckReport(passed=not any(f.severity == "block" for f in findings), findings=findings)

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from activities.checks.spoken import check_spoken_disclosure
 from domain.compliance import RULEBOOK_VERSION, RULES, parse_language, parse_markets
+from domain.compliance.rules import brief_markets
 from domain.disclosure import check_caption
 from domain.findings import finding_words, severity_words
 from workflows.contracts.moderation import Word
@@ -154,16 +155,12 @@ class LiveCheck(BaseModel):
 def live_caption_check(caption: str, *, brand: str, markets: list[str]) -> LiveCheck:
     """The portal's check as the creator types: the brief's brand and target markets (a market
     the rulebook does not know falls back to the default), the caption's own language."""
-    try:
-        chosen = parse_markets(markets)
-    except ValueError:
-        chosen = parse_markets([])
     findings = check_caption(
         caption[:MAX_CAPTION],
         disclosure_required=True,
         mandatory_mentions=[],
         brand=brand,
-        markets=chosen,
+        markets=brief_markets(markets),
     )
     return LiveCheck(
         passed=not any(f.severity == "block" for f in findings),

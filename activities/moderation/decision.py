@@ -6,6 +6,7 @@ from activities.checks.brand_safety import check_brand_safety
 from activities.checks.brief import check_brief
 from activities.checks.safety import check_child_safety, check_nudity
 from activities.checks.spoken import check_spoken_disclosure
+from domain.compliance.rules import brief_markets
 from domain.disclosure import check_caption
 from domain.findings import finding_words
 from nexus.settings import ModerationSettings
@@ -32,7 +33,14 @@ def run_checks(evidence: EvaluateRequest, settings: ModerationSettings) -> list[
                 span=f.span,
             )
             # Mentions count when said or written: the brief check looks at both.
-            for f in check_caption(request.caption, disclosure_required=True, mandatory_mentions=[])
+            for f in check_caption(
+                request.caption,
+                disclosure_required=True,
+                mandatory_mentions=[],
+                brand=brief.brand,
+                markets=brief_markets(brief.markets),
+                platform=brief.platform,
+            )
         ]
         findings += check_spoken_disclosure(
             words,

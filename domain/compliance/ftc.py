@@ -40,6 +40,20 @@ PREVIEWS: dict[str, Preview] = {
     "youtube_shorts": Preview(70, 1),
 }
 DEFAULT_PREVIEW = PREVIEWS["instagram"]
+# The platforms a license's rights name, as the previews know them.
+_POSTED_ON: dict[str, Platform] = {
+    "instagram": "instagram", "tiktok": "tiktok", "youtube": "youtube_shorts",
+    "youtube_shorts": "youtube_shorts",
+}  # fmt: skip
+
+
+def posting_platform(platforms: list[str]) -> Platform | None:
+    """Where a draft will be posted, when the brief's rights name exactly one platform whose
+    preview the rules know; None (the longest preview applies) otherwise."""
+    found = {_POSTED_ON[p] for p in (p.strip().lower() for p in platforms) if p in _POSTED_ON}
+    return found.pop() if len(found) == 1 else None
+
+
 # The ASA's "up front": the label opens the post, within its first words.
 UPFRONT_CHARS = 40
 # Hashtags in a row that make a cluster a disclosure gets lost in.

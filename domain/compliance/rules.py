@@ -120,6 +120,15 @@ def parse_markets(markets: list[str] | tuple[str, ...] | None) -> tuple[str, ...
     return tuple(out) or DEFAULT_MARKETS
 
 
+def brief_markets(countries: list[str]) -> tuple[str, ...]:
+    """A brief's target countries as the rulebook's markets; the default where they name none
+    the rulebook reads (a brief's list is the brand's, not checked against ISO 3166)."""
+    try:
+        return parse_markets(countries)
+    except UnknownMarket:
+        return DEFAULT_MARKETS
+
+
 def applicable(markets: tuple[str, ...]) -> frozenset[str]:
     """The ids of the rules that apply to a draft for these markets. A market no rule names
     (JP, BR, ...) is held to the FTC's rules, the platform's baseline."""

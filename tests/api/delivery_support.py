@@ -56,11 +56,14 @@ class Started:
         await self.stage(http, "completed")
 
 
-async def started_delivery(http: httpx.AsyncClient, engine: Engine, **brief: Any) -> Started:
-    """A published, funded campaign (one slot; `brief` overrides its brief), a creator
-    accepted for it, and the brief accepted: the delivery waits for the script or draft."""
+async def started_delivery(
+    http: httpx.AsyncClient, engine: Engine, *, country: str = "US", **brief: Any
+) -> Started:
+    """A published, funded campaign (one slot; `brief` overrides its brief), a creator (in
+    `country`) accepted for it, and the brief accepted: the delivery waits for the script or
+    draft."""
     brand = make_tenant(engine)
-    creator = make_creator(engine, niches=["beauty"])
+    creator = make_creator(engine, niches=["beauty"], country=country)
     b, c = await login(http, brand), await login(http, creator.tenant)
     body = campaign_body(brand.brand_id)
     body["brief"] |= {"application_deadline": "2099-01-01T00:00:00Z", **brief}

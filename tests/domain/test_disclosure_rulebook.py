@@ -17,6 +17,8 @@ from domain.compliance import (
     parse_markets,
 )
 from domain.compliance.evaluation import evaluate
+from domain.compliance.ftc import posting_platform
+from domain.compliance.rules import brief_markets
 
 CASES = Path(__file__).parent / "compliance_cases" / "ftc.jsonl"
 
@@ -167,3 +169,15 @@ def test_markets_and_languages_are_validated() -> None:
     assert parse_language(None) is None
     with pytest.raises(UnknownLanguage, match="klingon"):
         parse_language("klingon")
+
+
+def test_a_brief_chooses_the_markets_and_the_platform() -> None:
+    assert brief_markets(["gb", "UK"]) == ("GB",)
+    # A list the rulebook cannot read holds the caption to the default market.
+    assert brief_markets(["WW"]) == brief_markets([]) == ("US",)
+    assert posting_platform(["TikTok"]) == "tiktok"
+    assert posting_platform(["youtube"]) == "youtube_shorts"
+    # Several platforms, or none the previews know: the longest preview applies.
+    assert posting_platform(["tiktok", "instagram"]) is None
+    assert posting_platform(["snapchat"]) is None
+    assert posting_platform([]) is None

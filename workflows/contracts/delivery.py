@@ -27,6 +27,10 @@ class DeliveryTerms(BaseModel):
     brand_name: str = ""
     banned_claims: list[str] = Field(default_factory=list)
     brand_safety_sensitivity: Literal["low", "medium", "high"] = "medium"
+    # Which disclosure rules apply: the brief's target countries (empty: the default market)
+    # and the platform the draft is posted on (None: the longest preview applies).
+    markets: list[str] = Field(default_factory=list)
+    platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
 
 
 class ReminderPolicy(BaseModel):
@@ -67,6 +71,8 @@ class CheckRequest(BaseModel):
     aspect_ratio: Literal["9:16", "1:1", "16:9", "4:5"] | None = None
     max_duration_s: float | None = None
     sensitivity: Literal["low", "medium", "high"] = "medium"
+    markets: list[str] = Field(default_factory=list)
+    platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
 
 
 class ReviewMedia(BaseModel):

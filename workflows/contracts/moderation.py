@@ -71,6 +71,9 @@ class BriefRules(BaseModel):
     min_duration_s: float | None = None
     max_duration_s: float | None = None
     aspect_ratio: Literal["9:16", "1:1", "16:9", "4:5"] | None = "9:16"
+    # The disclosure rules' target markets (empty: the default) and posting platform.
+    markets: list[str] = Field(default_factory=list)
+    platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
     # Brand-safety sensitivity: "high" turns GARM warnings into reviews.
     sensitivity: Literal["low", "medium", "high"] = "medium"
 
