@@ -71,3 +71,12 @@ def password_problem(password: str, email: str = "") -> str | None:
     ):
         return LIKE_EMAIL
     return None
+
+
+def strong_password(password: str, email: str = "") -> str:
+    """`password` when it may be chosen; ValueError with the reason otherwise (for a
+    pydantic validator)."""
+    problem = password_problem(password, email)
+    if problem is not None:
+        raise ValueError(problem)
+    return password

@@ -173,6 +173,15 @@ def _has_kind(session: Session, user_id: uuid.UUID, kinds: frozenset[str]) -> bo
     return bool({str(k) for k in workspace_kinds} & kinds)
 
 
+def _owner(session: Session, provider: str, subject: str) -> uuid.UUID | None:
+    """The account an identity is linked to, if any."""
+    return session.exec(
+        select(SocialIdentity.user_id).where(
+            SocialIdentity.provider == provider, SocialIdentity.subject == subject
+        )
+    ).first()
+
+
 def _linked(
     session: Session, user_id: uuid.UUID, provider: str, subject: str, email: str | None
 ) -> Resolved:
@@ -184,12 +193,7 @@ def _linked(
             session.flush()
     except IntegrityError:
         # Linked by a callback that ran at the same time, or to another account.
-        owner = session.exec(
-            select(SocialIdentity.user_id).where(
-                SocialIdentity.provider == provider, SocialIdentity.subject == subject
-            )
-        ).first()
-        if owner != user_id:
+        if _owner(session, provider, subject) != user_id:
             return Resolved(Outcome.TAKEN)
     return Resolved(Outcome.LINKED, user_id)
 
@@ -212,11 +216,7 @@ def link(
         return Resolved(Outcome.SUSPENDED)
     if not _has_kind(session, user_id, kinds):
         return Resolved(Outcome.WRONG_KIND)
-    owner = session.exec(
-        select(SocialIdentity.user_id).where(
-            SocialIdentity.provider == provider, SocialIdentity.subject == subject
-        )
-    ).first()
+    owner = _owner(session, provider, subject)
     if owner is not None:
         return Resolved(Outcome.LINKED, user_id) if owner == user_id else Resolved(Outcome.TAKEN)
     unlink(session, user_id, provider)

@@ -70,9 +70,9 @@ class _SafetyText(BaseModel):
     @field_validator("text")
     @classmethod
     def _readable(cls, value: str) -> str:
-        if any(c == "\x00" or (ord(c) < 32 and c not in "\n\r\t") for c in value):
-            raise ValueError("must be text, not binary data")
-        return value
+        from activities.checks.preflight import readable
+
+        return readable(value)
 
 
 class _BrandSafety:

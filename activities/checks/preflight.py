@@ -38,6 +38,14 @@ class SpokenWord(BaseModel):
     end_s: float = Field(ge=0, le=86_400, allow_inf_nan=False)
 
 
+def readable(value: str) -> str:
+    """`value` when it is text; ValueError for binary data (NUL or other control characters
+    but line breaks and tabs)."""
+    if any(c == "\x00" or (ord(c) < 32 and c not in "\n\r\t") for c in value):
+        raise ValueError("must be text, not binary data")
+    return value
+
+
 class PreflightRequest(BaseModel):
     caption: str = Field(min_length=1, max_length=MAX_CAPTION)
     brand: str = Field(default="", max_length=MAX_BRAND)
@@ -50,8 +58,7 @@ class PreflightRequest(BaseModel):
     @field_validator("caption", "brand")
     @classmethod
     def _text(cls, value: str) -> str:
-        if any(c == "\x00" or (ord(c) < 32 and c not in "\n\r\t") for c in value):
-            raise ValueError("must be text, not binary data")
+        readable(value)
         if value is not None and not value.strip() and value != "":
             raise ValueError("must not be blank")
         return value

@@ -89,14 +89,11 @@ class HashList:
         sidecar = path.with_name(path.stem + ".md5.txt")
         try:
             found = parse_list(path.read_text(encoding="utf-8"), path.stem)
-            beside = (
-                parse_list(sidecar.read_text(encoding="utf-8"), path.stem)
-                if (sidecar.exists())
-                else None
-            )
+            md5 = found.md5
+            if sidecar.exists():
+                md5 += parse_list(sidecar.read_text(encoding="utf-8"), sidecar.name).md5
         except (HashSourceError, OSError, UnicodeDecodeError) as exc:
             raise HashListError(f"hash list {path}: {exc}") from exc
-        md5 = found.md5 + (beside.md5 if beside else ())
         return cls(path.stem, list(found.pdq), md5)
 
     def nearest(self, hex_hash: str) -> int | None:

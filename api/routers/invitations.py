@@ -20,7 +20,7 @@ from api.schemas import TokenResponse
 from api.security import hash_password, invitation_token_hash, new_invitation_token
 from api.text import LINE
 from domain.enums import Role
-from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem, strong_password
 from integrations.notifications import Message, Notifier
 from models import invitations, workspaces
 from models.base import utcnow
@@ -80,10 +80,7 @@ class InvitationAcceptance(Body):
     @classmethod
     def _strong_enough(cls, password: str | None) -> str | None:
         # The e-mail address is the invitation's: compared once it is found (_accept).
-        problem = None if password is None else password_problem(password)
-        if problem is not None:
-            raise ValueError(problem)
-        return password
+        return None if password is None else strong_password(password)
 
 
 def invitation_link(token: str) -> str:

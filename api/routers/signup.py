@@ -27,7 +27,7 @@ from api.schemas import Request as Body
 from api.security import hash_password, secret_token_hash
 from api.text import LINE
 from domain.enums import WorkspaceKind
-from domain.passwords import MAX_LENGTH, MIN_LENGTH, password_problem
+from domain.passwords import MAX_LENGTH, MIN_LENGTH, strong_password
 from integrations.notifications import Message, Notifier
 from models import accounts, creators, workspaces
 from models.accounts import TokenState, Verified
@@ -65,10 +65,7 @@ class _SignUp(Body):
     @classmethod
     def _strong_enough(cls, password: str, info: ValidationInfo) -> str:
         # Asked of every sign-up alike, whether or not the e-mail has an account.
-        problem = password_problem(password, str(info.data.get("email", "")))
-        if problem is not None:
-            raise ValueError(problem)
-        return password
+        return strong_password(password, str(info.data.get("email", "")))
 
 
 class BrandSignUp(_SignUp):
