@@ -403,6 +403,9 @@ class SubmissionPublic(BaseModel):
     findings: list[Finding]
     # Links to the checked video (video, thumbnail, captions, report) for the brand's player.
     media: dict[str, str] = Field(default_factory=dict)
+    media_kind: Literal["video", "photo"] | None = Field(
+        default=None, description="what the checked media is; a photo's `video` link is the photo"
+    )
     review: str | None
     review_notes: str
     submitted_at: AwareDatetime

@@ -365,6 +365,8 @@ class MediaSettings(BaseModel):
     # above may hold while their product still makes hours of work. Default: 10 minutes of
     # 1080x1920 at 60 fps.
     max_decoded_pixels: int = Field(default=1080 * 1920 * 60 * 600, ge=1)
+    # A photo deliverable's pixels (width x height): 50 MP holds a 48 MP phone camera's.
+    max_photo_pixels: int = Field(default=50_000_000, ge=1)
     # Containers ffprobe may report (its `format_name`, comma-separated aliases).
     containers: list[str] = Field(default_factory=lambda: ["mov", "mp4", "matroska", "webm"])
     video_codecs: list[str] = Field(

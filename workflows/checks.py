@@ -20,6 +20,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.contracts.moderation import (
         BriefRules,
         MediaFinding,
+        MediaKind,
         ModerationReport,
         ModerationRequest,
     )
@@ -49,13 +50,14 @@ class AutomatedChecksWorkflow:
             moderation_request(request, request.media_key),
             id=moderation_workflow_id(request.submission_id),
         )
-        return to_check_report(report)
+        return to_check_report(report, request.media_kind)
 
 
 def moderation_request(request: CheckRequest, media_key: str) -> ModerationRequest:
     return ModerationRequest(
         asset_id=request.submission_id,
         source_key=media_key,
+        kind=request.media_kind,
         caption=request.caption,
         brief=BriefRules(
             disclosure_required=request.disclosure_required,
@@ -71,7 +73,7 @@ def moderation_request(request: CheckRequest, media_key: str) -> ModerationReque
     )
 
 
-def to_check_report(report: ModerationReport) -> CheckReport:
+def to_check_report(report: ModerationReport, kind: MediaKind) -> CheckReport:
     """The delivery's view: passed only when moderation passed; what a person cleared in
     review stays visible as a warning. A child-safety block is final."""
     renditions = report.renditions
@@ -83,6 +85,7 @@ def to_check_report(report: ModerationReport) -> CheckReport:
             thumbnail_key=renditions.thumbnail_keys[0] if renditions.thumbnail_keys else None,
             captions_vtt_key=report.captions_vtt_key,
             report_key=report.report_key,
+            kind=kind,
         )
     return CheckReport(
         passed=report.decision == "pass",

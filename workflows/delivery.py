@@ -298,7 +298,7 @@ class DeliveryWorkflow:
                 id=moderation_workflow_id(request.submission_id),
                 search_attributes=found,
             )
-            report = to_check_report(moderated)
+            report = to_check_report(moderated, request.media_kind)
         else:
             report = await workflow.execute_child_workflow(
                 AutomatedChecksWorkflow.run,
@@ -777,7 +777,7 @@ class DeliveryWorkflow:
             "draft", media_key=draft.media_key, text=draft.caption
         )
         self._save_with_next_record(self._last_draft)
-        # Drafts before this patch got the caption checks only; photos still do.
+        # Drafts before this patch got the caption checks only.
         media_key = draft.media_key if workflow.patched("drafts-through-moderation") else None
         return await self._send_to_checks(
             self._check_request(self._last_draft.id, draft.caption, media_key)
@@ -819,7 +819,7 @@ class DeliveryWorkflow:
         self, submission_id: uuid.UUID, caption: str, media_key: str | None
     ) -> CheckRequest:
         """What the checks are asked about a submission: its caption against the terms, and
-        with `media_key` the file as well, where the format is a video (a photo's caption only)."""
+        with `media_key` the file as well (the video, or the photo)."""
         terms = self._start.terms
         check = CheckRequest(
             delivery_id=self._start.delivery_id,
@@ -830,16 +830,20 @@ class DeliveryWorkflow:
             markets=terms.markets,
             platform=terms.platform,
         )
+        if media_key is None:
+            return check
         aspect = ASPECT_OF_FORMAT.get(self._start.format)
-        if media_key is None or aspect is None:
+        # Photos sent before photos were moderated got the caption checks only.
+        if aspect is None and not workflow.patched("photos-through-moderation"):
             return check
         return check.model_copy(
             update={
                 "media_key": media_key,
+                "media_kind": "video" if aspect else "photo",
                 "brand": terms.brand_name,
                 "banned_words": terms.banned_claims,
                 "aspect_ratio": aspect,
-                "max_duration_s": self._start.duration_s,
+                "max_duration_s": self._start.duration_s if aspect else None,
                 "sensitivity": terms.brand_safety_sensitivity,
             }
         )

@@ -1,4 +1,4 @@
-"""ModerationWorkflow (`moderation-<asset id>`): ingest and check one uploaded video.
+"""ModerationWorkflow (`moderation-<asset id>`): ingest and check one uploaded video or photo.
 
 probe -> the master and what the checks read (an upload that is already a browser-playable
 9:16 H.264 file is copied, anything else gets the one-pass transcode) -> frame hashes (a
@@ -7,7 +7,9 @@ the GPU pool (the CPU pool when no GPU worker picks them up in time) -> every ch
 block, or human review (a case for ops with its deadline, the creator told; an ops Update,
 with an SLA timer that escalates) -> the report, stored and returned. A copied master's HLS
 ladder and contact sheet are made after the automated decision by RenditionsWorkflow
-(`renditions-<asset id>`), which the moderation does not wait for."""
+(`renditions-<asset id>`), which the moderation does not wait for. A photo takes the same
+path with its own probe and conversion (its upright JPEG without metadata, a thumbnail, one
+frame for the hashes, the nudity detector and on-image text) and no speech."""
 
 from __future__ import annotations
 
@@ -76,6 +78,13 @@ MODELS = timedelta(minutes=20)
 # A video held for a person is decided within this many business days: the deadline ops
 # see and the creator is told.
 REVIEW_BUSINESS_DAYS = 1
+# What the creator reads when a file that probed well cannot be converted.
+UNCONVERTIBLE = {
+    "video": "We could not convert this video: it may be damaged partway through or too "
+    "heavy to process. Export it again as an H.264 MP4 and re-upload.",
+    "photo": "We could not convert this photo: it may be damaged. Export it again as a JPEG "
+    "and re-upload.",
+}
 
 
 def workflow_id(asset_id: object) -> str:
@@ -98,7 +107,9 @@ class ModerationWorkflow:
         self._set_stage("probing")
         probe = await workflow.execute_activity_method(
             MediaActivities.probe,
-            ProbeRequest(asset_id=request.asset_id, source_key=request.source_key),
+            ProbeRequest(
+                asset_id=request.asset_id, source_key=request.source_key, kind=request.kind
+            ),
             start_to_close_timeout=QUICK,
             heartbeat_timeout=timedelta(seconds=request.heartbeat_timeout_s),
             retry_policy=MEDIA_RETRY,
@@ -177,7 +188,9 @@ class ModerationWorkflow:
         # Assets started before an upload's own streams could be the master replay the
         # full transcode.
         convert = MediaActivities.transcode
-        if workflow.patched("fast-master"):
+        if request.kind == "photo":
+            convert = MediaActivities.prepare_photo
+        elif workflow.patched("fast-master"):
             convert = MediaActivities.prepare
         try:
             renditions = await workflow.execute_activity_method(
@@ -200,8 +213,7 @@ class ModerationWorkflow:
                 check="ingest",
                 code="transcode_failed",
                 severity="block",
-                message="We could not convert this video: it may be damaged partway through "
-                "or too heavy to process. Export it again as an H.264 MP4 and re-upload.",
+                message=UNCONVERTIBLE[request.kind],
             )
             return await self._finish(
                 ModerationReport(
@@ -225,7 +237,7 @@ class ModerationWorkflow:
             return await self._quarantine(request, hashes, None)
 
         transcript, nudity, screen_text = await asyncio.gather(
-            self._model(ModelActivities.transcribe, renditions, request),
+            self._transcript(renditions, request),
             self._model(ModelActivities.detect_nudity, renditions, request),
             self._screen_text(renditions),
         )
@@ -244,6 +256,11 @@ class ModerationWorkflow:
                 retry_policy=MEDIA_RETRY,
             )
         return analysis, hashes
+
+    async def _transcript(self, renditions: Renditions, request: ModerationRequest) -> Transcript:
+        if request.kind == "photo":
+            return Transcript(language="", segments=[], words=[])
+        return await self._model(ModelActivities.transcribe, renditions, request)
 
     async def _screen_text(self, renditions: Renditions) -> list[ScreenText]:
         # Assets analysed before on-screen text was read replay without it.

@@ -24,6 +24,7 @@ from temporalio.exceptions import ApplicationError
 from activities.checks.subtitles import to_srt, to_webvtt
 from activities.media.hashes import HashList, hash_frame
 from activities.media.ocr import read_frame_text
+from activities.media.photo import PhotoFailed, probe_photo, render_photo
 from activities.media.probe import check_report, probe_report
 from activities.media.tools import Limits, ToolTimeout
 from activities.media.transcode import (
@@ -145,13 +146,16 @@ def _moved(renditions: Renditions, prefix: str) -> Renditions:
     def move(key: str) -> str:
         return prefix + key.removeprefix(renditions.prefix)
 
+    def move_any(key: str | None) -> str | None:
+        return None if key is None else move(key)
+
     return Renditions(
         prefix=prefix,
         master_key=move(renditions.master_key),
-        hls_key=move(renditions.hls_key),
+        hls_key=move_any(renditions.hls_key),
         thumbnail_keys=[move(k) for k in renditions.thumbnail_keys],
-        contact_sheet_key=move(renditions.contact_sheet_key),
-        audio_key=move(renditions.audio_key),
+        contact_sheet_key=move_any(renditions.contact_sheet_key),
+        audio_key=move_any(renditions.audio_key),
         frame_keys=[move(k) for k in renditions.frame_keys],
         frame_times=renditions.frame_times,
         ladder_pending=renditions.ladder_pending,
@@ -212,6 +216,8 @@ class MediaActivities:
             if listed:
                 # Known abuse by its bytes: not decoded, not probed, not kept.
                 return ProbeResult(info=None, sha256=digest, matches=listed)
+            if request.kind == "photo":
+                return probe_photo(source, self._media)
             # Bytes probed before (a resubmission) skip ffprobe and the decode check.
             try:
                 self._store.get_file(probe_key(digest), tmp / "probe.json")
@@ -254,6 +260,32 @@ class MediaActivities:
             frame_keys=[prefix + k for k in outputs.frames],
             frame_times=outputs.frame_times,
             ladder_pending=True,
+        )
+
+    @activity.defn(name="media.prepare_photo")
+    def prepare_photo(self, request: TranscodeRequest) -> Renditions:
+        """A probed photo's master (upright, without its metadata), thumbnail and the frame
+        the hashes and models read."""
+        prefix = rendition_prefix(request.asset_id)
+        with heartbeating(), scratch(self._media.work_dir) as tmp:
+            source = _download(self._store, request.source_key, tmp / "source")
+            out = tmp / "out"
+            try:
+                outputs = render_photo(source, out, self._media)
+            except PhotoFailed as exc:
+                raise ApplicationError(
+                    f"photo failed: {exc}", type="TranscodeFailed", non_retryable=True
+                ) from exc
+            self._upload(out, prefix)
+        return Renditions(
+            prefix=prefix,
+            master_key=prefix + outputs.master,
+            hls_key=None,
+            thumbnail_keys=[prefix + outputs.thumbnail],
+            contact_sheet_key=None,
+            audio_key=None,
+            frame_keys=[prefix + outputs.frame],
+            frame_times=[0.0],
         )
 
     @activity.defn(name="media.ladder")
@@ -383,7 +415,7 @@ class MediaActivities:
             self._store.stat(renditions.master_key)
         except ObjectNotFound:
             return None
-        if renditions.ladder_pending:
+        if renditions.ladder_pending and renditions.hls_key is not None:
             # The first asset's ladder may have been made since its analysis was saved.
             try:
                 self._store.stat(renditions.hls_key)
@@ -407,14 +439,17 @@ class MediaActivities:
     def evaluate(self, evidence: EvaluateRequest) -> ModerationReport:
         findings = run_checks(evidence, self._moderation)
         decision, reason = decide(findings)
-        prefix = evidence.renditions.prefix
-        vtt_key, srt_key = prefix + "captions.vtt", prefix + "captions.srt"
-        with scratch(self._media.work_dir) as tmp:
-            segments = evidence.transcript.segments
-            (tmp / "c.vtt").write_text(to_webvtt(segments), encoding="utf-8")
-            (tmp / "c.srt").write_text(to_srt(segments), encoding="utf-8")
-            self._store.put_file(vtt_key, tmp / "c.vtt", "text/vtt")
-            self._store.put_file(srt_key, tmp / "c.srt", "application/x-subrip")
+        vtt_key: str | None = None
+        srt_key: str | None = None
+        if evidence.request.kind == "video":  # a photo has nothing to caption
+            prefix = evidence.renditions.prefix
+            vtt_key, srt_key = prefix + "captions.vtt", prefix + "captions.srt"
+            with scratch(self._media.work_dir) as tmp:
+                segments = evidence.transcript.segments
+                (tmp / "c.vtt").write_text(to_webvtt(segments), encoding="utf-8")
+                (tmp / "c.srt").write_text(to_srt(segments), encoding="utf-8")
+                self._store.put_file(vtt_key, tmp / "c.vtt", "text/vtt")
+                self._store.put_file(srt_key, tmp / "c.srt", "application/x-subrip")
         return ModerationReport(
             asset_id=evidence.request.asset_id,
             decision=decision,
@@ -537,6 +572,7 @@ class ModelActivities:
 
     @activity.defn(name="media.transcribe")
     def transcribe(self, renditions: Renditions) -> Transcript:
+        assert renditions.audio_key is not None, "only a video is transcribed"
         with heartbeating(), scratch(self._work_dir) as tmp:
             wav = _download(self._store, renditions.audio_key, tmp / "audio.wav")
             return self._transcriber.transcribe(wav)

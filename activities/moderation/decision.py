@@ -1,4 +1,4 @@
-"""Every check over one video's evidence, and the decision they add up to."""
+"""Every check over one video's or photo's evidence, and the decision they add up to."""
 
 from __future__ import annotations
 
@@ -42,12 +42,13 @@ def run_checks(evidence: EvaluateRequest, settings: ModerationSettings) -> list[
                 platform=brief.platform,
             )
         ]
-        findings += check_spoken_disclosure(
-            words,
-            brand=brief.brand,
-            within_s=settings.spoken_disclosure_within_s,
-            shown=evidence.screen_text,
-        )
+        if request.kind == "video":  # a photo's disclosure is in its caption
+            findings += check_spoken_disclosure(
+                words,
+                brand=brief.brand,
+                within_s=settings.spoken_disclosure_within_s,
+                shown=evidence.screen_text,
+            )
     findings += check_brief(brief, caption=request.caption, words=words, info=evidence.info)
     findings += check_brand_safety(
         caption=request.caption,

@@ -798,6 +798,12 @@ async def person_review(db: DatabaseDep, delivery: DeliveryPublic) -> Moderation
     return await db.run(waiting_review, delivery.id)
 
 
+async def is_photo(db: DatabaseDep, delivery: DeliveryPublic) -> bool:
+    """Whether the deliverable is a photo: its pages say photo, not video."""
+    deliverable = await db.run(campaigns.get_deliverable, delivery.deliverable_id)
+    return deliverable is not None and deliverable.format == DeliverableFormat.PHOTO
+
+
 async def review_page(
     request: Request,
     principal: Principal,
@@ -823,6 +829,7 @@ async def review_page(
         "creator_name": profile.display_name if profile else "the creator",
         "draft": drafts[-1] if drafts else None, "errors": errors or {}, "moment": moment,
         "form": form or {}, "human_review": await person_review(db, delivery),
+        "photo": await is_photo(db, delivery),
     }  # fmt: skip
     return render(request, "portal/review.html", context, status_code)
 

@@ -29,7 +29,7 @@ from api.deps import (
     StoreDep,
     TemporalDep,
 )
-from api.portal.brand import person_review, review_page
+from api.portal.brand import is_photo, person_review, review_page
 from api.portal.web import (
     BRAND_ROLES,
     BadAmount,
@@ -310,6 +310,7 @@ async def _task_page(
     context = {
         "principal": principal, "d": delivery, "title": title, "errors": errors or {},
         "upload_steps": UPLOAD_STEPS, "moment": moment, "form": form or {},
+        "photo": await is_photo(db, delivery),
         **await _brief_to_accept(principal, delivery, db),
         # While a person reviews the draft: the creator is told so, and by when.
         "human_review": await person_review(db, delivery),

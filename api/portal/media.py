@@ -158,6 +158,7 @@ def _license_view(session: Session, row: License) -> dict[str, Any]:
         "downloads": licenses_api.downloads_of(session, row, f"/portal/licenses/{row.id}"),
         "approved": approved if playable else None,
         "has_thumbnail": bool(approved and (approved.media or {}).get("thumbnail_key")),
+        "noun": (approved.media or {}).get("kind", "video") if approved else "video",
     }
 
 

@@ -35,7 +35,11 @@ from workflows.moderation import workflow_id as moderation_workflow_id
 router = APIRouter(prefix="/ops")
 LISTED = 50
 # What a held video's parts may be shown inline as, when their bytes prove it.
-CASE_INLINE = {"video": frozenset({"video/mp4"}), "captions": frozenset({"text/vtt"})}
+# A held photo's master is its JPEG, served as the case's "video".
+CASE_INLINE = {
+    "video": frozenset({"video/mp4", "image/jpeg"}),
+    "captions": frozenset({"text/vtt"}),
+}
 
 
 async def legacy_cases(temporal: TemporalGateway) -> list[uuid.UUID] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 import pycountry
@@ -89,6 +89,9 @@ class PortfolioWork(BaseModel):
     media: dict[str, str] = Field(
         description="the checked video, its thumbnail (the poster) and captions, where stored"
     )
+    kind: Literal["video", "photo"] = Field(
+        default="video", description="a photo's `video` link is the checked photo"
+    )
 
 
 class Portfolio(BaseModel):
@@ -127,6 +130,7 @@ def portfolio_of(
                 finished_at=delivery.approved_at or delivery.updated_at,
                 submission_id=submission.id if submission else None,
                 media=media,
+                kind=stored.get("kind", "video"),
             )
         )
     links = [

@@ -93,7 +93,7 @@ MEDIA_PARTS = {
 }
 # The types a checked draft's part may be served inline as, when its bytes prove one.
 INLINE_TYPES: dict[str, frozenset[str]] = {
-    "video": frozenset({"video/mp4"}),
+    "video": frozenset({"video/mp4", "image/jpeg"}),  # the master: a video's, or a photo's
     "thumbnail": frozenset({"image/jpeg", "image/png"}),
     "captions": frozenset({"text/vtt"}),
     "report": frozenset({"application/json"}),
@@ -160,8 +160,9 @@ def _submission_public(row: Submission, title: str) -> SubmissionPublic:
     base = f"/deliveries/{row.delivery_id}/submissions/{row.id}/media"
     stored = row.media or {}
     links = {part: f"{base}/{part}" for part, key in MEDIA_PARTS.items() if stored.get(key)}
+    kind = stored.get("kind", "video") if links else None
     return SubmissionPublic.model_validate(
-        {**row.model_dump(exclude={"media"}), "media": links, "title": title}
+        {**row.model_dump(exclude={"media"}), "media": links, "media_kind": kind, "title": title}
     )
 
 

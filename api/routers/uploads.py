@@ -1,7 +1,7 @@
-"""Uploads of creator videos.
+"""Uploads of creator videos and photos.
 
 `POST /uploads` issues a ticket: one key, under the caller's workspace, for exactly the
-declared number of bytes of one declared video type, recorded so that nothing else can be
+declared number of bytes of one declared video or photo type, recorded so that nothing else can be
 written, completed or submitted. With S3 (MinIO) the bytes go straight to the bucket on a
 presigned PUT that signs the type and length (the bucket refuses other bytes), or for big
 files a multipart upload with one presigned URL per part (resumable: any part can be sent
@@ -52,11 +52,18 @@ UPLOADERS = (Role.CREATOR, Role.BRAND_ADMIN, Role.BRAND_MEMBER)
 # S3 allows at most 10,000 parts to an upload.
 MAX_PARTS = 10_000
 
-# The video types an upload may declare, and the extension its key gets: a key never keeps
-# the client's own extension (`draft.html` is stored as `draft.mp4`).
-VideoType = Literal["video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-m4v"]
+# The video and photo types an upload may declare, and the extension its key gets: a key
+# never keeps the client's own extension (`draft.html` is stored as `draft.mp4`).
+MediaType = Literal[
+    "video/mp4", "video/quicktime", "video/webm", "video/x-matroska", "video/x-m4v",
+    "image/jpeg", "image/png", "image/webp",
+]  # fmt: skip
 EXTENSIONS: dict[str, str] = dict(
-    zip(get_args(VideoType), (".mp4", ".mov", ".webm", ".mkv", ".m4v"), strict=True)
+    zip(
+        get_args(MediaType),
+        (".mp4", ".mov", ".webm", ".mkv", ".m4v", ".jpg", ".png", ".webp"),
+        strict=True,
+    )
 )
 
 
@@ -64,7 +71,7 @@ class UploadCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     filename: str = Field(min_length=1, max_length=255)
     # Only a first filter: the real type is sniffed from the bytes before anything uses them.
-    content_type: VideoType
+    content_type: MediaType
     size_bytes: int = Field(gt=0, description="the file's exact size; other sizes are refused")
 
 
@@ -123,7 +130,8 @@ async def open_ticket(db: DatabaseDep, principal: PrincipalT, key: str) -> uploa
 
 
 def _key_for(principal: PrincipalT, body: UploadCreate) -> str:
-    stem = re.sub(r"[^\w.-]+", "-", Path(body.filename).stem).strip(".-")[:100] or "video"
+    unnamed = "photo" if body.content_type.startswith("image/") else "video"
+    stem = re.sub(r"[^\w.-]+", "-", Path(body.filename).stem).strip(".-")[:100] or unnamed
     return f"uploads/{principal.workspace_id}/{uuid.uuid4()}/{stem}{EXTENSIONS[body.content_type]}"
 
 

@@ -57,17 +57,22 @@ class Started:
 
 
 async def started_delivery(
-    http: httpx.AsyncClient, engine: Engine, *, country: str = "US", **brief: Any
+    http: httpx.AsyncClient,
+    engine: Engine,
+    *,
+    country: str = "US",
+    deliverable: dict[str, Any] | None = None,
+    **brief: Any,
 ) -> Started:
-    """A published, funded campaign (one slot; `brief` overrides its brief), a creator (in
-    `country`) accepted for it, and the brief accepted: the delivery waits for the script or
-    draft."""
+    """A published, funded campaign (one slot; `brief` overrides its brief, `deliverable`
+    its deliverable), a creator (in `country`) accepted for it, and the brief accepted: the
+    delivery waits for the script or draft."""
     brand = make_tenant(engine)
     creator = make_creator(engine, niches=["beauty"], country=country)
     b, c = await login(http, brand), await login(http, creator.tenant)
     body = campaign_body(brand.brand_id)
     body["brief"] |= {"application_deadline": "2099-01-01T00:00:00Z", **brief}
-    body["deliverables"][0]["quantity"] = 1
+    body["deliverables"][0] |= {"quantity": 1, **(deliverable or {})}
     cid = ok(await http.post("/campaigns", json=body, headers=b), 201)["id"]
     await fund(http, engine, b, cid)
     ok(await http.post(f"/campaigns/{cid}/publish", headers=b))

@@ -88,9 +88,12 @@ async def test_uploads_over_the_limit_are_refused(http: httpx.AsyncClient, engin
         ("clip.MOV.php", "video/quicktime", "clip.MOV.mov"),
         (".html", "video/x-matroska", "html.mkv"),
         ("...", "video/x-m4v", "video.m4v"),
+        ("IMG_0001.HEIC.html", "image/jpeg", "IMG_0001.HEIC.jpg"),
+        ("logo.svg", "image/png", "logo.png"),
+        ("...", "image/webp", "photo.webp"),
     ],
 )
-async def test_a_key_takes_the_extension_of_its_declared_video_type(
+async def test_a_key_takes_the_extension_of_its_declared_type(
     http: httpx.AsyncClient, engine: Engine, filename: str, content_type: str, stored_as: str
 ) -> None:
     headers = await login(http, make_tenant(engine, Role.CREATOR))

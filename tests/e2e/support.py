@@ -34,15 +34,18 @@ def ok(response: httpx.Response, status: int = 200) -> Any:
     return response.json()
 
 
-async def upload(http: httpx.AsyncClient, headers: Headers, clip: Path) -> str:
-    """Upload a video the way a creator does (`POST /uploads`, then the bytes); its key."""
+async def upload(
+    http: httpx.AsyncClient, headers: Headers, clip: Path, content_type: str = "video/mp4"
+) -> str:
+    """Upload a video (or photo) the way a creator does (`POST /uploads`, then the bytes);
+    its key."""
     content = await asyncio.to_thread(clip.read_bytes)
     ticket = ok(
         await http.post(
             "/uploads",
             json={
                 "filename": clip.name,
-                "content_type": "video/mp4",
+                "content_type": content_type,
                 "size_bytes": len(content),
             },
             headers=headers,

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from PIL import Image
 from sqlalchemy import Engine
 from sqlmodel import Session
 from temporalio.api.enums.v1 import EventType
@@ -30,6 +31,7 @@ from domain.enums import Role
 from integrations.storage import ObjectNotFound, store_from_settings
 from models.moderation import escalations
 from nexus.settings import Settings
+from tests.activities.test_photo import phone_photo
 from tests.media import raw_lavfi, video
 from tests.support import login, make_tenant
 from workers.cpu.main import build_worker as build_cpu_worker
@@ -53,6 +55,8 @@ from workflows.moderation import ModerationWorkflow, renditions_workflow_id, wor
 from workflows.task_queues import cpu_queue, gpu_queue
 
 BRIEF = BriefRules(brand="Glow", mandatory_mentions=["Glow"])
+# A photo brief asks for no shape or length (as a delivery of a photo does).
+PHOTO = {"kind": "photo", "brief": BRIEF.model_copy(update={"aspect_ratio": None})}
 
 
 @pytest.fixture
@@ -475,10 +479,12 @@ async def test_a_phone_native_upload_is_checked_on_its_own_streams_and_its_ladde
     ).result()
     assert ladder is not None
     assert (ladder.hls_key, ladder.ladder_pending) == (report.renditions.hls_key, False)
+    hls, sheet = report.renditions.hls_key, report.renditions.contact_sheet_key
+    assert hls is not None and sheet is not None
     playlist = tmp_path / "master.m3u8"
-    store.get_file(report.renditions.hls_key, playlist)
+    store.get_file(hls, playlist)
     assert "RESOLUTION=720x1280" in playlist.read_text()
-    assert store.stat(report.renditions.contact_sheet_key).size > 0
+    assert store.stat(sheet).size > 0
 
 
 def vp9_clip(path: Path) -> Path:
@@ -509,5 +515,70 @@ async def test_an_upload_in_another_codec_still_gets_the_full_transcode(
         "aac",
     )
     # Its ladder came with the transcode, before the decision.
-    assert store.stat(report.renditions.hls_key).size > 0
-    assert store.stat(report.renditions.contact_sheet_key).size > 0
+    hls, sheet = report.renditions.hls_key, report.renditions.contact_sheet_key
+    assert hls is not None and sheet is not None
+    assert store.stat(hls).size > 0
+    assert store.stat(sheet).size > 0
+
+
+async def moderate_photo(
+    client: Client, settings: Settings, source: Path, caption: str
+) -> ModerationReport:
+    return await (await start(client, settings, source, caption, **PHOTO)).result()
+
+
+async def test_a_photo_is_checked_without_speech_and_kept_upright_without_its_metadata(
+    client: Client, settings: Settings, workers: list[Worker], tmp_path: Path
+) -> None:
+    source = phone_photo(tmp_path / "phone.jpg")
+    handle = await start(client, settings, source, "#ad My Glow morning", **PHOTO)
+    report = await handle.result()
+    assert (report.decision, report.findings) == ("pass", [])
+    assert report.info is not None
+    assert (report.info.container, report.info.width, report.info.height) == ("jpeg", 300, 400)
+    renditions = report.renditions
+    assert renditions is not None
+    assert (renditions.hls_key, renditions.audio_key, renditions.contact_sheet_key) == (
+        None,
+        None,
+        None,
+    )
+    assert report.captions_vtt_key is None  # nothing is said in a photo
+
+    master = tmp_path / "master.jpg"
+    store_from_settings(settings.storage).get_file(renditions.master_key, master)
+    with Image.open(master) as kept:
+        assert (kept.format, kept.size, dict(kept.getexif())) == ("JPEG", (300, 400), {})
+    names = activity_names(await handle.fetch_history())
+    assert "media.prepare_photo" in names and "media.detect_nudity" in names
+    assert not {"media.transcribe", "media.prepare", "media.transcode"} & set(names)
+
+    # The caption carries a photo's disclosure: without it the photo is blocked, and no
+    # spoken disclosure is asked of it.
+    undisclosed = await moderate_photo(client, settings, source, "My Glow morning")
+    assert undisclosed.decision == "block"
+    assert [f.check for f in undisclosed.findings] == ["ftc_disclosure"]
+    assert all(f.code.startswith("caption_") for f in undisclosed.findings)
+
+
+async def test_a_photo_on_a_hash_list_is_quarantined_and_a_video_sent_as_one_refused(
+    client: Client, settings: Settings, workers: list[Worker], engine: Engine, tmp_path: Path
+) -> None:
+    report = await moderate_photo(client, settings, tmp_path / "listed.png", "#ad Glow")
+    assert (report.decision, [f.code for f in report.findings]) == (
+        "block",
+        ["child_safety_hash_match"],
+    )
+    assert report.renditions is None
+    store = store_from_settings(settings.storage)
+    assert store.list_keys(f"media/{report.asset_id}/") == [report.report_key]
+    with Session(engine) as session:
+        assert [e.kind for e in escalations(session, report.asset_id)] == ["child_safety"]
+
+    clip = video(tmp_path / "clip.mp4", seconds=1)
+    refused = await moderate_photo(client, settings, clip, "#ad Glow")
+    assert (refused.decision, [f.code for f in refused.findings]) == (
+        "block",
+        ["unsupported_type"],
+    )
+    assert "Upload a JPEG, PNG or WebP photo" in refused.reason

@@ -95,6 +95,7 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
         media.probe,
         media.transcode,
         media.prepare,
+        media.prepare_photo,
         media.ladder,
         media.hash_frames,
         media.read_screen_text,

@@ -63,9 +63,10 @@ class CheckRequest(BaseModel):
     caption: str
     disclosure_required: bool
     mandatory_mentions: list[str]
-    # The uploaded draft in object storage: when set, the video goes through the moderation
-    # pipeline (ModerationWorkflow) as well as the caption rules.
+    # The uploaded draft in object storage: when set, the video (or photo) goes through the
+    # moderation pipeline (ModerationWorkflow) as well as the caption rules.
     media_key: str | None = None
+    media_kind: Literal["video", "photo"] = "video"
     brand: str = ""
     banned_words: list[str] = Field(default_factory=list)
     aspect_ratio: Literal["9:16", "1:1", "16:9", "4:5"] | None = None
@@ -76,13 +77,15 @@ class CheckRequest(BaseModel):
 
 
 class ReviewMedia(BaseModel):
-    """Where the brand's player finds the checked video (keys in object storage)."""
+    """Where the brand's player finds the checked video, or the checked photo (keys in
+    object storage)."""
 
     master_key: str
-    hls_key: str
+    hls_key: str | None  # a photo has none
     thumbnail_key: str | None
     captions_vtt_key: str | None
     report_key: str | None
+    kind: Literal["video", "photo"] = "video"
 
 
 class CheckReport(BaseModel):

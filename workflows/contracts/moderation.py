@@ -28,7 +28,8 @@ class MediaFinding(BaseModel):
 
 
 class MediaInfo(BaseModel):
-    """What ffprobe found in the file (not what its name or header claims)."""
+    """What ffprobe found in the file (not what its name or header claims); of a photo, what
+    its decoder found (no duration, no frame rate, its format as the codec)."""
 
     container: str
     size_bytes: int
@@ -78,9 +79,13 @@ class BriefRules(BaseModel):
     sensitivity: Literal["low", "medium", "high"] = "medium"
 
 
+MediaKind = Literal["video", "photo"]
+
+
 class ModerationRequest(BaseModel):
     asset_id: uuid.UUID
     source_key: str
+    kind: MediaKind = "video"
     caption: str = ""
     brief: BriefRules = Field(default_factory=BriefRules)
     # Ops answer a human review within this time or it escalates.
@@ -92,12 +97,15 @@ class ModerationRequest(BaseModel):
 
 
 class Renditions(BaseModel):
+    """A video's renditions, or a photo's: its JPEG master, thumbnail and one frame (a photo
+    has no playlist, contact sheet or audio)."""
+
     prefix: str  # every rendition of the asset lives under this key prefix
     master_key: str
-    hls_key: str  # the master playlist
+    hls_key: str | None  # the master playlist
     thumbnail_keys: list[str]
-    contact_sheet_key: str
-    audio_key: str  # 16 kHz mono WAV
+    contact_sheet_key: str | None
+    audio_key: str | None  # 16 kHz mono WAV
     frame_keys: list[str]  # sampled frames, for hashes and the nudity detector
     frame_times: list[float]
     # The master is the upload's own streams, copied; the HLS ladder and the contact sheet
@@ -243,6 +251,7 @@ class ModerationReport(BaseModel):
 class ProbeRequest(BaseModel):
     asset_id: uuid.UUID
     source_key: str
+    kind: MediaKind = "video"
 
 
 class QuarantineRequest(BaseModel):
