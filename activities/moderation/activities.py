@@ -22,7 +22,7 @@ from temporalio import activity
 from temporalio.exceptions import ApplicationError
 
 from activities.checks.subtitles import to_srt, to_webvtt
-from activities.media.hashes import HashList, hash_frame
+from activities.media.hashes import HashLists, hash_frame
 from activities.media.ocr import read_frame_text
 from activities.media.photo import PhotoFailed, probe_photo, render_photo
 from activities.media.probe import check_report, probe_report
@@ -174,8 +174,12 @@ class MediaActivities:
         self._engine = engine
         self._media = media
         self._moderation = moderation
-        # Lists load once per worker; a bad list stops the worker at start, not mid-review.
-        self._hash_lists = [HashList.load(path) for path in moderation.hash_lists]
+        # A bad configured list stops the worker at start, not mid-review; a synced list is
+        # read again whenever a sync rewrites it.
+        synced = moderation.threatexchange
+        self._hash_lists = HashLists(
+            moderation.hash_lists, synced.list_path if synced.configured else None
+        )
         self._transcode_slots = threading.BoundedSemaphore(media.max_concurrent_transcodes)
 
     @activity.defn(name="media.probe")
@@ -210,7 +214,7 @@ class MediaActivities:
             digest, md5 = _digests(source)
             listed = [
                 HashMatch(time_s=0, distance=0, list_name=hash_list.name, kind="md5")
-                for hash_list in self._hash_lists
+                for hash_list in self._hash_lists.current()
                 if md5 in hash_list.md5
             ]
             if listed:
@@ -359,11 +363,12 @@ class MediaActivities:
 
     def _match(self, hashes: list[FrameHash]) -> FrameHashes:
         matches: list[HashMatch] = []
+        lists = self._hash_lists.current()
         for found in hashes:
             # Flat or featureless frames hash unreliably: they neither match nor clear.
             if found.quality < self._moderation.pdq_min_quality:
                 continue
-            for hash_list in self._hash_lists:
+            for hash_list in lists:
                 distance = hash_list.nearest(found.pdq)
                 if distance is not None and distance <= self._moderation.pdq_match_distance:
                     matches.append(

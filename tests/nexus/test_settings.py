@@ -269,3 +269,18 @@ def test_operator_commands_read_the_secrets_nexus_up_made(tmp_path: Path) -> Non
     assert kept_secrets(tmp_path, {}) == made
     set_here = {"NEXUS_AUTH__JWT_SECRET": "x" * 40}
     assert "NEXUS_AUTH__JWT_SECRET" not in kept_secrets(tmp_path, set_here)
+
+
+def test_a_threatexchange_sync_needs_a_numeric_group_and_an_app_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert not Settings().moderation.threatexchange.configured  # no sync by default
+    monkeypatch.setenv("NEXUS_MODERATION__THREATEXCHANGE__PRIVACY_GROUP", "303636684709969")
+    with pytest.raises(ValidationError, match="APP_ID\\|APP_SECRET"):
+        Settings()
+    monkeypatch.setenv("NEXUS_MODERATION__THREATEXCHANGE__ACCESS_TOKEN", "1234|secret")
+    synced = Settings().moderation.threatexchange
+    assert synced.configured and synced.every_s == 3600
+    monkeypatch.setenv("NEXUS_MODERATION__THREATEXCHANGE__PRIVACY_GROUP", "my-group")
+    with pytest.raises(ValidationError, match="privacy_group"):
+        Settings()

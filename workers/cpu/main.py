@@ -18,6 +18,7 @@ from activities.deliveries import DeliveryActivities
 from activities.health import CpuProbe
 from activities.licensing.activities import LicensingActivities
 from activities.moderation.activities import MediaActivities, ModelActivities
+from activities.moderation.hash_lists import HashListActivities
 from activities.moderation.models import NudityScanner, TextEmbedder, Transcriber
 from activities.money.activities import MoneyActivities
 from activities.money.fundings import FundingActivities
@@ -33,6 +34,7 @@ from workflows.campaign import CampaignWorkflow
 from workflows.checks import AutomatedChecksWorkflow
 from workflows.delivery import DeliveryWorkflow
 from workflows.email_outbox import EmailOutboxSweepWorkflow, ensure_email_outbox_schedule
+from workflows.hash_lists import HashListSyncWorkflow, ensure_hash_list_schedule
 from workflows.health import HealthCheckWorkflow
 from workflows.ledger import LedgerCheckpointWorkflow, ensure_checkpoint_schedule
 from workflows.license import LicenseWorkflow
@@ -75,6 +77,7 @@ WORKFLOWS = [
     EmailOutboxSweepWorkflow,
     ModerationWorkflow,
     RenditionsWorkflow,
+    HashListSyncWorkflow,
     HealthCheckWorkflow,
 ]
 
@@ -92,6 +95,7 @@ def moderation_activities(settings: Settings, engine: Engine) -> list[Callable[.
         settings.media.work_dir,
     )
     return [
+        HashListActivities(settings.moderation.threatexchange).sync_threatexchange,
         media.probe,
         media.transcode,
         media.prepare,
@@ -192,6 +196,9 @@ async def main(settings: Settings) -> None:
             client,
             cpu_queue(settings.temporal.task_queue),
             timedelta(seconds=settings.notifications.outbox_sweep_s),
+        )
+        await ensure_hash_list_schedule(
+            client, cpu_queue(settings.temporal.task_queue), settings.moderation.threatexchange
         )
         await run_until_signalled(build_worker(client, settings, engine))
     finally:

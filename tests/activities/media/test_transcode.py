@@ -13,10 +13,11 @@ import pytest
 
 import activities.media.transcode as transcode_module
 from activities.media import tools
-from activities.media.hashes import HashList, HashListError, hash_frame, hash_image
+from activities.media.hashes import HashList, HashListError, HashLists, hash_frame, hash_image
 from activities.media.probe import probe_report
 from activities.media.tools import Limits, ToolResult
 from activities.media.transcode import Outputs, ladder, prepare, stream_copyable, transcode
+from integrations.child_safety import HashSet, write_list
 from nexus.settings import MediaSettings
 from tests.media import raw_lavfi, video
 from workflows.contracts.moderation import MediaInfo
@@ -228,6 +229,31 @@ def test_hash_lists_load_from_text_files(tmp_path: Path) -> None:
     path.write_text("f" * 64 + "\nnot a hash\n")
     with pytest.raises(HashListError, match="line 2"):
         HashList.load(path)
+
+
+def test_hash_lists_read_a_synced_list_again_when_it_changes(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    configured, synced = tmp_path / "local.txt", tmp_path / "synced" / "threatexchange.txt"
+    with pytest.raises(HashListError, match=r"local\.txt"):
+        HashLists([configured], synced)  # a configured list must be there at start
+    configured.write_text("f" * 64 + "\n")
+    lists = HashLists([configured], synced)
+    assert [h.name for h in lists.current()] == ["local"]  # nothing synced yet
+
+    synced.parent.mkdir()
+    write_list(HashSet(name="threatexchange-1", pdq=("0" * 64,), md5=("a" * 32,)), synced)
+    [_, fetched] = lists.current()
+    assert (fetched.name, fetched.nearest("0" * 64), fetched.md5) == (
+        "threatexchange",
+        0,
+        frozenset({"a" * 32}),
+    )
+    synced.write_text("not a hash\n")  # a damaged rewrite: the last good list stays
+    assert lists.current()[1] is fetched
+    assert "keeping the last good version" in caplog.text
+    write_list(HashSet(name="threatexchange-1", md5=("b" * 32,)), synced)
+    assert lists.current()[1].md5 == {"b" * 32}
 
 
 def test_the_cli_prints_hash_list_lines_that_match_the_picture(
