@@ -7,9 +7,10 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 from api.text import LINE, Line, Text
+from domain.compliance.language import parse_language
 from domain.enums import (
     ApplicationOrigin,
     ApplicationStatus,
@@ -166,6 +167,10 @@ class UsageRightsIn(UsageRightsSpec):
     model_config = ConfigDict(extra="forbid")
 
 
+# A language with disclosure rules, as its code ("pt-BR" is kept as "pt"); any other is a 422.
+Language = Annotated[str, Field(min_length=2, max_length=35), AfterValidator(parse_language)]
+
+
 class BriefIn(BriefSpec):
     model_config = ConfigDict(extra="forbid")
 
@@ -181,6 +186,11 @@ class BriefIn(BriefSpec):
         default_factory=list, max_length=50
     )
     usage_rights: UsageRightsIn = Field(default_factory=UsageRightsIn)
+    language: Language | None = Field(
+        default=None,
+        description="the language the creator's endorsement is in: its disclosure must be too "
+        "(en, es, fr, de, it, pt, nl, ja); none: the creator's profile says",
+    )
 
     @model_validator(mode="after")
     def _deadlines_in_order(self) -> BriefIn:

@@ -71,6 +71,8 @@ class Brief(SQLModel, table=True):
     review_window_days: int = 3
     target_niches: list[str] = Field(default_factory=list, sa_type=JSONB)
     target_countries: list[str] = Field(default_factory=list, sa_type=JSONB)
+    # The language the endorsement is in (a code of domain.compliance.language.SUPPORTED).
+    language: str | None = Field(default=None, max_length=8)
     usage_rights: dict[str, Any] = Field(default_factory=dict, sa_type=JSONB)
     application_deadline: datetime | None = aware_datetime_field()
     delivery_deadline: datetime | None = aware_datetime_field()

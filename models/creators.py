@@ -29,6 +29,8 @@ class CreatorProfile(SQLModel, table=True):
     country: str = Field(max_length=2)
     niches: list[str] = Field(default_factory=list, sa_type=JSONB)
     platforms: list[str] = Field(default_factory=list, sa_type=JSONB)
+    # The languages the creator posts in, the usual one first.
+    languages: list[str] = Field(default_factory=list, sa_type=JSONB)
     created_at: datetime = created_at_field()
 
 
@@ -116,6 +118,7 @@ def update_profile(
     country: str,
     niches: list[str],
     platforms: list[str],
+    languages: list[str],
 ) -> CreatorProfile:
     profile = session.get(CreatorProfile, creator_id)
     assert profile is not None
@@ -124,6 +127,7 @@ def update_profile(
     profile.country = country
     profile.niches = niches
     profile.platforms = platforms
+    profile.languages = languages
     session.add(profile)
     session.flush()
     return profile

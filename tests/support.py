@@ -163,7 +163,11 @@ class CreatorAccount:
 
 
 def make_creator(
-    engine: Engine, *, niches: list[str] | None = None, country: str = "US"
+    engine: Engine,
+    *,
+    niches: list[str] | None = None,
+    country: str = "US",
+    languages: list[str] | None = None,
 ) -> CreatorAccount:
     tag = uuid.uuid4().hex[:8]
     with session_scope(engine) as session:
@@ -184,6 +188,7 @@ def make_creator(
             country=country,
             niches=niches if niches is not None else ["beauty"],
             platforms=["tiktok"],
+            languages=languages or [],
         )
         session.add_all(
             [profile, Membership(user_id=user.id, workspace_id=workspace.id, role=Role.CREATOR)]

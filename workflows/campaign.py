@@ -505,6 +505,8 @@ class CampaignWorkflow:
                 brand_safety_sensitivity=brief.brand_safety_sensitivity,
                 markets=brief.target_countries,
                 platform=posting_platform(brief.usage_rights.platforms),
+                # The brief's language, else the one the creator usually posts in.
+                language=brief.language or next(iter(app.creator_languages), None),
             ),
         )
 
@@ -725,6 +727,7 @@ class CampaignWorkflow:
                 status=ApplicationStatus.PENDING,
                 pitch=invite.message,
                 price_minor=invite.price_minor,
+                creator_languages=invite.creator_languages,
             )
         )
         if self._stage == C.PUBLISHED:
@@ -815,6 +818,7 @@ class CampaignWorkflow:
                 status=ApplicationStatus.PENDING,
                 pitch=application.pitch,
                 price_minor=application.price_minor,
+                creator_languages=application.creator_languages,
             )
         )
         if self._stage == C.PUBLISHED:

@@ -69,6 +69,7 @@ def moderation_request(request: CheckRequest, media_key: str) -> ModerationReque
             sensitivity=request.sensitivity,
             markets=request.markets,
             platform=request.platform,
+            language=request.language,
         ),
     )
 

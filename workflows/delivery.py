@@ -829,6 +829,7 @@ class DeliveryWorkflow:
             mandatory_mentions=terms.mandatory_mentions,
             markets=terms.markets,
             platform=terms.platform,
+            language=terms.language,
         )
         if media_key is None:
             return check

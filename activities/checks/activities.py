@@ -18,5 +18,6 @@ def caption_check(request: CheckRequest) -> CheckReport:
         brand=request.brand,
         markets=brief_markets(request.markets),
         platform=request.platform,
+        language=request.language,
     )
     return CheckReport(passed=not any(f.severity == "block" for f in findings), findings=findings)

@@ -159,15 +159,19 @@ class LiveCheck(BaseModel):
     findings: list[LiveFinding]
 
 
-def live_caption_check(caption: str, *, brand: str, markets: list[str]) -> LiveCheck:
+def live_caption_check(
+    caption: str, *, brand: str, markets: list[str], language: str | None
+) -> LiveCheck:
     """The portal's check as the creator types: the brief's brand and target markets (a market
-    the rulebook does not know falls back to the default), the caption's own language."""
+    the rulebook does not know falls back to the default) and the endorsement's declared
+    language (None: the caption's own)."""
     findings = check_caption(
         caption[:MAX_CAPTION],
         disclosure_required=True,
         mandatory_mentions=[],
         brand=brand,
         markets=brief_markets(markets),
+        language=language,
     )
     return LiveCheck(
         passed=not any(f.severity == "block" for f in findings),

@@ -40,6 +40,7 @@ def run_checks(evidence: EvaluateRequest, settings: ModerationSettings) -> list[
                 brand=brief.brand,
                 markets=brief_markets(brief.markets),
                 platform=brief.platform,
+                language=brief.language,
             )
         ]
         if request.kind == "video":  # a photo's disclosure is in its caption

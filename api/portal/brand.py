@@ -46,6 +46,7 @@ from api.schemas import (
     ReviewCreate,
 )
 from domain import license_words
+from domain.compliance.language import LANGUAGE_NAMES
 from domain.enums import (
     ApplicationStatus,
     CampaignStage,
@@ -88,7 +89,7 @@ FORM_FIELDS = {
         "mandatory_mentions", "banned_claims", "brand_safety_sensitivity",
         "disclosure_required", "revision_rounds", "ships_product", "script_required",
         "review_window_days", "target_niches", "target_countries", "application_deadline",
-        "delivery_deadline",
+        "delivery_deadline", "language",
     )},
     "brief.usage_rights": "usage_rights",
     **{f"brief.usage_rights.{n}": n for n in (
@@ -161,7 +162,7 @@ def _builder(
         "principal": principal, "brands": brand_list, "form": form, "errors": errors,
         "formats": list(DeliverableFormat), "channels": CHANNELS,
         "rows": range(rows), "visibilities": list(CampaignVisibility),
-        "sensitivities": SENSITIVITIES, "editing": editing,
+        "sensitivities": SENSITIVITIES, "languages": LANGUAGE_NAMES, "editing": editing,
     }  # fmt: skip
     return render(request, "portal/brief_builder.html", context, status_code)
 
@@ -235,6 +236,7 @@ def _campaign_body(form: dict[str, Any], errors: dict[str, str]) -> dict[str, An
             "review_window_days": form.get("review_window_days"),
             "target_niches": _items(form.get("target_niches", "").lower()),
             "target_countries": _items(form.get("target_countries", "").upper()),
+            "language": form.get("language") or None,
             "usage_rights": rights,
             "application_deadline": _utc(form.get("application_deadline", "")),
             "delivery_deadline": _utc(form.get("delivery_deadline", "")),
@@ -296,6 +298,7 @@ def _prefill(record: CampaignRecord) -> dict[str, Any]:
         "review_window_days": str(b.review_window_days),
         "target_niches": ", ".join(b.target_niches),
         "target_countries": ", ".join(b.target_countries),
+        "language": b.language or "",
         "application_deadline": _local(b.application_deadline),
         "delivery_deadline": _local(b.delivery_deadline),
         "channels": list(rights.channels), "platforms": ", ".join(rights.platforms),

@@ -60,7 +60,7 @@ from api.schemas import (
 from domain import bank, words
 from domain.brief_words import deliverable_words
 from domain.enums import DeliveryStage, Role
-from models import applications, campaigns, deliveries, money
+from models import applications, campaigns, creators, deliveries, money
 from nexus.errors import AppError, NotFound, ValidationFailed
 
 router = APIRouter()
@@ -531,27 +531,31 @@ async def caption_check(
     db: DatabaseDep,
     caption: Annotated[str, Form()] = "",
 ) -> Response:
-    def brief_of(session: Session) -> tuple[str, list[str], bool] | None:
+    def brief_of(session: Session) -> tuple[str, list[str], bool, str | None] | None:
         row = deliveries.get_delivery(session, delivery_id)
         if row is None or row.creator_id != creator_id:
             return None
         card = campaigns.brief_card(session, row.campaign_id)
-        if card is None:
+        profile = creators.get_profile(session, creator_id)
+        if card is None or profile is None:
             return None
         _, brief, brand_name = card
-        return brand_name, list(brief.target_countries or []), brief.disclosure_required
+        # The endorsement's language as the delivery's checks take it.
+        language = brief.language or next(iter(profile.languages), None)
+        markets = list(brief.target_countries or [])
+        return brand_name, markets, brief.disclosure_required, language
 
     found = await db.run(brief_of)
     if found is None:
         raise NotFound("delivery not found")
-    brand_name, markets, required = found
+    brand_name, markets, required, language = found
     context: dict[str, object] = {"caption": caption.strip(), "required": required}
     if len(caption) > CAPTION_LIMIT:
         context["too_long"] = f"Keep the caption under {CAPTION_LIMIT:,} characters."
     elif caption.strip() and required:
         # In a thread: the first check of a process loads the language identifier's models.
         context["check"] = await asyncio.to_thread(
-            live_caption_check, caption, brand=brand_name, markets=markets
+            live_caption_check, caption, brand=brand_name, markets=markets, language=language
         )
     return render(request, "portal/partials/caption_check.html", context)
 

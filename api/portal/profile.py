@@ -22,7 +22,9 @@ from nexus.errors import AppError, NotFound
 
 router = APIRouter()
 
-PROFILE_FIELDS = {n: n for n in ("display_name", "bio", "country", "niches", "platforms")}
+PROFILE_FIELDS = {
+    n: n for n in ("display_name", "bio", "country", "niches", "platforms", "languages")
+}
 LINK_FIELDS = {"url": "url", "title": "title"}
 MESSAGES = {
     "country": "Choose a country by its two-letter code, e.g. US, GB or BR.",
@@ -54,6 +56,7 @@ async def _page(
     shown = form or {
         "display_name": profile.display_name, "bio": profile.bio, "country": profile.country,
         "niches": ", ".join(profile.niches), "platforms": ", ".join(profile.platforms),
+        "languages": ", ".join(profile.languages),
     }  # fmt: skip
     context: dict[str, Any] = {
         "principal": principal, "profile": profile, "portfolio": portfolio, "form": shown,
@@ -81,13 +84,15 @@ async def save_profile(
     country: Annotated[str, Form(max_length=10)] = "",
     niches: Annotated[str, Form(max_length=2000)] = "",
     platforms: Annotated[str, Form(max_length=2000)] = "",
+    languages: Annotated[str, Form(max_length=300)] = "",
 ) -> Response:
     form = {"display_name": display_name, "bio": bio, "country": country, "niches": niches,
-            "platforms": platforms}  # fmt: skip
+            "platforms": platforms, "languages": languages}  # fmt: skip
     try:
         body = ProfileUpdate.model_validate(
             {"display_name": display_name, "bio": bio, "country": country,
-             "niches": _words(niches), "platforms": _words(platforms)}
+             "niches": _words(niches), "platforms": _words(platforms),
+             "languages": _words(languages)}
         )  # fmt: skip
     except ValidationError as exc:
         found = field_errors(exc, PROFILE_FIELDS)

@@ -26,6 +26,7 @@ from api.routers.passwords import renew
 from api.schemas import TokenResponse
 from api.security import REFRESH_TOKEN_TTL, decode_access_token
 from domain import brief_words, labels, words
+from domain.compliance.language import LANGUAGE_NAMES
 from domain.enums import Role
 from domain.findings import Finding, clock, finding_line, finding_words
 from models import creators
@@ -104,6 +105,7 @@ templates.env.filters["clock"] = clock
 templates.env.filters["deliverable_words"] = brief_words.deliverable_words
 templates.env.filters["rights_words"] = brief_words.usage_rights_words
 templates.env.filters["days_words"] = words.days_words
+templates.env.filters["language_name"] = lambda code: LANGUAGE_NAMES.get(code, code)
 
 
 def secure(request: Request) -> bool:

@@ -525,6 +525,7 @@ async def invite_creator(
             deliverable_id=body.deliverable_id,
             price_minor=body.price_minor,
             message=body.message,
+            creator_languages=profile.languages,
         ),
         result_type=ApplicationState,
     )

@@ -15,7 +15,7 @@ from sqlmodel import Session
 
 from api.deps import CreatorDep, DatabaseDep
 from api.routers.deliveries import MEDIA_PARTS
-from api.schemas import Request
+from api.schemas import Language, Request
 from api.text import LINE, Line, Text
 from models import creators
 from models.creators import PortfolioLink
@@ -42,11 +42,22 @@ class ProfileUpdate(Request):
     country: Annotated[str, AfterValidator(_country)]
     niches: list[Word] = Field(default_factory=list, max_length=20)
     platforms: list[Word] = Field(default_factory=list, max_length=20)
+    languages: list[Language] = Field(
+        default_factory=list,
+        max_length=8,
+        description="the languages you post in, the usual one first: a brief that names none "
+        "checks your disclosure in the first",
+    )
 
     @field_validator("niches", "platforms")
     @classmethod
     def _distinct(cls, values: list[str]) -> list[str]:
         return sorted(set(values))
+
+    @field_validator("languages")
+    @classmethod
+    def _once_each(cls, values: list[str]) -> list[str]:
+        return list(dict.fromkeys(values))  # in the order given: the first is the usual one
 
 
 class ProfilePublic(BaseModel):
@@ -57,6 +68,7 @@ class ProfilePublic(BaseModel):
     country: str
     niches: list[str]
     platforms: list[str]
+    languages: list[str]
 
 
 def _https(url: str) -> str:

@@ -151,6 +151,7 @@ async def apply(
     problem = refusal(entry, body.deliverable_id, datetime.now(UTC))
     if problem is not None:
         raise problem
+    profile = await db.run(creators.get_profile, creator.creator_id)
     state = await execute_update(
         temporal,
         settings.api,
@@ -160,6 +161,7 @@ async def apply(
             application_id=uuid.uuid4(),
             creator_id=creator.creator_id,
             creator_user_id=creator.user_id,
+            creator_languages=profile.languages if profile else [],
             **body.model_dump(),
         ),
         result_type=ApplicationState,

@@ -61,14 +61,15 @@ async def started_delivery(
     engine: Engine,
     *,
     country: str = "US",
+    languages: list[str] | None = None,
     deliverable: dict[str, Any] | None = None,
     **brief: Any,
 ) -> Started:
     """A published, funded campaign (one slot; `brief` overrides its brief, `deliverable`
-    its deliverable), a creator (in `country`) accepted for it, and the brief accepted: the
-    delivery waits for the script or draft."""
+    its deliverable), a creator (in `country`, posting in `languages`) accepted for it, and
+    the brief accepted: the delivery waits for the script or draft."""
     brand = make_tenant(engine)
-    creator = make_creator(engine, niches=["beauty"], country=country)
+    creator = make_creator(engine, niches=["beauty"], country=country, languages=languages)
     b, c = await login(http, brand), await login(http, creator.tenant)
     body = campaign_body(brand.brand_id)
     body["brief"] |= {"application_deadline": "2099-01-01T00:00:00Z", **brief}

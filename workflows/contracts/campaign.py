@@ -99,6 +99,8 @@ class BriefSpec(BaseModel):
     review_window_days: int = Field(default=3, ge=1, le=15)
     target_niches: list[str] = Field(default_factory=list, max_length=20)
     target_countries: list[str] = Field(default_factory=list, max_length=250)
+    # The language the creator's endorsement is in (checked where the brand types it).
+    language: str | None = Field(default=None, max_length=8)
     usage_rights: UsageRightsSpec = Field(default_factory=UsageRightsSpec)
     application_deadline: AwareDatetime | None = None
     delivery_deadline: AwareDatetime | None = None
@@ -144,6 +146,8 @@ class ApplicationState(BaseModel):
     price_minor: int
     counter_price_minor: int | None = None
     delivery_id: uuid.UUID | None = None
+    # The languages the creator's profile says they post in, the usual one first.
+    creator_languages: list[str] = Field(default_factory=list)
 
     @property
     def agreed_price(self) -> int:
@@ -231,6 +235,7 @@ class Apply(BaseModel):
     deliverable_id: uuid.UUID
     pitch: str = Field(min_length=1, max_length=4000)
     price_minor: int = Field(gt=0, le=10**12)
+    creator_languages: list[str] = Field(default_factory=list)
 
 
 class Invite(BaseModel):
@@ -240,6 +245,7 @@ class Invite(BaseModel):
     deliverable_id: uuid.UUID
     price_minor: int = Field(gt=0, le=10**12)
     message: str = Field(default="", max_length=4000)
+    creator_languages: list[str] = Field(default_factory=list)
 
 
 class Decide(BaseModel):

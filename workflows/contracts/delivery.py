@@ -31,6 +31,8 @@ class DeliveryTerms(BaseModel):
     # and the platform the draft is posted on (None: the longest preview applies).
     markets: list[str] = Field(default_factory=list)
     platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
+    # The language of the endorsement, which its disclosure must be in (None: the caption's).
+    language: str | None = None
 
 
 class ReminderPolicy(BaseModel):
@@ -74,6 +76,7 @@ class CheckRequest(BaseModel):
     sensitivity: Literal["low", "medium", "high"] = "medium"
     markets: list[str] = Field(default_factory=list)
     platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
+    language: str | None = None
 
 
 class ReviewMedia(BaseModel):

@@ -75,6 +75,8 @@ class BriefRules(BaseModel):
     # The disclosure rules' target markets (empty: the default) and posting platform.
     markets: list[str] = Field(default_factory=list)
     platform: Literal["instagram", "tiktok", "youtube_shorts"] | None = None
+    # The language of the endorsement (None: the caption's, as the identifier reads it).
+    language: str | None = None
     # Brand-safety sensitivity: "high" turns GARM warnings into reviews.
     sensitivity: Literal["low", "medium", "high"] = "medium"
 
