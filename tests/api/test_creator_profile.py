@@ -46,13 +46,14 @@ async def test_the_creator_edits_the_profile_and_bad_fields_are_named(
     assert (await http.get("/creator/profile", headers=headers)).json() == before
 
     body = {"display_name": " Ana Lima ", "bio": "Skincare <b>reviews</b>", "country": "br",
-            "niches": ["Beauty", "skincare", "beauty"], "platforms": ["TikTok"]}  # fmt: skip
+            "niches": ["Beauty", "skincare", "beauty"], "platforms": ["TikTok"],
+            "languages": ["pt-BR", "en"]}  # fmt: skip
     saved = await http.put("/creator/profile", json=body, headers=headers)
     assert saved.status_code == 200, saved.text
     assert saved.json() | {"id": None} == {
         "id": None, "handle": before["handle"], "display_name": "Ana Lima",
         "bio": "Skincare <b>reviews</b>", "country": "BR", "niches": ["beauty", "skincare"],
-        "platforms": ["tiktok"],
+        "platforms": ["tiktok"], "languages": ["pt", "en"],
     }  # fmt: skip
     brand = make_tenant(engine)
     refused = await http.get("/creator/profile", headers=await login(http, brand))

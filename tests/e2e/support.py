@@ -17,7 +17,7 @@ Headers = dict[str, str]
 GOOD_CAPTION = "#ad Paid partnership with Glow: my morning routine with Glow serum 30 ml"
 
 
-async def until(check: Callable[[], Awaitable[T]], *, timeout_s: float = 30) -> T:
+async def until(check: Callable[[], Awaitable[T]], *, timeout_s: float = 60) -> T:
     """Poll `check` until it returns something truthy (the time allowed is for a machine busy
     with the rest of the suite; a passing check returns as soon as it holds)."""
     deadline = asyncio.get_running_loop().time() + timeout_s

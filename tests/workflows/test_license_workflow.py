@@ -202,7 +202,12 @@ async def test_both_parties_are_told_the_grant_in_words(licensed: Licensed) -> N
         f"until {ends.day} {ends:%B %Y}."
     )
     for user in (w.brand.user_id, w.creator.user_id):
-        [granted] = w.inbox(user, "license_granted")
+
+        async def told(user_id: uuid.UUID = user) -> list[Notification]:
+            # Written after the license row: the fixture only waited for the row.
+            return w.inbox(user_id, "license_granted")
+
+        [granted] = await until(told)
         assert granted.body == expected
 
 
