@@ -24,7 +24,11 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz", response_model=None)
+@router.get(
+    "/readyz",
+    response_model=None,
+    responses={503: {"description": "not ready: the problem names each dependency not answering"}},
+)
 async def readyz(db: DatabaseDep, temporal: TemporalDep) -> dict[str, str] | JSONResponse:
     """Ready only when PostgreSQL and Temporal both answer."""
     problems: list[FieldProblem] = []

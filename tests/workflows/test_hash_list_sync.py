@@ -131,11 +131,12 @@ async def test_the_schedule_exists_while_a_privacy_group_is_configured(
     client: Client, settings: Settings
 ) -> None:
     queue = cpu_queue(settings.temporal.task_queue)
-    synced = settings.moderation.threatexchange.model_copy(update={"every_s": 900})
+    # A day apart: no run fires while the test looks at the schedule.
+    synced = settings.moderation.threatexchange.model_copy(update={"every_s": 86_400})
     await ensure_hash_list_schedule(client, queue, synced)
     described = await client.get_schedule_handle(SCHEDULE_ID).describe()
     [interval] = described.schedule.spec.intervals
-    assert interval.every == timedelta(minutes=15)
+    assert interval.every == timedelta(days=1)
 
     await ensure_hash_list_schedule(client, queue, ThreatExchangeSettings())
     with pytest.raises(RPCError, match="not found"):
