@@ -21,9 +21,11 @@ with workflow.unsafe.imports_passed_through():
 SCHEDULE_ID = "email-outbox-sweep"
 # Batches per run: a longer backlog is the next run's.
 MAX_BATCHES = 20
-# A batch waits on the mail server for each e-mail; the next run retries a failed one.
+# A batch waits on the mail server for each e-mail; the next run retries a failed one. A
+# batch that fails as a whole (the database restarting) is tried again for about a minute,
+# so that a short outage does not fail the run.
 SEND_TIMEOUT = timedelta(minutes=5)
-SEND_RETRY = RetryPolicy(maximum_attempts=2)
+SEND_RETRY = RetryPolicy(maximum_attempts=6, maximum_interval=timedelta(seconds=20))
 
 
 @workflow.defn
