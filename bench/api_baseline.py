@@ -75,7 +75,7 @@ async def measure(
         log(f"{target}: measuring {args.seconds}s")
         result = await run_phase(clients, paths, args.seconds, check_live)
     finally:
-        await asyncio.gather(*(http.aclose() for http in clients))
+        await asyncio.gather(*(http.close() for http in clients))
     summary = summarize(result)
     log(f"{target}: {json.dumps(summary)}")
     return summary, result

@@ -3,13 +3,14 @@ with rate limiting on, and through the gateway (nginx + ModSecurity v3 + the OWA
 
 Run by hand from the repository root (never in CI):
 
-    .venv/bin/python bench/edge.py  # --clients 20 --seconds 10 --warmup 2 --campaigns 20
+    .venv/bin/python bench/edge.py  # --clients 20 --seconds 10 --warmup 2 --campaigns 20 [--rate R]
 
 It starts the whole embedded dev stack (PostgreSQL, Temporal, Redis, the workers, the API with
 rate limiting on, and the gateway in front of it) on free 127.0.0.1 ports with a fresh state
 directory, plus a second API process on the same database with rate limiting off. It signs in
 as the demo brand admin, creates the campaigns, then loads the same reads with N concurrent
-keep-alive clients in three phases, which take turns (`--rounds`, each a share of
+keep-alive clients (closed loop; with `--rate`, an open loop of R requests/s, which measures
+what each layer adds to a request's latency below saturation) in three phases, which take turns (`--rounds`, each a share of
 `--seconds`) so that whatever else the machine does falls on all of them alike:
 
   direct       the API with rate limiting off (the baseline);
@@ -42,6 +43,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
+import aiohttp
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -53,6 +55,7 @@ from bench.loadgen import (
     open_clients,
     parse_load_args,
     run_phase,
+    run_rate_phase,
     summarize,
 )
 from nexus.devstack import DevStack, StackError, free_ports, isolated_environment
@@ -101,7 +104,7 @@ class Phase:
     # Processes whose CPU time per request is reported (the gateway's nginx workers).
     pids: list[int] = field(default_factory=list)
     cpu_s: float = 0.0
-    clients: list[httpx.AsyncClient] = field(default_factory=list)
+    clients: list[aiohttp.ClientSession] = field(default_factory=list)
 
 
 async def measure(
@@ -120,12 +123,16 @@ async def measure(
             for phase in phases:
                 log(f"{phase.name}: measuring {share:.1f}s (round {n + 1} of {args.rounds})")
                 cpu_before = cpu_seconds(phase.pids)
-                part = await run_phase(phase.clients, paths, share)
+                part = await (
+                    run_phase(phase.clients, paths, share)
+                    if args.rate is None
+                    else run_rate_phase(phase.clients, paths, share, args.rate)
+                )
                 phase.cpu_s += cpu_seconds(phase.pids) - cpu_before
                 phase.result.add(part)
     finally:
         for phase in phases:
-            await asyncio.gather(*(http.aclose() for http in phase.clients))
+            await asyncio.gather(*(http.close() for http in phase.clients))
 
 
 # -- set-up -------------------------------------------------------------------------------
@@ -191,6 +198,7 @@ async def bench(stack: DevStack, unlimited_url: str, args: argparse.Namespace) -
         "bench": "edge",
         "endpoint": "GET /campaigns/{id}",
         "clients": args.clients,
+        "rate": args.rate,
         "seconds": args.seconds,
         "rounds": args.rounds,
         "warmup": args.warmup,
