@@ -10,8 +10,9 @@ rate limiting on, and the gateway in front of it) on free 127.0.0.1 ports with a
 directory, plus a second API process on the same database with rate limiting off. It signs in
 as the demo brand admin, creates the campaigns, then loads the same reads with N concurrent
 keep-alive clients (closed loop; with `--rate`, an open loop of R requests/s, which measures
-what each layer adds to a request's latency below saturation) in three phases, which take turns (`--rounds`, each a share of
-`--seconds`) so that whatever else the machine does falls on all of them alike:
+what each layer adds to a request's latency below saturation) in three phases, which take
+turns (`--rounds`, each a share of `--seconds`) so that whatever else the machine does falls
+on all of them alike:
 
   direct       the API with rate limiting off (the baseline);
   rate_limits  the API with rate limiting on (each read counted in Redis; the read limit is
