@@ -32,8 +32,7 @@ from models.admin import AdminAction
 from models.workspaces import User, Workspace
 from nexus.errors import Conflict, NotFound
 
-# Ops-only routes, out of the partner-facing OpenAPI document.
-router = APIRouter(prefix="/ops", tags=["ops administration"], include_in_schema=False)
+router = APIRouter(prefix="/ops", tags=["ops administration"])
 
 Ops = Annotated[Principal, Depends(allow(Role.OPS))]
 # What ops search by: no control characters (a NUL would reach PostgreSQL, which refuses it).

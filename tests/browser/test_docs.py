@@ -43,12 +43,32 @@ async def shoot_screen(page: Page, name: str, at: Locator) -> None:
         await page.screenshot(path=Path(SHOTS) / f"{name}-{suffix}.png")
 
 
+async def scroll_to(page: Page, target: Locator) -> None:
+    """Scroll down until `target` is on the page: Swagger UI mounts a long list of operations
+    (over about 125) only as it scrolls into view, as a reader sees it."""
+    for _ in range(200):
+        if await target.count():
+            break
+        await page.mouse.wheel(0, 500)
+        await page.wait_for_timeout(50)
+    await target.scroll_into_view_if_needed()
+
+
 async def test_swagger_ui_renders_the_operations_offline(browser: Browser, server: str) -> None:
     page, elsewhere, errors = await offline_page(browser, server)
     await page.goto("/docs")
     title = page.get_by_role("heading", level=1)
     await expect(title).to_contain_text("NEXUS API", timeout=TIMEOUT_MS)
+    await expect(page.locator(".opblock").first).to_be_visible()
+    # The last tag's last operation, then back up to one in the middle: every part renders.
+    last = page.locator(
+        '.opblock-post:has(.opblock-summary-path[data-path="/ops/users/{user_id}/verification-email"])'
+    )
+    await scroll_to(page, last)
+    await expect(last).to_be_visible()
+    await page.mouse.wheel(0, -100_000)
     operation = page.locator('.opblock-post:has(.opblock-summary-path[data-path="/campaigns"])')
+    await scroll_to(page, operation)
     await expect(operation).to_be_visible()
     await shoot_screen(page, "api-docs", title)
     await operation.locator(".opblock-summary-control").click()
