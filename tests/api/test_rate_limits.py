@@ -30,8 +30,14 @@ PROBLEM = "application/problem+json"
 
 
 def limited(settings: Settings, **overrides: Any) -> Settings:
-    """The test's settings with the platform's default limits, counted apart from other tests."""
-    section = {"storage_url": settings.rate_limits.storage_url, "key_prefix": uuid.uuid4().hex}
+    """The test's settings with the platform's default limits, counted apart from other tests.
+    Redis gets seconds to answer, not production's quarter second: on a loaded machine a first
+    connection can take longer, and a test of counting must not fall back to memory for that."""
+    section = {
+        "storage_url": settings.rate_limits.storage_url,
+        "key_prefix": uuid.uuid4().hex,
+        "redis_timeout_s": 5.0,
+    }
     return settings.model_copy(
         update={"rate_limits": RateLimitSettings(**{**section, **overrides})}
     )

@@ -100,6 +100,12 @@ async def start(
     )
 
 
+def assert_said_sponsored(report: ModerationReport) -> None:
+    """The spoken disclosure is in the transcript. Not the brand's name: on some machines the
+    speech model hears espeak's "Glow" as "Globe"."""
+    assert "this video is sponsored by" in report.transcript_text.casefold()
+
+
 async def moderate(
     client: Client, settings: Settings, source: Path, caption: str
 ) -> ModerationReport:
@@ -112,7 +118,7 @@ async def test_a_video_that_says_it_is_sponsored_passes_with_renditions_and_capt
     source = video(tmp_path / "said.mp4", say="this video is sponsored by Glow", seconds=3)
     report = await moderate(client, settings, source, "#ad My Glow morning routine")
     assert (report.decision, report.findings) == ("pass", [])
-    assert "sponsored by glow" in report.transcript_text.casefold()
+    assert_said_sponsored(report)
 
     store = store_from_settings(settings.storage)
     assert report.renditions is not None
@@ -347,7 +353,7 @@ async def test_the_same_video_sent_again_reuses_its_analysis_under_its_own_keys(
     assert "media.reuse_analysis" in names
     assert not {"media.prepare", "media.transcribe", "media.detect_nudity"} & set(names)
     assert (report.decision, report.findings) == ("pass", [])
-    assert "sponsored by glow" in report.transcript_text.casefold()
+    assert_said_sponsored(report)
 
     store = store_from_settings(settings.storage)
     assert report.renditions is not None
@@ -440,7 +446,7 @@ async def test_a_phone_native_upload_is_checked_on_its_own_streams_and_its_ladde
     report = await handle.result()
     # What the transcoded upload of the same clip gets (the first test above).
     assert (report.decision, report.findings) == ("pass", [])
-    assert "sponsored by glow" in report.transcript_text.casefold()
+    assert_said_sponsored(report)
 
     # The master is the upload's H.264 and AAC as they were, moov first.
     store = store_from_settings(settings.storage)
