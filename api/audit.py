@@ -22,8 +22,7 @@ from sqlmodel import Session
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.deps import Principal
-from api.deps import _principal as principal_of_bearer
+from api.deps import Principal, principal_of_bearer
 from api.portal.web import session as principal_of_portal_session
 from api.services import Database
 from models import audit

@@ -20,7 +20,7 @@ from api.security import (
     decode_access_token,
     split_api_key,
 )
-from api.services import Database, Lookups, TemporalGateway, VersionedAnswers
+from api.services import Database, Lookups, TemporalGateway
 from domain.enums import Role
 from integrations.storage import ObjectStore
 from models import creators, workspaces
@@ -46,7 +46,6 @@ ChangesDep = Annotated[DeliveryChanges, Depends(_from_state(DeliveryChanges, "ch
 SettingsDep = Annotated[Settings, Depends(_from_state(Settings, "settings"))]
 DatabaseDep = Annotated[Database, Depends(_from_state(Database, "database"))]
 LookupsDep = Annotated[Lookups, Depends(_from_state(Lookups, "lookups"))]
-AnswersDep = Annotated[VersionedAnswers, Depends(_from_state(VersionedAnswers, "answers"))]
 TemporalDep = Annotated[TemporalGateway, Depends(_from_state(TemporalGateway, "temporal"))]
 
 
@@ -128,12 +127,13 @@ async def user_principal(lookups: Lookups, claims: VerifiedClaims) -> Principal:
     )
 
 
-async def _principal(
-    settings: SettingsDep,
-    db: DatabaseDep,
-    lookups: LookupsDep,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+async def principal_of_bearer(
+    settings: Settings,
+    db: Database,
+    lookups: Lookups,
+    credentials: HTTPAuthorizationCredentials | None,
 ) -> Principal:
+    """Who presents these credentials: a partner key or a user's access token, checked."""
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise Unauthenticated("a bearer token or API key is required")
     token = credentials.credentials
@@ -142,19 +142,27 @@ async def _principal(
     return await user_principal(lookups, decode_access_token(settings.auth, token))
 
 
+async def _principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    # The app's handles straight from its state, not as dependencies: every authenticated
+    # request resolves this, and FastAPI's cost per dependency is of the order of the check's.
+    state = request.app.state
+    return await principal_of_bearer(state.settings, state.database, state.lookups, credentials)
+
+
 PrincipalDep = Annotated[Principal, Depends(_principal)]
 
 
 async def _maybe_user(
-    settings: SettingsDep,
-    db: DatabaseDep,
-    lookups: LookupsDep,
+    request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal | None:
     """The signed-in user where a request carries a user's token; None for anyone else."""
     if credentials is None:
         return None
-    principal = await _principal(settings, db, lookups, credentials)
+    principal = await _principal(request, credentials)
     return principal if principal.user_id is not None else None
 
 
