@@ -537,7 +537,8 @@ async def test_applying_after_recruiting_closed_is_409(
     alice, bob = make_creator(engine), make_creator(engine)
     b = await login(http, brand)
     a, o = await login(http, alice.tenant), await login(http, bob.tenant)
-    campaign = await published_campaign(http, engine, brand, b, application_window_s=3)
+    # Open long enough to fund, publish, apply and accept on a loaded machine (3 s was not).
+    campaign = await published_campaign(http, engine, brand, b, application_window_s=15)
     cid = campaign["id"]
     app = await apply(http, a, campaign, 100_000)
     ok(await decide(http, b, cid, app["id"], action="accept"))
