@@ -672,7 +672,8 @@ async def test_other_workspaces_and_creators_get_404_for_a_delivery(
 async def test_uploading_after_the_deadline_is_409_until_extended(
     http: httpx.AsyncClient, engine: Engine
 ) -> None:
-    s = await accepted_delivery(http, engine, application_window_s=3, delivery_window_s=5)
+    # Long enough to fund, publish, apply and accept on a loaded machine; then it runs late.
+    s = await accepted_delivery(http, engine, application_window_s=15, delivery_window_s=20)
     ok(await http.post(f"/deliveries/{s.delivery_id}/brief-acceptance", headers=s.c))
     late = await delivery_in(http, s.c, s.delivery_id, "awaiting_draft", late=True)
     assert late["live"]["late"] is True
