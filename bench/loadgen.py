@@ -50,6 +50,23 @@ def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[rank - 1]
 
 
+async def timed_get(
+    http: aiohttp.ClientSession, path: str, since: float, result: PhaseResult, check_live: bool
+) -> None:
+    """One GET, its latency from `since` and what became of it, into `result`."""
+    try:
+        async with http.get(path) as response:
+            body = await response.read()
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        result.error(type(exc).__name__)
+        return
+    result.latencies_s.append(time.perf_counter() - since)
+    if not 200 <= response.status < 300:
+        result.error(f"HTTP {response.status}")
+    elif check_live and b'"live":null' in body:
+        result.live_missing += 1
+
+
 async def client_loop(
     http: aiohttp.ClientSession,
     paths: list[str],
@@ -60,20 +77,8 @@ async def client_loop(
 ) -> None:
     index = start
     while time.perf_counter() < deadline:
-        path = paths[index % len(paths)]
+        await timed_get(http, paths[index % len(paths)], time.perf_counter(), result, check_live)
         index += 1
-        began = time.perf_counter()
-        try:
-            async with http.get(path) as response:
-                body = await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            result.error(type(exc).__name__)
-            continue
-        result.latencies_s.append(time.perf_counter() - began)
-        if not 200 <= response.status < 300:
-            result.error(f"HTTP {response.status}")
-        elif check_live and b'"live":null' in body:
-            result.live_missing += 1
 
 
 async def run_phase(
@@ -106,16 +111,9 @@ async def run_rate_phase(
     async def one(path: str, due: float) -> None:
         http = await idle.get()
         try:
-            async with http.get(path) as response:
-                await response.read()
-        except (aiohttp.ClientError, TimeoutError) as exc:
-            result.error(type(exc).__name__)
-            return
+            await timed_get(http, path, due, result, check_live=False)
         finally:
             idle.put_nowait(http)
-        result.latencies_s.append(time.perf_counter() - due)
-        if not 200 <= response.status < 300:
-            result.error(f"HTTP {response.status}")
 
     began = time.perf_counter()
     tasks: list[asyncio.Task[None]] = []
